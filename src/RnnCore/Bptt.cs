@@ -1,0 +1,344 @@
+using System.Numerics;
+using RnnCore.Activations;
+using RnnCore.Internal;
+using RnnCore.Kernels;
+using RnnCore.Losses;
+
+namespace RnnCore;
+
+/// <summary>
+/// Backpropagation through time: walks a <see cref="ForwardCache{T}"/> in reverse and computes the loss and its
+/// gradient with respect to the five shared parameters and h_0, plus the norm of dL/dh_t at every step.
+/// </summary>
+/// <remarks>
+/// <para>The chain rule it applies, from the last step back to the first (δ_t = dL/da_t):</para>
+/// <code>
+/// dL/dz_t = y_t − target_t                      (fused softmax/sigmoid + cross-entropy; 2(z_t − target_t) for squared error)
+/// dL/dh_t = W_yᵀ dL/dz_t + W_hᵀ δ_{t+1}         (the second term is the future, reaching back through W_h)
+/// δ_t     = dL/dh_t ⊙ f'(a_t)
+/// dW_y = Σ dL/dz_t h_tᵀ    dW_x = Σ δ_t x_tᵀ    dW_h = Σ δ_t h_{t−1}ᵀ    db_h = Σ δ_t    db_y = Σ dL/dz_t    dh_0 = W_hᵀ δ_1
+/// </code>
+/// <para>
+/// Only the δ recursion is sequential; the output-layer products and the three weight gradients are single GEMMs over
+/// all steps. The gradients use the layer's current parameters: call <see cref="Backward(ForwardCache{T}, SequenceTargets{T}, RecurrentGradients{T})"/>
+/// after the forward pass and before changing the parameters. A <see cref="Bptt{T}"/> owns scratch buffers that it reuses
+/// across calls (a steady-state call allocates nothing), so one instance must not be used by two threads at once.
+/// </para>
+/// </remarks>
+/// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
+public sealed class Bptt<T>
+    where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private T[] _logitGradient = []; // dL/dz for the scored steps, [O, scored steps · B]
+    private T[] _hiddenGradient = []; // dL/dh_t, turned in place into δ_t = dL/da_t, [H, T · B]
+    private T[] _future = []; // W_hᵀ δ_{t+1}: the gradient the next step sends back to h_t, [H, B]
+
+    /// <summary>Creates BPTT for <paramref name="layer"/> with the given loss placement and reduction.</summary>
+    /// <param name="layer">The layer whose caches will be walked.</param>
+    /// <param name="placement">Loss at every step (default) or at the last step only.</param>
+    /// <param name="reduction">Sum (default) or PyTorch's mean.</param>
+    public Bptt(RecurrentLayer<T> layer, LossPlacement placement = LossPlacement.EveryStep, LossReduction reduction = LossReduction.Sum)
+    {
+        ArgumentNullException.ThrowIfNull(layer);
+        if (!Enum.IsDefined(placement))
+        {
+            throw new ArgumentOutOfRangeException(nameof(placement), placement, "expected EveryStep or LastStep.");
+        }
+
+        if (!Enum.IsDefined(reduction))
+        {
+            throw new ArgumentOutOfRangeException(nameof(reduction), reduction, "expected Sum or Mean.");
+        }
+
+        Layer = layer;
+        Placement = placement;
+        Reduction = reduction;
+    }
+
+    /// <summary>The layer this instance differentiates.</summary>
+    public RecurrentLayer<T> Layer { get; }
+
+    /// <summary>Where the loss is measured.</summary>
+    public LossPlacement Placement { get; }
+
+    /// <summary>How the loss terms are combined.</summary>
+    public LossReduction Reduction { get; }
+
+    /// <summary>Computes the loss and new gradient buffers. See <see cref="Backward(ForwardCache{T}, SequenceTargets{T}, RecurrentGradients{T})"/>.</summary>
+    /// <param name="cache">A cache filled by <see cref="Layer"/>'s forward pass.</param>
+    /// <param name="targets">The targets of the scored steps.</param>
+    /// <returns>New gradients (with <see cref="RecurrentGradients{T}.Loss"/> set).</returns>
+    public RecurrentGradients<T> Backward(ForwardCache<T> cache, SequenceTargets<T> targets)
+    {
+        ArgumentNullException.ThrowIfNull(cache);
+        RecurrentGradients<T> gradients = Layer.CreateGradients(cache.Steps, cache.Batch);
+        Backward(cache, targets, gradients);
+        return gradients;
+    }
+
+    /// <summary>
+    /// Computes the loss and overwrites <paramref name="gradients"/> with dL/dW_x, dL/dW_h, dL/dW_y, dL/db_h, dL/db_y,
+    /// dL/dh_0 and the per-step norms of dL/dh_t.
+    /// </summary>
+    /// <param name="cache">A cache filled by <see cref="Layer"/>'s forward pass.</param>
+    /// <param name="targets">Class indices (softmax output) or values (sigmoid, identity) for the scored steps and the cache's B sequences.</param>
+    /// <param name="gradients">Buffers from <see cref="RecurrentLayer{T}.CreateGradients"/> for the cache's T and B.</param>
+    /// <returns>The loss.</returns>
+    /// <exception cref="ArgumentException">The cache, targets or gradients do not match the layer or each other, or a target is out of range. Nothing is written.</exception>
+    /// <exception cref="NonFiniteValueException">A gradient dL/dh_t became NaN or infinite (reported at its step).</exception>
+    public T Backward(ForwardCache<T> cache, SequenceTargets<T> targets, RecurrentGradients<T> gradients)
+    {
+        int targetStep0 = Validate(cache, targets);
+        ArgumentNullException.ThrowIfNull(gradients);
+        if (gradients.Steps != cache.Steps || gradients.Batch != cache.Batch
+            || gradients.WxData.Length != Layer.HiddenSize * Layer.InputSize || gradients.WyData.Length != Layer.OutputSize * Layer.HiddenSize)
+        {
+            throw new ArgumentException(
+                $"gradients were created for {gradients.Steps} steps x {gradients.Batch} sequences (or another layer's sizes) but the cache has " +
+                $"{cache.Steps} x {cache.Batch}; create them with this layer's CreateGradients({cache.Steps}, {cache.Batch}).",
+                nameof(gradients));
+        }
+
+        int h = Layer.HiddenSize;
+        int o = Layer.OutputSize;
+        int b = cache.Batch;
+        int steps = cache.Steps;
+        int firstScored = Placement == LossPlacement.LastStep ? steps - 1 : 0;
+        int scoredColumns = (steps - firstScored) * b;
+        T one = T.One;
+        EnsureWorkspace(h, o, steps, b, scoredColumns);
+
+        // Seed: dL/dz_t for the scored steps (the loss's backward, fused with the output activation).
+        Span<T> logitGradient = _logitGradient.AsSpan(0, o * scoredColumns);
+        double loss = LossAndLogitGradient(cache, targets, targetStep0, firstScored, logitGradient);
+
+        // dW_y = Σ_t dL/dz_t h_tᵀ and db_y = Σ_t dL/dz_t, over all scored steps at once.
+        ReadOnlySpan<T> scoredHiddens = cache.Hiddens.AsSpan((firstScored + 1) * h * b, h * scoredColumns);
+        Gemm.Multiply(false, true, o, h, scoredColumns, one, logitGradient, o, scoredHiddens, h, T.Zero, gradients.WyData, o);
+        ColumnBlocks.SumColumns<T>(logitGradient, gradients.ByData);
+
+        // The output layer's share of dL/dh_t = W_yᵀ dL/dz_t, for all scored steps at once; zero for unscored steps.
+        Span<T> hiddenGradient = _hiddenGradient.AsSpan(0, h * steps * b);
+        hiddenGradient.Slice(0, firstScored * h * b).Clear();
+        Gemm.Multiply(true, false, h, scoredColumns, o, one, Layer.Wy.AsColumnMajorSpan(), o, logitGradient, o, T.Zero, hiddenGradient.Slice(firstScored * h * b), h);
+
+        // The recurrence, backwards: add the future term, record the norm, multiply by f'(a_t), send W_hᵀ δ_t back.
+        Span<T> future = _future.AsSpan(0, h * b);
+        Span<double> dhNorms = gradients.DhNormsData;
+        for (int t = steps - 1; t >= 0; t--)
+        {
+            Span<T> dh = hiddenGradient.Slice(t * h * b, h * b);
+            if (t < steps - 1)
+            {
+                // dL/dh_t = W_yᵀ dL/dz_t + W_hᵀ δ_{t+1}
+                for (int i = 0; i < dh.Length; i++)
+                {
+                    dh[i] += future[i];
+                }
+            }
+
+            dhNorms[t] = ColumnBlocks.FrobeniusNorm<T>(dh);
+            if (!double.IsFinite(dhNorms[t]))
+            {
+                int bad = Guard.IndexOfNonFinite<T>(dh);
+                throw new NonFiniteValueException("gradient dL/dh_t", t, bad >= 0 ? $"row {bad % h}, sequence {bad / h}" : "its norm overflowed");
+            }
+
+            // δ_t = dL/dh_t ⊙ f'(a_t), computed from the cached h_t.
+            ReadOnlySpan<T> hidden = cache.HiddenBlock(t + 1);
+            if (Layer.HiddenActivation == HiddenActivation.Tanh)
+            {
+                Tanh.Backward(hidden, dh);
+            }
+            else
+            {
+                Relu.Backward(hidden, dh);
+            }
+
+            // W_hᵀ δ_t: the gradient reaching h_{t−1} through the recurrence (for t = 0, that is dL/dh_0).
+            Gemm.Multiply(true, false, h, b, h, one, Layer.Wh.AsColumnMajorSpan(), h, dh, h, T.Zero, future, h);
+        }
+
+        future.CopyTo(gradients.InitialHiddenData);
+
+        // dW_x = Σ δ_t x_tᵀ, dW_h = Σ δ_t h_{t−1}ᵀ, db_h = Σ δ_t: three reductions over all T·B columns at once.
+        ReadOnlySpan<T> deltas = hiddenGradient;
+        Gemm.Multiply(false, true, h, Layer.InputSize, steps * b, one, deltas, h, cache.Inputs, Layer.InputSize, T.Zero, gradients.WxData, h);
+        Gemm.Multiply(false, true, h, h, steps * b, one, deltas, h, cache.Hiddens.AsSpan(0, h * steps * b), h, T.Zero, gradients.WhData, h);
+        ColumnBlocks.SumColumns(deltas, gradients.BhData);
+
+        T lossValue = T.CreateTruncating(loss);
+        gradients.Loss = lossValue;
+        return lossValue;
+    }
+
+    /// <summary>The loss alone, without gradients (for validation sets and finite differences).</summary>
+    /// <param name="cache">A cache filled by <see cref="Layer"/>'s forward pass.</param>
+    /// <param name="targets">The targets of the scored steps.</param>
+    /// <returns>The loss.</returns>
+    public T Loss(ForwardCache<T> cache, SequenceTargets<T> targets)
+    {
+        int targetStep0 = Validate(cache, targets);
+        int firstScored = Placement == LossPlacement.LastStep ? cache.Steps - 1 : 0;
+        return T.CreateTruncating(LossAndLogitGradient(cache, targets, targetStep0, firstScored, []));
+    }
+
+    /// <summary>
+    /// The loss over the scored steps (accumulated in double) and, when <paramref name="logitGradient"/> is not empty,
+    /// dL/dz for those steps. Each loss's forward and backward live side by side in <c>Losses/</c>.
+    /// </summary>
+    private double LossAndLogitGradient(
+        ForwardCache<T> cache, SequenceTargets<T> targets, int targetStep0, int firstScored, Span<T> logitGradient)
+    {
+        int o = Layer.OutputSize;
+        int b = cache.Batch;
+        int scoredSteps = cache.Steps - firstScored;
+
+        // PyTorch's mean: cross-entropy averages over scored (step, sequence) items; BCE and MSE over scored elements.
+        long denominator = Reduction == LossReduction.Sum ? 1
+            : Layer.OutputActivation == OutputActivation.Softmax ? (long)scoredSteps * b
+            : (long)scoredSteps * b * o;
+        T scale = T.One / T.CreateTruncating(denominator);
+
+        double sum = 0;
+        for (int s = 0; s < scoredSteps; s++)
+        {
+            int step = firstScored + s;
+            int targetStep = targetStep0 + s;
+            ReadOnlySpan<T> logits = cache.Logits.AsSpan(step * o * b, o * b);
+            ReadOnlySpan<T> outputs = cache.Outputs.AsSpan(step * o * b, o * b);
+            Span<T> gradient = logitGradient.IsEmpty ? default : logitGradient.Slice(s * o * b, o * b);
+            switch (Layer.OutputActivation)
+            {
+                case OutputActivation.Softmax:
+                    sum += SoftmaxCrossEntropy.Forward(logits, targets.ClassesAt(targetStep), o);
+                    if (!gradient.IsEmpty)
+                    {
+                        SoftmaxCrossEntropy.Backward(outputs, targets.ClassesAt(targetStep), o, scale, gradient);
+                    }
+
+                    break;
+                case OutputActivation.Sigmoid:
+                    sum += SigmoidBinaryCrossEntropy.Forward(logits, targets.ValuesAt(targetStep));
+                    if (!gradient.IsEmpty)
+                    {
+                        SigmoidBinaryCrossEntropy.Backward(outputs, targets.ValuesAt(targetStep), scale, gradient);
+                    }
+
+                    break;
+                default:
+                    sum += SquaredError.Forward(logits, targets.ValuesAt(targetStep));
+                    if (!gradient.IsEmpty)
+                    {
+                        SquaredError.Backward(logits, targets.ValuesAt(targetStep), scale, gradient);
+                    }
+
+                    break;
+            }
+        }
+
+        return sum / denominator;
+    }
+
+    /// <summary>Checks cache and targets against the layer and each other; returns the target step of the first scored step.</summary>
+    private int Validate(ForwardCache<T> cache, SequenceTargets<T> targets)
+    {
+        ArgumentNullException.ThrowIfNull(cache);
+        ArgumentNullException.ThrowIfNull(targets);
+        if (!ReferenceEquals(cache.Owner, Layer))
+        {
+            throw new ArgumentException(
+                cache.IsFilled
+                    ? "cache was filled by another layer's forward pass; BPTT must walk a cache of the layer it differentiates."
+                    : "cache is empty: run the layer's Forward with it first.",
+                nameof(cache));
+        }
+
+        if (targets.Batch != cache.Batch)
+        {
+            throw new ArgumentException($"targets are for {targets.Batch} sequences but the cache holds {cache.Batch}.", nameof(targets));
+        }
+
+        int expectedSteps = Placement == LossPlacement.EveryStep ? cache.Steps : 1;
+        int targetStep0;
+        if (targets.Steps == cache.Steps)
+        {
+            targetStep0 = Placement == LossPlacement.EveryStep ? 0 : cache.Steps - 1;
+        }
+        else if (targets.Steps == 1 && Placement == LossPlacement.LastStep)
+        {
+            targetStep0 = 0;
+        }
+        else
+        {
+            throw new ArgumentException(
+                $"targets cover {targets.Steps} steps but the loss ({Placement}) over a {cache.Steps}-step cache needs {expectedSteps}.",
+                nameof(targets));
+        }
+
+        int o = Layer.OutputSize;
+        if (Layer.OutputActivation == OutputActivation.Softmax)
+        {
+            if (!targets.IsClasses)
+            {
+                throw new ArgumentException("targets hold values but a softmax output is trained with class indices (cross-entropy).", nameof(targets));
+            }
+
+            ReadOnlySpan<int> classes = targets.AllClasses;
+            for (int i = 0; i < classes.Length; i++)
+            {
+                if (classes[i] >= o)
+                {
+                    throw new ArgumentOutOfRangeException(
+                        nameof(targets), classes[i], $"class target at step {i / targets.Batch}, sequence {i % targets.Batch} is {classes[i]} but must be in [0, {o - 1}] (outputSize {o}).");
+                }
+            }
+        }
+        else
+        {
+            if (targets.IsClasses || targets.ValueRows != o)
+            {
+                throw new ArgumentException(
+                    targets.IsClasses
+                        ? $"targets hold class indices but a {Layer.OutputActivation} output is trained with value targets of length {o}."
+                        : $"value targets have {targets.ValueRows} rows but the layer's outputSize is {o}.",
+                    nameof(targets));
+            }
+
+            if (Layer.OutputActivation == OutputActivation.Sigmoid)
+            {
+                ReadOnlySpan<T> values = targets.AllValues;
+                for (int i = 0; i < values.Length; i++)
+                {
+                    if (!(values[i] >= T.Zero && values[i] <= T.One))
+                    {
+                        int column = i / o;
+                        throw new ArgumentOutOfRangeException(
+                            nameof(targets), values[i], $"binary cross-entropy target at step {column / targets.Batch}, sequence {column % targets.Batch}, unit {i % o} is {values[i]} but must be in [0, 1].");
+                    }
+                }
+            }
+        }
+
+        return targetStep0;
+    }
+
+    private void EnsureWorkspace(int h, int o, int steps, int b, int scoredColumns)
+    {
+        // Grow only: a steady-state call with the same (T, B) reuses the same arrays.
+        if (_logitGradient.Length < o * scoredColumns)
+        {
+            _logitGradient = new T[o * scoredColumns];
+        }
+
+        if (_hiddenGradient.Length < h * steps * b)
+        {
+            _hiddenGradient = new T[h * steps * b];
+        }
+
+        if (_future.Length < h * b)
+        {
+            _future = new T[h * b];
+        }
+    }
+}

@@ -1,0 +1,120 @@
+using System.Numerics;
+using MathNet.Numerics.LinearAlgebra;
+using RnnCore.Internal;
+
+namespace RnnCore;
+
+/// <summary>
+/// The unrolled forward pass of a <see cref="RecurrentLayer{T}"/> over B sequences of T steps: exactly what
+/// <see cref="Bptt{T}"/> reads on its way back, and no more. Create one with
+/// <see cref="RecurrentLayer{T}.CreateCache"/> and pass it back to
+/// <see cref="RecurrentLayer{T}.Forward(IReadOnlyList{Matrix{T}}, ForwardCache{T}, Matrix{T})"/> on every step: it is
+/// overwritten, never reallocated.
+/// </summary>
+/// <remarks>
+/// Steps are numbered from 0: step t reads input x_t and produces the hidden state <see cref="Hidden"/>(t), which the
+/// seed's notation calls h_{t+1}; <see cref="InitialHidden"/> is h_0. Each buffer is one column-major slab with one
+/// column per (step, sequence), step-major, so each step's H x B block is contiguous and whole-sequence products are
+/// single GEMMs. A cache is not thread-safe; use one cache per thread.
+/// </remarks>
+/// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
+public sealed class ForwardCache<T>
+    where T : unmanaged, IFloatingPointIeee754<T>
+{
+    internal ForwardCache(int inputSize, int hiddenSize, int outputSize, int steps, int batch)
+    {
+        Guard.Positive(steps, nameof(steps));
+        Guard.Positive(batch, nameof(batch));
+        InputSize = inputSize;
+        HiddenSize = hiddenSize;
+        OutputSize = outputSize;
+        Steps = steps;
+        Batch = batch;
+        Inputs = new T[Guard.ElementCount<T>(inputSize, (long)steps * batch, "inputs cache")];
+        Hiddens = new T[Guard.ElementCount<T>(hiddenSize, ((long)steps + 1) * batch, "hidden-state cache")];
+        Logits = new T[Guard.ElementCount<T>(outputSize, (long)steps * batch, "logits cache")];
+        Outputs = new T[Logits.Length];
+    }
+
+    /// <summary>Input size I.</summary>
+    public int InputSize { get; }
+
+    /// <summary>Hidden size H.</summary>
+    public int HiddenSize { get; }
+
+    /// <summary>Output size O.</summary>
+    public int OutputSize { get; }
+
+    /// <summary>Number of steps T.</summary>
+    public int Steps { get; }
+
+    /// <summary>Number of sequences B.</summary>
+    public int Batch { get; }
+
+    /// <summary>True once a forward pass has filled the cache.</summary>
+    public bool IsFilled => Owner is not null;
+
+    /// <summary>The layer whose forward pass filled the cache; BPTT refuses a cache filled by another layer.</summary>
+    internal object? Owner { get; set; }
+
+    // [I, T·B]: x_t in columns t·B … t·B+B−1. Read by the backward for dW_x = δ·Xᵀ.
+    internal T[] Inputs { get; }
+
+    // [H, (T+1)·B]: h_0 in block 0, then the hidden state after step t in block t+1. Read by the backward for
+    // f'(a_t) (tanh' = 1 − h², relu' = [h > 0], so the pre-activation need not be kept) and for dW_h, dW_y.
+    internal T[] Hiddens { get; }
+
+    // [O, T·B]: z_t = W_y h_t + b_y. Read by the loss (log-sum-exp and BCE are computed from logits, for stability).
+    internal T[] Logits { get; }
+
+    // [O, T·B]: y_t = g(z_t). Read by the fused loss backward (dL/dz = y − target).
+    internal T[] Outputs { get; }
+
+    /// <summary>The initial hidden state h_0 as a new H x B matrix (a copy).</summary>
+    public Matrix<T> InitialHidden => Block(Hiddens, HiddenSize, 0);
+
+    /// <summary>The last hidden state (after step T−1) as a new H x B matrix (a copy): the h_0 to carry into the next chunk.</summary>
+    public Matrix<T> FinalHidden => Block(Hiddens, HiddenSize, Steps);
+
+    /// <summary>The input x_t of step <paramref name="step"/> as a new I x B matrix (a copy).</summary>
+    /// <param name="step">0-based step, 0 ≤ step &lt; <see cref="Steps"/>.</param>
+    public Matrix<T> Input(int step) => Block(Inputs, InputSize, CheckStep(step));
+
+    /// <summary>The hidden state after step <paramref name="step"/> (h_{step+1} in the seed's notation), a new H x B matrix.</summary>
+    /// <param name="step">0-based step, 0 ≤ step &lt; <see cref="Steps"/>.</param>
+    public Matrix<T> Hidden(int step) => Block(Hiddens, HiddenSize, CheckStep(step) + 1);
+
+    /// <summary>The logits z_t = W_y h_t + b_y of step <paramref name="step"/>, a new O x B matrix.</summary>
+    /// <param name="step">0-based step, 0 ≤ step &lt; <see cref="Steps"/>.</param>
+    public Matrix<T> Logit(int step) => Block(Logits, OutputSize, CheckStep(step));
+
+    /// <summary>The output y_t = g(z_t) of step <paramref name="step"/>, a new O x B matrix.</summary>
+    /// <param name="step">0-based step, 0 ≤ step &lt; <see cref="Steps"/>.</param>
+    public Matrix<T> Output(int step) => Block(Outputs, OutputSize, CheckStep(step));
+
+    /// <summary>The H x B hidden-state block <paramref name="block"/> (0 = h_0) without copying.</summary>
+    internal Span<T> HiddenBlock(int block) => Hiddens.AsSpan(block * HiddenSize * Batch, HiddenSize * Batch);
+
+    private int CheckStep(int step)
+    {
+        if (!IsFilled)
+        {
+            throw new InvalidOperationException("The cache is empty: run RecurrentLayer.Forward with it first.");
+        }
+
+        return (uint)step < (uint)Steps
+            ? step
+            : throw new ArgumentOutOfRangeException(nameof(step), step, $"step must be in [0, {Steps - 1}], but was {step}.");
+    }
+
+    private Matrix<T> Block(T[] slab, int rows, int block)
+    {
+        if (!IsFilled)
+        {
+            throw new InvalidOperationException("The cache is empty: run RecurrentLayer.Forward with it first.");
+        }
+
+        T[] copy = slab.AsSpan(block * rows * Batch, rows * Batch).ToArray();
+        return Matrix<T>.Build.Dense(rows, Batch, copy);
+    }
+}

@@ -1,0 +1,50 @@
+using System.Numerics;
+
+namespace RnnCore.Internal;
+
+/// <summary>
+/// Small operations on column-major rows x n blocks (one column per (step, sequence)) that sit around the GEMMs:
+/// broadcasting a bias into every column, summing columns into a bias gradient, and norms.
+/// </summary>
+internal static class ColumnBlocks
+{
+    /// <summary>Every column of <paramref name="block"/> = <paramref name="bias"/> (the b in a = b + W·x, before the GEMM adds W·x).</summary>
+    public static void BroadcastColumns<T>(ReadOnlySpan<T> bias, Span<T> block)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int offset = 0; offset < block.Length; offset += bias.Length)
+        {
+            bias.CopyTo(block.Slice(offset, bias.Length));
+        }
+    }
+
+    /// <summary>db = Σ_columns δ: the gradient of a bias that was broadcast into every column.</summary>
+    public static void SumColumns<T>(ReadOnlySpan<T> block, Span<T> sum)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        sum.Clear();
+        int rows = sum.Length;
+        for (int offset = 0; offset < block.Length; offset += rows)
+        {
+            ReadOnlySpan<T> column = block.Slice(offset, rows);
+            for (int i = 0; i < rows; i++)
+            {
+                sum[i] += column[i];
+            }
+        }
+    }
+
+    /// <summary>sqrt(Σ x²), accumulated in double so that vanishing norms (1e-25 and below) keep their digits.</summary>
+    public static double FrobeniusNorm<T>(ReadOnlySpan<T> values)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        double sum = 0;
+        foreach (T x in values)
+        {
+            double v = double.CreateTruncating(x);
+            sum += v * v;
+        }
+
+        return Math.Sqrt(sum);
+    }
+}

@@ -1,0 +1,146 @@
+using System.Numerics;
+using MathNet.Numerics.LinearAlgebra;
+using MathNet.Numerics.LinearAlgebra.Storage;
+
+namespace RnnCore.Internal;
+
+/// <summary>
+/// Argument checks for the public entry points. Every message names the argument, what was expected and what was given,
+/// and every check runs before anything is written, so a refused call leaves the model unchanged.
+/// </summary>
+internal static class Guard
+{
+    /// <summary>Throws unless T is float or double, the element types RnnCore computes in.</summary>
+    public static void RequireSupportedElementType<T>()
+    {
+        if (typeof(T) != typeof(float) && typeof(T) != typeof(double))
+        {
+            throw new NotSupportedException(
+                $"RnnCore computes in float or double only; element type {typeof(T).Name} is not supported.");
+        }
+    }
+
+    /// <summary>Throws unless value &gt; 0.</summary>
+    public static void Positive(int value, string paramName)
+    {
+        if (value <= 0)
+        {
+            throw new ArgumentOutOfRangeException(paramName, value, $"{paramName} must be positive, but was {value}.");
+        }
+    }
+
+    /// <summary>The index of the first NaN or infinity in <paramref name="values"/>, or −1.</summary>
+    public static int IndexOfNonFinite<T>(ReadOnlySpan<T> values)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int i = 0; i < values.Length; i++)
+        {
+            if (!T.IsFinite(values[i]))
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    /// <summary>
+    /// Checks that <paramref name="matrix"/> is rows x columns and finite, then copies it (column-major) into
+    /// <paramref name="destination"/>. <paramref name="label"/> names the argument element, e.g. <c>inputs[3]</c>.
+    /// </summary>
+    public static void CopyMatrix<T>(
+        Matrix<T>? matrix, int rows, int columns, Span<T> destination, string label, string shapeMeaning, string paramName)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        RequireMatrix(matrix, rows, columns, label, shapeMeaning, paramName);
+        if (matrix!.Storage is DenseColumnMajorMatrixStorage<T> dense)
+        {
+            dense.Data.AsSpan(0, rows * columns).CopyTo(destination);
+        }
+        else
+        {
+            for (int j = 0; j < columns; j++)
+            {
+                for (int i = 0; i < rows; i++)
+                {
+                    destination[i + (j * rows)] = matrix.At(i, j);
+                }
+            }
+        }
+
+        RequireFinite((ReadOnlySpan<T>)destination.Slice(0, rows * columns), rows, label, paramName);
+    }
+
+    /// <summary>Checks that <paramref name="matrix"/> is non-null and rows x columns.</summary>
+    public static void RequireMatrix<T>(Matrix<T>? matrix, int rows, int columns, string label, string shapeMeaning, string paramName)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (matrix is null)
+        {
+            throw new ArgumentNullException(paramName, $"{label} is null; expected a {rows}x{columns} matrix ({shapeMeaning}).");
+        }
+
+        if (matrix.RowCount != rows || matrix.ColumnCount != columns)
+        {
+            throw new ArgumentException(
+                $"{label} is {matrix.RowCount}x{matrix.ColumnCount} but the layer expects {rows}x{columns} ({shapeMeaning}).",
+                paramName);
+        }
+    }
+
+    /// <summary>Checks that a vector is non-null, of the given length and finite, then copies it.</summary>
+    public static void CopyVector<T>(MathNet.Numerics.LinearAlgebra.Vector<T>? vector, int length, Span<T> destination, string label, string meaning, string paramName)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (vector is null)
+        {
+            throw new ArgumentNullException(paramName, $"{label} is null; expected a vector of length {length} ({meaning}).");
+        }
+
+        if (vector.Count != length)
+        {
+            throw new ArgumentException(
+                $"{label} has length {vector.Count} but the layer expects {length} ({meaning}).", paramName);
+        }
+
+        for (int i = 0; i < length; i++)
+        {
+            destination[i] = vector.At(i);
+        }
+
+        RequireFinite((ReadOnlySpan<T>)destination.Slice(0, length), length, label, paramName);
+    }
+
+    /// <summary>Throws an <see cref="ArgumentException"/> at the first NaN or infinity, with its (row, column).</summary>
+    public static void RequireFinite<T>(ReadOnlySpan<T> columnMajor, int rows, string label, string paramName)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int bad = IndexOfNonFinite(columnMajor);
+        if (bad >= 0)
+        {
+            throw new ArgumentException(
+                $"{label} contains {columnMajor[bad]} at row {bad % rows}, column {bad / rows}; every value must be finite.",
+                paramName);
+        }
+    }
+
+    /// <summary>
+    /// Refuses sizes whose element count would not fit one .NET array, saying how much memory the call would need,
+    /// instead of letting an int multiplication overflow silently.
+    /// </summary>
+    public static int ElementCount<T>(long rows, long columns, string what)
+        where T : unmanaged
+    {
+        long count = rows * columns;
+        if (count > Array.MaxLength)
+        {
+            long bytes = count * System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
+            throw new ArgumentOutOfRangeException(
+                what,
+                $"{what} would need {rows} x {columns} = {count:N0} elements ({bytes / (1024.0 * 1024 * 1024):F1} GiB of {typeof(T).Name}), " +
+                $"more than one .NET array can hold ({Array.MaxLength:N0} elements). Use fewer steps per call (truncated BPTT) or a smaller batch.");
+        }
+
+        return (int)count;
+    }
+}

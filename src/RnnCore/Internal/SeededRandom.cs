@@ -1,0 +1,55 @@
+namespace RnnCore.Internal;
+
+/// <summary>
+/// xoshiro256** (Blackman and Vigna, 2018) seeded through SplitMix64: a small generator whose output depends only on
+/// the seed, so the same seed gives bit-identical weights on every machine and runtime. <see cref="System.Random"/>
+/// makes no such promise across .NET versions.
+/// </summary>
+internal sealed class SeededRandom
+{
+    private ulong _s0;
+    private ulong _s1;
+    private ulong _s2;
+    private ulong _s3;
+
+    /// <summary>Creates a generator from a 64-bit seed.</summary>
+    public SeededRandom(long seed)
+    {
+        // SplitMix64 expands the seed into the four words of state (the seeding xoshiro's authors recommend).
+        ulong x = unchecked((ulong)seed);
+        _s0 = SplitMix64(ref x);
+        _s1 = SplitMix64(ref x);
+        _s2 = SplitMix64(ref x);
+        _s3 = SplitMix64(ref x);
+    }
+
+    /// <summary>The next 64 random bits.</summary>
+    public ulong NextUInt64()
+    {
+        ulong result = RotateLeft(_s1 * 5, 7) * 9;
+        ulong t = _s1 << 17;
+        _s2 ^= _s0;
+        _s3 ^= _s1;
+        _s1 ^= _s2;
+        _s0 ^= _s3;
+        _s2 ^= t;
+        _s3 = RotateLeft(_s3, 45);
+        return result;
+    }
+
+    /// <summary>A double uniform on [0, 1) with 53 random bits.</summary>
+    public double NextDouble() => (NextUInt64() >> 11) * (1.0 / (1UL << 53));
+
+    /// <summary>A double uniform on [low, high).</summary>
+    public double NextUniform(double low, double high) => low + ((high - low) * NextDouble());
+
+    private static ulong RotateLeft(ulong x, int k) => (x << k) | (x >> (64 - k));
+
+    private static ulong SplitMix64(ref ulong x)
+    {
+        ulong z = x += 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
+    }
+}

@@ -1,0 +1,99 @@
+using MathNet.Numerics.LinearAlgebra;
+using RnnCore.Internal;
+
+namespace RnnCore;
+
+/// <summary>
+/// The result of <see cref="Bptt{T}"/>: dL/dparameter for the five shared parameters, dL/dh_0, the loss they were
+/// computed at, and the per-step gradient norms that show vanishing or exploding gradients. Create one with
+/// <see cref="RecurrentLayer{T}.CreateGradients"/> and pass it back on every step: it is overwritten, never reallocated.
+/// </summary>
+/// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
+public sealed class RecurrentGradients<T>
+    where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+{
+    private readonly double[] _dhNorms;
+
+    internal RecurrentGradients(int inputSize, int hiddenSize, int outputSize, int steps, int batch)
+    {
+        Guard.Positive(steps, nameof(steps));
+        Guard.Positive(batch, nameof(batch));
+        Steps = steps;
+        Batch = batch;
+        WxData = new T[hiddenSize * inputSize];
+        WhData = new T[hiddenSize * hiddenSize];
+        WyData = new T[outputSize * hiddenSize];
+        BhData = new T[hiddenSize];
+        ByData = new T[outputSize];
+        InitialHiddenData = new T[Guard.ElementCount<T>(hiddenSize, batch, "initial-hidden gradient")];
+        _dhNorms = new double[steps];
+        Wx = Matrix<T>.Build.Dense(hiddenSize, inputSize, WxData);
+        Wh = Matrix<T>.Build.Dense(hiddenSize, hiddenSize, WhData);
+        Wy = Matrix<T>.Build.Dense(outputSize, hiddenSize, WyData);
+        Bh = Vector<T>.Build.Dense(BhData);
+        By = Vector<T>.Build.Dense(ByData);
+        InitialHidden = Matrix<T>.Build.Dense(hiddenSize, batch, InitialHiddenData);
+        ParameterGradients = new TensorSet<T>(
+            RecurrentLayer<T>.ParameterNames, [WxData, WhData, WyData, BhData, ByData]);
+    }
+
+    /// <summary>Number of steps T these gradients are for.</summary>
+    public int Steps { get; }
+
+    /// <summary>Number of sequences B these gradients are for.</summary>
+    public int Batch { get; }
+
+    /// <summary>dL/dW_x, [hiddenSize, inputSize].</summary>
+    public Matrix<T> Wx { get; }
+
+    /// <summary>dL/dW_h, [hiddenSize, hiddenSize].</summary>
+    public Matrix<T> Wh { get; }
+
+    /// <summary>dL/dW_y, [outputSize, hiddenSize].</summary>
+    public Matrix<T> Wy { get; }
+
+    /// <summary>dL/db_h, [hiddenSize].</summary>
+    public Vector<T> Bh { get; }
+
+    /// <summary>dL/db_y, [outputSize].</summary>
+    public Vector<T> By { get; }
+
+    /// <summary>dL/dh_0, [hiddenSize, batch]: what a previous chunk would receive if gradients crossed chunk boundaries.</summary>
+    public Matrix<T> InitialHidden { get; }
+
+    /// <summary>
+    /// For each 0-based step t, the Frobenius norm over the batch of the total gradient dL/dh at that step's hidden
+    /// state, including every path through later steps. Shrinking towards step 0 means vanishing gradients; growing
+    /// means exploding ones. Computed in double.
+    /// </summary>
+    public IReadOnlyList<double> DhNorms => _dhNorms;
+
+    /// <summary>The loss at which the gradients were computed.</summary>
+    public T Loss { get; internal set; }
+
+    /// <summary>The five parameter gradients in the order of <see cref="RecurrentLayer{T}.Parameters"/>, for optimizers and clipping.</summary>
+    public TensorSet<T> ParameterGradients { get; }
+
+    internal T[] WxData { get; }
+
+    internal T[] WhData { get; }
+
+    internal T[] WyData { get; }
+
+    internal T[] BhData { get; }
+
+    internal T[] ByData { get; }
+
+    internal T[] InitialHiddenData { get; }
+
+    internal Span<double> DhNormsData => _dhNorms;
+
+    /// <summary>Sets every gradient, the norms and the loss to zero.</summary>
+    public void Clear()
+    {
+        ParameterGradients.Clear();
+        InitialHiddenData.AsSpan().Clear();
+        _dhNorms.AsSpan().Clear();
+        Loss = T.Zero;
+    }
+}

@@ -1,0 +1,123 @@
+using System.Numerics;
+using System.Text.Json;
+using MathNet.Numerics.LinearAlgebra;
+using RnnCore.Tests.TestUtilities;
+
+namespace RnnCore.Tests.Reference;
+
+/// <summary>
+/// Runs every PyTorch float64 reference file found in <c>RNNCORE_REFERENCE_DIR</c> (default <c>../shared/reference</c>
+/// beside the repository) in double and in float, checking every field the file has.
+/// </summary>
+public sealed class ReferenceTests
+{
+    /// <summary>Lower-case members so that test names read <c>precision: double</c>, as the file's own vocabulary does.</summary>
+    public enum Precision
+    {
+#pragma warning disable SA1300, IDE1006 // the names are the C# keywords on purpose: they are what the test name shows
+        @double,
+        @float,
+#pragma warning restore SA1300, IDE1006
+    }
+
+    private const double DoubleTolerance = 1e-9;
+    private const double FloatTolerance = 1e-4;
+
+    public static string ReferenceDirectory
+    {
+        get
+        {
+            string? configured = Environment.GetEnvironmentVariable("RNNCORE_REFERENCE_DIR");
+            string path = string.IsNullOrWhiteSpace(configured) ? Path.Combine("..", "shared", "reference") : configured;
+            return Path.GetFullPath(Path.IsPathRooted(path) ? path : Path.Combine(RepositoryPaths.Root, path));
+        }
+    }
+
+    public static TheoryData<string, Precision> Cases()
+    {
+        var data = new TheoryData<string, Precision>();
+        string[] files = Directory.Exists(ReferenceDirectory)
+            ? Directory.GetFiles(ReferenceDirectory, "*.json").Order(StringComparer.Ordinal).ToArray()
+            : [];
+        foreach (string file in files)
+        {
+            data.Add(Path.GetFileNameWithoutExtension(file), Precision.@double);
+            data.Add(Path.GetFileNameWithoutExtension(file), Precision.@float);
+        }
+
+        if (files.Length == 0)
+        {
+            // A missing folder must fail, not pass with zero cases.
+            data.Add($"(no *.json in {ReferenceDirectory})", Precision.@double);
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Reference(string @case, Precision precision)
+    {
+        string path = Path.Combine(ReferenceDirectory, @case + ".json");
+        File.Exists(path).Should().BeTrue($"the reference folder {ReferenceDirectory} (RNNCORE_REFERENCE_DIR) must hold {@case}.json");
+        ReferenceCase reference = ReferenceCase.Load(path);
+        if (precision == Precision.@double)
+        {
+            Check<double>(reference, DoubleTolerance, checkTrajectory: true);
+        }
+        else
+        {
+            // Where plain float32 arithmetic leaves the float64 trajectory (the file says so), only the fields at the
+            // initial parameters are comparable.
+            Check<float>(reference, FloatTolerance, checkTrajectory: reference.Float32TrajectoryComparable);
+        }
+    }
+
+    private static void Check<T>(ReferenceCase reference, double tolerance, bool checkTrajectory)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        RecurrentLayer<T> layer = reference.CreateLayer<T>();
+        List<Matrix<T>> inputs = reference.Inputs<T>();
+        Matrix<T> h0 = reference.InitialHidden<T>();
+        SequenceTargets<T> targets = reference.Targets<T>();
+        JsonElement expected = reference.Expected;
+        string label = $"{reference.Name} ({typeof(T).Name})";
+
+        // Forward: h_1..h_T and y_1..y_T, each [T][B][n] in the file.
+        ForwardCache<T> cache = layer.Forward(inputs, h0);
+        Tolerance.AssertClose($"{label} hidden", ReferenceCase.Flatten(expected.GetProperty("hidden")), PerStep(cache.Steps, cache.Hidden), tolerance);
+        Tolerance.AssertClose($"{label} outputs", ReferenceCase.Flatten(expected.GetProperty("outputs")), PerStep(cache.Steps, cache.Output), tolerance);
+
+        // Loss and BPTT at the initial parameters.
+        var bptt = new Bptt<T>(layer, reference.Placement, reference.Reduction);
+        RecurrentGradients<T> gradients = bptt.Backward(cache, targets);
+        Tolerance.AssertClose($"{label} loss", expected.GetProperty("loss").GetDouble(), double.CreateTruncating(gradients.Loss), tolerance);
+        Tolerance.AssertClose($"{label} loss (Bptt.Loss)", expected.GetProperty("loss").GetDouble(), double.CreateTruncating(bptt.Loss(cache, targets)), tolerance);
+        AssertParameters($"{label} grads", expected.GetProperty("grads"), gradients.Wx, gradients.Wh, gradients.Wy, gradients.Bh, gradients.By, tolerance);
+        Tolerance.AssertClose(
+            $"{label} grads.h0",
+            ReferenceCase.Flatten(expected.GetProperty("grads").GetProperty("h0")),
+            ReferenceCase.RowMajor(gradients.InitialHidden.Transpose()),
+            tolerance);
+        Tolerance.AssertClose($"{label} dh_norms", ReferenceCase.Flatten(expected.GetProperty("dh_norms")), gradients.DhNorms.ToArray(), tolerance);
+
+        ReferenceTrajectory.Check(reference, layer, inputs, h0, targets, gradients, tolerance, checkTrajectory, label);
+    }
+
+    /// <summary>Concatenates step matrices (n x B) as the file lays them out: [T][B][n], row-major.</summary>
+    private static double[] PerStep<T>(int steps, Func<int, Matrix<T>> block)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        => Enumerable.Range(0, steps).SelectMany(t => ReferenceCase.RowMajor(block(t).Transpose())).ToArray();
+
+    internal static void AssertParameters<T>(
+        string label, JsonElement expected, Matrix<T> wx, Matrix<T> wh, Matrix<T> wy,
+        MathNet.Numerics.LinearAlgebra.Vector<T> bh, MathNet.Numerics.LinearAlgebra.Vector<T> by, double tolerance)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Tolerance.AssertClose($"{label}.W_x", ReferenceCase.Flatten(expected.GetProperty("W_x")), ReferenceCase.RowMajor(wx), tolerance);
+        Tolerance.AssertClose($"{label}.W_h", ReferenceCase.Flatten(expected.GetProperty("W_h")), ReferenceCase.RowMajor(wh), tolerance);
+        Tolerance.AssertClose($"{label}.W_y", ReferenceCase.Flatten(expected.GetProperty("W_y")), ReferenceCase.RowMajor(wy), tolerance);
+        Tolerance.AssertClose($"{label}.b_h", ReferenceCase.Flatten(expected.GetProperty("b_h")), bh.Select(double.CreateTruncating).ToArray(), tolerance);
+        Tolerance.AssertClose($"{label}.b_y", ReferenceCase.Flatten(expected.GetProperty("b_y")), by.Select(double.CreateTruncating).ToArray(), tolerance);
+    }
+}
