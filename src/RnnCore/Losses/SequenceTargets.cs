@@ -140,6 +140,18 @@ public sealed class SequenceTargets<T>
         return new SequenceTargets<T>(valuePerStep.Count, 1, rows, null, flat);
     }
 
+    /// <summary>The same targets in another element type (class indices are shared; values are converted).</summary>
+    internal SequenceTargets<TOther> ConvertTo<TOther>()
+        where TOther : unmanaged, System.Numerics.IFloatingPointIeee754<TOther>
+    {
+        TOther[]? values = _values is null ? null : Array.ConvertAll(_values, TOther.CreateTruncating);
+        return SequenceTargets<TOther>.Create(Steps, Batch, ValueRows, _classes, values);
+    }
+
+    /// <summary>Wraps already validated arrays.</summary>
+    internal static SequenceTargets<T> Create(int steps, int batch, int valueRows, int[]? classes, T[]? values)
+        => new(steps, batch, valueRows, classes, values);
+
     /// <summary>The B class indices of step <paramref name="step"/>.</summary>
     internal ReadOnlySpan<int> ClassesAt(int step) => _classes.AsSpan(step * Batch, Batch);
 
