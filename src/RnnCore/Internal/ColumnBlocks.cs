@@ -34,7 +34,11 @@ internal static class ColumnBlocks
         }
     }
 
-    /// <summary>sqrt(Σ x²), accumulated in double so that vanishing norms (1e-25 and below) keep their digits.</summary>
+    /// <summary>
+    /// sqrt(Σ x²), accumulated in double so that vanishing norms (1e-25 and below) keep their digits. When the plain sum
+    /// of squares overflows or underflows although the values are finite (|x| above 1e154 or below 1e-154), the sum is
+    /// recomputed scaled by the largest magnitude, as BLAS nrm2 does, so a finite vector always has a finite norm.
+    /// </summary>
     public static double FrobeniusNorm<T>(ReadOnlySpan<T> values)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -45,6 +49,35 @@ internal static class ColumnBlocks
             sum += v * v;
         }
 
-        return Math.Sqrt(sum);
+        if (double.IsNormal(sum) && sum > 1e-290)
+        {
+            return Math.Sqrt(sum);
+        }
+
+        double scale = 0;
+        foreach (T x in values)
+        {
+            double magnitude = Math.Abs(double.CreateTruncating(x));
+            if (double.IsNaN(magnitude) || double.IsInfinity(magnitude))
+            {
+                return magnitude;
+            }
+
+            scale = Math.Max(scale, magnitude);
+        }
+
+        if (scale == 0)
+        {
+            return 0;
+        }
+
+        double scaledSum = 0;
+        foreach (T x in values)
+        {
+            double v = double.CreateTruncating(x) / scale;
+            scaledSum += v * v;
+        }
+
+        return scale * Math.Sqrt(scaledSum);
     }
 }
