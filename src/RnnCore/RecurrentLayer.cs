@@ -187,7 +187,7 @@ public sealed class RecurrentLayer<T>
         for (int t = 0; t < inputs.Count; t++)
         {
             Guard.CopyMatrix(
-                inputs[t], InputSize, cache.Batch, cache.Inputs.AsSpan(t * block, block), $"inputs[{t}]", "inputSize x batch", nameof(inputs));
+                inputs[t], InputSize, cache.Batch, cache.Inputs.AsSpan(t * block, block), nameof(inputs), t, "inputSize x batch");
         }
 
         if (initialHidden is null)
@@ -196,7 +196,7 @@ public sealed class RecurrentLayer<T>
         }
         else
         {
-            Guard.CopyMatrix(initialHidden, HiddenSize, cache.Batch, cache.HiddenBlock(0), nameof(initialHidden), "hiddenSize x batch", nameof(initialHidden));
+            Guard.CopyMatrix(initialHidden, HiddenSize, cache.Batch, cache.HiddenBlock(0), nameof(initialHidden), -1, "hiddenSize x batch");
         }
 
         ForwardCore(cache);
@@ -213,7 +213,7 @@ public sealed class RecurrentLayer<T>
         ForwardCache<T> cache = CreateCache(sequence.Count, 1);
         for (int t = 0; t < sequence.Count; t++)
         {
-            Guard.CopyVector(sequence[t], InputSize, cache.Inputs.AsSpan(t * InputSize, InputSize), $"sequence[{t}]", "inputSize", nameof(sequence));
+            Guard.CopyVector(sequence[t], InputSize, cache.Inputs.AsSpan(t * InputSize, InputSize), nameof(sequence), t, "inputSize");
         }
 
         if (initialHidden is null)
@@ -222,7 +222,7 @@ public sealed class RecurrentLayer<T>
         }
         else
         {
-            Guard.CopyVector(initialHidden, HiddenSize, cache.HiddenBlock(0), nameof(initialHidden), "hiddenSize", nameof(initialHidden));
+            Guard.CopyVector(initialHidden, HiddenSize, cache.HiddenBlock(0), nameof(initialHidden), -1, "hiddenSize");
         }
 
         ForwardCore(cache);

@@ -46,13 +46,18 @@ internal static class Guard
 
     /// <summary>
     /// Checks that <paramref name="matrix"/> is rows x columns and finite, then copies it (column-major) into
-    /// <paramref name="destination"/>. <paramref name="label"/> names the argument element, e.g. <c>inputs[3]</c>.
+    /// <paramref name="destination"/>. The argument is reported as <c>paramName[index]</c> (or <c>paramName</c> when
+    /// index is −1); the label is built only when a check fails, so a valid call allocates nothing.
     /// </summary>
     public static void CopyMatrix<T>(
-        Matrix<T>? matrix, int rows, int columns, Span<T> destination, string label, string shapeMeaning, string paramName)
+        Matrix<T>? matrix, int rows, int columns, Span<T> destination, string paramName, int index, string shapeMeaning)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        RequireMatrix(matrix, rows, columns, label, shapeMeaning, paramName);
+        if (matrix is null || matrix.RowCount != rows || matrix.ColumnCount != columns)
+        {
+            RequireMatrix(matrix, rows, columns, Label(paramName, index), shapeMeaning, paramName);
+        }
+
         if (matrix!.Storage is DenseColumnMajorMatrixStorage<T> dense)
         {
             dense.Data.AsSpan(0, rows * columns).CopyTo(destination);
@@ -68,7 +73,10 @@ internal static class Guard
             }
         }
 
-        RequireFinite((ReadOnlySpan<T>)destination.Slice(0, rows * columns), rows, label, paramName);
+        if (IndexOfNonFinite((ReadOnlySpan<T>)destination.Slice(0, rows * columns)) >= 0)
+        {
+            RequireFinite((ReadOnlySpan<T>)destination.Slice(0, rows * columns), rows, Label(paramName, index), paramName);
+        }
     }
 
     /// <summary>Checks that <paramref name="matrix"/> is non-null and rows x columns.</summary>
@@ -88,10 +96,11 @@ internal static class Guard
         }
     }
 
-    /// <summary>Checks that a vector is non-null, of the given length and finite, then copies it.</summary>
-    public static void CopyVector<T>(MathNet.Numerics.LinearAlgebra.Vector<T>? vector, int length, Span<T> destination, string label, string meaning, string paramName)
+    /// <summary>Checks that a vector is non-null, of the given length and finite, then copies it (reported as in <see cref="CopyMatrix"/>).</summary>
+    public static void CopyVector<T>(MathNet.Numerics.LinearAlgebra.Vector<T>? vector, int length, Span<T> destination, string paramName, int index, string meaning)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        string label = Label(paramName, index);
         if (vector is null)
         {
             throw new ArgumentNullException(paramName, $"{label} is null; expected a vector of length {length} ({meaning}).");
@@ -110,6 +119,8 @@ internal static class Guard
 
         RequireFinite((ReadOnlySpan<T>)destination.Slice(0, length), length, label, paramName);
     }
+
+    private static string Label(string paramName, int index) => index >= 0 ? $"{paramName}[{index}]" : paramName;
 
     /// <summary>Throws an <see cref="ArgumentException"/> at the first NaN or infinity, with its (row, column).</summary>
     public static void RequireFinite<T>(ReadOnlySpan<T> columnMajor, int rows, string label, string paramName)

@@ -23,6 +23,15 @@ internal sealed class SeededRandom
         _s3 = SplitMix64(ref x);
     }
 
+    /// <summary>Creates a generator from its four words of state (for the published test vectors).</summary>
+    internal SeededRandom(ulong s0, ulong s1, ulong s2, ulong s3)
+    {
+        _s0 = s0;
+        _s1 = s1;
+        _s2 = s2;
+        _s3 = s3;
+    }
+
     /// <summary>The next 64 random bits.</summary>
     public ulong NextUInt64()
     {
@@ -45,7 +54,8 @@ internal sealed class SeededRandom
 
     private static ulong RotateLeft(ulong x, int k) => (x << k) | (x >> (64 - k));
 
-    private static ulong SplitMix64(ref ulong x)
+    /// <summary>One step of SplitMix64 (Steele, Lea and Flood, 2014): advances x and returns the mixed output.</summary>
+    internal static ulong SplitMix64(ref ulong x)
     {
         ulong z = x += 0x9E3779B97F4A7C15UL;
         z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;

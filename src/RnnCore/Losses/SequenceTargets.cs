@@ -114,7 +114,7 @@ public sealed class SequenceTargets<T>
         T[] flat = new T[values.Count * block];
         for (int t = 0; t < values.Count; t++)
         {
-            Guard.CopyMatrix(values[t], rows, batch, flat.AsSpan(t * block, block), $"values[{t}]", "outputSize x batch", nameof(values));
+            Guard.CopyMatrix(values[t], rows, batch, flat.AsSpan(t * block, block), nameof(values), t, "outputSize x batch");
         }
 
         return new SequenceTargets<T>(values.Count, batch, rows, null, flat);
@@ -134,7 +134,7 @@ public sealed class SequenceTargets<T>
         T[] flat = new T[valuePerStep.Count * rows];
         for (int t = 0; t < valuePerStep.Count; t++)
         {
-            Guard.CopyVector(valuePerStep[t], rows, flat.AsSpan(t * rows, rows), $"valuePerStep[{t}]", "outputSize", nameof(valuePerStep));
+            Guard.CopyVector(valuePerStep[t], rows, flat.AsSpan(t * rows, rows), nameof(valuePerStep), t, "outputSize");
         }
 
         return new SequenceTargets<T>(valuePerStep.Count, 1, rows, null, flat);
