@@ -14,6 +14,8 @@ namespace RnnCore.Optimizers;
 /// s   = s + g · g
 /// w   = w − clr · g / (sqrt(s) + eps)
 /// </code>
+/// <para>Source: PyTorch 1.13.1 torch/optim/adagrad.py, <c>_single_tensor_adagrad</c>.
+/// Options are checked as in its constructor, and stricter: the learning rate must be positive, every option finite.</para>
 /// </remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
 public sealed class AdagradOptimizer<T> : OptimizerBase<T>

@@ -6,6 +6,7 @@ namespace RnnCore.Optimizers;
 /// Gradient clipping as PyTorch does it, in place on a <see cref="TensorSet{T}"/> of gradients: by global norm
 /// (<c>torch.nn.utils.clip_grad_norm_</c>) or by value (<c>torch.nn.utils.clip_grad_value_</c>).
 /// </summary>
+/// <remarks>Source: PyTorch 1.13.1 torch/nn/utils/clip_grad.py.</remarks>
 public static class GradientClipping
 {
     /// <summary>PyTorch's guard against division by zero in <c>clip_grad_norm_</c>.</summary>

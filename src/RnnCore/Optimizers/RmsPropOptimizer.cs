@@ -16,6 +16,9 @@ namespace RnnCore.Optimizers;
 /// b   = momentum · b + g / avg;  w = w − lr · b (when momentum &gt; 0)
 /// w   = w − lr · g / avg                        (otherwise)
 /// </code>
+/// <para>Source: PyTorch 1.13.1 torch/optim/rmsprop.py, <c>_single_tensor_rmsprop</c>.
+/// Options are checked as in its constructor, and stricter: the learning rate must be positive, every option finite,
+/// and alpha must lie in [0, 1].</para>
 /// </remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
 public sealed class RmsPropOptimizer<T> : OptimizerBase<T>

@@ -15,6 +15,9 @@ namespace RnnCore.Optimizers;
 /// g = nesterov ? g + momentum · b : b           (only when momentum ≠ 0)
 /// w = w − lr · g
 /// </code>
+/// <para>Source: PyTorch 1.13.1 torch/optim/sgd.py, <c>_single_tensor_sgd</c>.
+/// Options are checked as in its constructor, and stricter: the learning rate must be positive, every option finite,
+/// and dampening must lie in [0, 1].</para>
 /// </remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
 public sealed class SgdOptimizer<T> : OptimizerBase<T>
