@@ -1,0 +1,161 @@
+using System.Numerics;
+
+namespace RnnCore.Optimizers;
+
+/// <summary>
+/// What every RnnCore optimizer shares: the learning rate and weight decay, argument and shape validation, the step
+/// count, and per-tensor state buffers that are allocated on the first <see cref="Step"/> and reused afterwards.
+/// </summary>
+/// <remarks>
+/// <para>
+/// <see cref="Step"/> validates everything first (matching shapes, the shape the state was built for, finite gradients)
+/// and only then changes anything, so a refused step leaves the parameters, the state and <see cref="StepCount"/> as
+/// they were. The update itself is computed in <typeparamref name="T"/>, with every hyper-parameter rounded to
+/// <typeparamref name="T"/> once, as PyTorch does for a float32 or float64 model.
+/// </para>
+/// <para>Only the optimizers in this assembly derive from this class.</para>
+/// </remarks>
+/// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
+public abstract class OptimizerBase<T> : IOptimizer<T>
+    where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly int _buffersPerTensor;
+    private double _learningRate;
+
+    // State buffers, tensor-major: buffer `slot` of tensor `i` is _state[i * _buffersPerTensor + slot].
+    // Null until the first step; _stateLengths records the shape the state was built for.
+    private T[][]? _state;
+    private int[]? _stateLengths;
+
+    /// <summary>Validates the shared options.</summary>
+    /// <param name="learningRate">Step size; positive and finite.</param>
+    /// <param name="weightDecay">L2 penalty added to the gradient (<c>g + weightDecay · w</c>); non-negative and finite.</param>
+    /// <param name="buffersPerTensor">How many state buffers, each as long as its tensor, the optimizer keeps per tensor.</param>
+    private protected OptimizerBase(double learningRate, double weightDecay, int buffersPerTensor)
+    {
+        OptimizerGuard.RequireFloatOrDouble<T>();
+        _learningRate = OptimizerGuard.PositiveFinite(learningRate, nameof(learningRate));
+        WeightDecay = OptimizerGuard.NonNegativeFinite(weightDecay, nameof(weightDecay));
+        _buffersPerTensor = buffersPerTensor;
+    }
+
+    /// <summary>
+    /// The step size used by the next <see cref="Step"/> (PyTorch's <c>lr</c>). A learning-rate schedule sets it between
+    /// steps, as one would set <c>param_groups[0]['lr']</c>; the state is kept.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is not positive and finite.</exception>
+    public double LearningRate
+    {
+        get => _learningRate;
+        set => _learningRate = OptimizerGuard.PositiveFinite(value, nameof(LearningRate));
+    }
+
+    /// <summary>The L2 penalty (PyTorch's <c>weight_decay</c>): the gradient used is <c>g + WeightDecay · w</c>.</summary>
+    public double WeightDecay { get; }
+
+    /// <inheritdoc/>
+    public long StepCount { get; private set; }
+
+    /// <inheritdoc/>
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    /// <exception cref="ArgumentException">
+    /// The two sets differ in shape, their shape differs from the one the state was built for (call <see cref="Reset"/>
+    /// to start over), or a gradient holds NaN or ±infinity (the message names the tensor and the element).
+    /// Nothing is changed.
+    /// </exception>
+    public void Step(TensorSet<T> parameters, TensorSet<T> gradients)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        ArgumentNullException.ThrowIfNull(gradients);
+
+        // Validate everything before changing anything.
+        parameters.RequireSameShape(gradients, nameof(gradients));
+        RequireStateShape(parameters);
+        OptimizerGuard.RequireFinite(gradients, nameof(gradients));
+
+        if (_stateLengths is null)
+        {
+            AllocateState(parameters);
+        }
+
+        StepCount++;
+        BeginStep(StepCount);
+        for (int i = 0; i < parameters.Count; i++)
+        {
+            UpdateTensor(i, parameters[i], gradients[i]);
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Reset()
+    {
+        _state = null;
+        _stateLengths = null;
+        StepCount = 0;
+    }
+
+    /// <summary>Computes the scalars that are the same for every tensor of step <paramref name="step"/> (1-based).</summary>
+    private protected virtual void BeginStep(long step)
+    {
+    }
+
+    /// <summary>Updates tensor <paramref name="tensorIndex"/> in place; <see cref="StepCount"/> is already the new step.</summary>
+    private protected abstract void UpdateTensor(int tensorIndex, Span<T> parameter, ReadOnlySpan<T> gradient);
+
+    /// <summary>Fills freshly allocated (zeroed) state buffers; the default keeps them at zero.</summary>
+    private protected virtual void InitializeState(int tensorIndex, int slot, Span<T> buffer)
+    {
+    }
+
+    /// <summary>State buffer <paramref name="slot"/> of tensor <paramref name="tensorIndex"/>.</summary>
+    private protected Span<T> State(int tensorIndex, int slot) => _state![(tensorIndex * _buffersPerTensor) + slot];
+
+    /// <summary>Rounds a hyper-parameter to <typeparamref name="T"/> (round to nearest for float).</summary>
+    private protected static T Cast(double value) => T.CreateTruncating(value);
+
+    private void RequireStateShape(TensorSet<T> parameters)
+    {
+        if (_stateLengths is null)
+        {
+            return;
+        }
+
+        if (parameters.Count != _stateLengths.Length)
+        {
+            throw new ArgumentException(
+                $"parameters has {parameters.Count} tensors but this optimizer's state was built for {_stateLengths.Length}; "
+                + "call Reset() to start over with another model.",
+                nameof(parameters));
+        }
+
+        for (int i = 0; i < _stateLengths.Length; i++)
+        {
+            if (parameters.GetLength(i) != _stateLengths[i])
+            {
+                throw new ArgumentException(
+                    $"parameters[{i}] ('{parameters.GetName(i)}') has {parameters.GetLength(i)} elements but this optimizer's "
+                    + $"state was built for {_stateLengths[i]}; call Reset() to start over with another model.",
+                    nameof(parameters));
+            }
+        }
+    }
+
+    private void AllocateState(TensorSet<T> parameters)
+    {
+        int[] lengths = new int[parameters.Count];
+        T[][] state = new T[parameters.Count * _buffersPerTensor][];
+        for (int i = 0; i < parameters.Count; i++)
+        {
+            lengths[i] = parameters.GetLength(i);
+            for (int slot = 0; slot < _buffersPerTensor; slot++)
+            {
+                T[] buffer = new T[lengths[i]];
+                InitializeState(i, slot, buffer);
+                state[(i * _buffersPerTensor) + slot] = buffer;
+            }
+        }
+
+        _state = state;
+        _stateLengths = lengths;
+    }
+}
