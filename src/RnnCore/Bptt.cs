@@ -89,6 +89,7 @@ public sealed class Bptt<T>
     public T Backward(ForwardCache<T> cache, SequenceTargets<T> targets, RecurrentGradients<T> gradients)
     {
         int targetStep0 = Validate(cache, targets);
+        ValidateTargetValues(targets);
         ArgumentNullException.ThrowIfNull(gradients);
         if (gradients.Steps != cache.Steps || gradients.Batch != cache.Batch
             || gradients.WxData.Length != Layer.HiddenSize * Layer.InputSize || gradients.WyData.Length != Layer.OutputSize * Layer.HiddenSize)
@@ -99,6 +100,15 @@ public sealed class Bptt<T>
                 nameof(gradients));
         }
 
+        return BackwardCore(cache, targets, targetStep0, gradients);
+    }
+
+    /// <summary>
+    /// BPTT proper, once everything is validated: <paramref name="targetStep0"/> is the target step that the first scored
+    /// step of the cache is compared with (a truncated-BPTT chunk scores a window of a longer target sequence).
+    /// </summary>
+    internal T BackwardCore(ForwardCache<T> cache, SequenceTargets<T> targets, int targetStep0, RecurrentGradients<T> gradients)
+    {
         int h = Layer.HiddenSize;
         int o = Layer.OutputSize;
         int b = cache.Batch;
@@ -179,6 +189,7 @@ public sealed class Bptt<T>
     public T Loss(ForwardCache<T> cache, SequenceTargets<T> targets)
     {
         int targetStep0 = Validate(cache, targets);
+        ValidateTargetValues(targets);
         int firstScored = Placement == LossPlacement.LastStep ? cache.Steps - 1 : 0;
         return T.CreateTruncating(LossAndLogitGradient(cache, targets, targetStep0, firstScored, []));
     }
@@ -240,7 +251,7 @@ public sealed class Bptt<T>
         return sum / denominator;
     }
 
-    /// <summary>Checks cache and targets against the layer and each other; returns the target step of the first scored step.</summary>
+    /// <summary>Checks the cache and the targets' shape against the layer and each other; returns the target step of the first scored step.</summary>
     private int Validate(ForwardCache<T> cache, SequenceTargets<T> targets)
     {
         ArgumentNullException.ThrowIfNull(cache);
@@ -276,6 +287,12 @@ public sealed class Bptt<T>
                 nameof(targets));
         }
 
+        return targetStep0;
+    }
+
+    /// <summary>Checks that the targets suit the layer's output and loss: their kind, their size and their range.</summary>
+    internal void ValidateTargetValues(SequenceTargets<T> targets)
+    {
         int o = Layer.OutputSize;
         if (Layer.OutputActivation == OutputActivation.Softmax)
         {
@@ -319,8 +336,6 @@ public sealed class Bptt<T>
                 }
             }
         }
-
-        return targetStep0;
     }
 
     private void EnsureWorkspace(int h, int o, int steps, int b, int scoredColumns)

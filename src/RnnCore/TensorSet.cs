@@ -7,7 +7,7 @@ namespace RnnCore;
 /// Optimizers and gradient clipping work on this and know nothing about layers.
 /// </summary>
 /// <remarks>
-/// The tensors are views, not copies: a <see cref="TensorSet{T}"/> built by <c>RecurrentLayer</c> writes straight
+/// The tensors are views, not copies: a <see cref="TensorSet{T}"/> built by <see cref="RecurrentLayer{T}"/> writes straight
 /// into the layer's live MathNet storage (column-major for matrices). Two sets are compatible when they have the same
 /// count and the same length at every index (<see cref="RequireSameShape"/>).
 /// Reading is thread-safe; writing through <see cref="this[int]"/> is not synchronised.
@@ -79,7 +79,8 @@ public sealed class TensorSet<T>
 
     /// <summary>
     /// The global L2 norm over every element of every tensor, <c>sqrt(Σ x²)</c>, accumulated in double.
-    /// This is the norm PyTorch's <c>clip_grad_norm_</c> measures.
+    /// This is the norm PyTorch's <c>clip_grad_norm_</c> measures. Finite values always give a finite norm: when the plain
+    /// sum of squares overflows (|x| above about 1e154), it is recomputed scaled by the largest magnitude.
     /// </summary>
     public double L2Norm()
     {
@@ -93,7 +94,38 @@ public sealed class TensorSet<T>
             }
         }
 
-        return Math.Sqrt(sumOfSquares);
+        if (double.IsFinite(sumOfSquares) && (sumOfSquares == 0 || sumOfSquares > 1e-290))
+        {
+            return Math.Sqrt(sumOfSquares);
+        }
+
+        // Overflow or underflow of the squares: scale by the largest magnitude (NaN and infinity are returned as such).
+        double scale = 0;
+        foreach (Memory<T> tensor in _tensors)
+        {
+            foreach (T x in tensor.Span)
+            {
+                double magnitude = Math.Abs(double.CreateTruncating(x));
+                if (!double.IsFinite(magnitude))
+                {
+                    return magnitude;
+                }
+
+                scale = Math.Max(scale, magnitude);
+            }
+        }
+
+        double scaled = 0;
+        foreach (Memory<T> tensor in _tensors)
+        {
+            foreach (T x in tensor.Span)
+            {
+                double v = double.CreateTruncating(x) / scale;
+                scaled += v * v;
+            }
+        }
+
+        return scale * Math.Sqrt(scaled);
     }
 
     /// <summary>Sets every element of every tensor to zero.</summary>

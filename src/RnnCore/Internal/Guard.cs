@@ -79,6 +79,41 @@ internal static class Guard
         }
     }
 
+    /// <summary>
+    /// Checks, without copying, that <paramref name="matrix"/> is rows x columns and finite (reported as in
+    /// <see cref="CopyMatrix"/>): for calls that must refuse bad input before changing anything.
+    /// </summary>
+    public static void ValidateMatrix<T>(Matrix<T>? matrix, int rows, int columns, string paramName, int index, string shapeMeaning)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (matrix is null || matrix.RowCount != rows || matrix.ColumnCount != columns)
+        {
+            RequireMatrix(matrix, rows, columns, Label(paramName, index), shapeMeaning, paramName);
+        }
+
+        if (matrix!.Storage is DenseColumnMajorMatrixStorage<T> dense)
+        {
+            if (IndexOfNonFinite<T>(dense.Data.AsSpan(0, rows * columns)) >= 0)
+            {
+                RequireFinite<T>(dense.Data.AsSpan(0, rows * columns), rows, Label(paramName, index), paramName);
+            }
+
+            return;
+        }
+
+        for (int j = 0; j < columns; j++)
+        {
+            for (int i = 0; i < rows; i++)
+            {
+                if (!T.IsFinite(matrix.At(i, j)))
+                {
+                    throw new ArgumentException(
+                        $"{Label(paramName, index)} contains {matrix.At(i, j)} at row {i}, column {j}; every value must be finite.", paramName);
+                }
+            }
+        }
+    }
+
     /// <summary>Checks that <paramref name="matrix"/> is non-null and rows x columns.</summary>
     public static void RequireMatrix<T>(Matrix<T>? matrix, int rows, int columns, string label, string shapeMeaning, string paramName)
         where T : unmanaged, IFloatingPointIeee754<T>

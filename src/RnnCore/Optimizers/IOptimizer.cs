@@ -15,6 +15,13 @@ namespace RnnCore.Optimizers;
 public interface IOptimizer<T>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
+    /// <summary>
+    /// The step size used by the next <see cref="Step"/> (PyTorch's <c>lr</c>). Learning-rate schedules set it between
+    /// steps; the optimizer's state is kept.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Set to a value that is not positive and finite.</exception>
+    double LearningRate { get; set; }
+
     /// <summary>Number of completed <see cref="Step"/> calls since construction or the last <see cref="Reset"/>.</summary>
     long StepCount { get; }
 

@@ -162,6 +162,29 @@ internal sealed class ReferenceCase
         return SequenceTargets<T>.FromValues(values);
     }
 
+    /// <summary>
+    /// Targets for every step, as truncated BPTT needs them (the first <paramref name="steps"/> steps, all when null).
+    /// The files give last_step cases one target per sequence, for step T only; those cannot be chunked.
+    /// </summary>
+    public SequenceTargets<T> PerStepTargets<T>(int? steps = null)
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        if (Placement != LossPlacement.EveryStep)
+        {
+            throw new NotSupportedException($"{Name}: truncated BPTT with last_step targets needs a target per step, which the format does not give.");
+        }
+
+        JsonElement targets = Root.GetProperty("targets");
+        int count = steps ?? Steps;
+        if (OutputActivation == RnnCore.OutputActivation.Softmax)
+        {
+            return SequenceTargets<T>.FromClasses(
+                targets.EnumerateArray().Take(count).Select(step => step.EnumerateArray().Select(c => c.GetInt32()).ToArray()).ToArray());
+        }
+
+        return SequenceTargets<T>.FromValues(targets.EnumerateArray().Take(count).Select(ToMatrixTransposed<T>).ToList());
+    }
+
     /// <summary>Every number of a nested array, flattened in row-major order.</summary>
     public static double[] Flatten(JsonElement element)
     {

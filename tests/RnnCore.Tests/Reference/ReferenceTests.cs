@@ -33,11 +33,13 @@ public sealed class ReferenceTests
         }
     }
 
-    public static TheoryData<string, Precision> Cases()
+    public static TheoryData<string, Precision> Cases() => CasesIn(ReferenceDirectory);
+
+    internal static TheoryData<string, Precision> CasesIn(string directory)
     {
         var data = new TheoryData<string, Precision>();
-        string[] files = Directory.Exists(ReferenceDirectory)
-            ? Directory.GetFiles(ReferenceDirectory, "*.json").Order(StringComparer.Ordinal).ToArray()
+        string[] files = Directory.Exists(directory)
+            ? Directory.GetFiles(directory, "*.json").Order(StringComparer.Ordinal).ToArray()
             : [];
         foreach (string file in files)
         {
@@ -48,7 +50,7 @@ public sealed class ReferenceTests
         if (files.Length == 0)
         {
             // A missing folder must fail, not pass with zero cases.
-            data.Add($"(no *.json in {ReferenceDirectory})", Precision.@double);
+            data.Add($"(no *.json in {directory})", Precision.@double);
         }
 
         return data;
@@ -56,10 +58,12 @@ public sealed class ReferenceTests
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void Reference(string @case, Precision precision)
+    public void Reference(string @case, Precision precision) => Run(ReferenceDirectory, @case, precision);
+
+    internal static void Run(string directory, string @case, Precision precision)
     {
-        string path = Path.Combine(ReferenceDirectory, @case + ".json");
-        File.Exists(path).Should().BeTrue($"the reference folder {ReferenceDirectory} (RNNCORE_REFERENCE_DIR) must hold {@case}.json");
+        string path = Path.Combine(directory, @case + ".json");
+        File.Exists(path).Should().BeTrue($"the reference folder {directory} (RNNCORE_REFERENCE_DIR) must hold {@case}.json");
         ReferenceCase reference = ReferenceCase.Load(path);
         if (precision == Precision.@double)
         {
@@ -73,7 +77,7 @@ public sealed class ReferenceTests
         }
     }
 
-    private static void Check<T>(ReferenceCase reference, double tolerance, bool checkTrajectory)
+    internal static void Check<T>(ReferenceCase reference, double tolerance, bool checkTrajectory)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         RecurrentLayer<T> layer = reference.CreateLayer<T>();
