@@ -41,7 +41,7 @@ public class TrainStepBenchmarks<T>
         _bptt = new Bptt<T>(_layer, LossPlacement.EveryStep, LossReduction.Mean);
         _cache = _layer.CreateCache(c.Steps, c.Batch);
         _gradients = _layer.CreateGradients(c.Steps, c.Batch);
-        _optimizer = BenchmarkOptimizer.Sgd<T>(0.01);
+        _optimizer = new Optimizers.SgdOptimizer<T>(learningRate: 0.01);
     }
 
     [Benchmark(Description = "Forward")]
