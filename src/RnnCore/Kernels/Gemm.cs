@@ -7,20 +7,160 @@ namespace RnnCore.Kernels;
 /// <c>C = alpha · op(A) · op(B) + beta · C</c>, where <c>op(X)</c> is <c>X</c> or <c>Xᵀ</c>.
 /// </summary>
 /// <remarks>
+/// <para>
 /// Conventions are BLAS's <c>?gemm</c>: <c>op(A)</c> is m x k, <c>op(B)</c> is k x n, <c>C</c> is m x n; element (i, j) of a
 /// stored matrix X lives at <c>x[i + j * ldx]</c>, where the leading dimension <c>ldx</c> is the stored matrix's row count
 /// (or more, for a sub-block). MathNet's dense storage is exactly this layout with <c>ld = RowCount</c>.
 /// When <c>beta</c> is zero, C is overwritten without being read (so NaN garbage in C does not leak).
-/// The three variants the RNN needs: forward <c>a = Wx·x</c> (NN), weight gradients <c>dW += δ·hᵀ</c> (NT) and the
-/// backward of a product <c>dh = Whᵀ·δ</c> (TN).
+/// The variants the RNN needs: forward <c>a = Wx·x</c> (NN), weight gradients <c>dW += δ·hᵀ</c> (NT) and the backward
+/// of a product <c>dh = Wᵀ·δ</c> (TN).
+/// </para>
+/// <para>
+/// The work: operands packed into panels (<see cref="GemmPacking"/>), a cache-blocked loop nest
+/// (<see cref="GemmBlocking"/>) and a register-blocked FMA tile (<see cref="GemmMicroKernel"/>). A product of at least
+/// <see cref="ParallelFlops"/> is split between up to <see cref="RnnCoreSettings.MaxDegreeOfParallelism"/> threads along
+/// the tile grid, which leaves every element's arithmetic, and so the result, unchanged. <see cref="GemmReference"/> is
+/// the scalar triple loop the tests compare with.
+/// </para>
 /// </remarks>
-internal static class Gemm
+internal static unsafe class Gemm
 {
+    /// <summary>Floating-point operations (2·m·n·k) per extra thread below which a product stays on one thread.</summary>
+    internal const double ParallelFlops = 1 << 21;
+
     /// <summary>C = alpha · op(A) · op(B) + beta · C (column-major).</summary>
     public static void Multiply<T>(
         bool transposeA, bool transposeB, int m, int n, int k,
         T alpha, ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb,
         T beta, Span<T> c, int ldc)
         where T : unmanaged, IFloatingPointIeee754<T>
-        => GemmReference.Multiply(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    {
+        GemmBlocking.RequireOperand(transposeA, m, k, a.Length, lda, nameof(a));
+        GemmBlocking.RequireOperand(transposeB, k, n, b.Length, ldb, nameof(b));
+        GemmBlocking.RequireOperand(false, m, n, c.Length, ldc, nameof(c));
+        fixed (T* pa = a, pb = b, pc = c)
+        {
+            var job = new Job<T>(transposeA, transposeB, m, n, k, alpha, pa, lda, null, 0, pb, ldb, beta, pc, ldc);
+            Run(&job);
+        }
+    }
+
+    /// <summary>C = alpha · op(A) · op(B) + beta · C with op(A) already packed (m = a.Rows, k = a.Depth).</summary>
+    public static void Multiply<T>(
+        PackedMatrix<T> a, bool transposeB, int n,
+        T alpha, ReadOnlySpan<T> b, int ldb,
+        T beta, Span<T> c, int ldc)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int m = a.Rows;
+        int k = a.Depth;
+        GemmBlocking.RequireOperand(transposeB, k, n, b.Length, ldb, nameof(b));
+        GemmBlocking.RequireOperand(false, m, n, c.Length, ldc, nameof(c));
+        fixed (T* pb = b, pc = c)
+        {
+            var job = new Job<T>(false, transposeB, m, n, k, alpha, null, m, a.Data, a.RoundedRows, pb, ldb, beta, pc, ldc);
+            Run(&job);
+        }
+    }
+
+    private static void Run<T>(Job<T>* job)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (job->M == 0 || job->N == 0)
+        {
+            return;
+        }
+
+        if (job->K == 0)
+        {
+            // op(A)·op(B) is the zero matrix: C = beta · C (without reading C when beta = 0).
+            for (int j = 0; j < job->N; j++)
+            {
+                Span<T> column = new(job->C + ((long)j * job->Ldc), job->M);
+                if (job->Beta == T.Zero)
+                {
+                    column.Clear();
+                }
+                else
+                {
+                    for (int i = 0; i < column.Length; i++)
+                    {
+                        column[i] *= job->Beta;
+                    }
+                }
+            }
+
+            return;
+        }
+
+        Plan(job);
+        KernelWorkers.Run(&RunPart<T>, job, job->Parts);
+    }
+
+    /// <summary>
+    /// How many threads, and along which dimension: the one whose duplicated packing costs less (every part packs the
+    /// whole of the other operand), as long as it has at least one tile per part.
+    /// </summary>
+    private static void Plan<T>(Job<T>* job)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int mr = GemmMicroKernel.Rows<T>();
+        int rowTiles = (job->M + mr - 1) / mr;
+        int columnTiles = (job->N + GemmMicroKernel.Columns - 1) / GemmMicroKernel.Columns;
+        double flops = 2.0 * job->M * job->N * job->K;
+        int parts = (int)Math.Min(RnnCoreSettings.MaxDegreeOfParallelism, Math.Max(1, flops / ParallelFlops));
+        bool alongColumns = job->PackedA is not null || job->M <= job->N
+            ? columnTiles >= parts || columnTiles >= rowTiles
+            : rowTiles < parts && columnTiles > rowTiles;
+        job->AlongColumns = alongColumns;
+        job->Tiles = alongColumns ? columnTiles : rowTiles;
+        job->Parts = Math.Min(parts, job->Tiles);
+    }
+
+    private static void RunPart<T>(void* state, int part)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Job<T>* job = (Job<T>*)state;
+        int tileSize = job->AlongColumns ? GemmMicroKernel.Columns : GemmMicroKernel.Rows<T>();
+        int extent = job->AlongColumns ? job->N : job->M;
+        int start = (int)((long)job->Tiles * part / job->Parts) * tileSize;
+        int end = Math.Min(extent, (int)((long)job->Tiles * (part + 1) / job->Parts) * tileSize);
+        if (start >= end)
+        {
+            return;
+        }
+
+        (int i0, int i1, int j0, int j1) = job->AlongColumns ? (0, job->M, start, end) : (start, end, 0, job->N);
+        GemmBlocking.Run(
+            job->TransposeA, job->TransposeB, job->K,
+            job->Alpha, job->A, job->Lda, job->PackedA, job->PackedRows, job->B, job->Ldb,
+            job->Beta, job->C, job->Ldc, i0, i1, j0, j1);
+    }
+
+    /// <summary>One product's description, on the caller's stack while its parts run.</summary>
+    private struct Job<T>(
+        bool transposeA, bool transposeB, int m, int n, int k,
+        T alpha, T* a, int lda, T* packedA, int packedRows, T* b, int ldb,
+        T beta, T* c, int ldc)
+        where T : unmanaged
+    {
+        public readonly bool TransposeA = transposeA;
+        public readonly bool TransposeB = transposeB;
+        public readonly int M = m;
+        public readonly int N = n;
+        public readonly int K = k;
+        public readonly T Alpha = alpha;
+        public readonly T* A = a;
+        public readonly int Lda = lda;
+        public readonly T* PackedA = packedA;
+        public readonly int PackedRows = packedRows;
+        public readonly T* B = b;
+        public readonly int Ldb = ldb;
+        public readonly T Beta = beta;
+        public readonly T* C = c;
+        public readonly int Ldc = ldc;
+        public bool AlongColumns;
+        public int Tiles;
+        public int Parts;
+    }
 }

@@ -4,7 +4,7 @@ namespace RnnCore.Kernels;
 
 /// <summary>
 /// The plain scalar GEMM: the algorithmic reference that every fast kernel is tested against, and the fallback.
-/// Same contract as <see cref="Gemm.Multiply{T}"/>.
+/// Same contract as <see cref="Gemm"/>.Multiply.
 /// </summary>
 internal static class GemmReference
 {

@@ -1,0 +1,149 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+
+namespace RnnCore.Kernels;
+
+/// <summary>
+/// The cache-blocked loop nest around the micro-kernel (the five loops of Goto and van de Geijn's GEMM): columns of C in
+/// NC-blocks, the k dimension in KC-blocks (one packed op(B) panel each), rows in MC-blocks (one packed op(A) block
+/// each), then NR x MR tiles.
+/// </summary>
+/// <remarks>
+/// Block sizes keep each operand at the cache level that feeds it: an MR x KC strip of op(A) (16 KB) and a KC x NR strip
+/// of op(B) (6 KB for float) in L1, the MC x KC block of op(A) (128 KB) in L2, the KC x NC panel of op(B) in L3.
+/// The k blocks are the same for every part of a parallel split, and splits fall on tile boundaries, so the result of
+/// each element does not depend on how the work was split.
+/// </remarks>
+internal static unsafe class GemmBlocking
+{
+    /// <summary>KC: the k-block, shared by both element types so that a packed op(A) fits either.</summary>
+    public const int DepthBlock = 256;
+
+    /// <summary>MC for T: 128 KB of op(A) per block (128 floats or 64 doubles high).</summary>
+    public static int RowBlock<T>()
+        where T : unmanaged => Unsafe.SizeOf<T>() == sizeof(float) ? 128 : 64;
+
+    /// <summary>NC for T: a 3 MB panel of op(B) (3072 floats or 1536 doubles wide), a multiple of NR.</summary>
+    public static int ColumnBlock<T>()
+        where T : unmanaged => Unsafe.SizeOf<T>() == sizeof(float) ? 3072 : 1536;
+
+    /// <summary>x rounded up to a multiple of <paramref name="multiple"/>.</summary>
+    public static int RoundUp(int x, int multiple) => (x + multiple - 1) / multiple * multiple;
+
+    /// <summary>Throws unless a stored operand of <paramref name="length"/> elements holds op(X), rows x columns with leading dimension ld.</summary>
+    public static void RequireOperand(bool transposed, int rows, int columns, int length, int ld, string name)
+    {
+        int storedRows = transposed ? columns : rows;
+        int storedColumns = transposed ? rows : columns;
+        long needed = storedColumns == 0 || storedRows == 0 ? 0 : ((long)(storedColumns - 1) * ld) + storedRows;
+        if (ld < Math.Max(1, storedRows) || length < needed)
+        {
+            throw new ArgumentException(
+                $"{name} holds {length} elements with leading dimension {ld}, but a stored {storedRows} x {storedColumns} operand needs ld ≥ {storedRows} and {needed} elements.",
+                name);
+        }
+    }
+
+    /// <summary>
+    /// C[i0..i1, j0..j1] = alpha · op(A) op(B) + beta · C over the whole k range. <paramref name="packedA"/>, when not
+    /// null, holds all of op(A) in <see cref="PackedMatrix{T}"/> layout (with <paramref name="packedRows"/> rows after
+    /// rounding) and <paramref name="a"/> is ignored; i0 and j0 lie on the tile grid.
+    /// </summary>
+    public static void Run<T>(
+        bool transposeA, bool transposeB, int k,
+        T alpha, T* a, int lda, T* packedA, int packedRows, T* b, int ldb,
+        T beta, T* c, int ldc,
+        int i0, int i1, int j0, int j1)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int mr = GemmMicroKernel.Rows<T>();
+        const int nr = GemmMicroKernel.Columns;
+        int mcMax = RowBlock<T>();
+        int ncMax = ColumnBlock<T>();
+        int kcMax = DepthBlock;
+
+        PackBuffers<T> buffers = PackBuffers<T>.ForCurrentThread(
+            Math.Min(kcMax, k) * RoundUp(Math.Min(ncMax, j1 - j0), nr),
+            packedA is null ? Math.Min(kcMax, k) * RoundUp(Math.Min(mcMax, i1 - i0), mr) : 0);
+
+        for (int jc = j0; jc < j1; jc += ncMax)
+        {
+            int nc = Math.Min(ncMax, j1 - jc);
+            for (int pc = 0; pc < k; pc += kcMax)
+            {
+                int kc = Math.Min(kcMax, k - pc);
+                GemmPacking.PackB(transposeB, b, ldb, pc, kc, jc, nc, nr, buffers.B);
+
+                // Later k blocks add to what the first one wrote: C = alpha·acc₁ + beta·C, then C = alpha·acc₂ + C, …
+                T betaBlock = pc == 0 ? beta : T.One;
+                for (int ic = i0; ic < i1; ic += mcMax)
+                {
+                    int mc = Math.Min(mcMax, i1 - ic);
+                    T* aBlock;
+                    if (packedA is null)
+                    {
+                        GemmPacking.PackA(transposeA, a, lda, ic, mc, pc, kc, mr, buffers.A);
+                        aBlock = buffers.A;
+                    }
+                    else
+                    {
+                        aBlock = packedA + ((long)pc * packedRows) + ((long)ic * kc);
+                    }
+
+                    for (int jr = 0; jr < nc; jr += nr)
+                    {
+                        int columns = Math.Min(nr, nc - jr);
+                        T* bStrip = buffers.B + ((long)jr * kc);
+                        T* cColumn = c + ((long)(jc + jr) * ldc) + ic;
+                        for (int ir = 0; ir < mc; ir += mr)
+                        {
+                            GemmMicroKernel.Tile(
+                                kc, aBlock + ((long)ir * kc), bStrip, cColumn + ir, ldc, Math.Min(mr, mc - ir), columns, alpha, betaBlock);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Each thread's packing buffers, pinned and grown on demand, so a steady-state product allocates nothing and
+    /// concurrent products on different threads never share a buffer.
+    /// </summary>
+    private sealed class PackBuffers<TElement>
+        where TElement : unmanaged
+    {
+        [ThreadStatic]
+        private static PackBuffers<TElement>? t_current;
+
+        private TElement[] _a = [];
+        private TElement[] _b = [];
+
+        public TElement* A => Start(_a);
+
+        public TElement* B => Start(_b);
+
+        public static PackBuffers<TElement> ForCurrentThread(int bLength, int aLength)
+        {
+            PackBuffers<TElement> buffers = t_current ??= new PackBuffers<TElement>();
+            Grow(ref buffers._b, bLength);
+            Grow(ref buffers._a, aLength);
+            return buffers;
+        }
+
+        private static void Grow(ref TElement[] buffer, int length)
+        {
+            // 64 elements of slack so that Start can align the first element to a 64-byte cache line.
+            if (buffer.Length < length + 64)
+            {
+                buffer = GC.AllocateUninitializedArray<TElement>(length + 64, pinned: true);
+            }
+        }
+
+        private static TElement* Start(TElement[] buffer)
+        {
+            nint address = (nint)Unsafe.AsPointer(ref buffer[0]);
+            return (TElement*)((address + 63) & ~(nint)63);
+        }
+    }
+}
