@@ -1,6 +1,22 @@
+using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Running;
+using RnnCore.Benchmarks;
 
 // Every benchmark class in this assembly is reachable by filter, e.g.
 //   dotnet run -c Release --project benchmarks/RnnCore.Benchmarks -- --filter '*TrainStep*'
 // and a dry job (`--job dry`) runs each benchmark once without timing, which is what CI does.
-BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+// `--peer-step [S,M,L,XL]` instead times the training step the way ../shared/peers/*_rnn_step.py do (see PeerStep.cs),
+// for the side-by-side table that benchmarks/compare-with-peers.sh prints.
+if (args.Length > 0 && args[0] == "--peer-step")
+{
+    return PeerStep.Run(args.Skip(1).ToArray());
+}
+
+// `--profile` times each phase of the step on its own (StepProfile.cs): where the time goes.
+if (args.Length > 0 && args[0] == "--profile")
+{
+    return StepProfile.Run(args.Skip(1).ToArray());
+}
+
+BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, DefaultConfig.Instance.AddColumn(new GflopsColumn()));
+return 0;

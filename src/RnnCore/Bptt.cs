@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Numerics.Tensors;
 using RnnCore.Activations;
 using RnnCore.Internal;
 using RnnCore.Kernels;
@@ -32,6 +33,7 @@ public sealed class Bptt<T>
     private T[] _logitGradient = []; // dL/dz for the scored steps, [O, scored steps · B]
     private T[] _hiddenGradient = []; // dL/dh_t, turned in place into δ_t = dL/da_t, [H, T · B]
     private T[] _future = []; // W_hᵀ δ_{t+1}: the gradient the next step sends back to h_t, [H, B]
+    private PackedMatrix<T>? _recurrentWeightsTransposed; // W_hᵀ in the GEMM kernel's panel layout, [H, H]
 
     /// <summary>Creates BPTT for <paramref name="layer"/> with the given loss placement and reduction.</summary>
     /// <param name="layer">The layer whose caches will be walked.</param>
@@ -133,6 +135,9 @@ public sealed class Bptt<T>
         Gemm.Multiply(true, false, h, scoredColumns, o, one, Layer.Wy.AsColumnMajorSpan(), o, logitGradient, o, T.Zero, hiddenGradient.Slice(firstScored * h * b), h);
 
         // The recurrence, backwards: add the future term, record the norm, multiply by f'(a_t), send W_hᵀ δ_t back.
+        // W_hᵀ is the left operand of every step's product: pack it once for all of them.
+        PackedMatrix<T> recurrentWeightsTransposed = _recurrentWeightsTransposed!;
+        recurrentWeightsTransposed.Pack(true, Layer.Wh.AsColumnMajorSpan(), h);
         Span<T> future = _future.AsSpan(0, h * b);
         Span<double> dhNorms = gradients.DhNormsData;
         for (int t = steps - 1; t >= 0; t--)
@@ -141,10 +146,7 @@ public sealed class Bptt<T>
             if (t < steps - 1)
             {
                 // dL/dh_t = W_yᵀ dL/dz_t + W_hᵀ δ_{t+1}
-                for (int i = 0; i < dh.Length; i++)
-                {
-                    dh[i] += future[i];
-                }
+                TensorPrimitives.Add(dh, future, dh);
             }
 
             dhNorms[t] = ColumnBlocks.FrobeniusNorm<T>(dh);
@@ -166,7 +168,7 @@ public sealed class Bptt<T>
             }
 
             // W_hᵀ δ_t: the gradient reaching h_{t−1} through the recurrence (for t = 0, that is dL/dh_0).
-            Gemm.Multiply(true, false, h, b, h, one, Layer.Wh.AsColumnMajorSpan(), h, dh, h, T.Zero, future, h);
+            Gemm.Multiply(recurrentWeightsTransposed, false, b, one, dh, h, T.Zero, future, h);
         }
 
         future.CopyTo(gradients.InitialHiddenData);
@@ -222,7 +224,7 @@ public sealed class Bptt<T>
             switch (Layer.OutputActivation)
             {
                 case OutputActivation.Softmax:
-                    sum += SoftmaxCrossEntropy.Forward(logits, targets.ClassesAt(targetStep), o);
+                    sum += SoftmaxCrossEntropy.Forward(logits, cache.LogSumExps.AsSpan(step * b, b), targets.ClassesAt(targetStep), o);
                     if (!gradient.IsEmpty)
                     {
                         SoftmaxCrossEntropy.Backward(outputs, targets.ClassesAt(targetStep), o, scale, gradient);
@@ -355,5 +357,7 @@ public sealed class Bptt<T>
         {
             _future = new T[h * b];
         }
+
+        _recurrentWeightsTransposed ??= new PackedMatrix<T>(h, h);
     }
 }

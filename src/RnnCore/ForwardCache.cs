@@ -1,6 +1,7 @@
 using System.Numerics;
 using MathNet.Numerics.LinearAlgebra;
 using RnnCore.Internal;
+using RnnCore.Kernels;
 
 namespace RnnCore;
 
@@ -34,6 +35,8 @@ public sealed class ForwardCache<T>
         Hiddens = new T[Guard.ElementCount<T>(hiddenSize, ((long)steps + 1) * batch, "hidden-state cache")];
         Logits = new T[Guard.ElementCount<T>(outputSize, (long)steps * batch, "logits cache")];
         Outputs = new T[Logits.Length];
+        LogSumExps = new double[steps * batch];
+        PackedRecurrentWeights = new PackedMatrix<T>(hiddenSize, hiddenSize);
     }
 
     /// <summary>Input size I.</summary>
@@ -69,6 +72,13 @@ public sealed class ForwardCache<T>
 
     // [O, T·B]: y_t = g(z_t). Read by the fused loss backward (dL/dz = y − target).
     internal T[] Outputs { get; }
+
+    // [T·B]: log Σ_k e^(z_k) of each logit column, kept by the softmax forward for the cross-entropy loss.
+    internal double[] LogSumExps { get; }
+
+    // W_h in the GEMM kernel's panel layout, packed once per forward pass and shared by its T recurrent products.
+    // Owned by the cache, not the layer, so that threads running Forward at once never share it.
+    internal PackedMatrix<T> PackedRecurrentWeights { get; }
 
     /// <summary>The initial hidden state h_0 as a new H x B matrix (a copy).</summary>
     public Matrix<T> InitialHidden => Block(Hiddens, HiddenSize, 0);

@@ -246,13 +246,16 @@ public sealed class RecurrentLayer<T>
         ColumnBlocks.BroadcastColumns<T>(_bh, preActivations);
         Gemm.Multiply(false, false, h, columns, InputSize, one, _wx, h, cache.Inputs, InputSize, one, preActivations, h);
 
+        // W_h is the left operand of every step's product: pack it into the kernel's panel layout once per pass.
+        PackedMatrix<T> recurrentWeights = cache.PackedRecurrentWeights;
+        recurrentWeights.Pack(false, _wh, h);
         for (int t = 0; t < steps; t++)
         {
             ReadOnlySpan<T> previous = cache.HiddenBlock(t);
             Span<T> current = cache.HiddenBlock(t + 1);
 
             // a_t += W_h h_{t−1}: the only product that must stay inside the loop.
-            Gemm.Multiply(false, false, h, b, h, one, _wh, h, previous, h, one, current, h);
+            Gemm.Multiply(recurrentWeights, false, b, one, previous, h, one, current, h);
             ThrowIfNonFinite(current, h, "pre-activation a_t", t);
 
             // h_t = f(a_t), in place: the backward needs only h_t (tanh' = 1 − h², relu' = [h > 0]).
@@ -280,7 +283,7 @@ public sealed class RecurrentLayer<T>
         switch (OutputActivation)
         {
             case OutputActivation.Softmax:
-                Softmax.Forward<T>(logits, cache.Outputs, OutputSize);
+                Softmax.Forward<T>(logits, cache.Outputs, OutputSize, cache.LogSumExps);
                 break;
             case OutputActivation.Sigmoid:
                 Sigmoid.Forward<T>(logits, cache.Outputs);

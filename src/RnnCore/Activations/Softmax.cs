@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Numerics.Tensors;
 
 namespace RnnCore.Activations;
 
@@ -8,53 +9,27 @@ namespace RnnCore.Activations;
 /// </summary>
 internal static class Softmax
 {
-    /// <summary>y_j = e^(z_j − max z) / Σ_k e^(z_k − max z) for each column of a column-major rows x n block.</summary>
-    public static void Forward<T>(ReadOnlySpan<T> logits, Span<T> outputs, int rows)
+    /// <summary>
+    /// y_j = e^(z_j − max z) / Σ_k e^(z_k − max z) for each column of a column-major rows x n block, and that column's
+    /// log Σ_k e^(z_k) = max z + log Σ_k e^(z_k − max z) into <paramref name="logSumExp"/> for the cross-entropy, which
+    /// then costs no second pass of exponentials.
+    /// </summary>
+    public static void Forward<T>(ReadOnlySpan<T> logits, Span<T> outputs, int rows, Span<double> logSumExp)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        for (int column = 0; column + rows <= logits.Length; column += rows)
+        for (int column = 0, j = 0; column + rows <= logits.Length; column += rows, j++)
         {
             ReadOnlySpan<T> z = logits.Slice(column, rows);
             Span<T> y = outputs.Slice(column, rows);
 
-            // Subtracting the max keeps every exponent ≤ 0: no overflow, and the largest term is exactly 1.
-            T max = z[0];
-            for (int i = 1; i < rows; i++)
-            {
-                max = T.Max(max, z[i]);
-            }
-
-            T sum = T.Zero;
-            for (int i = 0; i < rows; i++)
-            {
-                y[i] = T.Exp(z[i] - max);
-                sum += y[i];
-            }
-
-            T inverse = T.One / sum;
-            for (int i = 0; i < rows; i++)
-            {
-                y[i] *= inverse;
-            }
+            // Subtracting the max keeps every exponent ≤ 0: no overflow, and the largest term is exactly 1, so the sum
+            // lies in [1, rows] and its logarithm loses nothing (the log is taken in double).
+            T max = TensorPrimitives.Max(z);
+            TensorPrimitives.Subtract(z, max, y);
+            TensorPrimitives.Exp<T>(y, y);
+            T sum = TensorPrimitives.Sum<T>(y);
+            TensorPrimitives.Multiply(y, T.One / sum, y);
+            logSumExp[j] = double.CreateTruncating(max) + Math.Log(double.CreateTruncating(sum));
         }
-    }
-
-    /// <summary>log Σ_k e^(z_k), computed as max + log Σ e^(z_k − max) so that it never overflows.</summary>
-    public static double LogSumExp<T>(ReadOnlySpan<T> z)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        double max = double.CreateTruncating(z[0]);
-        for (int i = 1; i < z.Length; i++)
-        {
-            max = Math.Max(max, double.CreateTruncating(z[i]));
-        }
-
-        double sum = 0;
-        for (int i = 0; i < z.Length; i++)
-        {
-            sum += Math.Exp(double.CreateTruncating(z[i]) - max);
-        }
-
-        return max + Math.Log(sum);
     }
 }

@@ -1,4 +1,6 @@
 using System.Numerics;
+using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
 
 namespace RnnCore.Internal;
 
@@ -26,11 +28,7 @@ internal static class ColumnBlocks
         int rows = sum.Length;
         for (int offset = 0; offset < block.Length; offset += rows)
         {
-            ReadOnlySpan<T> column = block.Slice(offset, rows);
-            for (int i = 0; i < rows; i++)
-            {
-                sum[i] += column[i];
-            }
+            TensorPrimitives.Add(sum, block.Slice(offset, rows), sum);
         }
     }
 
@@ -42,13 +40,7 @@ internal static class ColumnBlocks
     public static double FrobeniusNorm<T>(ReadOnlySpan<T> values)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        double sum = 0;
-        foreach (T x in values)
-        {
-            double v = double.CreateTruncating(x);
-            sum += v * v;
-        }
-
+        double sum = SumOfSquaresInDouble(values);
         if (double.IsNormal(sum) && sum > 1e-290)
         {
             return Math.Sqrt(sum);
@@ -79,5 +71,38 @@ internal static class ColumnBlocks
         }
 
         return scale * Math.Sqrt(scaledSum);
+    }
+
+    /// <summary>Σ x² accumulated in double; float lanes are widened first, so squares of 1e-25 do not underflow.</summary>
+    private static double SumOfSquaresInDouble<T>(ReadOnlySpan<T> values)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (typeof(T) == typeof(double))
+        {
+            return TensorPrimitives.SumOfSquares(MemoryMarshal.Cast<T, double>(values));
+        }
+
+        int i = 0;
+        double sum = 0;
+        if (typeof(T) == typeof(float) && Vector.IsHardwareAccelerated)
+        {
+            ReadOnlySpan<float> floats = MemoryMarshal.Cast<T, float>(values);
+            Vector<double> accumulator = Vector<double>.Zero;
+            for (; i <= floats.Length - Vector<float>.Count; i += Vector<float>.Count)
+            {
+                Vector.Widen(new Vector<float>(floats.Slice(i)), out Vector<double> low, out Vector<double> high);
+                accumulator += (low * low) + (high * high);
+            }
+
+            sum = Vector.Sum(accumulator);
+        }
+
+        for (; i < values.Length; i++)
+        {
+            double v = double.CreateTruncating(values[i]);
+            sum += v * v;
+        }
+
+        return sum;
     }
 }

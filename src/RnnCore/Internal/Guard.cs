@@ -33,7 +33,21 @@ internal static class Guard
     public static int IndexOfNonFinite<T>(ReadOnlySpan<T> values)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        for (int i = 0; i < values.Length; i++)
+        // x − x is 0 for every finite x and NaN for NaN and ±∞: one vector compare finds the block with the culprit.
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            for (; i <= values.Length - System.Numerics.Vector<T>.Count; i += System.Numerics.Vector<T>.Count)
+            {
+                var x = new System.Numerics.Vector<T>(values.Slice(i));
+                if (!Vector.EqualsAll(x - x, System.Numerics.Vector<T>.Zero))
+                {
+                    break;
+                }
+            }
+        }
+
+        for (; i < values.Length; i++)
         {
             if (!T.IsFinite(values[i]))
             {

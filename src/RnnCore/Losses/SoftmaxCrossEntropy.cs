@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Numerics.Tensors;
 
 namespace RnnCore.Losses;
 
@@ -8,15 +9,17 @@ namespace RnnCore.Losses;
 /// </summary>
 internal static class SoftmaxCrossEntropy
 {
-    /// <summary>Σ over the columns of a rows x n logits block of (logΣe^z − z_c), in double (log-sum-exp: no overflow).</summary>
-    public static double Forward<T>(ReadOnlySpan<T> logits, ReadOnlySpan<int> classes, int rows)
+    /// <summary>
+    /// Σ over the columns of a rows x n logits block of (logΣe^z − z_c), in double, from the log-sum-exp the softmax
+    /// forward cached per column (computed without overflow).
+    /// </summary>
+    public static double Forward<T>(ReadOnlySpan<T> logits, ReadOnlySpan<double> logSumExp, ReadOnlySpan<int> classes, int rows)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         double sum = 0;
         for (int j = 0; j < classes.Length; j++)
         {
-            ReadOnlySpan<T> z = logits.Slice(j * rows, rows);
-            sum += Activations.Softmax.LogSumExp(z) - double.CreateTruncating(z[classes[j]]);
+            sum += logSumExp[j] - double.CreateTruncating(logits[(j * rows) + classes[j]]);
         }
 
         return sum;
@@ -26,15 +29,10 @@ internal static class SoftmaxCrossEntropy
     public static void Backward<T>(ReadOnlySpan<T> outputs, ReadOnlySpan<int> classes, int rows, T scale, Span<T> logitGradient)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        TensorPrimitives.Multiply(outputs.Slice(0, classes.Length * rows), scale, logitGradient);
         for (int j = 0; j < classes.Length; j++)
         {
-            int offset = j * rows;
-            for (int i = 0; i < rows; i++)
-            {
-                logitGradient[offset + i] = scale * outputs[offset + i];
-            }
-
-            logitGradient[offset + classes[j]] -= scale;
+            logitGradient[(j * rows) + classes[j]] -= scale;
         }
     }
 }

@@ -1,0 +1,113 @@
+using System.Numerics;
+using BenchmarkDotNet.Attributes;
+using MathNet.Numerics.LinearAlgebra;
+using RnnCore.Kernels;
+
+namespace RnnCore.Benchmarks;
+
+/// <summary>
+/// The GEMM core on one and on two threads against MathNet's managed <c>Multiply</c> (the library's public data model,
+/// and what a user would call) and the scalar reference, on the shapes of ../shared/peers/openblas_sgemm.py: squares
+/// and the products of the M, L and XL training steps. The GFLOP/s column is 2·m·n·k over the mean.
+/// </summary>
+[MemoryDiagnoser]
+[GenericTypeArguments(typeof(float))]
+[GenericTypeArguments(typeof(double))]
+public class GemmBenchmarks<T>
+    where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private T[] _a = [];
+    private T[] _b = [];
+    private T[] _c = [];
+    private Matrix<T> _matrixA = null!;
+    private Matrix<T> _matrixB = null!;
+    private Matrix<T> _matrixC = null!;
+
+    [ParamsSource(nameof(Shapes))]
+    public GemmShape Shape { get; set; } = GemmShape.All.First();
+
+    public static IEnumerable<GemmShape> Shapes => GemmShape.All;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var random = new Random(0);
+        GemmShape s = Shape;
+        T Next() => T.CreateTruncating(random.NextDouble() - 0.5);
+        _a = Enumerable.Range(0, s.M * s.K).Select(_ => Next()).ToArray();
+        _b = Enumerable.Range(0, s.K * s.N).Select(_ => Next()).ToArray();
+        _c = new T[s.M * s.N];
+        _matrixA = s.TransposeA ? Matrix<T>.Build.Dense(s.K, s.M, _a) : Matrix<T>.Build.Dense(s.M, s.K, _a);
+        _matrixB = s.TransposeB ? Matrix<T>.Build.Dense(s.N, s.K, _b) : Matrix<T>.Build.Dense(s.K, s.N, _b);
+        _matrixC = Matrix<T>.Build.Dense(s.M, s.N);
+    }
+
+    [GlobalCleanup]
+    public void Cleanup() => RnnCoreSettings.MaxDegreeOfParallelism = Environment.ProcessorCount;
+
+    [Benchmark(Baseline = true, Description = "RnnCore, 1 thread")]
+    public void RnnCoreOneThread()
+    {
+        RnnCoreSettings.MaxDegreeOfParallelism = 1;
+        Multiply();
+    }
+
+    [Benchmark(Description = "RnnCore, 2 threads")]
+    public void RnnCoreTwoThreads()
+    {
+        RnnCoreSettings.MaxDegreeOfParallelism = 2;
+        Multiply();
+    }
+
+    [Benchmark(Description = "MathNet Multiply")]
+    public void MathNet()
+    {
+        GemmShape s = Shape;
+        if (s.TransposeA)
+        {
+            _matrixA.TransposeThisAndMultiply(_matrixB, _matrixC);
+        }
+        else if (s.TransposeB)
+        {
+            _matrixA.TransposeAndMultiply(_matrixB, _matrixC);
+        }
+        else
+        {
+            _matrixA.Multiply(_matrixB, _matrixC);
+        }
+    }
+
+    [Benchmark(Description = "scalar reference")]
+    public void Reference()
+    {
+        GemmShape s = Shape;
+        GemmReference.Multiply(s.TransposeA, s.TransposeB, s.M, s.N, s.K, T.One, _a, s.TransposeA ? s.K : s.M, _b, s.TransposeB ? s.N : s.K, T.Zero, _c, s.M);
+    }
+
+    private void Multiply()
+    {
+        GemmShape s = Shape;
+        Gemm.Multiply(s.TransposeA, s.TransposeB, s.M, s.N, s.K, T.One, _a, s.TransposeA ? s.K : s.M, _b, s.TransposeB ? s.N : s.K, T.Zero, _c, s.M);
+    }
+}
+
+/// <summary>A product C (m x n) = op(A) (m x k) · op(B) (k x n), named after where the training step uses it.</summary>
+public sealed record GemmShape(string Name, int M, int N, int K, bool TransposeA = false, bool TransposeB = false)
+{
+    public static IEnumerable<GemmShape> All =>
+    [
+        new("square 256", 256, 256, 256),
+        new("square 1024", 1024, 1024, 1024),
+        new("M: Wh·h", 256, 32, 256),
+        new("L: Wh·h", 512, 64, 512),
+        new("XL: Wh·h", 1024, 128, 1024),
+        new("M: Wx·X", 256, 2048, 64),
+        new("L: Wx·X", 512, 8192, 128),
+        new("L: Whᵀ·δ", 512, 64, 512, TransposeA: true),
+        new("L: dWh=δ·Hᵀ", 512, 512, 8192, TransposeB: true),
+    ];
+
+    public double Flops => 2.0 * M * N * K;
+
+    public override string ToString() => $"{Name} ({M}x{N}x{K})";
+}

@@ -1,0 +1,44 @@
+using BenchmarkDotNet.Columns;
+using BenchmarkDotNet.Reports;
+using BenchmarkDotNet.Running;
+
+namespace RnnCore.Benchmarks;
+
+/// <summary>GFLOP/s = the case's floating-point operations over its mean time (GEMM shapes and training-step configs).</summary>
+public sealed class GflopsColumn : IColumn
+{
+    public string Id => nameof(GflopsColumn);
+
+    public string ColumnName => "GFLOP/s";
+
+    public bool AlwaysShow => true;
+
+    public ColumnCategory Category => ColumnCategory.Custom;
+
+    public int PriorityInCategory => 0;
+
+    public bool IsNumeric => true;
+
+    public UnitType UnitType => UnitType.Dimensionless;
+
+    public string Legend => "Floating-point operations per second, in billions, from the mean";
+
+    public string GetValue(Summary summary, BenchmarkCase benchmarkCase) => GetValue(summary, benchmarkCase, SummaryStyle.Default);
+
+    public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style)
+    {
+        double? flops = benchmarkCase.Parameters.Items.Select(p => p.Value switch
+        {
+            GemmShape shape => shape.Flops,
+            RnnConfig config => config.TrainingStepFlops,
+            _ => (double?)null,
+        }).FirstOrDefault(f => f is not null);
+        BenchmarkReport? report = summary[benchmarkCase];
+        double? meanNs = report?.ResultStatistics?.Mean;
+        return flops is null || meanNs is null or 0 ? "-" : (flops.Value / meanNs.Value).ToString("F1", System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    public bool IsAvailable(Summary summary) => true;
+
+    public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
+}

@@ -1,0 +1,87 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Numerics;
+using MathNet.Numerics.LinearAlgebra;
+
+namespace RnnCore.Benchmarks;
+
+/// <summary>
+/// Times one training step exactly as ../shared/peers/pytorch_rnn_step.py and numpy_rnn_step.py time theirs, so the
+/// three medians can be read as ratios from one session: the same step (tanh RNN, linear output, softmax cross-entropy
+/// with mean reduction at every step, full BPTT, SGD with learning rate 0.01), the same sizes, warm-up steps first,
+/// then the median and minimum of single-step wall-clock times, and GFLOP/s from the same 6·T·B·(I·H + H·H + H·O).
+/// </summary>
+/// <remarks>
+/// Usage: <c>--peer-step [--configs S,M,L,XL] [--iters 20] [--warmup 3] [--dtype float32|float64] [--threads N]</c>.
+/// BenchmarkDotNet's <see cref="TrainStepBenchmarks{T}"/> measures the same step with its own statistics and allocation
+/// counts; this mode exists for the side-by-side run in benchmarks/compare-with-peers.sh.
+/// </remarks>
+public static class PeerStep
+{
+    public static int Run(string[] args)
+    {
+        string configs = Option(args, "--configs", "S,M,L,XL");
+        int iterations = int.Parse(Option(args, "--iters", "20"), CultureInfo.InvariantCulture);
+        int warmup = int.Parse(Option(args, "--warmup", "3"), CultureInfo.InvariantCulture);
+        string dtype = Option(args, "--dtype", "float32");
+        RnnCoreSettings.MaxDegreeOfParallelism = int.Parse(Option(args, "--threads", Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
+        Console.WriteLine($"RnnCore, .NET {Environment.Version}, threads {RnnCoreSettings.MaxDegreeOfParallelism}, {dtype}");
+        foreach (string name in configs.Split(','))
+        {
+            RnnConfig config = RnnConfig.All.FirstOrDefault(c => c.Name == name)
+                ?? throw new ArgumentException($"unknown config '{name}'; expected S, M, L or XL.", nameof(args));
+            double[] seconds = dtype == "float64" ? Time<double>(config, warmup, iterations) : Time<float>(config, warmup, iterations);
+            Array.Sort(seconds);
+            double median = seconds.Length % 2 == 1 ? seconds[seconds.Length / 2] : (seconds[(seconds.Length / 2) - 1] + seconds[seconds.Length / 2]) / 2;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{config.Name}: I={config.InputSize} H={config.HiddenSize} O={config.OutputSize} T={config.Steps} B={config.Batch}  " +
+                $"median {median * 1e3:F3} ms  min {seconds[0] * 1e3:F3} ms  {config.TrainingStepFlops / median / 1e9:F1} GFLOP/s"));
+        }
+
+        return 0;
+    }
+
+    private static double[] Time<T>(RnnConfig c, int warmup, int iterations)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var random = new Random(0);
+        var layer = new RecurrentLayer<T>(c.InputSize, c.HiddenSize, c.OutputSize, HiddenActivation.Tanh, OutputActivation.Softmax, seed: 0);
+        List<Matrix<T>> inputs = Enumerable.Range(0, c.Steps)
+            .Select(_ => Matrix<T>.Build.Dense(c.InputSize, c.Batch, (_, _) => T.CreateTruncating(random.NextDouble() - 0.5)))
+            .ToList();
+        SequenceTargets<T> targets = SequenceTargets<T>.FromClasses(
+            Enumerable.Range(0, c.Steps).Select(_ => Enumerable.Range(0, c.Batch).Select(_ => random.Next(c.OutputSize)).ToArray()).ToArray());
+        var bptt = new Bptt<T>(layer, LossPlacement.EveryStep, LossReduction.Mean);
+        ForwardCache<T> cache = layer.CreateCache(c.Steps, c.Batch);
+        RecurrentGradients<T> gradients = layer.CreateGradients(c.Steps, c.Batch);
+        var optimizer = new Optimizers.SgdOptimizer<T>(learningRate: 0.01);
+
+        void Step()
+        {
+            layer.Forward(inputs, cache);
+            bptt.Backward(cache, targets, gradients);
+            optimizer.Step(layer.Parameters, gradients.ParameterGradients);
+        }
+
+        for (int i = 0; i < warmup; i++)
+        {
+            Step();
+        }
+
+        double[] seconds = new double[iterations];
+        for (int i = 0; i < iterations; i++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            Step();
+            seconds[i] = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        }
+
+        return seconds;
+    }
+
+    private static string Option(string[] args, string name, string fallback)
+    {
+        int index = Array.IndexOf(args, name);
+        return index >= 0 && index + 1 < args.Length ? args[index + 1] : fallback;
+    }
+}

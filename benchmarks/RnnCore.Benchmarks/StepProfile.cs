@@ -1,0 +1,97 @@
+using System.Diagnostics;
+using System.Globalization;
+using RnnCore.Activations;
+using RnnCore.Kernels;
+
+namespace RnnCore.Benchmarks;
+
+/// <summary>
+/// Where a float32 training step's time goes: each phase of the step run on its own with the step's own shapes and
+/// timed the way <see cref="PeerStep"/> times the whole (warm-up, then the median of single runs). The phases add up to
+/// roughly the step; the table says which to speed up next.
+/// Usage: <c>--profile [--configs S,M,L,XL] [--iters 20]</c>.
+/// </summary>
+public static class StepProfile
+{
+    public static int Run(string[] args)
+    {
+        int index = Array.IndexOf(args, "--configs");
+        string configs = index >= 0 && index + 1 < args.Length ? args[index + 1] : "S,M,L,XL";
+        index = Array.IndexOf(args, "--iters");
+        int iterations = index >= 0 && index + 1 < args.Length ? int.Parse(args[index + 1], CultureInfo.InvariantCulture) : 20;
+        index = Array.IndexOf(args, "--threads");
+        if (index >= 0 && index + 1 < args.Length)
+        {
+            RnnCoreSettings.MaxDegreeOfParallelism = int.Parse(args[index + 1], CultureInfo.InvariantCulture);
+        }
+
+        Console.WriteLine($"phase medians in ms, float32, threads {RnnCoreSettings.MaxDegreeOfParallelism}");
+        foreach (string name in configs.Split(','))
+        {
+            RnnConfig c = RnnConfig.All.First(x => x.Name == name);
+            Profile(c, iterations);
+        }
+
+        return 0;
+    }
+
+    private static void Profile(RnnConfig c, int iterations)
+    {
+        int h = c.HiddenSize, i = c.InputSize, o = c.OutputSize, b = c.Batch, steps = c.Steps, columns = steps * c.Batch;
+        var random = new Random(0);
+        float[] Random(int n) => Enumerable.Range(0, n).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray();
+        float[] wx = Random(h * i), wh = Random(h * h), wy = Random(o * h);
+        float[] inputs = Random(i * columns), hiddens = Random(h * (columns + b)), logits = Random(o * columns), outputs = new float[o * columns];
+        float[] deltas = Random(h * columns), future = new float[h * b], dwx = new float[h * i], dwh = new float[h * h], dwy = new float[o * h];
+        var packed = new PackedMatrix<float>(h, h);
+
+        var phases = new List<(string Name, Action Run)>
+        {
+            ("Wx·X (all steps)", () => Gemm.Multiply(false, false, h, columns, i, 1f, wx, h, inputs, i, 1f, hiddens.AsSpan(h * b), h)),
+            ("Wh·h_{t-1} (T steps)", () =>
+            {
+                packed.Pack(false, wh, h);
+                for (int t = 0; t < steps; t++)
+                {
+                    Gemm.Multiply(packed, false, b, 1f, hiddens.AsSpan(t * h * b, h * b), h, 1f, hiddens.AsSpan((t + 1) * h * b, h * b), h);
+                }
+            }),
+            ("tanh (T steps)", () => Tanh.Forward(hiddens.AsSpan(h * b))),
+            ("Wy·H (all steps)", () => Gemm.Multiply(false, false, o, columns, h, 1f, wy, o, hiddens.AsSpan(h * b), h, 1f, logits, o)),
+            ("softmax", () => Softmax.Forward<float>(logits, outputs, o)),
+            ("dWy = dZ·Hᵀ", () => Gemm.Multiply(false, true, o, h, columns, 1f, logits, o, hiddens.AsSpan(h * b), h, 0f, dwy, o)),
+            ("Wyᵀ·dZ", () => Gemm.Multiply(true, false, h, columns, o, 1f, wy, o, logits, o, 0f, deltas, h)),
+            ("Whᵀ·δ_t (T steps)", () =>
+            {
+                packed.Pack(true, wh, h);
+                for (int t = steps - 1; t >= 0; t--)
+                {
+                    Gemm.Multiply(packed, false, b, 1f, deltas.AsSpan(t * h * b, h * b), h, 0f, future, h);
+                }
+            }),
+            ("tanh' (T steps)", () => Tanh.Backward<float>(hiddens.AsSpan(h * b, h * columns), deltas)),
+            ("dWx = Δ·Xᵀ", () => Gemm.Multiply(false, true, h, i, columns, 1f, deltas, h, inputs, i, 0f, dwx, h)),
+            ("dWh = Δ·Hᵀ", () => Gemm.Multiply(false, true, h, h, columns, 1f, deltas, h, hiddens.AsSpan(0, h * columns), h, 0f, dwh, h)),
+        };
+
+        Console.WriteLine($"{c.Name}:");
+        double total = 0;
+        foreach ((string phase, Action run) in phases)
+        {
+            run();
+            double[] ms = new double[iterations];
+            for (int k = 0; k < iterations; k++)
+            {
+                long start = Stopwatch.GetTimestamp();
+                run();
+                ms[k] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+            }
+
+            Array.Sort(ms);
+            total += ms[iterations / 2];
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {phase,-22} {ms[iterations / 2],9:F3}"));
+        }
+
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {"sum of phases",-22} {total,9:F3}"));
+    }
+}
