@@ -44,6 +44,7 @@ public static class StepProfile
         float[] inputs = Random(i * columns), hiddens = Random(h * (columns + b)), logits = Random(o * columns), outputs = new float[o * columns];
         float[] deltas = Random(h * columns), future = new float[h * b], dwx = new float[h * i], dwh = new float[h * h], dwy = new float[o * h];
         var packed = new PackedMatrix<float>(h, h);
+        double[] logSumExp = new double[columns];
 
         var phases = new List<(string Name, Action Run)>
         {
@@ -58,7 +59,7 @@ public static class StepProfile
             }),
             ("tanh (T steps)", () => Tanh.Forward(hiddens.AsSpan(h * b))),
             ("Wy·H (all steps)", () => Gemm.Multiply(false, false, o, columns, h, 1f, wy, o, hiddens.AsSpan(h * b), h, 1f, logits, o)),
-            ("softmax", () => Softmax.Forward<float>(logits, outputs, o)),
+            ("softmax", () => Softmax.Forward<float>(logits, outputs, o, logSumExp)),
             ("dWy = dZ·Hᵀ", () => Gemm.Multiply(false, true, o, h, columns, 1f, logits, o, hiddens.AsSpan(h * b), h, 0f, dwy, o)),
             ("Wyᵀ·dZ", () => Gemm.Multiply(true, false, h, columns, o, 1f, wy, o, logits, o, 0f, deltas, h)),
             ("Whᵀ·δ_t (T steps)", () =>

@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""Side-by-side medians of one vanilla-RNN training step: RnnCore vs PyTorch vs numpy (hoisted), in one session.
+
+Run from the repository root:
+    /usr/bin/python3 benchmarks/compare_with_peers.py [--configs S,M,L,XL] [--rounds 3] [--iters 20]
+
+Each round runs, config by config, RnnCore's `--peer-step` mode (benchmarks/RnnCore.Benchmarks/PeerStep.cs),
+../shared/peers/pytorch_rnn_step.py --threads 1 and ../shared/peers/numpy_rnn_step.py --variants hoisted, interleaved so
+that the machine's noise falls on all three alike; the table gives the median over rounds of each tool's median step
+time and the ratios peer / RnnCore (above 1: RnnCore is faster). The peers' folder is $RNNCORE_PEERS_DIR, else
+../shared/peers beside the repository; a peer that is missing or whose Python lacks torch / numpy is skipped with a
+message. All runs are float32, as the peers are.
+"""
+import argparse, datetime, os, platform, re, shutil, statistics, subprocess, sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PEERS = os.environ.get("RNNCORE_PEERS_DIR", os.path.join(os.path.dirname(ROOT), "shared", "peers"))
+PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+MEDIAN = re.compile(r"^(\w+)(?: \w+)?: .*median ([0-9.]+) ms", re.M)
+
+
+def run(cmd, env=None):
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if out.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{out.stderr[-2000:]}")
+    return {m.group(1): float(m.group(2)) for m in MEDIAN.finditer(out.stdout)}
+
+
+def has_module(module):
+    return subprocess.run([PYTHON, "-c", f"import {module}"], capture_output=True).returncode == 0
+
+
+def cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--configs", default="S,M,L,XL")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--iters", type=int, default=20)
+    a = ap.parse_args()
+    configs = a.configs.split(",")
+
+    print("building RnnCore.Benchmarks (Release)...", flush=True)
+    subprocess.run(["dotnet", "build", os.path.join(ROOT, "benchmarks", "RnnCore.Benchmarks"), "-c", "Release", "-v", "q", "-nologo"],
+                   check=True, stdout=subprocess.DEVNULL)
+    ours = ["dotnet", "run", "-c", "Release", "--no-build", "--project", os.path.join(ROOT, "benchmarks", "RnnCore.Benchmarks"),
+            "--", "--peer-step", "--iters", str(a.iters)]
+    tools = {"RnnCore": lambda c: run(ours + ["--configs", c])}
+
+    torch_script = os.path.join(PEERS, "pytorch_rnn_step.py")
+    if not os.path.exists(torch_script):
+        print(f"PyTorch peer skipped: {torch_script} not found (set RNNCORE_PEERS_DIR).")
+    elif not has_module("torch"):
+        print(f"PyTorch peer skipped: {PYTHON} cannot import torch (Debian: apt-get install -y python3-torch).")
+    else:
+        tools["PyTorch --threads 1"] = lambda c: run([PYTHON, torch_script, "--threads", "1", "--iters", str(a.iters), "--configs", c])
+
+    numpy_script = os.path.join(PEERS, "numpy_rnn_step.py")
+    if not os.path.exists(numpy_script):
+        print(f"numpy peer skipped: {numpy_script} not found (set RNNCORE_PEERS_DIR).")
+    elif not has_module("numpy"):
+        print(f"numpy peer skipped: {PYTHON} cannot import numpy (Debian: apt-get install -y python3-numpy).")
+    else:
+        # OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, where this workplace sets them, slow a current OpenBLAS: unset for this peer only.
+        env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+        tools["numpy hoisted"] = lambda c: run([PYTHON, numpy_script, "--variants", "hoisted", "--iters", str(a.iters), "--configs", c], env)
+
+    samples = {t: {c: [] for c in configs} for t in tools}
+    for r in range(a.rounds):
+        for c in configs:
+            for t, f in tools.items():
+                samples[t][c].append(f(c)[c])
+        print(f"round {r + 1}/{a.rounds} done", flush=True)
+
+    med = {t: {c: statistics.median(v) for c, v in by.items()} for t, by in samples.items()}
+    print()
+    print(f"{datetime.date.today().isoformat()}, {cpu_name()}, {os.cpu_count()} cores, float32; medians over {a.rounds} interleaved rounds "
+          f"of each tool's median of {a.iters} steps; command: /usr/bin/python3 benchmarks/compare_with_peers.py "
+          f"--configs {a.configs} --rounds {a.rounds} --iters {a.iters}")
+    print()
+    header = "| config (I, H, O, T, B) | " + " | ".join(f"{t} (ms)" for t in tools) + " | " + \
+             " | ".join(f"{t} / RnnCore" for t in tools if t != "RnnCore") + " |"
+    print(header)
+    print("|" + "---|" * (header.count("|") - 1))
+    sizes = {"S": "65, 100, 65, 25, 1", "M": "64, 256, 64, 64, 32", "L": "128, 512, 128, 128, 64", "XL": "256, 1024, 256, 64, 128"}
+    for c in configs:
+        cells = [f"{med[t][c]:.3g}" for t in tools]
+        ratios = [f"{med[t][c] / med['RnnCore'][c]:.2f}x" for t in tools if t != "RnnCore"]
+        print(f"| {c} ({sizes.get(c, '?')}) | " + " | ".join(cells) + (" | " + " | ".join(ratios) if ratios else "") + " |")
+
+
+if __name__ == "__main__":
+    main()
