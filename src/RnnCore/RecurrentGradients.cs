@@ -18,6 +18,10 @@ public sealed class RecurrentGradients<T>
     {
         Guard.Positive(steps, nameof(steps));
         Guard.Positive(batch, nameof(batch));
+
+        // BPTT keeps dL/dh_t for every step and sequence (H x T·B) while it walks back: refuse here, before any buffer
+        // exists, a size whose workspace one array cannot hold.
+        Guard.ElementCount<T>(hiddenSize, (long)steps * batch, "the BPTT workspace dL/dh (hiddenSize x steps·batch)");
         Steps = steps;
         Batch = batch;
         WxData = new T[hiddenSize * inputSize];
