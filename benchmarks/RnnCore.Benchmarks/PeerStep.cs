@@ -8,7 +8,8 @@ namespace RnnCore.Benchmarks;
 /// <summary>
 /// Times one training step exactly as ../shared/peers/pytorch_rnn_step.py and numpy_rnn_step.py time theirs, so the
 /// three medians can be read as ratios from one session: the same step (tanh RNN, linear output, softmax cross-entropy
-/// with mean reduction at every step, full BPTT, SGD with learning rate 0.01), the same sizes, warm-up steps first,
+/// with mean reduction at every step, full BPTT, SGD with learning rate 0.01), the same sizes, warm-up steps first
+/// (at least 2 s of them here, so that the JIT's tiered compilation is done),
 /// then the median and minimum of single-step wall-clock times, and GFLOP/s from the same 6·T·B·(I·H + H·H + H·O).
 /// </summary>
 /// <remarks>
@@ -63,7 +64,10 @@ public static class PeerStep
             optimizer.Step(layer.Parameters, gradients.ParameterGradients);
         }
 
-        for (int i = 0; i < warmup; i++)
+        // Warm-up: the peers' 3 steps, and at least 2 s, so that tiered compilation has promoted every hot method
+        // (it recompiles a method after 30 calls, in the background) before anything is timed.
+        long warmupStart = Stopwatch.GetTimestamp();
+        for (int i = 0; i < warmup || Stopwatch.GetElapsedTime(warmupStart).TotalSeconds < 2; i++)
         {
             Step();
         }

@@ -79,7 +79,14 @@ public static class StepProfile
         double total = 0;
         foreach ((string phase, Action run) in phases)
         {
-            run();
+            // At least 0.5 s of warm-up, so that tiered compilation has promoted the phase's methods before timing.
+            long warmupStart = Stopwatch.GetTimestamp();
+            do
+            {
+                run();
+            }
+            while (Stopwatch.GetElapsedTime(warmupStart).TotalSeconds < 0.5);
+
             double[] ms = new double[iterations];
             for (int k = 0; k < iterations; k++)
             {

@@ -1,3 +1,5 @@
+using System.Runtime.Intrinsics;
+
 namespace RnnCore.Kernels;
 
 /// <summary>
@@ -22,7 +24,22 @@ internal static unsafe class GemmPacking
             T* destination = packed + ((long)strip * kc);
             if (!transposeA)
             {
-                // op(A)(i, p) = a[i + p·lda]: each step p copies a contiguous run of rows.
+                // op(A)(i, p) = a[i + p·lda]: each step p copies a contiguous run of rows; a whole strip is exactly
+                // two 256-bit vectors (MR), so it moves as two loads and two stores.
+                if (rows == mr && mr == 2 * Vector256<T>.Count && Vector256.IsHardwareAccelerated)
+                {
+                    int w = Vector256<T>.Count;
+                    for (int p = 0; p < kc; p++)
+                    {
+                        T* source = a + i0 + strip + ((long)(p0 + p) * lda);
+                        T* row = destination + ((long)p * mr);
+                        Vector256.Store(Vector256.Load(source), row);
+                        Vector256.Store(Vector256.Load(source + w), row + w);
+                    }
+
+                    continue;
+                }
+
                 for (int p = 0; p < kc; p++)
                 {
                     T* source = a + i0 + strip + ((long)(p0 + p) * lda);
