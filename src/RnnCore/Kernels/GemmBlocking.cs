@@ -95,6 +95,12 @@ internal static unsafe class GemmBlocking
                         int columns = Math.Min(nr, nc - jr);
                         T* bStrip = buffers.B + ((long)jr * kc);
                         T* cColumn = c + ((long)(jc + jr) * ldc) + ic;
+                        if (columns < nr)
+                        {
+                            GemmMicroKernel.NarrowPanel(kc, aBlock, mc, bStrip, cColumn, ldc, columns, alpha, betaBlock);
+                            continue;
+                        }
+
                         for (int ir = 0; ir < mc; ir += mr)
                         {
                             GemmMicroKernel.Tile(

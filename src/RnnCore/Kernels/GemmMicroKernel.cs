@@ -82,6 +82,39 @@ internal static unsafe class GemmMicroKernel
         }
     }
 
+    /// <summary>
+    /// A whole MC-block of rows against a ragged strip of fewer than NR columns (n = 1 in a matrix-vector step, or the
+    /// last columns of C). One column against one strip is a chain of dependent FMAs, bound by their latency; four
+    /// strips at a time keep eight independent chains in flight. Each element's sum is formed exactly as in
+    /// <see cref="Tile{T}"/>.
+    /// </summary>
+    public static void NarrowPanel<T>(int kc, T* a, int rows, T* b, T* c, int ldc, int columns, T alpha, T beta)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int mr = Rows<T>();
+        int fullStrips = IsVectorized ? rows / mr : 0;
+        long stripSize = (long)mr * kc;
+        for (int j = 0; j < columns; j++)
+        {
+            T* cColumn = c + ((long)j * ldc);
+            int s = 0;
+            for (; s + 4 <= fullStrips; s += 4)
+            {
+                FourStripsOneColumn(kc, a + (s * stripSize), stripSize, b + j, cColumn + (s * mr), alpha, beta);
+            }
+
+            for (; s < fullStrips; s++)
+            {
+                OneColumn(kc, a + (s * stripSize), b + j, cColumn + (s * mr), alpha, beta);
+            }
+        }
+
+        for (int ir = fullStrips * mr; ir < rows; ir += mr)
+        {
+            Tile(kc, a + ((long)ir * kc), b, c + ir, ldc, Math.Min(mr, rows - ir), columns, alpha, beta);
+        }
+    }
+
     /// <summary>c = alpha · acc (+ beta · c): the one place the result is formed, shared by every kernel.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static T Epilogue<T>(T acc, T c, T alpha, T beta)
@@ -162,6 +195,35 @@ internal static unsafe class GemmMicroKernel
         }
 
         StoreColumn(c, c0, c1, alpha, beta);
+    }
+
+    /// <summary>Four consecutive MR-row strips of packed op(A) (<paramref name="stripSize"/> apart) against one column.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void FourStripsOneColumn<T>(int kc, T* a, long stripSize, T* b, T* c, T alpha, T beta)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int w = Vector256<T>.Count;
+        T* a1 = a + stripSize, a2 = a1 + stripSize, a3 = a2 + stripSize;
+        Vector256<T> c00 = default, c01 = default, c10 = default, c11 = default;
+        Vector256<T> c20 = default, c21 = default, c30 = default, c31 = default;
+        for (long offset = 0; offset < (long)kc * 2 * w; offset += 2 * w)
+        {
+            Vector256<T> bj = Vector256.Create(*b);
+            c00 = MultiplyAdd(Vector256.Load(a + offset), bj, c00);
+            c01 = MultiplyAdd(Vector256.Load(a + offset + w), bj, c01);
+            c10 = MultiplyAdd(Vector256.Load(a1 + offset), bj, c10);
+            c11 = MultiplyAdd(Vector256.Load(a1 + offset + w), bj, c11);
+            c20 = MultiplyAdd(Vector256.Load(a2 + offset), bj, c20);
+            c21 = MultiplyAdd(Vector256.Load(a2 + offset + w), bj, c21);
+            c30 = MultiplyAdd(Vector256.Load(a3 + offset), bj, c30);
+            c31 = MultiplyAdd(Vector256.Load(a3 + offset + w), bj, c31);
+            b += Columns;
+        }
+
+        StoreColumn(c, c00, c01, alpha, beta);
+        StoreColumn(c + (2 * w), c10, c11, alpha, beta);
+        StoreColumn(c + (4 * w), c20, c21, alpha, beta);
+        StoreColumn(c + (6 * w), c30, c31, alpha, beta);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
