@@ -390,6 +390,16 @@ public static class ModelFile
 
         // Bound every parameter by the bytes actually present before allocating anything.
         long[] lengths = [(long)hiddenSize * inputSize, (long)hiddenSize * hiddenSize, (long)outputSize * hiddenSize, hiddenSize, outputSize];
+        for (int i = 0; i < lengths.Length; i++)
+        {
+            // Each product of two sizes fits a long; bounding each keeps their sum in range too.
+            if (lengths[i] > Array.MaxLength)
+            {
+                throw Invalid(
+                    $"the sizes I={inputSize}, H={hiddenSize}, O={outputSize} give {RecurrentLayer<T>.ParameterNames[i]} {lengths[i]:N0} elements, more than one .NET array can hold.");
+            }
+        }
+
         long parameterBytes = lengths.Sum() * elementSize;
         if (parameterBytes > reader.Remaining)
         {

@@ -238,6 +238,12 @@ public static class SafeTensors
             throw new ModelFormatException(ModelFormatError.NotAModelFile, "the header does not start with '{'; this is not a safetensors file.");
         }
 
+        // JsonDocument checks the structure but leaves invalid UTF-8 inside strings to be found when they are read.
+        if (!System.Text.Unicode.Utf8.IsValid(header))
+        {
+            throw Invalid("the header is not valid UTF-8.");
+        }
+
         Entry[] entries = ParseHeader<T>(header, out long dataLength);
         byte[] data = StreamReading.ReadExactly(stream, dataLength, "the tensor data");
         consumed = 8 + (long)headerLength + dataLength;

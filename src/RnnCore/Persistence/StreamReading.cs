@@ -6,7 +6,8 @@ namespace RnnCore.Persistence;
 /// </summary>
 internal static class StreamReading
 {
-    private const int Chunk = 1 << 20;
+    // Small enough that a forged length costs little before the stream runs dry, large enough to read fast.
+    private const int Chunk = 16 * 1024;
 
     /// <summary>
     /// Reads exactly <paramref name="count"/> bytes, or throws <see cref="ModelFormatException"/> (truncated) naming
@@ -36,7 +37,7 @@ internal static class StreamReading
 
         // Otherwise allocate chunk by chunk as the data arrives.
         using var collected = new MemoryStream();
-        byte[] buffer = new byte[(int)Math.Min(Chunk, Math.Max(count, 1))];
+        byte[] buffer = new byte[(int)Math.Clamp(count, 1, Chunk)];
         long total = 0;
         while (total < count)
         {
