@@ -31,10 +31,10 @@ public sealed class Checkpoint<T>
     /// Puts the saved optimizer state into <paramref name="optimizer"/> (see <see cref="OptimizerBase{T}.RestoreState"/>):
     /// construct it with the same options as the optimizer that was saved.
     /// </summary>
-    /// <param name="optimizer">The optimizer that continues the run.</param>
+    /// <param name="optimizer">The optimizer that continues the run: one of RnnCore's, which derive from <see cref="OptimizerBase{T}"/>.</param>
     /// <exception cref="InvalidOperationException">The file held no optimizer state.</exception>
-    /// <exception cref="ArgumentException">The state belongs to another kind of optimizer or to other options; nothing is changed.</exception>
-    public void RestoreOptimizer(OptimizerBase<T> optimizer)
+    /// <exception cref="ArgumentException">The state belongs to another kind of optimizer or to other options, or the optimizer is not one of RnnCore's; nothing is changed.</exception>
+    public void RestoreOptimizer(IOptimizer<T> optimizer)
     {
         ArgumentNullException.ThrowIfNull(optimizer);
         if (OptimizerState is null)
@@ -42,6 +42,12 @@ public sealed class Checkpoint<T>
             throw new InvalidOperationException("this checkpoint holds no optimizer state; it was saved without an optimizer.");
         }
 
-        optimizer.RestoreState(OptimizerState);
+        if (optimizer is not OptimizerBase<T> known)
+        {
+            throw new ArgumentException(
+                $"optimizer is a {optimizer.GetType().Name}, which cannot take a saved state; only RnnCore's optimizers (OptimizerBase<T>) can.", nameof(optimizer));
+        }
+
+        known.RestoreState(OptimizerState);
     }
 }

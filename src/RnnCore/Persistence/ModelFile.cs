@@ -65,27 +65,27 @@ public static class ModelFile
     /// </summary>
     /// <param name="layer">The model.</param>
     /// <param name="path">The file to create or replace.</param>
-    /// <param name="optimizer">The optimizer whose state to include, or null for a plain model file.</param>
+    /// <param name="optimizer">The optimizer whose state to include (one of RnnCore's, which derive from <see cref="OptimizerBase{T}"/>), or null for a plain model file.</param>
     /// <param name="position">The training position to include, or null.</param>
     /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
-    /// <exception cref="ArgumentException">The optimizer's state was built for another shape than the layer's.</exception>
+    /// <exception cref="ArgumentException">The optimizer's state was built for another shape than the layer's, or the optimizer is not one of RnnCore's.</exception>
     /// <exception cref="IOException">The file system refused the write; an existing file at <paramref name="path"/> is unchanged.</exception>
-    public static void Save<T>(RecurrentLayer<T> layer, string path, OptimizerBase<T>? optimizer = null, TrainingPosition? position = null)
+    public static void Save<T>(RecurrentLayer<T> layer, string path, IOptimizer<T>? optimizer = null, TrainingPosition? position = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        byte[] bytes = Serialize(layer, optimizer?.CaptureState(), position);
+        byte[] bytes = Serialize(layer, CaptureState(optimizer), position);
         AtomicFile.WriteAllBytes(path, bytes);
     }
 
     /// <summary>Writes the model (and optionally the optimizer's state and the training position) to a stream, at its current position.</summary>
     /// <param name="layer">The model.</param>
     /// <param name="stream">A writable stream; it is not closed.</param>
-    /// <param name="optimizer">The optimizer whose state to include, or null.</param>
+    /// <param name="optimizer">The optimizer whose state to include (one of RnnCore's), or null.</param>
     /// <param name="position">The training position to include, or null.</param>
     /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
-    /// <exception cref="ArgumentException">The stream is not writable, or the optimizer's state was built for another shape than the layer's.</exception>
-    public static void Save<T>(RecurrentLayer<T> layer, Stream stream, OptimizerBase<T>? optimizer = null, TrainingPosition? position = null)
+    /// <exception cref="ArgumentException">The stream is not writable, the optimizer's state was built for another shape than the layer's, or the optimizer is not one of RnnCore's.</exception>
+    public static void Save<T>(RecurrentLayer<T> layer, Stream stream, IOptimizer<T>? optimizer = null, TrainingPosition? position = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(stream);
@@ -94,13 +94,14 @@ public static class ModelFile
             throw new ArgumentException("stream is not writable.", nameof(stream));
         }
 
-        stream.Write(Serialize(layer, optimizer?.CaptureState(), position));
+        stream.Write(Serialize(layer, CaptureState(optimizer), position));
     }
 
-    /// <summary>Loads a model from a file written by <see cref="Save{T}(RecurrentLayer{T}, string, OptimizerBase{T}, TrainingPosition)"/> (a checkpoint's extra sections are validated and ignored).</summary>
+    /// <summary>Loads a model from a file written by <see cref="Save{T}(RecurrentLayer{T}, string, IOptimizer{T}, TrainingPosition)"/> (a checkpoint's extra sections are validated and ignored).</summary>
     /// <param name="path">The file.</param>
     /// <typeparam name="T">The element type the file must hold.</typeparam>
     /// <returns>A new layer with the saved sizes, activations and parameters.</returns>
+    /// <exception cref="FileNotFoundException">There is no such file (file-system errors keep their own types).</exception>
     /// <exception cref="ModelFormatException">The file is truncated, corrupted, of an unknown version, of the other element type, or not a valid model (see <see cref="ModelFormatException.Error"/>).</exception>
     /// <exception cref="NotSupportedException"><typeparamref name="T"/> is neither float nor double.</exception>
     public static RecurrentLayer<T> Load<T>(string path)
@@ -581,6 +582,16 @@ public static class ModelFile
                 "optimizer");
         }
     }
+
+    private static OptimizerState<T>? CaptureState<T>(IOptimizer<T>? optimizer)
+        where T : unmanaged, IFloatingPointIeee754<T> => optimizer switch
+        {
+            null => null,
+            OptimizerBase<T> known => known.CaptureState(),
+            _ => throw new ArgumentException(
+                $"optimizer is a {optimizer.GetType().Name}, which does not expose its state; only RnnCore's optimizers (OptimizerBase<T>) can be saved in a checkpoint.",
+                nameof(optimizer)),
+        };
 
     private static ModelFormatException Invalid(string message) => new(ModelFormatError.Invalid, "the file is not a valid RnnCore model: " + message);
 

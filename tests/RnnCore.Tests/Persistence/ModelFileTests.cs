@@ -19,7 +19,7 @@ public abstract class ModelFileTests<T> : IDisposable
 
     public static TheoryData<HiddenActivation, OutputActivation> Activations => OnnxExportTests<T>.Activations;
 
-    public static TheoryData<string> OptimizerNames => new("sgd", "adagrad", "rmsprop", "adam");
+    public static TheoryData<string> OptimizerNames => new("sgd", "sgd-plain", "adagrad", "rmsprop", "adam");
 
     private static string OtherType => typeof(T) == typeof(float) ? "double" : "float";
 
@@ -186,6 +186,25 @@ public abstract class ModelFileTests<T> : IDisposable
     }
 
     [Fact]
+    public void Saving_an_optimizer_of_another_model_or_one_that_is_not_RnnCore_s_is_refused()
+    {
+        var layer = new RecurrentLayer<T>(2, 2, 2, seed: 1);
+        var other = new RecurrentLayer<T>(2, 3, 2, seed: 1);
+        var sgd = new SgdOptimizer<T>(0.1, momentum: 0.9);
+        sgd.Step(other.Parameters, Gradients(other, new Random(1)));
+        Action wrongModel = () => ModelFile.Save(layer, new MemoryStream(), sgd);
+        wrongModel.Should().Throw<ArgumentException>().WithParameterName("optimizer").WithMessage("*lengths [6, 9, 6, 3, 2]*[4, 4, 4, 2, 2]*");
+
+        Action foreign = () => ModelFile.Save(layer, new MemoryStream(), new ForeignOptimizer());
+        foreign.Should().Throw<ArgumentException>().WithParameterName("optimizer").WithMessage("*ForeignOptimizer*does not expose its state*");
+        using var stream = new MemoryStream();
+        ModelFile.Save(layer, stream, new SgdOptimizer<T>(0.1));
+        stream.Position = 0;
+        Action restore = () => ModelFile.LoadCheckpoint<T>(stream).RestoreOptimizer(new ForeignOptimizer());
+        restore.Should().Throw<ArgumentException>().WithParameterName("optimizer");
+    }
+
+    [Fact]
     public void A_captured_state_is_a_copy_that_later_steps_do_not_change()
     {
         var layer = new RecurrentLayer<T>(2, 2, 2, seed: 1);
@@ -342,9 +361,25 @@ public abstract class ModelFileTests<T> : IDisposable
         tooLong.Should().Throw<ArgumentOutOfRangeException>().WithParameterName("randomState");
     }
 
+    private sealed class ForeignOptimizer : IOptimizer<T>
+    {
+        public double LearningRate { get; set; } = 0.1;
+
+        public long StepCount => 0;
+
+        public void Step(TensorSet<T> parameters, TensorSet<T> gradients)
+        {
+        }
+
+        public void Reset()
+        {
+        }
+    }
+
     internal static OptimizerBase<T> CreateOptimizer(string name) => name switch
     {
         "sgd" => new SgdOptimizer<T>(0.05, momentum: 0.9, nesterov: true, weightDecay: 0.01),
+        "sgd-plain" => new SgdOptimizer<T>(0.05),
         "adagrad" => new AdagradOptimizer<T>(0.1, learningRateDecay: 0.01, initialAccumulatorValue: 0.1),
         "rmsprop" => new RmsPropOptimizer<T>(0.01, momentum: 0.5, centered: true),
         _ => new AdamOptimizer<T>(0.01, amsGrad: true, weightDecay: 0.01),

@@ -64,6 +64,32 @@ public abstract class OnnxExportTests<T>
     }
 
     [Fact]
+    public void One_session_serves_any_sequence_length_and_batch()
+    {
+        var layer = new RecurrentLayer<T>(2, 3, 4, seed: 3);
+        using var session = new InferenceSession(OnnxExport.Serialize(layer));
+        foreach ((int steps, int batch) in new[] { (1, 1), (9, 1), (2, 5) })
+        {
+            List<Matrix<T>> inputs = RandomProblems.Inputs<T>(new Random(steps + batch), 2, steps, batch);
+            float[] x = new float[steps * batch * 2];
+            for (int t = 0; t < steps; t++)
+            {
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int k = 0; k < 2; k++)
+                    {
+                        x[(((t * batch) + b) * 2) + k] = float.CreateTruncating(inputs[t][k, b]);
+                    }
+                }
+            }
+
+            using OrtValue input = OrtValue.CreateTensorValueFromMemory(x, [steps, batch, 2]);
+            using IDisposableReadOnlyCollection<OrtValue> results = session.Run(new RunOptions(), [OnnxExport.InputName], [input], [OnnxExport.OutputName]);
+            Check(results[0], [steps, batch, 4], layer.Forward(inputs).Output, $"output for T={steps}, B={batch}");
+        }
+    }
+
+    [Fact]
     public void The_graph_declares_its_inputs_and_outputs_with_symbolic_sequence_and_batch()
     {
         var layer = new RecurrentLayer<T>(2, 3, 4, seed: 1);
