@@ -3,7 +3,9 @@ namespace RnnCore.Persistence;
 /// <summary>
 /// Writes a file so that a crash at any moment leaves either the old file or the complete new one, never a mix: the
 /// bytes go to a temporary file in the same directory (so the rename stays on one file system), are flushed to the
-/// disk, and the temporary file then replaces the target in one rename.
+/// disk, and the temporary file then replaces the target in one rename. The directory entry itself is not flushed
+/// (.NET has no portable way to fsync a directory), so after a power loss the rename may be undone, leaving the old
+/// file: never a broken one.
 /// </summary>
 internal static class AtomicFile
 {
