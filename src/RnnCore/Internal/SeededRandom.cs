@@ -32,6 +32,9 @@ internal sealed class SeededRandom
         _s3 = s3;
     }
 
+    /// <summary>The four words of state, for a checkpoint's training position; the constructor from four words restores them.</summary>
+    internal ulong[] GetState() => [_s0, _s1, _s2, _s3];
+
     /// <summary>The next 64 random bits.</summary>
     public ulong NextUInt64()
     {

@@ -94,6 +94,51 @@ public abstract class OptimizerBase<T> : IOptimizer<T>
         StepCount = 0;
     }
 
+    /// <summary>
+    /// A deep copy of the state (step count, learning rate, buffers), for checkpoints: see
+    /// <see cref="Persistence.ModelFile"/>. Later steps do not change the copy.
+    /// </summary>
+    public OptimizerState<T> CaptureState()
+    {
+        T[][] buffers = _state ?? [];
+        int[] lengths = _stateLengths ?? [];
+        return new OptimizerState<T>(OptimizerState<T>.NameOf(GetType()), StepCount, LearningRate, _buffersPerTensor, lengths, buffers);
+    }
+
+    /// <summary>
+    /// Replaces this optimizer's state with a copy of <paramref name="state"/>, so that the next <see cref="Step"/>
+    /// continues exactly where the captured optimizer stopped. This optimizer must have been constructed with the same
+    /// options as the one captured (only the kind and the number of buffers per tensor can be checked).
+    /// </summary>
+    /// <param name="state">A state from <see cref="CaptureState"/> or from a checkpoint.</param>
+    /// <exception cref="ArgumentException">
+    /// The state belongs to another kind of optimizer, or to one with another number of buffers per tensor (for
+    /// example SGD with momentum restored into SGD without). Nothing is changed.
+    /// </exception>
+    public void RestoreState(OptimizerState<T> state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        string name = OptimizerState<T>.NameOf(GetType());
+        if (state.OptimizerName != name)
+        {
+            throw new ArgumentException($"state was captured from a {state.OptimizerName} but this optimizer is a {name}.", nameof(state));
+        }
+
+        if (state.BuffersPerTensor != _buffersPerTensor)
+        {
+            throw new ArgumentException(
+                $"state holds {state.BuffersPerTensor} buffers per tensor but this {name} keeps {_buffersPerTensor}; "
+                + "construct it with the same options (momentum, centered, amsGrad) as the captured one.",
+                nameof(state));
+        }
+
+        LearningRate = state.LearningRate;
+        StepCount = state.StepCount;
+        bool hasBuffers = state.TensorLengths.Count != 0;
+        _state = hasBuffers ? state.CopyBuffers() : null;
+        _stateLengths = hasBuffers ? state.TensorLengths.ToArray() : null;
+    }
+
     /// <summary>Computes the scalars that are the same for every tensor of step <paramref name="step"/> (1-based).</summary>
     private protected virtual void BeginStep(long step)
     {

@@ -1,0 +1,23 @@
+namespace RnnCore.Persistence;
+
+/// <summary>Why a file was refused by a loader (<see cref="ModelFormatException.Error"/>).</summary>
+public enum ModelFormatError
+{
+    /// <summary>The file does not start with the format's signature: it is not a file of this kind at all.</summary>
+    NotAModelFile,
+
+    /// <summary>The file is of a format version this release of RnnCore does not read.</summary>
+    UnsupportedVersion,
+
+    /// <summary>The file ends before the length it declares (an interrupted copy or download).</summary>
+    Truncated,
+
+    /// <summary>The file's checksum does not match its contents: bytes were changed after it was written.</summary>
+    Corrupted,
+
+    /// <summary>The file holds another element type (float32 or float64) than the one asked for.</summary>
+    WrongElementType,
+
+    /// <summary>The file is readable but its contents are not a valid model (a size, name, shape or value is wrong).</summary>
+    Invalid,
+}
