@@ -1,4 +1,5 @@
 using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Reports;
 using BenchmarkDotNet.Running;
 using RnnCore.Benchmarks;
 
@@ -18,5 +19,8 @@ if (args.Length > 0 && args[0] == "--profile")
     return StepProfile.Run(args.Skip(1).ToArray());
 }
 
-BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, DefaultConfig.Instance.AddColumn(new GflopsColumn()));
+IConfig config = DefaultConfig.Instance
+    .AddColumn(new GflopsColumn())
+    .WithSummaryStyle(SummaryStyle.Default.WithMaxParameterColumnWidth(40));
+BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, config);
 return 0;

@@ -249,23 +249,19 @@ public sealed class RecurrentLayer<T>
         // W_h is the left operand of every step's product: pack it into the kernel's panel layout once per pass.
         PackedMatrix<T> recurrentWeights = cache.PackedRecurrentWeights;
         recurrentWeights.Pack(false, _wh, h);
+        GemmEpilogue activation = HiddenActivation == HiddenActivation.Tanh ? GemmEpilogue.Tanh : GemmEpilogue.Relu;
         for (int t = 0; t < steps; t++)
         {
             ReadOnlySpan<T> previous = cache.HiddenBlock(t);
             Span<T> current = cache.HiddenBlock(t + 1);
 
-            // a_t += W_h h_{t−1}: the only product that must stay inside the loop.
-            Gemm.Multiply(recurrentWeights, false, b, one, previous, h, one, current, h);
-            ThrowIfNonFinite(current, h, "pre-activation a_t", t);
-
-            // h_t = f(a_t), in place: the backward needs only h_t (tanh' = 1 − h², relu' = [h > 0]).
-            if (HiddenActivation == HiddenActivation.Tanh)
+            // a_t += W_h h_{t−1}, the only product that must stay inside the loop, then h_t = f(a_t) in place, fused
+            // into the product's epilogue (each thread checks and activates the columns it computed). The backward needs
+            // only h_t (tanh' = 1 − h², relu' = [h > 0]), so a_t is not kept.
+            long badElement = Gemm.Multiply(recurrentWeights, false, b, one, previous, h, one, current, h, activation);
+            if (badElement >= 0)
             {
-                Tanh.Forward(current);
-            }
-            else
-            {
-                Relu.Forward(current);
+                throw new NonFiniteValueException("pre-activation a_t", t, $"row {badElement % h}, sequence {badElement / h}");
             }
         }
 
@@ -322,15 +318,6 @@ public sealed class RecurrentLayer<T>
         if (steps == 0)
         {
             throw new ArgumentException($"{paramName} is empty; a sequence needs at least one step.", paramName);
-        }
-    }
-
-    private static void ThrowIfNonFinite(ReadOnlySpan<T> block, int rows, string quantity, int step)
-    {
-        int bad = Guard.IndexOfNonFinite(block);
-        if (bad >= 0)
-        {
-            throw new NonFiniteValueException(quantity, step, $"row {bad % rows}, sequence {bad / rows}");
         }
     }
 }

@@ -45,11 +45,16 @@ internal static unsafe class Gemm
         }
     }
 
-    /// <summary>C = alpha · op(A) · op(B) + beta · C with op(A) already packed (m = a.Rows, k = a.Depth).</summary>
-    public static void Multiply<T>(
+    /// <summary>
+    /// C = f(alpha · op(A) · op(B) + beta · C) with op(A) already packed (m = a.Rows, k = a.Depth), where f is the
+    /// <paramref name="epilogue"/>: the recurrence's <c>h_t = f(W_h h_{t−1} + a_t)</c> in one call. Each thread applies f
+    /// to the columns it has just computed, while they are still in its cache, after checking that they are finite.
+    /// </summary>
+    /// <returns>The index in <paramref name="c"/> of the first element that was NaN or infinite before f, or −1.</returns>
+    public static long Multiply<T>(
         PackedMatrix<T> a, bool transposeB, int n,
         T alpha, ReadOnlySpan<T> b, int ldb,
-        T beta, Span<T> c, int ldc)
+        T beta, Span<T> c, int ldc, GemmEpilogue epilogue = GemmEpilogue.None)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int m = a.Rows;
@@ -58,8 +63,12 @@ internal static unsafe class Gemm
         GemmBlocking.RequireOperand(false, m, n, c.Length, ldc, nameof(c));
         fixed (T* pb = b, pc = c)
         {
-            var job = new Job<T>(false, transposeB, m, n, k, alpha, null, m, a.Data, a.RoundedRows, pb, ldb, beta, pc, ldc);
+            var job = new Job<T>(false, transposeB, m, n, k, alpha, null, m, a.Data, a.RoundedRows, pb, ldb, beta, pc, ldc)
+            {
+                Epilogue = epilogue,
+            };
             Run(&job);
+            return job.FirstNonFinite == long.MaxValue ? -1 : job.FirstNonFinite;
         }
     }
 
@@ -90,11 +99,76 @@ internal static unsafe class Gemm
                 }
             }
 
+            ApplyEpilogue(job, 0, job->N);
             return;
         }
 
         Plan(job);
+
+        // The epilogue runs inside each part only when every part owns whole columns (one contiguous span each); a
+        // split along rows applies it afterwards, over whole columns, so f never sees a different span for another split.
+        GemmEpilogue epilogue = job->Epilogue;
+        bool fused = job->AlongColumns || job->Parts == 1;
+        if (!fused)
+        {
+            job->Epilogue = GemmEpilogue.None;
+        }
+
         KernelWorkers.Run(&RunPart<T>, job, job->Parts);
+        if (!fused)
+        {
+            job->Epilogue = epilogue;
+            ApplyEpilogue(job, 0, job->N);
+        }
+    }
+
+    /// <summary>Checks columns [j0, j1) of C for NaN and infinity (recording the first), then applies f to them in place.</summary>
+    private static void ApplyEpilogue<T>(Job<T>* job, int j0, int j1)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (job->Epilogue == GemmEpilogue.None || j0 >= j1)
+        {
+            return;
+        }
+
+        // Whole columns at ld = m form one span; otherwise column by column.
+        int spans = job->Ldc == job->M ? 1 : j1 - j0;
+        int spanLength = job->Ldc == job->M ? job->M * (j1 - j0) : job->M;
+        for (int s = 0; s < spans; s++)
+        {
+            long start = ((long)(j0 + s) * job->Ldc);
+            var block = new Span<T>(job->C + start, spanLength);
+            int bad = Internal.Guard.IndexOfNonFinite<T>(block);
+            if (bad >= 0)
+            {
+                RecordNonFinite(job, start + bad);
+            }
+
+            if (job->Epilogue == GemmEpilogue.Tanh)
+            {
+                Activations.Tanh.Forward(block);
+            }
+            else
+            {
+                Activations.Relu.Forward(block);
+            }
+        }
+    }
+
+    private static void RecordNonFinite<T>(Job<T>* job, long index)
+        where T : unmanaged
+    {
+        long current = Volatile.Read(ref job->FirstNonFinite);
+        while (index < current)
+        {
+            long seen = Interlocked.CompareExchange(ref job->FirstNonFinite, index, current);
+            if (seen == current)
+            {
+                return;
+            }
+
+            current = seen;
+        }
     }
 
     /// <summary>
@@ -135,6 +209,7 @@ internal static unsafe class Gemm
             job->TransposeA, job->TransposeB, job->K,
             job->Alpha, job->A, job->Lda, job->PackedA, job->PackedRows, job->B, job->Ldb,
             job->Beta, job->C, job->Ldc, i0, i1, j0, j1);
+        ApplyEpilogue(job, j0, j1);
     }
 
     /// <summary>One product's description, on the caller's stack while its parts run.</summary>
@@ -162,5 +237,7 @@ internal static unsafe class Gemm
         public bool AlongColumns;
         public int Tiles;
         public int Parts;
+        public GemmEpilogue Epilogue;
+        public long FirstNonFinite = long.MaxValue;
     }
 }
