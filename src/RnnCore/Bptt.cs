@@ -24,6 +24,13 @@ namespace RnnCore;
 /// after the forward pass and before changing the parameters. A <see cref="Bptt{T}"/> owns scratch buffers that it reuses
 /// across calls (a steady-state call allocates nothing), so one instance must not be used by two threads at once.
 /// </para>
+/// <para>
+/// A cache filled with per-sequence lengths (a padded batch) is walked the same way, except that a padded step
+/// t ≥ length_b has no loss term, δ_t = 0, and passes dL/dh_t unchanged to h_{t−1} (its forward was h_t = h_{t−1});
+/// with <see cref="LossPlacement.LastStep"/> each sequence is scored at its own last step, and
+/// <see cref="LossReduction.Mean"/> divides by the real items only. <see cref="RecurrentGradients{T}.DhNorms"/>[t] then
+/// covers the sequences for which step t is real.
+/// </para>
 /// </remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
 public sealed class Bptt<T>
@@ -32,6 +39,7 @@ public sealed class Bptt<T>
     private T[] _logitGradient = []; // dL/dz for the scored steps, [O, scored steps · B]
     private T[] _hiddenGradient = []; // dL/dh_t, turned in place into δ_t = dL/da_t, [H, T · B]
     private T[] _future = []; // W_hᵀ δ_{t+1}: the gradient the next step sends back to h_t, [H, B]
+    private T[] _passThrough = []; // padded batches only: dL/dh_t of padded columns, passed unchanged to h_{t−1}, [H, B]
 
     /// <summary>Creates BPTT for <paramref name="layer"/> with the given loss placement and reduction.</summary>
     /// <param name="layer">The layer whose caches will be walked.</param>
@@ -113,14 +121,20 @@ public sealed class Bptt<T>
         int o = Layer.OutputSize;
         int b = cache.Batch;
         int steps = cache.Steps;
-        int firstScored = Placement == LossPlacement.LastStep ? steps - 1 : 0;
+        int[]? lengths = cache.HasLengths ? cache.Lengths : null;
+
+        // A padded batch scores a different step of each sequence with LastStep, so it keeps dL/dz for every step
+        // (zero where nothing is scored) and the products below run over all T·B columns.
+        int firstScored = Placement == LossPlacement.LastStep && lengths is null ? steps - 1 : 0;
         int scoredColumns = (steps - firstScored) * b;
         T one = T.One;
-        EnsureWorkspace(h, o, steps, b, scoredColumns);
+        EnsureWorkspace(h, o, steps, b, scoredColumns, lengths is not null);
 
         // Seed: dL/dz_t for the scored steps (the loss's backward, fused with the output activation).
         Span<T> logitGradient = _logitGradient.AsSpan(0, o * scoredColumns);
-        double loss = LossAndLogitGradient(cache, targets, targetStep0, firstScored, logitGradient);
+        double loss = lengths is null
+            ? LossAndLogitGradient(cache, targets, targetStep0, firstScored, logitGradient)
+            : MaskedLossAndLogitGradient(cache, targets, targetStep0, lengths, logitGradient);
 
         // dW_y = Σ_t dL/dz_t h_tᵀ and db_y = Σ_t dL/dz_t, over all scored steps at once.
         ReadOnlySpan<T> scoredHiddens = cache.Hiddens.AsSpan((firstScored + 1) * h * b, h * scoredColumns);
@@ -147,6 +161,9 @@ public sealed class Bptt<T>
                 }
             }
 
+            // Padding (t ≥ length_b): h_t = h_{t−1}, so dL/dh_t passes to h_{t−1} unchanged and δ_t is zero. The column is
+            // set aside, zeroed (no norm, no f', no weight gradient), and put back as the future term after W_hᵀ δ_t.
+            bool padded = lengths is not null && SetAsidePadding(dh, lengths, t, h);
             dhNorms[t] = ColumnBlocks.FrobeniusNorm<T>(dh);
             if (!double.IsFinite(dhNorms[t]))
             {
@@ -167,6 +184,10 @@ public sealed class Bptt<T>
 
             // W_hᵀ δ_t: the gradient reaching h_{t−1} through the recurrence (for t = 0, that is dL/dh_0).
             Gemm.Multiply(true, false, h, b, h, one, Layer.Wh.AsColumnMajorSpan(), h, dh, h, T.Zero, future, h);
+            if (padded)
+            {
+                RestorePadding(future, lengths!, t, h);
+            }
         }
 
         future.CopyTo(gradients.InitialHiddenData);
@@ -190,8 +211,123 @@ public sealed class Bptt<T>
     {
         int targetStep0 = Validate(cache, targets);
         ValidateTargetValues(targets);
+        if (cache.HasLengths)
+        {
+            return T.CreateTruncating(MaskedLossAndLogitGradient(cache, targets, targetStep0, cache.Lengths, []));
+        }
+
         int firstScored = Placement == LossPlacement.LastStep ? cache.Steps - 1 : 0;
         return T.CreateTruncating(LossAndLogitGradient(cache, targets, targetStep0, firstScored, []));
+    }
+
+    /// <summary>
+    /// The loss of a padded batch and, when <paramref name="logitGradient"/> is not empty, dL/dz for all T·B columns:
+    /// only real (step, sequence) items are scored (EveryStep: t &lt; length_b; LastStep: t = length_b − 1), every other
+    /// column of dL/dz is zero, and Mean divides by the number of real items (times O for BCE and squared error).
+    /// </summary>
+    private double MaskedLossAndLogitGradient(
+        ForwardCache<T> cache, SequenceTargets<T> targets, int targetStep0, int[] lengths, Span<T> logitGradient)
+    {
+        int o = Layer.OutputSize;
+        int b = cache.Batch;
+        int steps = cache.Steps;
+        bool lastStep = Placement == LossPlacement.LastStep;
+        long items = 0;
+        foreach (int length in lengths)
+        {
+            items += lastStep ? Math.Min(length, 1) : length;
+        }
+
+        long denominator = Reduction == LossReduction.Sum ? 1
+            : Layer.OutputActivation == OutputActivation.Softmax ? items
+            : items * o;
+        denominator = Math.Max(denominator, 1); // a truncated chunk past every sequence's end scores nothing: loss 0
+        T scale = T.One / T.CreateTruncating(denominator);
+        if (!logitGradient.IsEmpty)
+        {
+            logitGradient.Clear();
+        }
+
+        double sum = 0;
+        for (int t = 0; t < steps; t++)
+        {
+            for (int j = 0; j < b; j++)
+            {
+                if (lastStep ? t != lengths[j] - 1 : t >= lengths[j])
+                {
+                    continue;
+                }
+
+                // EveryStep: cache step t is target step targetStep0 + t. LastStep: targets hold one step (read step 0)
+                // or one per step, of which each sequence's own last step is read.
+                int targetStep = !lastStep ? targetStep0 + t : targets.Steps == 1 ? 0 : targetStep0 - (steps - 1) + t;
+                int column = (t * b) + j;
+                ReadOnlySpan<T> logits = cache.Logits.AsSpan(column * o, o);
+                ReadOnlySpan<T> outputs = cache.Outputs.AsSpan(column * o, o);
+                Span<T> gradient = logitGradient.IsEmpty ? default : logitGradient.Slice(column * o, o);
+                if (Layer.OutputActivation == OutputActivation.Softmax)
+                {
+                    ReadOnlySpan<int> target = targets.ClassesAt(targetStep).Slice(j, 1);
+                    sum += SoftmaxCrossEntropy.Forward(logits, target, o);
+                    if (!gradient.IsEmpty)
+                    {
+                        SoftmaxCrossEntropy.Backward(outputs, target, o, scale, gradient);
+                    }
+                }
+                else
+                {
+                    ReadOnlySpan<T> target = targets.ValuesAt(targetStep).Slice(j * o, o);
+                    if (Layer.OutputActivation == OutputActivation.Sigmoid)
+                    {
+                        sum += SigmoidBinaryCrossEntropy.Forward(logits, target);
+                        if (!gradient.IsEmpty)
+                        {
+                            SigmoidBinaryCrossEntropy.Backward(outputs, target, scale, gradient);
+                        }
+                    }
+                    else
+                    {
+                        sum += SquaredError.Forward(logits, target);
+                        if (!gradient.IsEmpty)
+                        {
+                            SquaredError.Backward(logits, target, scale, gradient);
+                        }
+                    }
+                }
+            }
+        }
+
+        return sum / denominator;
+    }
+
+    /// <summary>Copies the padded columns (t ≥ length_b) of dL/dh_t aside and zeroes them; false when step t is real for every sequence.</summary>
+    private bool SetAsidePadding(Span<T> dh, int[] lengths, int t, int h)
+    {
+        bool any = false;
+        for (int j = 0; j < lengths.Length; j++)
+        {
+            if (t >= lengths[j])
+            {
+                Span<T> column = dh.Slice(j * h, h);
+                column.CopyTo(_passThrough.AsSpan(j * h, h));
+                column.Clear();
+                any = true;
+            }
+        }
+
+        return any;
+    }
+
+    /// <summary>The gradient reaching h_{t−1} of a padded column is dL/dh_t itself (h_t = h_{t−1}), not W_hᵀ δ_t (which is zero).</summary>
+    private void RestorePadding(Span<T> future, int[] lengths, int t, int h)
+    {
+        for (int j = 0; j < lengths.Length; j++)
+        {
+            if (t >= lengths[j])
+            {
+                _passThrough.AsSpan(j * h, h).CopyTo(future.Slice(j * h, h));
+            }
+        }
     }
 
     /// <summary>
@@ -338,8 +474,13 @@ public sealed class Bptt<T>
         }
     }
 
-    private void EnsureWorkspace(int h, int o, int steps, int b, int scoredColumns)
+    private void EnsureWorkspace(int h, int o, int steps, int b, int scoredColumns, bool padded)
     {
+        if (padded && _passThrough.Length < h * b)
+        {
+            _passThrough = new T[h * b];
+        }
+
         // Grow only: a steady-state call with the same (T, B) reuses the same arrays.
         if (_logitGradient.Length < o * scoredColumns)
         {
