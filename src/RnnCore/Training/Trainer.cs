@@ -582,7 +582,7 @@ public sealed class Trainer<T>
     }
 
     /// <summary>Fisher-Yates with the run's generator: the same seed gives the same order on every machine.</summary>
-    private static void Shuffle(int[] order, SeededRandom random)
+    internal static void Shuffle(int[] order, SeededRandom random)
     {
         for (int i = order.Length - 1; i > 0; i--)
         {
