@@ -290,6 +290,11 @@ public abstract class TrainerTests<T>
 
         Tolerance.AssertClose("stateful loss", expected, stateful, Epsilon);
         Math.Abs(stateless - expected).Should().BeGreaterThan(1e-3, "without the carried state each piece starts from zeros");
+
+        // Training carries the state the same way: with a rate too small to change anything (every update underflows),
+        // the epoch's loss per piece is the whole sequence's loss over 4.
+        History history = new Trainer<T>(layer, new SgdOptimizer<T>(1e-300), new TrainerOptions { Epochs = 1, BatchSize = 1, Shuffle = false, Reduction = LossReduction.Sum, Stateful = true }).Fit(pieces);
+        Tolerance.AssertClose("stateful training loss", expected, history.Epochs[0].TrainingLoss * 4, Epsilon);
     }
 
     [Fact]
