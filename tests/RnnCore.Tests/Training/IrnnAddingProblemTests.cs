@@ -17,14 +17,16 @@ public sealed class IrnnAddingProblemTests(ITestOutputHelper output)
     [Fact]
     public void The_IRNN_learns_the_adding_problem_over_50_steps_well_below_the_baseline()
     {
-        // 1024 training and 256 held-out sequences from different seeds; 10 epochs of 128 batches (1280 Adam steps).
+        // 1024 training and 256 held-out sequences from different seeds; 16 epochs of 128 batches (2048 Adam steps).
+        // Over initialization seeds 3, 10, 20, ..., 60 (shuffling seed one more) the held-out MSE was 0.0005 to 0.0204:
+        // the margin below is not the luck of one seed.
         SequenceDataset<double> training = TrainingData.Adding<double>(1024, 50, seed: 1);
         SequenceDataset<double> heldOut = TrainingData.Adding<double>(256, 50, seed: 2);
         var layer = new RecurrentLayer<double>(2, 16, 1, HiddenActivation.Relu, OutputActivation.Identity);
         LayerInitialization.Irnn(weightStandardDeviation: 0.1).Apply(layer, 3);
         var trainer = new Trainer<double>(layer, new AdamOptimizer<double>(learningRate: 3e-3), new TrainerOptions
         {
-            Epochs = 10,
+            Epochs = 16,
             BatchSize = 8,
             Seed = 4,
             Placement = LossPlacement.LastStep,
