@@ -316,6 +316,26 @@ public abstract class TrainerTests<T>
     }
 
     [Fact]
+    public void Truncated_training_of_a_padded_batch_scores_each_sequence_as_truncated_alone()
+    {
+        // Lengths 10, 3, 7 in chunks of 4: the second sequence ends in chunk 1 and is inert in chunks 2 and 3. With a
+        // rate too small to change anything, the summed loss equals each sequence's own truncated-BPTT chunk losses.
+        var random = new Random(14);
+        SequenceDataset<T> data = TrainingData.Classes<T>(random, 3, 4, [10, 3, 7]);
+        var layer = new RecurrentLayer<T>(3, 5, 4, seed: 5);
+        History history = new Trainer<T>(layer, new SgdOptimizer<T>(1e-300), new TrainerOptions { Epochs = 1, BatchSize = 3, Shuffle = false, TruncationLength = 4, Reduction = LossReduction.Sum }).Fit(data);
+
+        double expected = 0;
+        foreach (Sequence<T> sequence in data)
+        {
+            TruncatedBpttResult<T> alone = new TruncatedBptt<T>(layer, new SgdOptimizer<T>(1e-300), 4).Train(TrainingData.InputsOf(sequence), TrainingData.TargetsOf(sequence));
+            expected += alone.ChunkLosses.Sum(double.CreateTruncating);
+        }
+
+        Tolerance.AssertClose("summed chunk losses", expected, history.Epochs[0].TrainingLoss * 3, Epsilon);
+    }
+
+    [Fact]
     public void Truncated_training_of_a_padded_batch_steps_once_per_chunk()
     {
         var random = new Random(13);
