@@ -54,7 +54,9 @@ public sealed class TrainerOptions
     /// <summary>
     /// Truncated BPTT: train each batch in chunks of this many steps, carrying the hidden state but no gradient across
     /// chunks, with one clipping and one optimizer step per chunk. Null (default) backpropagates through whole
-    /// sequences. Requires <see cref="LossPlacement.EveryStep"/>.
+    /// sequences. Requires <see cref="LossPlacement.EveryStep"/>. A padded batch is cut the same way: a sequence that
+    /// ended before a chunk is inert in it (its state carried, no loss). Validation and <see cref="Trainer{T}.Evaluate"/>
+    /// need no gradient and run whole sequences.
     /// </summary>
     public int? TruncationLength { get; init; }
 
