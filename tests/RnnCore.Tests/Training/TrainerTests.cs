@@ -172,6 +172,30 @@ public abstract class TrainerTests<T>
     }
 
     [Fact]
+    public void Last_step_accuracy_counts_each_sequence_at_its_own_last_step()
+    {
+        var random = new Random(16);
+        SequenceDataset<T> data = TrainingData.Classes<T>(random, 3, 3, [5, 2, 7, 1, 4, 6, 3], perStep: false);
+        var layer = new RecurrentLayer<T>(3, 6, 3, seed: 8);
+        var trainer = new Trainer<T>(layer, new AdamOptimizer<T>(0.05), new TrainerOptions { Epochs = 3, BatchSize = 3, Placement = LossPlacement.LastStep });
+        trainer.Fit(data);
+        EvaluationResult evaluation = trainer.Evaluate(data);
+
+        double loss = 0;
+        int hits = 0;
+        var last = new Bptt<T>(layer, LossPlacement.LastStep);
+        foreach (Sequence<T> sequence in data)
+        {
+            ForwardCache<T> cache = layer.Forward(TrainingData.InputsOf(sequence));
+            loss += double.CreateTruncating(last.Loss(cache, TrainingData.TargetsOf(sequence)));
+            hits += cache.Output(sequence.Length - 1).Column(0).MaximumIndex() == sequence.Classes![0] ? 1 : 0;
+        }
+
+        Tolerance.AssertClose("loss", loss / 7, evaluation.Loss, Epsilon);
+        evaluation.Accuracy.Should().Be(hits / 7.0);
+    }
+
+    [Fact]
     public void Shuffling_with_the_same_seed_gives_the_same_batches_and_every_order_is_a_permutation()
     {
         int[] Orders(long seed, int epochs)
