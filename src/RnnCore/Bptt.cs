@@ -25,15 +25,23 @@ namespace RnnCore;
 /// after the forward pass and before changing the parameters. A <see cref="Bptt{T}"/> owns scratch buffers that it reuses
 /// across calls (a steady-state call allocates nothing), so one instance must not be used by two threads at once.
 /// </para>
+/// <para>
+/// A cache filled with per-sequence lengths (a padded batch) is walked the same way, except that a padded step
+/// t ≥ length_b has no loss term, δ_t = 0, and passes dL/dh_t unchanged to h_{t−1} (its forward was h_t = h_{t−1});
+/// with <see cref="LossPlacement.LastStep"/> each sequence is scored at its own last step, and
+/// <see cref="LossReduction.Mean"/> divides by the real items only. <see cref="RecurrentGradients{T}.DhNorms"/>[t] then
+/// covers the sequences for which step t is real.
+/// </para>
 /// </remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
-public sealed class Bptt<T>
+public sealed partial class Bptt<T>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
     private T[] _logitGradient = []; // dL/dz for the scored steps, [O, scored steps · B]
     private T[] _hiddenGradient = []; // dL/dh_t, turned in place into δ_t = dL/da_t, [H, T · B]
     private T[] _future = []; // W_hᵀ δ_{t+1}: the gradient the next step sends back to h_t, [H, B]
     private PackedMatrix<T>? _recurrentWeightsTransposed; // W_hᵀ in the GEMM kernel's panel layout, [H, H]
+    private T[] _passThrough = []; // padded batches only: dL/dh_t of padded columns, passed unchanged to h_{t−1}, [H, B]
 
     /// <summary>Creates BPTT for <paramref name="layer"/> with the given loss placement and reduction.</summary>
     /// <param name="layer">The layer whose caches will be walked.</param>
@@ -115,14 +123,20 @@ public sealed class Bptt<T>
         int o = Layer.OutputSize;
         int b = cache.Batch;
         int steps = cache.Steps;
-        int firstScored = Placement == LossPlacement.LastStep ? steps - 1 : 0;
+        int[]? lengths = cache.HasLengths ? cache.Lengths : null;
+
+        // A padded batch scores a different step of each sequence with LastStep, so it keeps dL/dz for every step
+        // (zero where nothing is scored) and the products below run over all T·B columns.
+        int firstScored = Placement == LossPlacement.LastStep && lengths is null ? steps - 1 : 0;
         int scoredColumns = (steps - firstScored) * b;
         T one = T.One;
-        EnsureWorkspace(h, o, steps, b, scoredColumns);
+        EnsureWorkspace(h, o, steps, b, scoredColumns, lengths is not null);
 
         // Seed: dL/dz_t for the scored steps (the loss's backward, fused with the output activation).
         Span<T> logitGradient = _logitGradient.AsSpan(0, o * scoredColumns);
-        double loss = LossAndLogitGradient(cache, targets, targetStep0, firstScored, logitGradient);
+        double loss = lengths is null
+            ? LossAndLogitGradient(cache, targets, targetStep0, firstScored, logitGradient)
+            : MaskedLossAndLogitGradient(cache, targets, targetStep0, lengths, logitGradient);
 
         // dW_y = Σ_t dL/dz_t h_tᵀ and db_y = Σ_t dL/dz_t, over all scored steps at once.
         ReadOnlySpan<T> scoredHiddens = cache.Hiddens.AsSpan((firstScored + 1) * h * b, h * scoredColumns);
@@ -149,6 +163,9 @@ public sealed class Bptt<T>
                 TensorPrimitives.Add(dh, future, dh);
             }
 
+            // Padding (t ≥ length_b): h_t = h_{t−1}, so dL/dh_t passes to h_{t−1} unchanged and δ_t is zero. The column is
+            // set aside, zeroed (no norm, no f', no weight gradient), and put back as the future term after W_hᵀ δ_t.
+            bool padded = lengths is not null && SetAsidePadding(dh, lengths, t, h);
             dhNorms[t] = ColumnBlocks.FrobeniusNorm<T>(dh);
             if (!double.IsFinite(dhNorms[t]))
             {
@@ -169,6 +186,10 @@ public sealed class Bptt<T>
 
             // W_hᵀ δ_t: the gradient reaching h_{t−1} through the recurrence (for t = 0, that is dL/dh_0).
             Gemm.Multiply(recurrentWeightsTransposed, false, b, one, dh, h, T.Zero, future, h);
+            if (padded)
+            {
+                RestorePadding(future, lengths!, t, h);
+            }
         }
 
         future.CopyTo(gradients.InitialHiddenData);
@@ -192,6 +213,11 @@ public sealed class Bptt<T>
     {
         int targetStep0 = Validate(cache, targets);
         ValidateTargetValues(targets);
+        if (cache.HasLengths)
+        {
+            return T.CreateTruncating(MaskedLossAndLogitGradient(cache, targets, targetStep0, cache.Lengths, []));
+        }
+
         int firstScored = Placement == LossPlacement.LastStep ? cache.Steps - 1 : 0;
         return T.CreateTruncating(LossAndLogitGradient(cache, targets, targetStep0, firstScored, []));
     }
@@ -340,8 +366,13 @@ public sealed class Bptt<T>
         }
     }
 
-    private void EnsureWorkspace(int h, int o, int steps, int b, int scoredColumns)
+    private void EnsureWorkspace(int h, int o, int steps, int b, int scoredColumns, bool padded)
     {
+        if (padded && _passThrough.Length < h * b)
+        {
+            _passThrough = new T[h * b];
+        }
+
         // Grow only: a steady-state call with the same (T, B) reuses the same arrays.
         if (_logitGradient.Length < o * scoredColumns)
         {

@@ -37,6 +37,7 @@ public sealed class ForwardCache<T>
         Outputs = new T[Logits.Length];
         LogSumExps = new double[steps * batch];
         PackedRecurrentWeights = new PackedMatrix<T>(hiddenSize, hiddenSize);
+        Lengths = new int[batch];
     }
 
     /// <summary>Input size I.</summary>
@@ -80,10 +81,22 @@ public sealed class ForwardCache<T>
     // Owned by the cache, not the layer, so that threads running Forward at once never share it.
     internal PackedMatrix<T> PackedRecurrentWeights { get; }
 
+    /// <summary>
+    /// True when the last forward pass was given per-sequence lengths (a padded batch of variable-length sequences).
+    /// </summary>
+    public bool HasLengths { get; internal set; }
+
+    // [B]: the number of real steps of each sequence when HasLengths (0..T inside a truncated chunk, 1..T from the
+    // public API); steps t ≥ Lengths[b] are padding: h_t = h_{t−1}, no loss, no gradient.
+    internal int[] Lengths { get; }
+
     /// <summary>The initial hidden state h_0 as a new H x B matrix (a copy).</summary>
     public Matrix<T> InitialHidden => Block(Hiddens, HiddenSize, 0);
 
-    /// <summary>The last hidden state (after step T−1) as a new H x B matrix (a copy): the h_0 to carry into the next chunk.</summary>
+    /// <summary>
+    /// The last hidden state (after step T−1) as a new H x B matrix (a copy): the h_0 to carry into the next chunk. With
+    /// per-sequence lengths, column b is sequence b's state after its own last step (padded steps carry it unchanged).
+    /// </summary>
     public Matrix<T> FinalHidden => Block(Hiddens, HiddenSize, Steps);
 
     /// <summary>The input x_t of step <paramref name="step"/> as a new I x B matrix (a copy).</summary>

@@ -38,6 +38,7 @@ public static class GradientCheck
     /// <param name="reduction">Loss reduction.</param>
     /// <param name="initialHidden">h_0 (H x B); zeros when null.</param>
     /// <param name="epsilon">The perturbation ε; positive and finite.</param>
+    /// <param name="lengths">Per-sequence lengths of a padded batch (see <see cref="RecurrentLayer{T}.Forward(IReadOnlyList{Matrix{T}}, ForwardCache{T}, Matrix{T}, IReadOnlyList{int})"/>); null for full-length sequences.</param>
     /// <returns>The worst relative error per tensor.</returns>
     public static GradientCheckResult Run<T>(
         RecurrentLayer<T> layer,
@@ -46,12 +47,13 @@ public static class GradientCheck
         LossPlacement placement = LossPlacement.EveryStep,
         LossReduction reduction = LossReduction.Sum,
         Matrix<T>? initialHidden = null,
-        double epsilon = 1e-4)
+        double epsilon = 1e-4,
+        IReadOnlyList<int>? lengths = null)
         where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
-        => Run(layer, inputs, targets, placement, reduction, initialHidden, epsilon, tamper: null);
+        => Run(layer, inputs, targets, placement, reduction, initialHidden, epsilon, tamper: null, lengths);
 
     /// <summary>
-    /// <see cref="Run{T}(RecurrentLayer{T}, IReadOnlyList{Matrix{T}}, SequenceTargets{T}, LossPlacement, LossReduction, Matrix{T}, double)"/>
+    /// <see cref="Run{T}(RecurrentLayer{T}, IReadOnlyList{Matrix{T}}, SequenceTargets{T}, LossPlacement, LossReduction, Matrix{T}, double, IReadOnlyList{int})"/>
     /// with a hook that may alter the analytic gradients before comparison: the tests use it to prove that a wrong
     /// gradient is caught.
     /// </summary>
@@ -63,7 +65,8 @@ public static class GradientCheck
         LossReduction reduction,
         Matrix<T>? initialHidden,
         double epsilon,
-        Action<RecurrentGradients<double>>? tamper)
+        Action<RecurrentGradients<double>>? tamper,
+        IReadOnlyList<int>? lengths = null)
         where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(layer);
@@ -94,7 +97,7 @@ public static class GradientCheck
 
         var bptt = new Bptt<double>(twin, placement, reduction);
         ForwardCache<double> cache = twin.CreateCache(x.Count, batch);
-        twin.Forward(x, cache, h0Matrix);
+        twin.Forward(x, cache, h0Matrix, lengths);
         RecurrentGradients<double> analytic = bptt.Backward(cache, y);
         tamper?.Invoke(analytic);
         bool[] activePattern = ActivePattern(twin, cache);
@@ -147,7 +150,7 @@ public static class GradientCheck
         double LossWith(ref double element, double perturbed, ref bool crossedKink)
         {
             element = perturbed;
-            twin.Forward(x, cache, h0Matrix);
+            twin.Forward(x, cache, h0Matrix, lengths);
             crossedKink |= !ActivePattern(twin, cache).AsSpan().SequenceEqual(activePattern);
             return bptt.Loss(cache, y);
         }

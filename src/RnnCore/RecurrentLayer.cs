@@ -28,7 +28,7 @@ namespace RnnCore;
 /// </para>
 /// </remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>; any other type is refused.</typeparam>
-public sealed class RecurrentLayer<T>
+public sealed partial class RecurrentLayer<T>
     where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
 {
     /// <summary>The names of the five parameters, in the order of <see cref="Parameters"/>.</summary>
@@ -179,9 +179,43 @@ public sealed class RecurrentLayer<T>
     /// <exception cref="ArgumentException">A shape differs from the layer's (the message names the argument, the expected and the actual shape), or a value is NaN or infinite. The cache is left unfilled.</exception>
     /// <exception cref="NonFiniteValueException">The parameters produced a NaN or infinity (reported at the first step where it appeared).</exception>
     public void Forward(IReadOnlyList<Matrix<T>> inputs, ForwardCache<T> cache, Matrix<T>? initialHidden = null)
+        => Forward(inputs, cache, initialHidden, null);
+
+    /// <summary>
+    /// Runs the forward pass over a padded batch of variable-length sequences (like PyTorch's packed sequences or Keras
+    /// masking): sequence b has <c>lengths[b]</c> real steps, and for its padded steps t ≥ lengths[b] the hidden state is
+    /// carried unchanged, <c>h_t = h_{t−1}</c>, so <see cref="ForwardCache{T}.FinalHidden"/> holds each sequence's state
+    /// after its own last step. <see cref="Bptt{T}"/> then scores only real steps (with <see cref="LossPlacement.LastStep"/>,
+    /// each sequence's own last step) and sends no gradient through padding. With <paramref name="lengths"/> null this
+    /// is exactly <see cref="Forward(IReadOnlyList{Matrix{T}}, ForwardCache{T}, Matrix{T})"/>.
+    /// </summary>
+    /// <param name="inputs">T matrices, each I x B; the padded entries must be finite and are ignored.</param>
+    /// <param name="cache">A cache from <see cref="CreateCache"/> for exactly T steps and B sequences.</param>
+    /// <param name="initialHidden">h_0, H x B; zeros when null.</param>
+    /// <param name="lengths">B lengths, each in 1..T; null for a batch of full-length sequences.</param>
+    /// <exception cref="ArgumentException">A shape differs from the layer's, a value is NaN or infinite, or a length is out of range.</exception>
+    /// <exception cref="NonFiniteValueException">The parameters produced a NaN or infinity at a real step.</exception>
+    public void Forward(IReadOnlyList<Matrix<T>> inputs, ForwardCache<T> cache, Matrix<T>? initialHidden, IReadOnlyList<int>? lengths)
     {
         ArgumentNullException.ThrowIfNull(inputs);
         RequireCache(cache, inputs.Count, nameof(inputs));
+        if (lengths is not null)
+        {
+            if (lengths.Count != cache.Batch)
+            {
+                throw new ArgumentException($"lengths has {lengths.Count} entries but the batch holds {cache.Batch} sequences.", nameof(lengths));
+            }
+
+            for (int b = 0; b < lengths.Count; b++)
+            {
+                if (lengths[b] < 1 || lengths[b] > inputs.Count)
+                {
+                    throw new ArgumentOutOfRangeException(
+                        nameof(lengths), lengths[b], $"lengths[{b}] is {lengths[b]} but must be in [1, {inputs.Count}] (the number of steps).");
+                }
+            }
+        }
+
         cache.Owner = null;
         int block = InputSize * cache.Batch;
         for (int t = 0; t < inputs.Count; t++)
@@ -197,6 +231,12 @@ public sealed class RecurrentLayer<T>
         else
         {
             Guard.CopyMatrix(initialHidden, HiddenSize, cache.Batch, cache.HiddenBlock(0), nameof(initialHidden), -1, "hiddenSize x batch");
+        }
+
+        cache.HasLengths = lengths is not null;
+        for (int b = 0; lengths is not null && b < lengths.Count; b++)
+        {
+            cache.Lengths[b] = lengths[b];
         }
 
         ForwardCore(cache);
@@ -225,6 +265,7 @@ public sealed class RecurrentLayer<T>
             Guard.CopyVector(initialHidden, HiddenSize, cache.HiddenBlock(0), nameof(initialHidden), -1, "hiddenSize");
         }
 
+        cache.HasLengths = false;
         ForwardCore(cache);
         return cache;
     }
@@ -257,8 +298,16 @@ public sealed class RecurrentLayer<T>
 
             // a_t += W_h h_{t−1}, the only product that must stay inside the loop, then h_t = f(a_t) in place, fused
             // into the product's epilogue (each thread checks and activates the columns it computed). The backward needs
-            // only h_t (tanh' = 1 − h², relu' = [h > 0]), so a_t is not kept.
-            long badElement = Gemm.Multiply(recurrentWeights, false, b, one, previous, h, one, current, h, activation);
+            // only h_t (tanh' = 1 − h², relu' = [h > 0]), so a_t is not kept. A padded batch activates its real columns
+            // and carries the padded ones after the product instead.
+            long badElement = Gemm.Multiply(
+                recurrentWeights, false, b, one, previous, h, one, current, h, cache.HasLengths ? GemmEpilogue.None : activation);
+            if (cache.HasLengths)
+            {
+                ForwardPaddedStep(previous, current, cache.Lengths, t);
+                continue;
+            }
+
             if (badElement >= 0)
             {
                 throw new NonFiniteValueException("pre-activation a_t", t, $"row {badElement % h}, sequence {badElement / h}");

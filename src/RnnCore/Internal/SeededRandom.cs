@@ -11,6 +11,8 @@ internal sealed class SeededRandom
     private ulong _s1;
     private ulong _s2;
     private ulong _s3;
+    private double _spare;
+    private bool _hasSpare;
 
     /// <summary>Creates a generator from a 64-bit seed.</summary>
     public SeededRandom(long seed)
@@ -54,6 +56,34 @@ internal sealed class SeededRandom
 
     /// <summary>A double uniform on [low, high).</summary>
     public double NextUniform(double low, double high) => low + ((high - low) * NextDouble());
+
+    /// <summary>
+    /// A standard normal draw by Marsaglia's polar method: (u, v) uniform in the unit disc, s = u² + v²,
+    /// z = u · √(−2 ln s / s) (and v · the same factor, kept for the next call). Only basic operations, √ and
+    /// <see cref="PortableMath.Log"/>, so the draws are the same on every machine.
+    /// </summary>
+    public double NextGaussian()
+    {
+        if (_hasSpare)
+        {
+            _hasSpare = false;
+            return _spare;
+        }
+
+        double u, v, s;
+        do
+        {
+            u = (2 * NextDouble()) - 1;
+            v = (2 * NextDouble()) - 1;
+            s = (u * u) + (v * v);
+        }
+        while (s >= 1 || s == 0);
+
+        double factor = Math.Sqrt(-2 * PortableMath.Log(s) / s);
+        _spare = v * factor;
+        _hasSpare = true;
+        return u * factor;
+    }
 
     private static ulong RotateLeft(ulong x, int k) => (x << k) | (x >> (64 - k));
 

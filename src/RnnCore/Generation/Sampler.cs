@@ -1,0 +1,166 @@
+using RnnCore.Internal;
+
+namespace RnnCore.Generation;
+
+/// <summary>
+/// Generates token sequences from a trained character- or token-level model (the char-rnn use case): the layer reads a
+/// prefix one token at a time, then repeatedly samples the next token from its softmax output, sharpened or flattened
+/// by a temperature and optionally restricted to the k most likely tokens, and feeds it back as the next input.
+/// </summary>
+/// <remarks>
+/// Tokens are class indices 0..V−1, given to the layer as one-hot input vectors, so the layer must have a softmax output
+/// and <c>InputSize == OutputSize == V</c>. Sampling uses RnnCore's seeded generator: the same seed, layer and prefix
+/// give the same tokens (the softmax's exponentials come from the platform's math library, so a draw that falls
+/// exactly on a probability boundary could in principle go the other way on another machine). Not thread-safe: one
+/// sampler per thread; the layer may be shared.
+/// </remarks>
+/// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
+public sealed class Sampler<T>
+    where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+{
+    private readonly ForwardCache<T> _cache;
+    private readonly double[] _weights;
+    private readonly int[] _ranked;
+
+    /// <summary>Creates a sampler for <paramref name="layer"/>.</summary>
+    /// <param name="layer">A layer with a softmax output and as many inputs as outputs (one-hot tokens).</param>
+    /// <exception cref="ArgumentException">The layer's output is not softmax, or its input and output sizes differ.</exception>
+    public Sampler(RecurrentLayer<T> layer)
+    {
+        ArgumentNullException.ThrowIfNull(layer);
+        if (layer.OutputActivation != OutputActivation.Softmax || layer.InputSize != layer.OutputSize)
+        {
+            throw new ArgumentException(
+                $"sampling feeds each token back as a one-hot input, so it needs a softmax output with inputSize == outputSize; this layer has a {layer.OutputActivation} output, inputSize {layer.InputSize}, outputSize {layer.OutputSize}.",
+                nameof(layer));
+        }
+
+        Layer = layer;
+        _cache = layer.CreateCache(1, 1);
+        _weights = new double[layer.OutputSize];
+        _ranked = new int[layer.OutputSize];
+    }
+
+    /// <summary>The layer sampled from.</summary>
+    public RecurrentLayer<T> Layer { get; }
+
+    /// <summary>
+    /// Reads <paramref name="prefix"/> from h_0 = 0, then samples <paramref name="count"/> tokens, each from
+    /// <c>p_i ∝ exp(z_i / temperature)</c> over the <paramref name="topK"/> largest logits z (all when 0).
+    /// </summary>
+    /// <param name="prefix">At least one token, each in [0, V).</param>
+    /// <param name="count">How many tokens to generate; non-negative.</param>
+    /// <param name="temperature">Positive and finite: below 1 sharpens the distribution towards the most likely token, above 1 flattens it.</param>
+    /// <param name="topK">Sample among the k most likely tokens only (ties broken by the lower index); 0 for all, 1 for greedy decoding.</param>
+    /// <param name="seed">Seed of the sampling generator.</param>
+    /// <returns>The generated tokens (the prefix not included).</returns>
+    /// <exception cref="ArgumentException">An argument is out of range.</exception>
+    public int[] Generate(IReadOnlyList<int> prefix, int count, double temperature = 1.0, int topK = 0, long seed = 0)
+    {
+        ArgumentNullException.ThrowIfNull(prefix);
+        int v = Layer.OutputSize;
+        if (prefix.Count == 0)
+        {
+            throw new ArgumentException("prefix is empty; at least one token is needed to predict the next.", nameof(prefix));
+        }
+
+        for (int i = 0; i < prefix.Count; i++)
+        {
+            if ((uint)prefix[i] >= (uint)v)
+            {
+                throw new ArgumentOutOfRangeException(nameof(prefix), prefix[i], $"prefix[{i}] is {prefix[i]} but tokens must be in [0, {v - 1}].");
+            }
+        }
+
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        if (!(temperature > 0) || !double.IsFinite(temperature))
+        {
+            throw new ArgumentOutOfRangeException(nameof(temperature), temperature, $"temperature must be positive and finite, but was {temperature}.");
+        }
+
+        if (topK < 0 || topK > v)
+        {
+            throw new ArgumentOutOfRangeException(nameof(topK), topK, $"topK must be in [0, {v}] (0 = all tokens), but was {topK}.");
+        }
+
+        var random = new SeededRandom(seed);
+        _cache.HiddenBlock(0).Clear();
+        for (int i = 0; i < prefix.Count; i++)
+        {
+            Step(prefix[i], first: i == 0);
+        }
+
+        int[] generated = new int[count];
+        for (int n = 0; n < count; n++)
+        {
+            generated[n] = Draw(temperature, topK == 0 ? v : topK, random);
+            if (n < count - 1)
+            {
+                Step(generated[n], first: false);
+            }
+        }
+
+        return generated;
+    }
+
+    /// <summary>One step of the recurrence with a one-hot input, from h_0 = 0 (the first step) or from the previous step's state.</summary>
+    private void Step(int token, bool first)
+    {
+        Span<T> x = _cache.Inputs;
+        x.Clear();
+        x[token] = T.One;
+        if (!first)
+        {
+            _cache.HiddenBlock(1).CopyTo(_cache.HiddenBlock(0));
+        }
+
+        _cache.HasLengths = false;
+        Layer.ForwardCore(_cache);
+    }
+
+    /// <summary>Samples from softmax(z / τ) restricted to the k largest logits, in double.</summary>
+    private int Draw(double temperature, int k, SeededRandom random)
+    {
+        ReadOnlySpan<T> logits = _cache.Logits;
+        int v = logits.Length;
+        for (int i = 0; i < v; i++)
+        {
+            _ranked[i] = i;
+        }
+
+        // Rank by logit, descending; equal logits keep the lower index first (insertion sort is stable, and V is small).
+        for (int i = 1; i < v; i++)
+        {
+            int token = _ranked[i];
+            int j = i - 1;
+            while (j >= 0 && logits[_ranked[j]] < logits[token])
+            {
+                _ranked[j + 1] = _ranked[j];
+                j--;
+            }
+
+            _ranked[j + 1] = token;
+        }
+
+        // p_i ∝ exp((z_i − z_max) / τ): subtracting the largest logit keeps every exponential in (0, 1].
+        double max = double.CreateTruncating(logits[_ranked[0]]);
+        double total = 0;
+        for (int r = 0; r < k; r++)
+        {
+            _weights[r] = Math.Exp((double.CreateTruncating(logits[_ranked[r]]) - max) / temperature);
+            total += _weights[r];
+        }
+
+        double u = random.NextDouble() * total;
+        for (int r = 0; r < k - 1; r++)
+        {
+            u -= _weights[r];
+            if (u < 0)
+            {
+                return _ranked[r];
+            }
+        }
+
+        return _ranked[k - 1];
+    }
+}

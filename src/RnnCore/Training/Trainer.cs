@@ -1,0 +1,744 @@
+using System.Diagnostics;
+using RnnCore.Internal;
+using RnnCore.Optimizers;
+
+namespace RnnCore.Training;
+
+/// <summary>
+/// Trains a <see cref="RecurrentLayer{T}"/> on a <see cref="SequenceDataset{T}"/>: epochs of shuffled mini-batches of
+/// variable-length sequences, an optional validation set, early stopping that restores the best parameters,
+/// learning-rate schedules, truncated BPTT, stateful mode, gradient-health reports, divergence detection, progress and
+/// cancellation.
+/// </summary>
+/// <remarks>
+/// <para>
+/// A batch holds up to <see cref="TrainerOptions.BatchSize"/> sequences padded to the longest of them; their lengths go
+/// to the forward pass and BPTT, so padded steps change nothing (see
+/// <see cref="RecurrentLayer{T}.Forward(IReadOnlyList{MathNet.Numerics.LinearAlgebra.Matrix{T}}, ForwardCache{T}, MathNet.Numerics.LinearAlgebra.Matrix{T}, IReadOnlyList{int})"/>).
+/// A batch whose sequences all have the same length takes the plain path, bit-identical to calling
+/// <c>Forward</c>, <c>Bptt.Backward</c>, <c>Clipping.Apply</c> and <c>IOptimizer.Step</c> by hand. Caches and gradient
+/// buffers are kept per (steps, batch size), so the steady state of an epoch allocates little.
+/// </para>
+/// <para>
+/// Each optimizer step: forward, BPTT, clipping (the norm before clipping is recorded), a copy of the parameters as the
+/// last good ones, the update, a check that the parameters are finite. A NaN or infinity anywhere stops training with a
+/// <see cref="TrainingDivergedException"/> after restoring the last good parameters. Cancellation is checked before
+/// every batch: a cancelled run throws <see cref="OperationCanceledException"/> with every finished batch applied and
+/// none half-applied. Not thread-safe: one trainer, one thread.
+/// </para>
+/// </remarks>
+/// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
+public sealed class Trainer<T>
+    where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+{
+    private readonly Bptt<T> _bptt;
+    private readonly Dictionary<(int Steps, int Batch), BatchBuffers> _batches = [];
+    private readonly Dictionary<(int Steps, int Batch), (ForwardCache<T> Cache, RecurrentGradients<T> Gradients)> _chunks = [];
+    private readonly T[][] _lastGood;
+    private readonly T[][] _best;
+    private readonly int[] _chunkLengths;
+    private T[] _state = []; // stateful mode: the final hidden state of each column of the previous batch, [H, B]
+    private T[] _carry = []; // truncated BPTT: the hidden state carried from chunk to chunk, [H, B]
+    private bool _hasLastGood;
+    private EpochAccumulator _epoch = new();
+
+    /// <summary>Creates a trainer.</summary>
+    /// <param name="layer">The layer to train (its parameters change in place).</param>
+    /// <param name="optimizer">The update rule; its <see cref="IOptimizer{T}.LearningRate"/> at the start of <see cref="Fit"/> is the schedule's initial rate.</param>
+    /// <param name="options">The options; defaults when null.</param>
+    /// <exception cref="ArgumentException">The options are inconsistent (the message says which and why).</exception>
+    public Trainer(RecurrentLayer<T> layer, IOptimizer<T> optimizer, TrainerOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(layer);
+        ArgumentNullException.ThrowIfNull(optimizer);
+        options ??= new TrainerOptions();
+        options.Validate();
+        Layer = layer;
+        Optimizer = optimizer;
+        Options = options;
+        _bptt = new Bptt<T>(layer, options.Placement, options.Reduction);
+        _lastGood = Enumerable.Range(0, layer.Parameters.Count).Select(i => new T[layer.Parameters.GetLength(i)]).ToArray();
+        _best = Enumerable.Range(0, layer.Parameters.Count).Select(i => new T[layer.Parameters.GetLength(i)]).ToArray();
+        _chunkLengths = new int[options.BatchSize];
+    }
+
+    /// <summary>The layer being trained.</summary>
+    public RecurrentLayer<T> Layer { get; }
+
+    /// <summary>The optimizer.</summary>
+    public IOptimizer<T> Optimizer { get; }
+
+    /// <summary>The options.</summary>
+    public TrainerOptions Options { get; }
+
+    /// <summary>The history of the current or last <see cref="Fit"/> (complete up to the last finished epoch, also after a cancellation).</summary>
+    public History History { get; private set; } = new();
+
+    /// <summary>
+    /// Trains for <see cref="TrainerOptions.Epochs"/> epochs (fewer with early stopping or a callback's stop).
+    /// </summary>
+    /// <param name="training">The training set.</param>
+    /// <param name="validation">An optional validation set, measured after every epoch.</param>
+    /// <param name="progress">Receives a report after every batch and at every epoch's end, on the training thread's call to <see cref="IProgress{T}.Report"/>.</param>
+    /// <param name="cancellationToken">Checked before every batch.</param>
+    /// <returns>The <see cref="History"/>.</returns>
+    /// <exception cref="ArgumentException">A dataset does not suit the layer or the options (input size, target kind or size, class range, per-step targets for a loss at every step).</exception>
+    /// <exception cref="TrainingDivergedException">A NaN or infinity appeared; the parameters are the last good ones.</exception>
+    /// <exception cref="OperationCanceledException">Cancelled; every finished batch is applied, none half-applied.</exception>
+    public History Fit(
+        SequenceDataset<T> training,
+        SequenceDataset<T>? validation = null,
+        IProgress<TrainingProgress>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        ValidateDataset(training, nameof(training));
+        if (validation is not null)
+        {
+            ValidateDataset(validation, nameof(validation));
+        }
+
+        var history = new History();
+        History = history;
+        var shuffler = new SeededRandom(Options.Seed);
+        double initialRate = Optimizer.LearningRate;
+        int[] order = Enumerable.Range(0, training.Count).ToArray();
+        int batchSize = Options.BatchSize;
+        int batchesPerEpoch = (training.Count + batchSize - 1) / batchSize;
+        long totalBatches = (long)batchesPerEpoch * Options.Epochs;
+        long batchesDone = 0;
+        long examplesDone = 0;
+        var clock = Stopwatch.StartNew();
+        double bestLoss = double.PositiveInfinity;
+        int epochsWithoutImprovement = 0;
+        bool earlyStopping = Options.EarlyStoppingPatience is not null;
+        GradientHealth? lastHealth = null;
+        _hasLastGood = false;
+
+        for (int epoch = 1; epoch <= Options.Epochs; epoch++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            TimeSpan epochStart = clock.Elapsed;
+            double rate = Options.LearningRateSchedule.RateAt(epoch - 1, initialRate);
+            Optimizer.LearningRate = rate;
+            if (Options.Shuffle)
+            {
+                Shuffle(order, shuffler);
+            }
+
+            ResetState(batchSize);
+            _epoch = new EpochAccumulator();
+            for (int batch = 1; batch <= batchesPerEpoch; batch++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                int start = (batch - 1) * batchSize;
+                ReadOnlySpan<int> members = order.AsSpan(start, Math.Min(batchSize, training.Count - start));
+                (double batchLoss, double norm) = TrainBatch(training, members, epoch, batch);
+                batchesDone++;
+                examplesDone += members.Length;
+                TimeSpan elapsed = clock.Elapsed;
+                var report = new TrainingProgress(
+                    epoch, Options.Epochs, batch, batchesPerEpoch, batchLoss, _epoch.Loss, norm, rate,
+                    examplesDone / Math.Max(elapsed.TotalSeconds, 1e-9), elapsed,
+                    TimeSpan.FromTicks((long)(elapsed.Ticks / (double)batchesDone * (totalBatches - batchesDone))),
+                    false, lastHealth, null);
+                progress?.Report(report);
+                foreach (ITrainingCallback callback in Options.Callbacks)
+                {
+                    callback.OnBatchEnd(report);
+                }
+            }
+
+            EvaluationResult? validated = validation is null ? null : EvaluateCore(validation, epoch);
+            GradientHealth health = GradientHealth.Assess(
+                Options, _epoch.Ratio, _epoch.LastDhNorms, GradientHealth.EstimateSpectralRadius(Layer.Wh),
+                _epoch.MeanNorm, _epoch.MaxNorm, _epoch.ClipFraction);
+            lastHealth = health;
+            var record = new EpochRecord(
+                epoch, _epoch.Loss, validated?.Loss, validated?.Accuracy, rate, health, batchesPerEpoch, _epoch.Steps, clock.Elapsed - epochStart);
+            history.Add(record);
+
+            // Early stopping monitors the validation loss when there is one (Keras's val_loss), else the training loss.
+            double monitored = validated?.Loss ?? record.TrainingLoss;
+            if (monitored < bestLoss - Options.EarlyStoppingMinDelta)
+            {
+                bestLoss = monitored;
+                history.BestEpoch = epoch;
+                epochsWithoutImprovement = 0;
+                if (earlyStopping)
+                {
+                    Copy(Layer.Parameters, _best);
+                }
+            }
+            else
+            {
+                epochsWithoutImprovement++;
+            }
+
+            TimeSpan now = clock.Elapsed;
+            long remaining = (long)batchesPerEpoch * (Options.Epochs - epoch);
+            progress?.Report(new TrainingProgress(
+                epoch, Options.Epochs, batchesPerEpoch, batchesPerEpoch, _epoch.LastBatchLoss, record.TrainingLoss, _epoch.LastNorm, rate,
+                examplesDone / Math.Max(now.TotalSeconds, 1e-9), now,
+                TimeSpan.FromTicks((long)(now.Ticks / (double)batchesDone * remaining)), true, health, record));
+
+            bool stop = false;
+            foreach (ITrainingCallback callback in Options.Callbacks)
+            {
+                stop |= callback.OnEpochEnd(record) == TrainingDecision.Stop;
+            }
+
+            if (earlyStopping && epochsWithoutImprovement >= Options.EarlyStoppingPatience)
+            {
+                history.StoppedEarly = epoch < Options.Epochs;
+                break;
+            }
+
+            if (stop)
+            {
+                history.StoppedByCallback = true;
+                break;
+            }
+        }
+
+        if (earlyStopping && history.BestEpoch > 0 && (history.StoppedEarly || Options.RestoreBestParameters)
+            && history.BestEpoch != history.Epochs.Count)
+        {
+            Restore(_best);
+            history.RestoredBestParameters = true;
+        }
+
+        return history;
+    }
+
+    /// <summary>The loss (and accuracy, for a softmax output) of the layer's current parameters on a dataset, in batches of <see cref="TrainerOptions.BatchSize"/>, in order.</summary>
+    /// <param name="data">The dataset.</param>
+    /// <returns>The loss and accuracy.</returns>
+    /// <exception cref="ArgumentException">The dataset does not suit the layer or the options.</exception>
+    /// <exception cref="NonFiniteValueException">The parameters produce a NaN or infinity on the data.</exception>
+    public EvaluationResult Evaluate(SequenceDataset<T> data)
+    {
+        ValidateDataset(data, nameof(data));
+        return EvaluateCore(data, 0);
+    }
+
+    private EvaluationResult EvaluateCore(SequenceDataset<T> data, int epoch)
+    {
+        int batchSize = Options.BatchSize;
+        ResetState(batchSize);
+        double lossSum = 0, weightSum = 0;
+        long correct = 0, scored = 0;
+        int batches = (data.Count + batchSize - 1) / batchSize;
+        int[] all = Enumerable.Range(0, data.Count).ToArray();
+        for (int batch = 0; batch < batches; batch++)
+        {
+            ReadOnlySpan<int> members = all.AsSpan(batch * batchSize, Math.Min(batchSize, data.Count - (batch * batchSize)));
+            BatchBuffers buffers = Assemble(data, members);
+            ForwardCache<T> cache = buffers.FullCache(Layer);
+            PrepareFullCache(buffers, cache);
+            double loss;
+            try
+            {
+                Layer.ForwardCore(cache);
+                loss = double.CreateTruncating(_bptt.Loss(cache, buffers.Targets));
+            }
+            catch (NonFiniteValueException e) when (epoch > 0)
+            {
+                throw Diverged(epoch, batch + 1, e.Step, e.Quantity, true, e);
+            }
+
+            if (!double.IsFinite(loss) && epoch > 0)
+            {
+                throw Diverged(epoch, batch + 1, -1, "validation loss", true, null);
+            }
+
+            (double weight, long items) = Weight(buffers.Lengths, members.Length, Options.Placement);
+            lossSum += Options.Reduction == LossReduction.Mean ? loss * weight : loss;
+            weightSum += weight;
+            if (Layer.OutputActivation == OutputActivation.Softmax)
+            {
+                correct += CountCorrect(cache, buffers);
+                scored += items;
+            }
+
+            SaveState(cache.HiddenBlock(cache.Steps), members.Length);
+        }
+
+        return new EvaluationResult(lossSum / weightSum, Layer.OutputActivation == OutputActivation.Softmax ? correct / (double)scored : null);
+    }
+
+    /// <summary>One batch: the padded inputs and targets, then one optimizer step (or one per chunk). Returns the batch's loss and last gradient norm.</summary>
+    private (double Loss, double Norm) TrainBatch(SequenceDataset<T> data, ReadOnlySpan<int> members, int epoch, int batch)
+    {
+        BatchBuffers buffers = Assemble(data, members);
+        int b = members.Length;
+        int steps = buffers.Steps;
+        double lossSum = 0, weightSum = 0, norm = 0;
+        if (Options.TruncationLength is not int k)
+        {
+            ForwardCache<T> cache = buffers.FullCache(Layer);
+            PrepareFullCache(buffers, cache);
+            RecurrentGradients<T> gradients = buffers.FullGradients(Layer);
+            (double loss, norm) = OptimizerStep(cache, gradients, buffers.Targets, 0, epoch, batch, 0);
+            (double weight, _) = Weight(buffers.Lengths, b, Options.Placement);
+            lossSum = Options.Reduction == LossReduction.Mean ? loss * weight : loss;
+            weightSum = weight;
+            SaveState(cache.HiddenBlock(steps), b);
+        }
+        else
+        {
+            EnsureLength(ref _carry, Layer.HiddenSize * b);
+            Span<T> carry = _carry.AsSpan(0, Layer.HiddenSize * b);
+            _state.AsSpan(0, carry.Length).CopyTo(carry);
+            int block = Layer.InputSize * b;
+            for (int start = 0; start < steps; start += k)
+            {
+                int length = Math.Min(k, steps - start);
+                (ForwardCache<T> cache, RecurrentGradients<T> gradients) = ChunkBuffers(length, b);
+                buffers.Inputs.AsSpan(start * block, length * block).CopyTo(cache.Inputs);
+                carry.CopyTo(cache.HiddenBlock(0));
+
+                // Each sequence's real steps within this chunk: 0 when it ended before the chunk (its state is carried).
+                bool padded = false;
+                for (int j = 0; j < b; j++)
+                {
+                    cache.Lengths[j] = Math.Clamp(buffers.Lengths[j] - start, 0, length);
+                    padded |= cache.Lengths[j] < length;
+                }
+
+                cache.HasLengths = padded;
+                (double loss, norm) = OptimizerStep(cache, gradients, buffers.Targets, start, epoch, batch, start);
+                for (int j = 0; j < b; j++)
+                {
+                    _chunkLengths[j] = cache.Lengths[j];
+                }
+
+                (double weight, _) = Weight(_chunkLengths.AsSpan(0, b), b, LossPlacement.EveryStep);
+                lossSum += Options.Reduction == LossReduction.Mean ? loss * weight : loss;
+                weightSum += Options.Reduction == LossReduction.Mean ? weight : 0;
+                cache.HiddenBlock(length).CopyTo(carry);
+            }
+
+            if (Options.Reduction == LossReduction.Sum)
+            {
+                weightSum = b;
+            }
+
+            SaveState(carry, b);
+        }
+
+        _epoch.AddBatch(lossSum, weightSum, norm);
+        return (lossSum / weightSum, norm);
+    }
+
+    /// <summary>
+    /// Forward, BPTT, clipping, snapshot, update, check: one optimizer step on a prepared cache. Any NaN or infinity
+    /// restores the last good parameters and throws.
+    /// </summary>
+    private (double Loss, double Norm) OptimizerStep(
+        ForwardCache<T> cache, RecurrentGradients<T> gradients, SequenceTargets<T> targets, int targetStep0, int epoch, int batch, int stepOffset)
+    {
+        double loss;
+        try
+        {
+            Layer.ForwardCore(cache);
+            loss = double.CreateTruncating(_bptt.BackwardCore(cache, targets, targetStep0, gradients));
+        }
+        catch (NonFiniteValueException e)
+        {
+            throw Diverged(epoch, batch, stepOffset + e.Step, e.Quantity, false, e);
+        }
+
+        if (!double.IsFinite(loss))
+        {
+            throw Diverged(epoch, batch, -1, "loss", false, null);
+        }
+
+        Clipping clipping = Options.Clipping;
+        bool fired = clipping.Mode == ClippingMode.Value && MaxMagnitude(gradients.ParameterGradients) > clipping.Threshold;
+        double norm = clipping.Apply(gradients.ParameterGradients);
+        if (!double.IsFinite(norm))
+        {
+            throw Diverged(epoch, batch, -1, "global gradient norm", false, null);
+        }
+
+        // PyTorch's clip_grad_norm_ rescales when maxNorm / (norm + 1e-6) < 1.
+        fired |= clipping.Mode == ClippingMode.GlobalNorm && clipping.Threshold / (norm + 1e-6) < 1;
+
+        Copy(Layer.Parameters, _lastGood);
+        _hasLastGood = true;
+        Optimizer.Step(Layer.Parameters, gradients.ParameterGradients);
+        for (int p = 0; p < Layer.Parameters.Count; p++)
+        {
+            if (Guard.IndexOfNonFinite<T>(Layer.Parameters[p]) >= 0)
+            {
+                throw Diverged(epoch, batch, -1, $"parameter {Layer.Parameters.GetName(p)}", false, null);
+            }
+        }
+
+        _epoch.AddStep(gradients.DhNorms, norm, fired);
+        return (loss, norm);
+    }
+
+    private TrainingDivergedException Diverged(int epoch, int batch, int step, string quantity, bool validation, Exception? inner)
+    {
+        if (_hasLastGood)
+        {
+            Restore(_lastGood);
+        }
+
+        return new TrainingDivergedException(epoch, batch, step, quantity, validation, History, inner);
+    }
+
+    /// <summary>Copies a batch's sequences into padded buffers: inputs (zeros past each end), lengths and targets.</summary>
+    private BatchBuffers Assemble(SequenceDataset<T> data, ReadOnlySpan<int> members)
+    {
+        int b = members.Length;
+        int steps = 0;
+        foreach (int index in members)
+        {
+            steps = Math.Max(steps, data[index].Length);
+        }
+
+        bool lastStep = Options.Placement == LossPlacement.LastStep;
+        if (!_batches.TryGetValue((steps, b), out BatchBuffers? buffers))
+        {
+            buffers = new BatchBuffers(Layer, steps, b, lastStep ? 1 : steps, data.IsClasses);
+            _batches.Add((steps, b), buffers);
+        }
+
+        int i = Layer.InputSize;
+        int o = data.TargetSize;
+        T[] inputs = buffers.Inputs;
+        Array.Clear(inputs);
+        buffers.Padded = false;
+        for (int j = 0; j < b; j++)
+        {
+            Sequence<T> sequence = data[members[j]];
+            int length = sequence.Length;
+            buffers.Lengths[j] = length;
+            buffers.Padded |= length < steps;
+            for (int t = 0; t < length; t++)
+            {
+                sequence.Inputs.AsSpan(t * i, i).CopyTo(inputs.AsSpan(((t * b) + j) * i, i));
+            }
+
+            // Targets: every step (padding gets class 0 / zeros, never scored), or the sequence's last target.
+            int targetSteps = lastStep ? 1 : steps;
+            for (int t = 0; t < targetSteps; t++)
+            {
+                int source = lastStep ? sequence.TargetSteps - 1 : t;
+                bool real = lastStep || t < length;
+                if (buffers.Classes is not null)
+                {
+                    buffers.Classes[(t * b) + j] = real ? sequence.Classes![source] : 0;
+                }
+                else
+                {
+                    Span<T> destination = buffers.Values.AsSpan(((t * b) + j) * o, o);
+                    if (real)
+                    {
+                        sequence.Values.AsSpan(source * o, o).CopyTo(destination);
+                    }
+                    else
+                    {
+                        destination.Clear();
+                    }
+                }
+            }
+        }
+
+        return buffers;
+    }
+
+    /// <summary>Inputs, lengths and h_0 (the carried state in stateful mode, zeros otherwise) into a full-length cache.</summary>
+    private void PrepareFullCache(BatchBuffers buffers, ForwardCache<T> cache)
+    {
+        buffers.Inputs.CopyTo(cache.Inputs.AsSpan());
+        buffers.Lengths.CopyTo(cache.Lengths.AsSpan());
+        cache.HasLengths = buffers.Padded;
+        _state.AsSpan(0, Layer.HiddenSize * cache.Batch).CopyTo(cache.HiddenBlock(0));
+    }
+
+    /// <summary>Stateful mode keeps each column's final state for the next batch; otherwise every batch starts from zeros.</summary>
+    private void SaveState(ReadOnlySpan<T> finalHidden, int b)
+    {
+        if (Options.Stateful)
+        {
+            finalHidden.Slice(0, Layer.HiddenSize * b).CopyTo(_state);
+        }
+    }
+
+    private void ResetState(int batchSize)
+    {
+        EnsureLength(ref _state, Layer.HiddenSize * batchSize);
+        Array.Clear(_state);
+    }
+
+    private (ForwardCache<T> Cache, RecurrentGradients<T> Gradients) ChunkBuffers(int length, int b)
+    {
+        if (!_chunks.TryGetValue((length, b), out (ForwardCache<T> Cache, RecurrentGradients<T> Gradients) pair))
+        {
+            pair = (Layer.CreateCache(length, b), Layer.CreateGradients(length, b));
+            _chunks.Add((length, b), pair);
+        }
+
+        return pair;
+    }
+
+    /// <summary>
+    /// A batch's weight in the epoch's loss and its scored items: Mean weighs by the items the batch's mean divides by
+    /// ((step, sequence) items, times O for BCE and squared error); Sum by the number of sequences.
+    /// </summary>
+    private (double Weight, long Items) Weight(ReadOnlySpan<int> lengths, int b, LossPlacement placement)
+    {
+        long items = 0;
+        for (int j = 0; j < b; j++)
+        {
+            items += placement == LossPlacement.LastStep ? Math.Min(lengths[j], 1) : lengths[j];
+        }
+
+        double weight = Options.Reduction == LossReduction.Sum ? b
+            : Layer.OutputActivation == OutputActivation.Softmax ? items : (double)items * Layer.OutputSize;
+        return (weight, items);
+    }
+
+    private long CountCorrect(ForwardCache<T> cache, BatchBuffers buffers)
+    {
+        int o = Layer.OutputSize;
+        int b = cache.Batch;
+        long correct = 0;
+        for (int j = 0; j < b; j++)
+        {
+            int length = buffers.Lengths[j];
+            int first = Options.Placement == LossPlacement.LastStep ? length - 1 : 0;
+            for (int t = first; t < length; t++)
+            {
+                ReadOnlySpan<T> output = cache.Outputs.AsSpan(((t * b) + j) * o, o);
+                int best = 0;
+                for (int c = 1; c < o; c++)
+                {
+                    if (output[c] > output[best])
+                    {
+                        best = c;
+                    }
+                }
+
+                int target = buffers.Classes![(Options.Placement == LossPlacement.LastStep ? 0 : t * b) + j];
+                correct += best == target ? 1 : 0;
+            }
+        }
+
+        return correct;
+    }
+
+    private void ValidateDataset(SequenceDataset<T> data, string paramName)
+    {
+        ArgumentNullException.ThrowIfNull(data, paramName);
+        if (data.InputSize != Layer.InputSize)
+        {
+            throw new ArgumentException($"{paramName} has input size {data.InputSize} but the layer's inputSize is {Layer.InputSize}.", paramName);
+        }
+
+        bool softmax = Layer.OutputActivation == OutputActivation.Softmax;
+        if (data.IsClasses != softmax || (!softmax && data.TargetSize != Layer.OutputSize))
+        {
+            throw new ArgumentException(
+                softmax
+                    ? $"{paramName} has value targets but a softmax output is trained with class indices."
+                    : $"{paramName} has {(data.IsClasses ? "class targets" : $"value targets of size {data.TargetSize}")} but a {Layer.OutputActivation} output needs value targets of size {Layer.OutputSize}.",
+                paramName);
+        }
+
+        for (int s = 0; s < data.Count; s++)
+        {
+            Sequence<T> sequence = data[s];
+            if (Options.Placement == LossPlacement.EveryStep && sequence.TargetSteps != sequence.Length)
+            {
+                throw new ArgumentException(
+                    $"{paramName}[{s}] has {sequence.TargetSteps} target(s) for {sequence.Length} steps, but a loss at every step needs one target per step.", paramName);
+            }
+
+            if (sequence.Classes is not null)
+            {
+                foreach (int c in sequence.Classes)
+                {
+                    if (c >= Layer.OutputSize)
+                    {
+                        throw new ArgumentOutOfRangeException(paramName, c, $"{paramName}[{s}] has class {c} but the layer's outputSize is {Layer.OutputSize}.");
+                    }
+                }
+            }
+            else if (Layer.OutputActivation == OutputActivation.Sigmoid)
+            {
+                foreach (T v in sequence.Values!)
+                {
+                    if (!(v >= T.Zero && v <= T.One))
+                    {
+                        throw new ArgumentOutOfRangeException(paramName, v, $"{paramName}[{s}] has a binary cross-entropy target {v} outside [0, 1].");
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Fisher-Yates with the run's generator: the same seed gives the same order on every machine.</summary>
+    internal static void Shuffle(int[] order, SeededRandom random)
+    {
+        for (int i = order.Length - 1; i > 0; i--)
+        {
+            // An unbiased index in [0, i] by rejection (no modulo bias).
+            ulong bound = (ulong)i + 1;
+            ulong limit = ulong.MaxValue - (ulong.MaxValue % bound);
+            ulong r;
+            do
+            {
+                r = random.NextUInt64();
+            }
+            while (r >= limit);
+
+            int j = (int)(r % bound);
+            (order[i], order[j]) = (order[j], order[i]);
+        }
+    }
+
+    private static double MaxMagnitude(TensorSet<T> gradients)
+    {
+        double max = 0;
+        for (int p = 0; p < gradients.Count; p++)
+        {
+            foreach (T g in gradients[p])
+            {
+                max = Math.Max(max, Math.Abs(double.CreateTruncating(g)));
+            }
+        }
+
+        return max;
+    }
+
+    private static void Copy(TensorSet<T> source, T[][] destination)
+    {
+        for (int p = 0; p < source.Count; p++)
+        {
+            source[p].CopyTo(destination[p]);
+        }
+    }
+
+    private void Restore(T[][] snapshot)
+    {
+        for (int p = 0; p < snapshot.Length; p++)
+        {
+            snapshot[p].CopyTo(Layer.Parameters[p]);
+        }
+    }
+
+    private static void EnsureLength(ref T[] buffer, int length)
+    {
+        if (buffer.Length < length)
+        {
+            buffer = new T[length];
+        }
+    }
+
+    /// <summary>The padded inputs and targets of a batch shape, and its full-length cache and gradients (created when first needed).</summary>
+    private sealed class BatchBuffers
+    {
+        private ForwardCache<T>? _cache;
+        private RecurrentGradients<T>? _gradients;
+
+        public BatchBuffers(RecurrentLayer<T> layer, int steps, int batch, int targetSteps, bool classes)
+        {
+            Steps = steps;
+            Inputs = new T[Guard.ElementCount<T>(layer.InputSize, (long)steps * batch, "batch inputs")];
+            Lengths = new int[batch];
+            if (classes)
+            {
+                Classes = new int[targetSteps * batch];
+                Targets = SequenceTargets<T>.Create(targetSteps, batch, 0, Classes, null);
+            }
+            else
+            {
+                Values = new T[layer.OutputSize * targetSteps * batch];
+                Targets = SequenceTargets<T>.Create(targetSteps, batch, layer.OutputSize, null, Values);
+            }
+        }
+
+        public int Steps { get; }
+
+        public T[] Inputs { get; } // [I, T·B], zeros past each sequence's end
+
+        public int[] Lengths { get; }
+
+        public bool Padded { get; set; }
+
+        public int[]? Classes { get; }
+
+        public T[]? Values { get; }
+
+        public SequenceTargets<T> Targets { get; }
+
+        public ForwardCache<T> FullCache(RecurrentLayer<T> layer) => _cache ??= layer.CreateCache(Steps, Lengths.Length);
+
+        public RecurrentGradients<T> FullGradients(RecurrentLayer<T> layer) => _gradients ??= layer.CreateGradients(Steps, Lengths.Length);
+    }
+
+    /// <summary>An epoch's running figures: the loss, and the gradient-health statistics over its optimizer steps.</summary>
+    private sealed class EpochAccumulator
+    {
+        private double _lossSum;
+        private double _weightSum;
+        private double _logRatioSum;
+        private int _ratioCount;
+        private double _normSum;
+        private int _clipped;
+
+        public double Loss => _weightSum > 0 ? _lossSum / _weightSum : double.NaN;
+
+        public double LastBatchLoss { get; private set; }
+
+        public double LastNorm { get; private set; }
+
+        public long Steps { get; private set; }
+
+        public double MaxNorm { get; private set; }
+
+        public double MeanNorm => Steps > 0 ? _normSum / Steps : 0;
+
+        public double ClipFraction => Steps > 0 ? _clipped / (double)Steps : 0;
+
+        public double Ratio => _ratioCount > 0 ? Math.Exp(_logRatioSum / _ratioCount) : double.NaN;
+
+        public double[] LastDhNorms { get; private set; } = [];
+
+        public void AddBatch(double lossSum, double weightSum, double norm)
+        {
+            _lossSum += lossSum;
+            _weightSum += weightSum;
+            LastBatchLoss = lossSum / weightSum;
+            LastNorm = norm;
+        }
+
+        public void AddStep(IReadOnlyList<double> dhNorms, double norm, bool clipped)
+        {
+            Steps++;
+            _normSum += norm;
+            MaxNorm = Math.Max(MaxNorm, norm);
+            _clipped += clipped ? 1 : 0;
+            double first = dhNorms[0], last = dhNorms[dhNorms.Count - 1];
+            if (first > 0 && last > 0 && double.IsFinite(first / last))
+            {
+                _logRatioSum += Math.Log(first / last);
+                _ratioCount++;
+            }
+
+            if (LastDhNorms.Length != dhNorms.Count)
+            {
+                LastDhNorms = new double[dhNorms.Count];
+            }
+
+            for (int t = 0; t < dhNorms.Count; t++)
+            {
+                LastDhNorms[t] = dhNorms[t];
+            }
+        }
+    }
+}

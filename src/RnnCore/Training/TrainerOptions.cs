@@ -1,0 +1,137 @@
+using RnnCore.Optimizers;
+
+namespace RnnCore.Training;
+
+/// <summary>
+/// How <see cref="Trainer{T}"/> trains: epochs, batches, shuffling, the loss, clipping, the learning-rate schedule, early
+/// stopping, truncated BPTT, stateful mode, the gradient-health thresholds and callbacks. Immutable once built.
+/// </summary>
+public sealed class TrainerOptions
+{
+    /// <summary>Number of passes over the training set; positive. Default 10.</summary>
+    public int Epochs { get; init; } = 10;
+
+    /// <summary>Sequences per batch (the last batch of an epoch may be smaller); positive. Default 32.</summary>
+    public int BatchSize { get; init; } = 32;
+
+    /// <summary>Shuffle the training set before every epoch. Default true; must be false in <see cref="Stateful"/> mode.</summary>
+    public bool Shuffle { get; init; } = true;
+
+    /// <summary>
+    /// Seed of the shuffling generator (RnnCore's xoshiro256**, one stream for the whole run), so the same seed gives
+    /// the same batches on every machine. Default 0.
+    /// </summary>
+    public long Seed { get; init; }
+
+    /// <summary>Where the loss is measured. Default <see cref="LossPlacement.EveryStep"/>.</summary>
+    public LossPlacement Placement { get; init; } = LossPlacement.EveryStep;
+
+    /// <summary>How each batch's loss terms are combined. Default <see cref="LossReduction.Mean"/> (PyTorch's default).</summary>
+    public LossReduction Reduction { get; init; } = LossReduction.Mean;
+
+    /// <summary>Gradient clipping before each optimizer step. Default <see cref="Clipping.None"/>.</summary>
+    public Clipping Clipping { get; init; } = Clipping.None;
+
+    /// <summary>The learning rate of each epoch from the optimizer's initial rate. Default <see cref="LearningRateSchedule.Constant"/>.</summary>
+    public LearningRateSchedule LearningRateSchedule { get; init; } = LearningRateSchedule.Constant;
+
+    /// <summary>
+    /// Early stopping: stop after this many epochs without an improvement of the monitored loss (validation loss when
+    /// a validation set is given, training loss otherwise) by more than <see cref="EarlyStoppingMinDelta"/>, and restore
+    /// the best epoch's parameters. Null (default) trains every epoch.
+    /// </summary>
+    public int? EarlyStoppingPatience { get; init; }
+
+    /// <summary>The smallest decrease of the monitored loss that counts as an improvement; non-negative. Default 0.</summary>
+    public double EarlyStoppingMinDelta { get; init; }
+
+    /// <summary>
+    /// With early stopping, also restore the best epoch's parameters when training ends without stopping early
+    /// (Keras's <c>restore_best_weights</c>). Default true.
+    /// </summary>
+    public bool RestoreBestParameters { get; init; } = true;
+
+    /// <summary>
+    /// Truncated BPTT: train each batch in chunks of this many steps, carrying the hidden state but no gradient across
+    /// chunks, with one clipping and one optimizer step per chunk. Null (default) backpropagates through whole
+    /// sequences. Requires <see cref="LossPlacement.EveryStep"/>. A padded batch is cut the same way: a sequence that
+    /// ended before a chunk is inert in it (its state carried, no loss). Validation and <see cref="Trainer{T}.Evaluate"/>
+    /// need no gradient and run whole sequences.
+    /// </summary>
+    public int? TruncationLength { get; init; }
+
+    /// <summary>
+    /// Stateful mode: sequence b of each batch starts from the final hidden state of sequence b of the previous batch
+    /// (a long stream cut into consecutive pieces, as Keras's <c>stateful=True</c>); the state is reset to zero at the
+    /// start of each epoch and of each evaluation. Requires <see cref="Shuffle"/> = false. Default false.
+    /// </summary>
+    public bool Stateful { get; init; }
+
+    /// <summary>Below this ‖dL/dh_1‖/‖dL/dh_T‖ ratio an epoch's gradients are called vanishing. Default 1e-3.</summary>
+    public double VanishingRatio { get; init; } = 1e-3;
+
+    /// <summary>Above this ratio an epoch's gradients are called exploding. Default 1e3.</summary>
+    public double ExplodingRatio { get; init; } = 1e3;
+
+    /// <summary>When clipping fires on at least this fraction of an epoch's steps, its gradients are called exploding. Default 0.5.</summary>
+    public double ExplodingClipFraction { get; init; } = 0.5;
+
+    /// <summary>Callbacks, called in order after every batch and every epoch. Default none.</summary>
+    public IReadOnlyList<ITrainingCallback> Callbacks { get; init; } = [];
+
+    /// <summary>Throws unless the options are consistent.</summary>
+    internal void Validate()
+    {
+        Positive(Epochs, nameof(Epochs));
+        Positive(BatchSize, nameof(BatchSize));
+        if (EarlyStoppingPatience is int patience)
+        {
+            Positive(patience, nameof(EarlyStoppingPatience));
+        }
+
+        if (TruncationLength is int k)
+        {
+            Positive(k, nameof(TruncationLength));
+            if (Placement != LossPlacement.EveryStep)
+            {
+                throw new ArgumentException(
+                    "TruncationLength needs Placement = EveryStep: with a loss at the last step only, every chunk but the last would have no loss.",
+                    nameof(TruncationLength));
+            }
+        }
+
+        if (Stateful && Shuffle)
+        {
+            throw new ArgumentException(
+                "Stateful mode carries each sequence's state into the same position of the next batch, which only makes sense in order: set Shuffle = false.",
+                nameof(Stateful));
+        }
+
+        if (!Enum.IsDefined(Placement) || !Enum.IsDefined(Reduction))
+        {
+            throw new ArgumentOutOfRangeException(nameof(Placement), "Placement or Reduction is not a defined value.");
+        }
+
+        ArgumentNullException.ThrowIfNull(Clipping, nameof(Clipping));
+        ArgumentNullException.ThrowIfNull(LearningRateSchedule, nameof(LearningRateSchedule));
+        ArgumentNullException.ThrowIfNull(Callbacks, nameof(Callbacks));
+        if (!(EarlyStoppingMinDelta >= 0) || !double.IsFinite(EarlyStoppingMinDelta))
+        {
+            throw new ArgumentOutOfRangeException(nameof(EarlyStoppingMinDelta), EarlyStoppingMinDelta, "EarlyStoppingMinDelta must be non-negative and finite.");
+        }
+
+        if (!(VanishingRatio > 0) || !(ExplodingRatio > VanishingRatio) || !double.IsFinite(ExplodingRatio) || !(ExplodingClipFraction > 0))
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(VanishingRatio), $"expected 0 < VanishingRatio < ExplodingRatio < ∞ and ExplodingClipFraction > 0, but got {VanishingRatio}, {ExplodingRatio}, {ExplodingClipFraction}.");
+        }
+    }
+
+    private static void Positive(int value, string name)
+    {
+        if (value <= 0)
+        {
+            throw new ArgumentOutOfRangeException(name, value, $"{name} must be positive, but was {value}.");
+        }
+    }
+}
