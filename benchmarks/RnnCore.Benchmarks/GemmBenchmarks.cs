@@ -26,7 +26,11 @@ public class GemmBenchmarks<T>
     [ParamsSource(nameof(Shapes))]
     public GemmShape Shape { get; set; } = GemmShape.All.First();
 
-    public static IEnumerable<GemmShape> Shapes => GemmShape.All;
+    /// <summary>Every shape, or those whose names contain one of the comma-separated words in $RNNCORE_GEMM_SHAPES.</summary>
+    public static IEnumerable<GemmShape> Shapes =>
+        Environment.GetEnvironmentVariable("RNNCORE_GEMM_SHAPES") is { Length: > 0 } filter
+            ? GemmShape.All.Where(s => filter.Split(',').Any(word => s.Name.Contains(word, StringComparison.Ordinal)))
+            : GemmShape.All;
 
     [GlobalSetup]
     public void Setup()

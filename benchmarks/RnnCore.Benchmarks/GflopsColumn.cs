@@ -30,7 +30,10 @@ public sealed class GflopsColumn : IColumn
         double? flops = benchmarkCase.Parameters.Items.Select(p => p.Value switch
         {
             GemmShape shape => shape.Flops,
-            RnnConfig config => config.TrainingStepFlops,
+            // A forward pass is one of the step's three products per weight (forward, two backward): a third of its FLOPs.
+            RnnConfig config => benchmarkCase.Descriptor.WorkloadMethod.Name == nameof(TrainStepBenchmarks<float>.Forward)
+                ? config.TrainingStepFlops / 3
+                : config.TrainingStepFlops,
             _ => (double?)null,
         }).FirstOrDefault(f => f is not null);
         BenchmarkReport? report = summary[benchmarkCase];

@@ -114,6 +114,8 @@ internal static unsafe class KernelWorkers
 
         private void Loop()
         {
+            // The event creates its lock object on the first wait that blocks: do that now, not inside a measured step.
+            _wake.Wait(1);
             int seen = 0;
             while (true)
             {
