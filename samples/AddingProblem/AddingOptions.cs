@@ -10,7 +10,7 @@ public sealed record AddingOptions
 
     public int BatchSize { get; init; } = 32;
 
-    public int Updates { get; init; } = 3000;
+    public int Updates { get; init; } = 8000;
 
     public double LearningRate { get; init; } = 0.001;
 
@@ -21,7 +21,7 @@ public sealed record AddingOptions
     public int TestSize { get; init; } = 1000;
 
     /// <summary>Measures the held-out error every this many updates.</summary>
-    public int EvaluateEvery { get; init; } = 100;
+    public int EvaluateEvery { get; init; } = 250;
 
     public int Seed { get; init; } = 7;
 

@@ -55,9 +55,12 @@ public static class AddingReport
     /// <summary>‖dL/dh_0‖ / ‖dL/dh_{T−1}‖: how much of the gradient at the scored last step survives back to the first.</summary>
     public static double Ratio(IReadOnlyList<double> dhNorms) => dhNorms[0] / dhNorms[^1];
 
-    /// <summary>"solved" below a tenth of the baseline, "beats the baseline" below it, otherwise "no better than the baseline".</summary>
+    /// <summary>
+    /// "solved" below a tenth of the baseline; "beats the baseline" below 90 % of it; otherwise "no better than the
+    /// baseline" (within a few per cent of 0.167 is only the mean answer, measured on 1000 sequences).
+    /// </summary>
     public static string Verdict(double mse) =>
-        mse < AddingData.Baseline / 10 ? "solved" : mse < AddingData.Baseline ? "beats the baseline" : "no better than the baseline";
+        mse < AddingData.Baseline / 10 ? "solved" : mse < 0.9 * AddingData.Baseline ? "beats the baseline" : "no better than the baseline";
 
     private static string Key(ModelRecord m) => m.Layer.HiddenActivation == HiddenActivation.Relu ? "irnn" : "tanh";
 

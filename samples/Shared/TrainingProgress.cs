@@ -62,8 +62,20 @@ public static class TrainingProgress
             task.Value = done;
         }
 
-        // Spectre draws writes made during a live display above the bar.
-        public void WriteLine(string text) => AnsiConsole.WriteLine(text);
+        // Spectre draws writes made during a live display above the bar, but counts each write as the lines it holds:
+        // a line that the terminal wraps would leave its tail under the redrawn bar. So lines go one at a time, cut to
+        // the terminal's width.
+        public void WriteLine(string text)
+        {
+            int width = Math.Max(20, AnsiConsole.Profile.Width - 1);
+            foreach (string line in text.Split('\n'))
+            {
+                for (int start = 0; start == 0 || start < line.Length; start += width)
+                {
+                    AnsiConsole.Write(new Text(line.Substring(start, Math.Min(width, line.Length - start)) + "\n"));
+                }
+            }
+        }
     }
 
     private sealed class PlainSink(long total) : IProgressSink
