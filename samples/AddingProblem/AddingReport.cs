@@ -111,7 +111,7 @@ public static class AddingReport
             "Adding problem: held-out mean squared error",
             "update",
             "mean squared error",
-            models.Select(m => new Series(m.Name, m.TestMse.Select(p => (double)p.Update).ToArray(), m.TestMse.Select(p => p.Mse).ToArray())).ToArray(),
+            models.Select((m, i) => new Series(m.Name, m.TestMse.Select(p => (double)p.Update).ToArray(), m.TestMse.Select(p => p.Mse).ToArray(), i)).ToArray(),
             [("baseline 0.167 (always answer 1)", AddingData.Baseline)],
             ScottPlot.Alignment.UpperRight,
             (0, 0.5));
@@ -122,10 +122,10 @@ public static class AddingReport
         double[] t = Enumerable.Range(0, steps).Select(i => (double)i).ToArray();
         static double[] Log10(IReadOnlyList<double> norms) => norms.Select(n => Math.Log10(Math.Max(n, 1e-30))).ToArray();
         var series = new List<Series>();
-        foreach (ModelRecord m in models)
+        for (int i = 0; i < models.Count; i++)
         {
-            series.Add(new Series($"{m.Name}, before training", t, Log10(m.DhNormsAtStart)));
-            series.Add(new Series($"{m.Name}, after training", t, Log10(m.DhNormsAtEnd)));
+            series.Add(new Series($"{models[i].Name}, before training", t, Log10(models[i].DhNormsAtStart), i, Dashed: true));
+            series.Add(new Series($"{models[i].Name}, after training", t, Log10(models[i].DhNormsAtEnd), i));
         }
 
         Plots.Lines(

@@ -2,8 +2,11 @@ using ScottPlot;
 
 namespace RnnCore.Samples;
 
-/// <summary>One line on a chart: its name, x values and y values.</summary>
-public sealed record Series(string Name, IReadOnlyList<double> X, IReadOnlyList<double> Y);
+/// <summary>
+/// One line on a chart: its name, x values and y values; lines with the same <paramref name="Group"/> share a colour
+/// (the group's index in the palette; −1 gives each line its own), and a dashed line marks a "before".
+/// </summary>
+public sealed record Series(string Name, IReadOnlyList<double> X, IReadOnlyList<double> Y, int Group = -1, bool Dashed = false);
 
 /// <summary>The PNG pictures the samples draw, with ScottPlot: line charts and dh-norm heatmaps.</summary>
 public static class Plots
@@ -23,11 +26,21 @@ public static class Plots
         (double Bottom, double Top)? yLimits = null)
     {
         var plot = new Plot();
+        IPalette palette = new ScottPlot.Palettes.Category10();
         foreach (Series line in series)
         {
             var scatter = plot.Add.ScatterLine(line.X.ToArray(), line.Y.ToArray());
             scatter.LegendText = line.Name;
             scatter.LineWidth = 2;
+            if (line.Group >= 0)
+            {
+                scatter.Color = palette.GetColor(line.Group);
+            }
+
+            if (line.Dashed)
+            {
+                scatter.LinePattern = LinePattern.Dashed;
+            }
         }
 
         foreach ((string name, double y) in references ?? [])

@@ -67,12 +67,12 @@ public static class TrainingProgress
         // the terminal's width.
         public void WriteLine(string text)
         {
-            int width = Math.Max(20, AnsiConsole.Profile.Width - 1);
+            int width = Math.Max(20, AnsiConsole.Profile.Width - 2);
             foreach (string line in text.Split('\n'))
             {
                 for (int start = 0; start == 0 || start < line.Length; start += width)
                 {
-                    AnsiConsole.Write(new Text(line.Substring(start, Math.Min(width, line.Length - start)) + "\n"));
+                    AnsiConsole.WriteLine(line.Substring(start, Math.Min(width, line.Length - start)));
                 }
             }
         }
