@@ -21,7 +21,7 @@ public sealed partial class ReadmeTests
     public void The_readme_opens_with_the_main_job_and_the_test_command()
     {
         string[] commands = BashBlock().Match(Readme).Groups[1].Value.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        commands.Should().Equal("dotnet run --project samples/QuickStart -c Release", "dotnet test RnnCore.sln -c Release");
+        commands.Should().Equal("dotnet run --project samples/CharRnn -c Release", "dotnet test RnnCore.sln -c Release");
         File.ReadAllText(Path.Combine(RepositoryPaths.Root, ".ci", "run")).Should().Contain(commands[1]);
     }
 

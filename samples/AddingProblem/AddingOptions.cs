@@ -1,0 +1,65 @@
+namespace RnnCore.Samples.AddingProblem;
+
+/// <summary>The command line's settings, with the defaults of the no-argument run.</summary>
+public sealed record AddingOptions
+{
+    /// <summary>T: the sequence length, the distance the first marked value must be carried.</summary>
+    public int Steps { get; init; } = 100;
+
+    public int HiddenSize { get; init; } = 64;
+
+    public int BatchSize { get; init; } = 32;
+
+    public int Updates { get; init; } = 8000;
+
+    public double LearningRate { get; init; } = 0.001;
+
+    /// <summary>Maximum global gradient norm; 0 turns clipping off.</summary>
+    public double Clip { get; init; } = 1;
+
+    /// <summary>Held-out sequences the mean squared error is measured on.</summary>
+    public int TestSize { get; init; } = 1000;
+
+    /// <summary>Measures the held-out error every this many updates.</summary>
+    public int EvaluateEvery { get; init; } = 250;
+
+    public int Seed { get; init; } = 7;
+
+    public string OutputFolder { get; init; } = "out-adding";
+
+    public void Validate()
+    {
+        if (Steps < 2)
+        {
+            throw new SampleException($"--steps must be at least 2 (one marked value in each half), but was {Steps}.");
+        }
+
+        Positive(HiddenSize, "--hidden-size");
+        Positive(BatchSize, "--batch-size");
+        Positive(Updates, "--updates");
+        Positive(TestSize, "--test-size");
+        Positive(EvaluateEvery, "--evaluate-every");
+        if (!(LearningRate > 0) || double.IsInfinity(LearningRate))
+        {
+            throw new SampleException($"--learning-rate must be a positive number, but was {LearningRate}.");
+        }
+
+        if (!(Clip >= 0) || double.IsInfinity(Clip))
+        {
+            throw new SampleException($"--clip must be 0 (off) or a positive number, but was {Clip}.");
+        }
+
+        if (string.IsNullOrWhiteSpace(OutputFolder))
+        {
+            throw new SampleException("--output must name a folder.");
+        }
+    }
+
+    private static void Positive(int value, string name)
+    {
+        if (value <= 0)
+        {
+            throw new SampleException($"{name} must be a positive whole number, but was {value}.");
+        }
+    }
+}

@@ -1,0 +1,115 @@
+using MathNet.Numerics.LinearAlgebra;
+
+namespace RnnCore.Samples.CharRnn;
+
+/// <summary>
+/// Generates text from a trained model one character at a time: feed a character, read the softmax y_t, sharpen or
+/// flatten it with the temperature, keep the k most likely characters, draw one with the seeded generator, feed it back.
+/// </summary>
+public static class CharSampler
+{
+    /// <summary>
+    /// Draws a class from <paramref name="probabilities"/> after temperature and top-k:
+    /// p_i ∝ exp(log(p_i) / temperature) over the k largest p_i (all when <paramref name="topK"/> is 0).
+    /// Temperature 1 samples the model's own distribution; towards 0 it approaches the most likely class.
+    /// </summary>
+    public static int Choose(ReadOnlySpan<double> probabilities, double temperature, int topK, SampleRandom random)
+    {
+        if (!(temperature > 0) || double.IsInfinity(temperature))
+        {
+            throw new ArgumentOutOfRangeException(nameof(temperature), temperature, "the temperature must be positive and finite.");
+        }
+
+        if (topK < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(topK), topK, "top-k must be 0 (no limit) or positive.");
+        }
+
+        int count = probabilities.Length;
+        int[] order = Enumerable.Range(0, count).ToArray();
+        double[] p = probabilities.ToArray();
+
+        // Most likely first; equal probabilities keep their class order, so the draw depends on the seed alone.
+        Array.Sort(order, (a, b) => p[a] != p[b] ? p[b].CompareTo(p[a]) : a.CompareTo(b));
+        int kept = topK == 0 ? count : Math.Min(topK, count);
+
+        // Temperature in log space, relative to the largest kept log-probability so that exp cannot overflow.
+        double top = Math.Log(p[order[0]]);
+        var weights = new double[kept];
+        double total = 0;
+        for (int i = 0; i < kept; i++)
+        {
+            double logP = Math.Log(p[order[i]]);
+            weights[i] = double.IsNegativeInfinity(logP) ? 0 : Math.Exp((logP - top) / temperature);
+            total += weights[i];
+        }
+
+        double u = random.NextDouble() * total;
+        for (int i = 0; i < kept; i++)
+        {
+            u -= weights[i];
+            if (u < 0)
+            {
+                return order[i];
+            }
+        }
+
+        return order[0]; // only reached through rounding when u lands on the total
+    }
+
+    /// <summary>
+    /// Primes the model with <paramref name="prime"/> (its characters must be in the vocabulary) and generates
+    /// <paramref name="length"/> more characters.
+    /// </summary>
+    public static string Generate(
+        RecurrentLayer<float> layer, string vocabulary, string prime, int length, double temperature, int topK, SampleRandom random)
+    {
+        ArgumentNullException.ThrowIfNull(layer);
+        if (prime.Length == 0)
+        {
+            throw new ArgumentException("the prime needs at least one character.", nameof(prime));
+        }
+
+        int vocabularySize = vocabulary.Length;
+        ForwardCache<float> cache = layer.CreateCache(1, 1);
+        var input = new[] { Matrix<float>.Build.Dense(vocabularySize, 1) };
+        Matrix<float> h = Matrix<float>.Build.Dense(layer.HiddenSize, 1);
+        var probabilities = new double[vocabularySize];
+        var text = new System.Text.StringBuilder(length);
+
+        int Step(int code)
+        {
+            input[0].Clear();
+            input[0][code, 0] = 1;
+            layer.Forward(input, cache, h);
+            h = cache.FinalHidden;
+            Matrix<float> y = cache.Output(0);
+            for (int i = 0; i < vocabularySize; i++)
+            {
+                probabilities[i] = y[i, 0];
+            }
+
+            return Choose(probabilities, temperature, topK, random);
+        }
+
+        int next = 0;
+        foreach (char c in prime)
+        {
+            int code = vocabulary.IndexOf(c, StringComparison.Ordinal);
+            if (code < 0)
+            {
+                throw new ArgumentException($"the prime's character '{c}' is not in the vocabulary.", nameof(prime));
+            }
+
+            next = Step(code);
+        }
+
+        for (int i = 0; i < length; i++)
+        {
+            text.Append(vocabulary[next]);
+            next = Step(next);
+        }
+
+        return text.ToString();
+    }
+}
