@@ -4,7 +4,7 @@ using BenchmarkDotNet.Running;
 
 namespace RnnCore.Benchmarks;
 
-/// <summary>GFLOP/s = the case's floating-point operations over its mean time (GEMM shapes and training-step configs).</summary>
+/// <summary>GFLOP/s = the case's floating-point operations over its median time (GEMM shapes and training-step configs).</summary>
 public sealed class GflopsColumn : IColumn
 {
     public string Id => nameof(GflopsColumn);
@@ -21,7 +21,7 @@ public sealed class GflopsColumn : IColumn
 
     public UnitType UnitType => UnitType.Dimensionless;
 
-    public string Legend => "Floating-point operations per second, in billions, from the mean";
+    public string Legend => "Floating-point operations per second, in billions, from the median";
 
     public string GetValue(Summary summary, BenchmarkCase benchmarkCase) => GetValue(summary, benchmarkCase, SummaryStyle.Default);
 
@@ -37,8 +37,8 @@ public sealed class GflopsColumn : IColumn
             _ => (double?)null,
         }).FirstOrDefault(f => f is not null);
         BenchmarkReport? report = summary[benchmarkCase];
-        double? meanNs = report?.ResultStatistics?.Mean;
-        return flops is null || meanNs is null or 0 ? "-" : (flops.Value / meanNs.Value).ToString("F1", System.Globalization.CultureInfo.InvariantCulture);
+        double? medianNs = report?.ResultStatistics?.Median;
+        return flops is null || medianNs is null or 0 ? "-" : (flops.Value / medianNs.Value).ToString("F1", System.Globalization.CultureInfo.InvariantCulture);
     }
 
     public bool IsAvailable(Summary summary) => true;

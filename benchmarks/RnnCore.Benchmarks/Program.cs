@@ -1,3 +1,4 @@
+using BenchmarkDotNet.Columns;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Reports;
 using BenchmarkDotNet.Running;
@@ -20,7 +21,7 @@ if (args.Length > 0 && args[0] == "--profile")
 }
 
 IConfig config = DefaultConfig.Instance
-    .AddColumn(new GflopsColumn())
+    .AddColumn(StatisticColumn.Median, new GflopsColumn())
     .WithSummaryStyle(SummaryStyle.Default.WithMaxParameterColumnWidth(40));
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, config);
 return 0;
