@@ -49,15 +49,16 @@ public static class StepProfile
         var phases = new List<(string Name, Action Run)>
         {
             ("Wx·X (all steps)", () => Gemm.Multiply(false, false, h, columns, i, 1f, wx, h, inputs, i, 1f, hiddens.AsSpan(h * b), h)),
-            ("Wh·h_{t-1} (T steps)", () =>
+            ("tanh(Wh·h_{t-1} + a_t)", () =>
             {
+                // As in the step: the activation runs in the product's epilogue.
                 packed.Pack(false, wh, h);
                 for (int t = 0; t < steps; t++)
                 {
-                    Gemm.Multiply(packed, false, b, 1f, hiddens.AsSpan(t * h * b, h * b), h, 1f, hiddens.AsSpan((t + 1) * h * b, h * b), h);
+                    Gemm.Multiply(
+                        packed, false, b, 1f, hiddens.AsSpan(t * h * b, h * b), h, 1f, hiddens.AsSpan((t + 1) * h * b, h * b), h, GemmEpilogue.Tanh);
                 }
             }),
-            ("tanh (T steps)", () => Tanh.Forward(hiddens.AsSpan(h * b))),
             ("Wy·H (all steps)", () => Gemm.Multiply(false, false, o, columns, h, 1f, wy, o, hiddens.AsSpan(h * b), h, 1f, logits, o)),
             ("softmax", () => Softmax.Forward<float>(logits, outputs, o, logSumExp)),
             ("dWy = dZ·Hᵀ", () => Gemm.Multiply(false, true, o, h, columns, 1f, logits, o, hiddens.AsSpan(h * b), h, 0f, dwy, o)),
@@ -97,9 +98,9 @@ public static class StepProfile
 
             Array.Sort(ms);
             total += ms[iterations / 2];
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {phase,-22} {ms[iterations / 2],9:F3}"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {phase,-24} {ms[iterations / 2],9:F3}"));
         }
 
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {"sum of phases",-22} {total,9:F3}"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {"sum of phases",-24} {total,9:F3}"));
     }
 }
