@@ -122,6 +122,13 @@ public sealed class Trainer<T>
             Optimizer.LearningRate = rate;
             if (Options.Shuffle)
             {
+                // Each epoch shuffles 0..n-1 afresh, so its order depends on the generator's state alone (which a
+                // checkpoint holds), not also on the previous epoch's order.
+                for (int i = 0; i < order.Length; i++)
+                {
+                    order[i] = i;
+                }
+
                 Shuffle(order, shuffler);
             }
 
