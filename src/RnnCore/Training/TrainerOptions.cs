@@ -76,6 +76,15 @@ public sealed class TrainerOptions
     /// <summary>When clipping fires on at least this fraction of an epoch's steps, its gradients are called exploding. Default 0.5.</summary>
     public double ExplodingClipFraction { get; init; } = 0.5;
 
+    /// <summary>
+    /// When set, after every epoch the trainer saves a checkpoint here (atomically, with
+    /// <see cref="Persistence.ModelFile.Save{T}(RecurrentLayer{T}, string, IOptimizer{T}, Persistence.TrainingPosition)"/>):
+    /// the parameters, the optimizer's state, and the position (the number of epochs done, batch 0, the shuffling
+    /// generator's state), from which <see cref="Trainer{T}.Resume(string, SequenceDataset{T}, SequenceDataset{T}, IProgress{TrainingProgress}, CancellationToken)"/>
+    /// continues the run. Each epoch replaces the previous file. Requires one of RnnCore's optimizers. Default null: no checkpoints.
+    /// </summary>
+    public string? CheckpointPath { get; init; }
+
     /// <summary>Callbacks, called in order after every batch and every epoch. Default none.</summary>
     public IReadOnlyList<ITrainingCallback> Callbacks { get; init; } = [];
 
@@ -110,6 +119,11 @@ public sealed class TrainerOptions
         if (!Enum.IsDefined(Placement) || !Enum.IsDefined(Reduction))
         {
             throw new ArgumentOutOfRangeException(nameof(Placement), "Placement or Reduction is not a defined value.");
+        }
+
+        if (CheckpointPath is not null && string.IsNullOrWhiteSpace(CheckpointPath))
+        {
+            throw new ArgumentException("CheckpointPath is empty; set a file path, or null for no checkpoints.", nameof(CheckpointPath));
         }
 
         ArgumentNullException.ThrowIfNull(Clipping, nameof(Clipping));
