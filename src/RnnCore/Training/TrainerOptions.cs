@@ -14,7 +14,10 @@ public sealed class TrainerOptions
     /// <summary>Sequences per batch (the last batch of an epoch may be smaller); positive. Default 32.</summary>
     public int BatchSize { get; init; } = 32;
 
-    /// <summary>Shuffle the training set before every epoch. Default true; must be false in <see cref="Stateful"/> mode.</summary>
+    /// <summary>
+    /// Shuffle the training set before every epoch (a fresh permutation of the dataset's order each time, so that an
+    /// epoch's order depends only on the generator's state). Default true; must be false in <see cref="Stateful"/> mode.
+    /// </summary>
     public bool Shuffle { get; init; } = true;
 
     /// <summary>
