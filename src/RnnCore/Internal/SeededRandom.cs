@@ -34,8 +34,29 @@ internal sealed class SeededRandom
         _s3 = s3;
     }
 
-    /// <summary>The four words of state, for a checkpoint's training position; the constructor from four words restores them.</summary>
+    /// <summary>
+    /// The four words of state, for a checkpoint's training position; <see cref="FromState"/> restores them. The spare
+    /// normal draw of <see cref="NextGaussian"/> is not part of it: capture only between calls that use raw bits.
+    /// </summary>
     internal ulong[] GetState() => [_s0, _s1, _s2, _s3];
+
+    /// <summary>A generator that continues exactly where the one whose <see cref="GetState"/> gave these words stood.</summary>
+    /// <exception cref="ArgumentException">Not four words, or all four zero (a state xoshiro256** never reaches and never leaves).</exception>
+    internal static SeededRandom FromState(IReadOnlyList<ulong> state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        if (state.Count != 4)
+        {
+            throw new ArgumentException($"a xoshiro256** state has 4 words, but {state.Count} were given.", nameof(state));
+        }
+
+        if ((state[0] | state[1] | state[2] | state[3]) == 0)
+        {
+            throw new ArgumentException("a xoshiro256** state of four zero words is invalid: the generator would return 0 forever.", nameof(state));
+        }
+
+        return new SeededRandom(state[0], state[1], state[2], state[3]);
+    }
 
     /// <summary>The next 64 random bits.</summary>
     public ulong NextUInt64()

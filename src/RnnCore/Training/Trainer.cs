@@ -28,7 +28,7 @@ namespace RnnCore.Training;
 /// </para>
 /// </remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
-public sealed class Trainer<T>
+public sealed partial class Trainer<T>
     where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
 {
     private readonly Bptt<T> _bptt;
@@ -53,6 +53,14 @@ public sealed class Trainer<T>
         ArgumentNullException.ThrowIfNull(optimizer);
         options ??= new TrainerOptions();
         options.Validate();
+        if (options.CheckpointPath is not null && optimizer is not OptimizerBase<T>)
+        {
+            // Refused here rather than after the first epoch, when the first checkpoint would fail.
+            throw new ArgumentException(
+                $"optimizer is a {optimizer.GetType().Name}, whose state cannot be saved; CheckpointPath needs one of RnnCore's optimizers (OptimizerBase<T>).",
+                nameof(optimizer));
+        }
+
         Layer = layer;
         Optimizer = optimizer;
         Options = options;
@@ -71,7 +79,10 @@ public sealed class Trainer<T>
     /// <summary>The options.</summary>
     public TrainerOptions Options { get; }
 
-    /// <summary>The history of the current or last <see cref="Fit"/> (complete up to the last finished epoch, also after a cancellation).</summary>
+    /// <summary>
+    /// The history of the current or last <see cref="Fit"/> or <c>Resume</c> (complete up to the last finished epoch,
+    /// also after a cancellation; a resumed run's holds only the epochs it ran).
+    /// </summary>
     public History History { get; private set; } = new();
 
     /// <summary>
@@ -85,26 +96,36 @@ public sealed class Trainer<T>
     /// <exception cref="ArgumentException">A dataset does not suit the layer or the options (input size, target kind or size, class range, per-step targets for a loss at every step).</exception>
     /// <exception cref="TrainingDivergedException">A NaN or infinity appeared; the parameters are the last good ones.</exception>
     /// <exception cref="OperationCanceledException">Cancelled; every finished batch is applied, none half-applied.</exception>
+    /// <exception cref="IOException">Writing the checkpoint to <see cref="TrainerOptions.CheckpointPath"/> failed; the epoch is applied and recorded, the previous checkpoint file is unchanged.</exception>
     public History Fit(
         SequenceDataset<T> training,
         SequenceDataset<T>? validation = null,
         IProgress<TrainingProgress>? progress = null,
         CancellationToken cancellationToken = default)
     {
-        ValidateDataset(training, nameof(training));
-        if (validation is not null)
-        {
-            ValidateDataset(validation, nameof(validation));
-        }
+        ValidateDatasets(training, validation);
+        return Run(training, validation, progress, cancellationToken, 1, new SeededRandom(Options.Seed), Optimizer.LearningRate);
+    }
 
+    /// <summary>
+    /// The training loop from <paramref name="firstEpoch"/> (1-based) to <see cref="TrainerOptions.Epochs"/>, shuffling
+    /// with <paramref name="shuffler"/> and scheduling from <paramref name="initialRate"/>; the datasets are validated.
+    /// </summary>
+    private History Run(
+        SequenceDataset<T> training,
+        SequenceDataset<T>? validation,
+        IProgress<TrainingProgress>? progress,
+        CancellationToken cancellationToken,
+        int firstEpoch,
+        SeededRandom shuffler,
+        double initialRate)
+    {
         var history = new History();
         History = history;
-        var shuffler = new SeededRandom(Options.Seed);
-        double initialRate = Optimizer.LearningRate;
         int[] order = Enumerable.Range(0, training.Count).ToArray();
         int batchSize = Options.BatchSize;
         int batchesPerEpoch = (training.Count + batchSize - 1) / batchSize;
-        long totalBatches = (long)batchesPerEpoch * Options.Epochs;
+        long totalBatches = (long)batchesPerEpoch * (Options.Epochs - firstEpoch + 1);
         long batchesDone = 0;
         long examplesDone = 0;
         var clock = Stopwatch.StartNew();
@@ -114,7 +135,7 @@ public sealed class Trainer<T>
         GradientHealth? lastHealth = null;
         _hasLastGood = false;
 
-        for (int epoch = 1; epoch <= Options.Epochs; epoch++)
+        for (int epoch = firstEpoch; epoch <= Options.Epochs; epoch++)
         {
             cancellationToken.ThrowIfCancellationRequested();
             TimeSpan epochStart = clock.Elapsed;
@@ -122,6 +143,13 @@ public sealed class Trainer<T>
             Optimizer.LearningRate = rate;
             if (Options.Shuffle)
             {
+                // Each epoch shuffles 0..n-1 afresh, so its order depends on the generator's state alone (which a
+                // checkpoint holds), not also on the previous epoch's order.
+                for (int i = 0; i < order.Length; i++)
+                {
+                    order[i] = i;
+                }
+
                 Shuffle(order, shuffler);
             }
 
@@ -174,6 +202,12 @@ public sealed class Trainer<T>
                 epochsWithoutImprovement++;
             }
 
+            // Saved before the epoch's reports, so that a handler that ends the process there still finds the epoch on disk.
+            if (Options.CheckpointPath is string checkpointPath)
+            {
+                SaveCheckpoint(checkpointPath, epoch, shuffler);
+            }
+
             TimeSpan now = clock.Elapsed;
             long remaining = (long)batchesPerEpoch * (Options.Epochs - epoch);
             progress?.Report(new TrainingProgress(
@@ -219,6 +253,15 @@ public sealed class Trainer<T>
     {
         ValidateDataset(data, nameof(data));
         return EvaluateCore(data, 0);
+    }
+
+    private void ValidateDatasets(SequenceDataset<T> training, SequenceDataset<T>? validation)
+    {
+        ValidateDataset(training, nameof(training));
+        if (validation is not null)
+        {
+            ValidateDataset(validation, nameof(validation));
+        }
     }
 
     private EvaluationResult EvaluateCore(SequenceDataset<T> data, int epoch)

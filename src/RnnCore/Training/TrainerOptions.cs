@@ -14,7 +14,10 @@ public sealed class TrainerOptions
     /// <summary>Sequences per batch (the last batch of an epoch may be smaller); positive. Default 32.</summary>
     public int BatchSize { get; init; } = 32;
 
-    /// <summary>Shuffle the training set before every epoch. Default true; must be false in <see cref="Stateful"/> mode.</summary>
+    /// <summary>
+    /// Shuffle the training set before every epoch (a fresh permutation of the dataset's order each time, so that an
+    /// epoch's order depends only on the generator's state). Default true; must be false in <see cref="Stateful"/> mode.
+    /// </summary>
     public bool Shuffle { get; init; } = true;
 
     /// <summary>
@@ -76,6 +79,15 @@ public sealed class TrainerOptions
     /// <summary>When clipping fires on at least this fraction of an epoch's steps, its gradients are called exploding. Default 0.5.</summary>
     public double ExplodingClipFraction { get; init; } = 0.5;
 
+    /// <summary>
+    /// When set, after every epoch the trainer saves a checkpoint here (atomically, with
+    /// <see cref="Persistence.ModelFile.Save{T}(RecurrentLayer{T}, string, IOptimizer{T}, Persistence.TrainingPosition)"/>):
+    /// the parameters, the optimizer's state, and the position (the number of epochs done, batch 0, the shuffling
+    /// generator's state), from which <see cref="Trainer{T}.Resume(string, SequenceDataset{T}, SequenceDataset{T}, IProgress{TrainingProgress}, CancellationToken)"/>
+    /// continues the run. Each epoch replaces the previous file. Requires one of RnnCore's optimizers. Default null: no checkpoints.
+    /// </summary>
+    public string? CheckpointPath { get; init; }
+
     /// <summary>Callbacks, called in order after every batch and every epoch. Default none.</summary>
     public IReadOnlyList<ITrainingCallback> Callbacks { get; init; } = [];
 
@@ -110,6 +122,11 @@ public sealed class TrainerOptions
         if (!Enum.IsDefined(Placement) || !Enum.IsDefined(Reduction))
         {
             throw new ArgumentOutOfRangeException(nameof(Placement), "Placement or Reduction is not a defined value.");
+        }
+
+        if (CheckpointPath is not null && string.IsNullOrWhiteSpace(CheckpointPath))
+        {
+            throw new ArgumentException("CheckpointPath is empty; set a file path, or null for no checkpoints.", nameof(CheckpointPath));
         }
 
         ArgumentNullException.ThrowIfNull(Clipping, nameof(Clipping));
