@@ -36,12 +36,8 @@ public class GemmBenchmarks<T>
     [GlobalSetup]
     public void Setup()
     {
-        var random = new Random(0);
         GemmShape s = Shape;
-        T Next() => T.CreateTruncating(random.NextDouble() - 0.5);
-        _a = Enumerable.Range(0, s.M * s.K).Select(_ => Next()).ToArray();
-        _b = Enumerable.Range(0, s.K * s.N).Select(_ => Next()).ToArray();
-        _c = new T[s.M * s.N];
+        (_a, _b, _c) = s.Operands<T>();
         _matrixA = s.TransposeA ? Matrix<T>.Build.Dense(s.K, s.M, _a) : Matrix<T>.Build.Dense(s.M, s.K, _a);
         _matrixB = s.TransposeB ? Matrix<T>.Build.Dense(s.N, s.K, _b) : Matrix<T>.Build.Dense(s.K, s.N, _b);
         _matrixC = Matrix<T>.Build.Dense(s.M, s.N);
@@ -82,11 +78,7 @@ public class GemmBenchmarks<T>
         }
     }
 
-    private void Multiply()
-    {
-        GemmShape s = Shape;
-        Gemm.Multiply(s.TransposeA, s.TransposeB, s.M, s.N, s.K, T.One, _a, s.TransposeA ? s.K : s.M, _b, s.TransposeB ? s.N : s.K, T.Zero, _c, s.M);
-    }
+    private void Multiply() => Shape.Multiply(_a, _b, _c);
 }
 
 /// <summary>A product C (m x n) = op(A) (m x k) · op(B) (k x n), named after where the training step uses it.</summary>
@@ -106,6 +98,25 @@ public sealed record GemmShape(string Name, int M, int N, int K, bool TransposeA
     ];
 
     public double Flops => 2.0 * M * N * K;
+
+    /// <summary>Seeded random stored operands: A (m x k, or k x m when transposed), B (k x n, or n x k), and C (m x n).</summary>
+    public (T[] A, T[] B, T[] C) Operands<T>()
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var random = new Random(0);
+        T[] Fill(int length) => Enumerable.Range(0, length).Select(_ => T.CreateTruncating(random.NextDouble() - 0.5)).ToArray();
+        return (Fill(M * K), Fill(K * N), new T[M * N]);
+    }
+
+    /// <summary>C = op(A)·op(B) with the GEMM core, on the stored operands of <see cref="Operands{T}"/>.</summary>
+    public void Multiply<T>(T[] a, T[] b, T[] c)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        => Gemm.Multiply(TransposeA, TransposeB, M, N, K, T.One, a, TransposeA ? K : M, b, TransposeB ? N : K, T.Zero, c, M);
+
+    /// <summary>The same product with the scalar reference.</summary>
+    public void MultiplyByReference<T>(T[] a, T[] b, T[] c)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        => GemmReference.Multiply(TransposeA, TransposeB, M, N, K, T.One, a, TransposeA ? K : M, b, TransposeB ? N : K, T.Zero, c, M);
 
     public override string ToString() => $"{Name} ({M}x{N}x{K})";
 }

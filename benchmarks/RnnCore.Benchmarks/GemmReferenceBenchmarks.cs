@@ -1,6 +1,5 @@
 using System.Numerics;
 using BenchmarkDotNet.Attributes;
-using RnnCore.Kernels;
 
 namespace RnnCore.Benchmarks;
 
@@ -26,11 +25,7 @@ public class GemmReferenceBenchmarks<T>
     [GlobalSetup]
     public void Setup()
     {
-        var random = new Random(0);
-        GemmShape s = Shape;
-        _a = Enumerable.Range(0, s.M * s.K).Select(_ => T.CreateTruncating(random.NextDouble() - 0.5)).ToArray();
-        _b = Enumerable.Range(0, s.K * s.N).Select(_ => T.CreateTruncating(random.NextDouble() - 0.5)).ToArray();
-        _c = new T[s.M * s.N];
+        (_a, _b, _c) = Shape.Operands<T>();
         RnnCoreSettings.MaxDegreeOfParallelism = 1;
     }
 
@@ -38,16 +33,8 @@ public class GemmReferenceBenchmarks<T>
     public void Cleanup() => RnnCoreSettings.MaxDegreeOfParallelism = Environment.ProcessorCount;
 
     [Benchmark(Baseline = true, Description = "RnnCore, 1 thread")]
-    public void RnnCoreOneThread()
-    {
-        GemmShape s = Shape;
-        Gemm.Multiply(s.TransposeA, s.TransposeB, s.M, s.N, s.K, T.One, _a, s.TransposeA ? s.K : s.M, _b, s.TransposeB ? s.N : s.K, T.Zero, _c, s.M);
-    }
+    public void RnnCoreOneThread() => Shape.Multiply(_a, _b, _c);
 
     [Benchmark(Description = "scalar reference")]
-    public void Reference()
-    {
-        GemmShape s = Shape;
-        GemmReference.Multiply(s.TransposeA, s.TransposeB, s.M, s.N, s.K, T.One, _a, s.TransposeA ? s.K : s.M, _b, s.TransposeB ? s.N : s.K, T.Zero, _c, s.M);
-    }
+    public void Reference() => Shape.MultiplyByReference(_a, _b, _c);
 }

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Numerics;
-using MathNet.Numerics.LinearAlgebra;
 
 namespace RnnCore.Benchmarks;
 
@@ -45,45 +44,29 @@ public static class PeerStep
     private static double[] Time<T>(RnnConfig c, int warmup, int iterations)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var random = new Random(0);
-        var layer = new RecurrentLayer<T>(c.InputSize, c.HiddenSize, c.OutputSize, HiddenActivation.Tanh, OutputActivation.Softmax, seed: 0);
-        List<Matrix<T>> inputs = Enumerable.Range(0, c.Steps)
-            .Select(_ => Matrix<T>.Build.Dense(c.InputSize, c.Batch, (_, _) => T.CreateTruncating(random.NextDouble() - 0.5)))
-            .ToList();
-        SequenceTargets<T> targets = SequenceTargets<T>.FromClasses(
-            Enumerable.Range(0, c.Steps).Select(_ => Enumerable.Range(0, c.Batch).Select(_ => random.Next(c.OutputSize)).ToArray()).ToArray());
-        var bptt = new Bptt<T>(layer, LossPlacement.EveryStep, LossReduction.Mean);
-        ForwardCache<T> cache = layer.CreateCache(c.Steps, c.Batch);
-        RecurrentGradients<T> gradients = layer.CreateGradients(c.Steps, c.Batch);
-        var optimizer = new Optimizers.SgdOptimizer<T>(learningRate: 0.01);
-
-        void Step()
-        {
-            layer.Forward(inputs, cache);
-            bptt.Backward(cache, targets, gradients);
-            optimizer.Step(layer.Parameters, gradients.ParameterGradients);
-        }
+        var step = new TrainingStep<T>(c);
 
         // Warm-up: the peers' 3 steps, and at least 2 s, so that tiered compilation has promoted every hot method
         // (it recompiles a method after 30 calls, in the background) before anything is timed.
         long warmupStart = Stopwatch.GetTimestamp();
         for (int i = 0; i < warmup || Stopwatch.GetElapsedTime(warmupStart).TotalSeconds < 2; i++)
         {
-            Step();
+            step.Run();
         }
 
         double[] seconds = new double[iterations];
         for (int i = 0; i < iterations; i++)
         {
             long start = Stopwatch.GetTimestamp();
-            Step();
+            step.Run();
             seconds[i] = Stopwatch.GetElapsedTime(start).TotalSeconds;
         }
 
         return seconds;
     }
 
-    private static string Option(string[] args, string name, string fallback)
+    /// <summary>The value after <paramref name="name"/> in <paramref name="args"/>, or <paramref name="fallback"/>.</summary>
+    internal static string Option(string[] args, string name, string fallback)
     {
         int index = Array.IndexOf(args, name);
         return index >= 0 && index + 1 < args.Length ? args[index + 1] : fallback;

@@ -15,15 +15,11 @@ public static class StepProfile
 {
     public static int Run(string[] args)
     {
-        int index = Array.IndexOf(args, "--configs");
-        string configs = index >= 0 && index + 1 < args.Length ? args[index + 1] : "S,M,L,XL";
-        index = Array.IndexOf(args, "--iters");
-        int iterations = index >= 0 && index + 1 < args.Length ? int.Parse(args[index + 1], CultureInfo.InvariantCulture) : 20;
-        index = Array.IndexOf(args, "--threads");
-        if (index >= 0 && index + 1 < args.Length)
-        {
-            RnnCoreSettings.MaxDegreeOfParallelism = int.Parse(args[index + 1], CultureInfo.InvariantCulture);
-        }
+        string configs = PeerStep.Option(args, "--configs", "S,M,L,XL");
+        int iterations = int.Parse(PeerStep.Option(args, "--iters", "20"), CultureInfo.InvariantCulture);
+        RnnCoreSettings.MaxDegreeOfParallelism = int.Parse(
+            PeerStep.Option(args, "--threads", RnnCoreSettings.MaxDegreeOfParallelism.ToString(CultureInfo.InvariantCulture)),
+            CultureInfo.InvariantCulture);
 
         Console.WriteLine($"phase medians in ms, float32, threads {RnnCoreSettings.MaxDegreeOfParallelism}");
         foreach (string name in configs.Split(','))
