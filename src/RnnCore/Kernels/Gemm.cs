@@ -183,9 +183,12 @@ internal static unsafe class Gemm
         int columnTiles = (job->N + GemmMicroKernel.Columns - 1) / GemmMicroKernel.Columns;
         double flops = 2.0 * job->M * job->N * job->K;
         int parts = (int)Math.Min(RnnCoreSettings.MaxDegreeOfParallelism, Math.Max(1, flops / ParallelFlops));
-        bool alongColumns = job->PackedA is not null || job->M <= job->N
-            ? columnTiles >= parts || columnTiles >= rowTiles
-            : rowTiles < parts && columnTiles > rowTiles;
+        // Columns are preferred when A is already packed (no part packs it) or when A is the smaller operand.
+        bool preferColumns = job->PackedA is not null || job->M <= job->N;
+        int preferredTiles = preferColumns ? columnTiles : rowTiles;
+        int otherTiles = preferColumns ? rowTiles : columnTiles;
+        bool keepPreferred = preferredTiles >= parts || preferredTiles >= otherTiles;
+        bool alongColumns = preferColumns == keepPreferred;
         job->AlongColumns = alongColumns;
         job->Tiles = alongColumns ? columnTiles : rowTiles;
         job->Parts = Math.Min(parts, job->Tiles);
