@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Numerics.Tensors;
 
 namespace RnnCore.Optimizers;
 
@@ -75,20 +76,8 @@ public sealed class SgdOptimizer<T> : OptimizerBase<T>
         bool applyWeightDecay = WeightDecay != 0;
         if (!applyWeightDecay && !_hasMomentum)
         {
-            // Plain SGD, w += (−lr)·g, in vectors: the same unfused multiply and add per element as the loop below.
-            int i = 0;
-            var negativeLearningRate = new System.Numerics.Vector<T>(_negativeLearningRate);
-            for (; System.Numerics.Vector.IsHardwareAccelerated && i <= parameter.Length - System.Numerics.Vector<T>.Count; i += System.Numerics.Vector<T>.Count)
-            {
-                var w = new System.Numerics.Vector<T>(parameter.Slice(i));
-                (w + (negativeLearningRate * new System.Numerics.Vector<T>(gradient.Slice(i)))).CopyTo(parameter.Slice(i));
-            }
-
-            for (; i < parameter.Length; i++)
-            {
-                parameter[i] += _negativeLearningRate * gradient[i];
-            }
-
+            // Plain SGD, w = g·(−lr) + w: TensorPrimitives' unfused multiply-add, the same rounding as the loop below.
+            TensorPrimitives.MultiplyAdd(gradient, _negativeLearningRate, parameter, parameter);
             return;
         }
 
