@@ -1,38 +1,37 @@
 using MathNet.Numerics.LinearAlgebra;
 using RnnCore;
 using RnnCore.Optimizers;
+using RnnCore.Training;
 
-// Teach a vanilla RNN to continue "hello": after h comes e, after e comes l, after the first l another l, then o.
-// The same letter l must be followed by different letters, so the network has to remember where it is: that memory
-// is the hidden state h_t = tanh(W_x x_t + W_h h_{t-1} + b_h).
-const string Vocabulary = "helo";
-List<Vector<double>> inputs = "hell".Select(c => OneHot(Vocabulary.IndexOf(c))).ToList();                  // x_1..x_4
-SequenceTargets<double> targets = SequenceTargets<double>.FromClassSequence("ello".Select(c => Vocabulary.IndexOf(c)).ToList());
+// Does a sequence of numbers add up to more than zero? Each sequence has its own length (5 to 20 steps) and one
+// answer, class 1 (yes) or 0 (no), scored at its own last step. To answer, the hidden state
+// h_t = tanh(W_x x_t + W_h h_{t-1} + b_h) has to carry a running sum from step to step.
+var random = new Random(7);
+SequenceDataset<double> training = MakeData(1000), validation = MakeData(200);
 
-var layer = new RecurrentLayer<double>(inputSize: 4, hiddenSize: 8, outputSize: 4,
+var layer = new RecurrentLayer<double>(inputSize: 1, hiddenSize: 16, outputSize: 2,
     HiddenActivation.Tanh, OutputActivation.Softmax, seed: 42);
-var bptt = new Bptt<double>(layer, LossPlacement.EveryStep, LossReduction.Sum);
-var optimizer = new SgdOptimizer<double>(learningRate: 0.1, momentum: 0.9);
-
-for (int step = 1; step <= 100; step++)
+var trainer = new Trainer<double>(layer, new AdamOptimizer<double>(learningRate: 0.01), new TrainerOptions
 {
-    ForwardCache<double> cache = layer.Forward(inputs);                     // forward through time, caching h_1..h_4
-    RecurrentGradients<double> gradients = bptt.Backward(cache, targets);   // backpropagation through time
-    optimizer.Step(layer, gradients);                                       // one gradient-descent update
-    if (step == 1 || step % 20 == 0)
-    {
-        Console.WriteLine($"step {step,3}: loss {gradients.Loss:F4}   |dL/dh| per step: " +
-            string.Join(" ", gradients.DhNorms.Select(n => n.ToString("E1"))));
-    }
+    Epochs = 8, BatchSize = 32, Seed = 1,        // the seed fixes the shuffling
+    Placement = LossPlacement.LastStep,          // one answer per sequence, at its own last step
+    Clipping = Clipping.ByGlobalNorm(5),
+});
+
+History history = trainer.Fit(training, validation);   // mini-batches padded to their longest sequence, for you
+foreach (EpochRecord epoch in history.Epochs)
+{
+    Console.WriteLine($"epoch {epoch.Epoch}: training loss {epoch.TrainingLoss:F4}, " +
+        $"validation loss {epoch.ValidationLoss:F4}, accuracy {epoch.ValidationAccuracy:P1}, {epoch.Health.Verdict}");
 }
 
-ForwardCache<double> trained = layer.Forward(inputs);
-string predicted = string.Concat(Enumerable.Range(0, 4).Select(t => Vocabulary[trained.Output(t).Column(0).MaximumIndex()]));
-Console.WriteLine($"after \"hell\" the network predicts \"{predicted}\" (the target is \"ello\")");
+Console.WriteLine($"held-out accuracy: {trainer.Evaluate(MakeData(500)).Accuracy:P1} (guessing scores about 50 %)");
 
-static Vector<double> OneHot(int index)
+// n sequences of 5 to 20 numbers in [-1, 1], each labelled with whether its sum is positive.
+SequenceDataset<double> MakeData(int n) => new(Enumerable.Range(0, n).Select(i =>
 {
-    Vector<double> x = Vector<double>.Build.Dense(Vocabulary.Length);
-    x[index] = 1;
-    return x;
-}
+    List<Vector<double>> inputs = Enumerable.Range(0, random.Next(5, 21))
+        .Select(t => Vector<double>.Build.Dense([2 * random.NextDouble() - 1]))
+        .ToList();
+    return Sequence<double>.WithClasses(inputs, [inputs.Sum(x => x[0]) > 0 ? 1 : 0]);
+}));
