@@ -54,7 +54,7 @@ public sealed partial class ReadmeTests
     [GeneratedRegex("```bash\n(.*?)```", RegexOptions.Singleline)]
     private static partial Regex BashBlock();
 
-    [GeneratedRegex("```text\n(step   1.*?)```", RegexOptions.Singleline)]
+    [GeneratedRegex("```text\n(epoch 1:.*?)```", RegexOptions.Singleline)]
     private static partial Regex TextBlock();
 }
 
