@@ -119,6 +119,7 @@ public sealed partial class Bptt<T>
     /// </summary>
     internal T BackwardCore(ForwardCache<T> cache, SequenceTargets<T> targets, int targetStep0, RecurrentGradients<T> gradients)
     {
+        using RnnCoreSettings.ParallelismScope parallelism = RnnCoreSettings.UseModelDegree(Layer.MaxDegreeOfParallelism);
         int h = Layer.HiddenSize;
         int o = Layer.OutputSize;
         int b = cache.Batch;

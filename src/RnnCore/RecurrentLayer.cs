@@ -40,6 +40,7 @@ public sealed partial class RecurrentLayer<T>
     private readonly T[] _wy; // [O, H]
     private readonly T[] _bh; // [H]
     private readonly T[] _by; // [O]
+    private int? _maxDegreeOfParallelism;
 
     /// <summary>
     /// Creates a layer with PyTorch's default initialization: every parameter drawn from U(−1/√H, 1/√H) by RnnCore's own
@@ -142,6 +143,27 @@ public sealed partial class RecurrentLayer<T>
     /// for optimizers: <c>optimizer.Step(layer.Parameters, gradients.ParameterGradients)</c>.
     /// </summary>
     public TensorSet<T> Parameters { get; }
+
+    /// <summary>
+    /// The most threads one matrix product of this model's forward pass and BPTT may use (the calling thread included),
+    /// or null (the default) for the process-wide <see cref="RnnCoreSettings.MaxDegreeOfParallelism"/>. A
+    /// <see cref="RnnCoreSettings.UseDegreeOfParallelism"/> scope on the calling thread takes precedence. Results are
+    /// bit-identical for every value. Set it between calls, not while a pass is running.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is less than 1.</exception>
+    public int? MaxDegreeOfParallelism
+    {
+        get => _maxDegreeOfParallelism;
+        set
+        {
+            if (value is int degree)
+            {
+                RnnCoreSettings.RequireDegree(degree, nameof(value));
+            }
+
+            _maxDegreeOfParallelism = value;
+        }
+    }
 
     /// <summary>Allocates a cache for forward passes of <paramref name="steps"/> steps over <paramref name="batch"/> sequences.</summary>
     /// <param name="steps">T, positive.</param>
@@ -275,6 +297,7 @@ public sealed partial class RecurrentLayer<T>
     /// </summary>
     internal void ForwardCore(ForwardCache<T> cache)
     {
+        using RnnCoreSettings.ParallelismScope parallelism = RnnCoreSettings.UseModelDegree(MaxDegreeOfParallelism);
         int h = HiddenSize;
         int b = cache.Batch;
         int steps = cache.Steps;
