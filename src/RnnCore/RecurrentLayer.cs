@@ -83,9 +83,10 @@ public sealed partial class RecurrentLayer<T>
         HiddenActivation = hiddenActivation;
         OutputActivation = outputActivation;
 
-        _wx = new T[Guard.ElementCount<T>(hiddenSize, inputSize, "Wx")];
-        _wh = new T[Guard.ElementCount<T>(hiddenSize, hiddenSize, "Wh")];
-        _wy = new T[Guard.ElementCount<T>(outputSize, hiddenSize, "Wy")];
+        const string smaller = "Use a smaller hiddenSize, inputSize or outputSize.";
+        _wx = new T[Guard.ElementCount<T>(hiddenSize, inputSize, "Wx", smaller)];
+        _wh = new T[Guard.ElementCount<T>(hiddenSize, hiddenSize, "Wh", smaller)];
+        _wy = new T[Guard.ElementCount<T>(outputSize, hiddenSize, "Wy", smaller)];
         _bh = new T[hiddenSize];
         _by = new T[outputSize];
 

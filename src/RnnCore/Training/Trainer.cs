@@ -96,7 +96,7 @@ public sealed partial class Trainer<T>
     /// <exception cref="ArgumentException">A dataset does not suit the layer or the options (input size, target kind or size, class range, per-step targets for a loss at every step).</exception>
     /// <exception cref="TrainingDivergedException">A NaN or infinity appeared; the parameters are the last good ones.</exception>
     /// <exception cref="OperationCanceledException">Cancelled; every finished batch is applied, none half-applied.</exception>
-    /// <exception cref="IOException">Writing the checkpoint to <see cref="TrainerOptions.CheckpointPath"/> failed; the epoch is applied and recorded, the previous checkpoint file is unchanged.</exception>
+    /// <exception cref="IOException">Writing the checkpoint to <see cref="TrainerOptions.CheckpointPath"/> failed (permission denied and file-size limits included, wrapped with the original as inner exception); the epoch is applied and recorded, the previous checkpoint file is unchanged.</exception>
     public History Fit(
         SequenceDataset<T> training,
         SequenceDataset<T>? validation = null,
@@ -388,7 +388,7 @@ public sealed partial class Trainer<T>
         }
         catch (NonFiniteValueException e)
         {
-            throw Diverged(epoch, batch, stepOffset + e.Step, e.Quantity, false, e);
+            throw Diverged(epoch, batch, e.Step < 0 ? -1 : stepOffset + e.Step, e.Quantity, false, e);
         }
 
         if (!double.IsFinite(loss))
@@ -409,7 +409,16 @@ public sealed partial class Trainer<T>
 
         Copy(Layer.Parameters, _lastGood);
         _hasLastGood = true;
-        Optimizer.Step(Layer.Parameters, gradients.ParameterGradients);
+        try
+        {
+            Optimizer.Step(Layer.Parameters, gradients.ParameterGradients);
+        }
+        catch (NonFiniteValueException e)
+        {
+            // RnnCore's optimizers refuse such a step and leave the parameters as they were.
+            throw Diverged(epoch, batch, -1, e.Quantity, false, e);
+        }
+
         for (int p = 0; p < Layer.Parameters.Count; p++)
         {
             if (Guard.IndexOfNonFinite<T>(Layer.Parameters[p]) >= 0)
