@@ -339,7 +339,8 @@ public sealed partial class RecurrentLayer<T>
         }
 
         // z_t = W_y h_t + b_y for every step at once, then y_t = g(z_t).
-        Span<T> logits = cache.Logits;
+        Span<T> logits = cache.Logits.AsSpan(0, OutputSize * columns);
+        Span<T> outputs = cache.Outputs.AsSpan(0, OutputSize * columns);
         ColumnBlocks.BroadcastColumns<T>(_by, logits);
         Gemm.Multiply(false, false, OutputSize, columns, h, one, _wy, OutputSize, cache.Hiddens.AsSpan(h * b), h, one, logits, OutputSize);
         int bad = Guard.IndexOfNonFinite<T>(logits);
@@ -352,13 +353,13 @@ public sealed partial class RecurrentLayer<T>
         switch (OutputActivation)
         {
             case OutputActivation.Softmax:
-                Softmax.Forward<T>(logits, cache.Outputs, OutputSize, cache.LogSumExps);
+                Softmax.Forward<T>(logits, outputs, OutputSize, cache.LogSumExps.AsSpan(0, columns));
                 break;
             case OutputActivation.Sigmoid:
-                Sigmoid.Forward<T>(logits, cache.Outputs);
+                Sigmoid.Forward<T>(logits, outputs);
                 break;
             default:
-                logits.CopyTo(cache.Outputs);
+                logits.CopyTo(outputs);
                 break;
         }
 

@@ -32,7 +32,7 @@ public sealed partial class Trainer<T>
     where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
 {
     private readonly Bptt<T> _bptt;
-    private readonly Dictionary<(int Steps, int Batch), BatchBuffers> _batches = [];
+    private readonly BatchBufferSet _batches = new();
     private readonly Dictionary<(int Steps, int Batch), (ForwardCache<T> Cache, RecurrentGradients<T> Gradients)> _chunks = [];
     private readonly T[][] _lastGood;
     private readonly T[][] _best;
@@ -452,16 +452,11 @@ public sealed partial class Trainer<T>
         }
 
         bool lastStep = Options.Placement == LossPlacement.LastStep;
-        if (!_batches.TryGetValue((steps, b), out BatchBuffers? buffers))
-        {
-            buffers = new BatchBuffers(Layer, steps, b, lastStep ? 1 : steps, data.IsClasses);
-            _batches.Add((steps, b), buffers);
-        }
-
+        BatchBuffers buffers = _batches.For(Layer, steps, b, lastStep, data.IsClasses);
         int i = Layer.InputSize;
         int o = data.TargetSize;
         T[] inputs = buffers.Inputs;
-        Array.Clear(inputs);
+        inputs.AsSpan(0, i * steps * b).Clear();
         buffers.Padded = false;
         for (int j = 0; j < b; j++)
         {
@@ -689,48 +684,6 @@ public sealed partial class Trainer<T>
         {
             buffer = new T[length];
         }
-    }
-
-    /// <summary>The padded inputs and targets of a batch shape, and its full-length cache and gradients (created when first needed).</summary>
-    private sealed class BatchBuffers
-    {
-        private ForwardCache<T>? _cache;
-        private RecurrentGradients<T>? _gradients;
-
-        public BatchBuffers(RecurrentLayer<T> layer, int steps, int batch, int targetSteps, bool classes)
-        {
-            Steps = steps;
-            Inputs = new T[Guard.ElementCount<T>(layer.InputSize, (long)steps * batch, "batch inputs")];
-            Lengths = new int[batch];
-            if (classes)
-            {
-                Classes = new int[targetSteps * batch];
-                Targets = SequenceTargets<T>.Create(targetSteps, batch, 0, Classes, null);
-            }
-            else
-            {
-                Values = new T[layer.OutputSize * targetSteps * batch];
-                Targets = SequenceTargets<T>.Create(targetSteps, batch, layer.OutputSize, null, Values);
-            }
-        }
-
-        public int Steps { get; }
-
-        public T[] Inputs { get; } // [I, T·B], zeros past each sequence's end
-
-        public int[] Lengths { get; }
-
-        public bool Padded { get; set; }
-
-        public int[]? Classes { get; }
-
-        public T[]? Values { get; }
-
-        public SequenceTargets<T> Targets { get; }
-
-        public ForwardCache<T> FullCache(RecurrentLayer<T> layer) => _cache ??= layer.CreateCache(Steps, Lengths.Length);
-
-        public RecurrentGradients<T> FullGradients(RecurrentLayer<T> layer) => _gradients ??= layer.CreateGradients(Steps, Lengths.Length);
     }
 
     /// <summary>An epoch's running figures: the loss, and the gradient-health statistics over its optimizer steps.</summary>
