@@ -47,7 +47,16 @@ internal static unsafe class KernelWorkers
     internal static TimeSpan IdleTimeout
     {
         get => TimeSpan.FromMilliseconds(Volatile.Read(ref s_idleTimeoutMilliseconds));
-        set => Volatile.Write(ref s_idleTimeoutMilliseconds, (int)value.TotalMilliseconds);
+        set
+        {
+            Volatile.Write(ref s_idleTimeoutMilliseconds, (int)value.TotalMilliseconds);
+
+            // Idle workers re-check: a spurious wake makes them wait again, with the new timeout.
+            foreach (Worker? worker in Volatile.Read(ref s_workers))
+            {
+                worker?.Nudge();
+            }
+        }
     }
 
     /// <summary>The number of worker threads alive now (idle or busy); for tests and diagnostics.</summary>
@@ -287,6 +296,9 @@ internal static unsafe class KernelWorkers
         public bool HasExited => Volatile.Read(ref _state) == Exited;
 
         public bool IsAlive => !HasExited && _thread.IsAlive;
+
+        /// <summary>Wakes the worker without work (it goes back to waiting).</summary>
+        public void Nudge() => _wake.Set();
 
         /// <summary>Claims this worker for <paramref name="batch"/> if it is idle, and wakes it.</summary>
         public bool TryAssign(Batch batch)
