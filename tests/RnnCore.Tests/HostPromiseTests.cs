@@ -156,6 +156,25 @@ public sealed class HostPromiseTests : IDisposable
     }
 
     [Fact]
+    public void Concurrent_saves_of_one_target_all_succeed_and_leave_one_whole_file()
+    {
+        // The stale-file cleanup must never take a temporary file another save is still writing or about to rename.
+        string path = Path.Combine(_directory, "shared.rnncore");
+        RecurrentLayer<float>[] layers = Enumerable.Range(0, 8).Select(seed => new RecurrentLayer<float>(4, 64, 4, seed: seed)).ToArray();
+        Parallel.For(0, 8, new ParallelOptions { MaxDegreeOfParallelism = 8 }, i =>
+        {
+            for (int repeat = 0; repeat < 10; repeat++)
+            {
+                ModelFile.Save(layers[i], path);
+            }
+        });
+
+        Directory.GetFiles(_directory).Should().Equal(path);
+        Matrix<float> saved = ModelFile.Load<float>(path).Wx;
+        layers.Should().Contain(layer => layer.Wx.Equals(saved), "the file is one of the saved models, whole");
+    }
+
+    [Fact]
     public void Promise6_a_file_system_refusal_comes_as_the_documented_exceptions()
     {
         var layer = new RecurrentLayer<float>(2, 3, 2, seed: 1);
