@@ -265,29 +265,32 @@ public sealed class RecurrentModel<T>
     /// <summary>Checks h_0 and c_0 (count L·D, each H x B, finite) without copying them.</summary>
     internal void ValidateStates(IReadOnlyList<Matrix<T>>? initialHidden, IReadOnlyList<Matrix<T>>? initialCell, int batch)
     {
-        int count = Layers * Directions;
         if (initialCell is not null && !Cell.HasCellState)
         {
             throw new ArgumentException($"initialCell was given but a {Options.Cell} cell has no cell state; expected null.", nameof(initialCell));
         }
 
-        foreach ((IReadOnlyList<Matrix<T>>? states, string name) in new[] { (initialHidden, nameof(initialHidden)), (initialCell, nameof(initialCell)) })
+        ValidateStateList(initialHidden, nameof(initialHidden), batch);
+        ValidateStateList(initialCell, nameof(initialCell), batch);
+    }
+
+    private void ValidateStateList(IReadOnlyList<Matrix<T>>? states, string name, int batch)
+    {
+        int count = Layers * Directions;
+        if (states is null)
         {
-            if (states is null)
-            {
-                continue;
-            }
+            return;
+        }
 
-            if (states.Count != count)
-            {
-                throw new ArgumentException(
-                    $"{name} has {states.Count} matrices but this model has {Layers} layer(s) x {Directions} direction(s); expected {count} (index layer·D + direction).", name);
-            }
+        if (states.Count != count)
+        {
+            throw new ArgumentException(
+                $"{name} has {states.Count} matrices but this model has {Layers} layer(s) x {Directions} direction(s); expected {count} (index layer·D + direction).", name);
+        }
 
-            for (int i = 0; i < count; i++)
-            {
-                Guard.ValidateMatrix(states[i], HiddenSize, batch, name, i, "hiddenSize x batch");
-            }
+        for (int i = 0; i < count; i++)
+        {
+            Guard.ValidateMatrix(states[i], HiddenSize, batch, name, i, "hiddenSize x batch");
         }
     }
 
