@@ -1,5 +1,5 @@
 using System.Numerics;
-using RnnCore.Activations;
+using System.Numerics.Tensors;
 
 namespace RnnCore.Cells;
 
@@ -21,7 +21,10 @@ internal sealed class GruCell<T> : RecurrentCell<T>
     /// <summary>δv_n = r ⊙ δu_n differs from δu_n.</summary>
     public override bool SeparateRecurrentDelta => true;
 
-    /// <summary>The step above; r, z and n replace their pre-activations in u, and v is kept as it is.</summary>
+    /// <summary>
+    /// The step above; r, z and n replace their pre-activations in u, and v is kept as it is. Vectorized per column: σ
+    /// over the contiguous r and z blocks, then n = tanh(u_n + r ⊙ v_n) (separate multiply and add), then the blend.
+    /// </summary>
     public override void Forward(Span<T> u, Span<T> v, ReadOnlySpan<T> hPrev, ReadOnlySpan<T> cPrev, Span<T> hNext, Span<T> cNext, int hidden)
     {
         int columns = hNext.Length / hidden;
@@ -31,16 +34,17 @@ internal sealed class GruCell<T> : RecurrentCell<T>
         {
             Span<T> gates = u.Slice(j * rows, rows);
             ReadOnlySpan<T> recurrent = v.Slice(j * rows, rows);
+            Span<T> resetAndUpdate = gates.Slice(0, 2 * hidden);
+            Span<T> candidate = gates.Slice(2 * hidden, hidden);
+            TensorPrimitives.Add(resetAndUpdate, recurrent.Slice(0, 2 * hidden), resetAndUpdate);
+            TensorPrimitives.Sigmoid<T>(resetAndUpdate, resetAndUpdate);
+            TensorPrimitives.MultiplyAdd<T>(gates.Slice(0, hidden), recurrent.Slice(2 * hidden, hidden), candidate, candidate);
+            TensorPrimitives.Tanh<T>(candidate, candidate);
             for (int k = 0; k < hidden; k++)
             {
-                T r = Sigmoid.Of(gates[k] + recurrent[k]);
-                T z = Sigmoid.Of(gates[hidden + k] + recurrent[hidden + k]);
-                T n = T.Tanh(gates[(2 * hidden) + k] + (r * recurrent[(2 * hidden) + k]));
-                gates[k] = r;
-                gates[hidden + k] = z;
-                gates[(2 * hidden) + k] = n;
                 int at = (j * hidden) + k;
-                hNext[at] = ((one - z) * n) + (z * hPrev[at]);
+                T z = gates[hidden + k];
+                hNext[at] = ((one - z) * candidate[k]) + (z * hPrev[at]);
             }
         }
     }

@@ -1,5 +1,5 @@
 using System.Numerics;
-using RnnCore.Activations;
+using System.Numerics.Tensors;
 
 namespace RnnCore.Cells;
 
@@ -17,30 +17,33 @@ internal sealed class LstmCell<T> : RecurrentCell<T>
 
     public override bool HasCellState => true;
 
-    /// <summary>The step above; the activations i, f, g, o replace a in u (the backward reads them there).</summary>
+    /// <summary>
+    /// The step above; the activations i, f, g, o replace a in u (the backward reads them there). Vectorized per column:
+    /// σ over the contiguous i and f blocks, tanh over g, σ over o (TensorPrimitives' exp and tanh, the same algorithm in
+    /// every lane), then the state update with separate multiplies and adds (no fused multiply-add).
+    /// </summary>
     public override void Forward(Span<T> u, Span<T> v, ReadOnlySpan<T> hPrev, ReadOnlySpan<T> cPrev, Span<T> hNext, Span<T> cNext, int hidden)
     {
         int columns = hNext.Length / hidden;
         int rows = 4 * hidden;
+        TensorPrimitives.Add(u.Slice(0, rows * columns), v.Slice(0, rows * columns), u);
         for (int j = 0; j < columns; j++)
         {
             Span<T> gates = u.Slice(j * rows, rows);
-            ReadOnlySpan<T> recurrent = v.Slice(j * rows, rows);
-            for (int k = 0; k < hidden; k++)
-            {
-                T i = Sigmoid.Of(gates[k] + recurrent[k]);
-                T f = Sigmoid.Of(gates[hidden + k] + recurrent[hidden + k]);
-                T g = T.Tanh(gates[(2 * hidden) + k] + recurrent[(2 * hidden) + k]);
-                T o = Sigmoid.Of(gates[(3 * hidden) + k] + recurrent[(3 * hidden) + k]);
-                gates[k] = i;
-                gates[hidden + k] = f;
-                gates[(2 * hidden) + k] = g;
-                gates[(3 * hidden) + k] = o;
-                int at = (j * hidden) + k;
-                T c = (f * cPrev[at]) + (i * g);
-                cNext[at] = c;
-                hNext[at] = o * T.Tanh(c);
-            }
+            Span<T> inputAndForget = gates.Slice(0, 2 * hidden);
+            Span<T> candidate = gates.Slice(2 * hidden, hidden);
+            Span<T> output = gates.Slice(3 * hidden, hidden);
+            TensorPrimitives.Sigmoid<T>(inputAndForget, inputAndForget);
+            TensorPrimitives.Tanh<T>(candidate, candidate);
+            TensorPrimitives.Sigmoid<T>(output, output);
+
+            // c' = f ⊙ c + i ⊙ g, h' = o ⊙ tanh(c').
+            Span<T> c = cNext.Slice(j * hidden, hidden);
+            Span<T> h = hNext.Slice(j * hidden, hidden);
+            TensorPrimitives.Multiply<T>(gates.Slice(hidden, hidden), cPrev.Slice(j * hidden, hidden), c);
+            TensorPrimitives.MultiplyAdd<T>(gates.Slice(0, hidden), candidate, c, c);
+            TensorPrimitives.Tanh<T>(c, h);
+            TensorPrimitives.Multiply<T>(h, output, h);
         }
     }
 
@@ -62,6 +65,10 @@ internal sealed class LstmCell<T> : RecurrentCell<T>
         {
             ReadOnlySpan<T> gates = u.Slice(j * rows, rows);
             Span<T> delta = deltaU.Slice(j * rows, rows);
+
+            // tanh(c') again (vectorized), in the direct-path buffer, which the LSTM leaves zero in the end.
+            Span<T> tanhOfCell = dhPrevDirect.Slice(j * hidden, hidden);
+            TensorPrimitives.Tanh<T>(cNext.Slice(j * hidden, hidden), tanhOfCell);
             for (int k = 0; k < hidden; k++)
             {
                 int at = (j * hidden) + k;
@@ -69,7 +76,7 @@ internal sealed class LstmCell<T> : RecurrentCell<T>
                 T f = gates[hidden + k];
                 T g = gates[(2 * hidden) + k];
                 T o = gates[(3 * hidden) + k];
-                T tanhC = T.Tanh(cNext[at]);
+                T tanhC = tanhOfCell[k];
                 T dhk = dh[at];
                 T dcTotal = dc[at] + (dhk * o * (one - (tanhC * tanhC)));
                 delta[k] = dcTotal * g * i * (one - i);

@@ -419,11 +419,20 @@ public sealed class RecurrentModel<T>
             Span<T> v = cache.RecurrentProjections[ld].AsSpan((keepV ? s : 0) * gh * b, gh * b);
             ReadOnlySpan<T> hPrev = cache.StateBlock(hiddens, s);
             Span<T> hNext = cache.StateBlock(hiddens, s + 1);
-            ColumnBlocks.BroadcastColumns<T>(_recurrentBiases[ld], v);
-            Gemm.Multiply(packed, false, b, one, hPrev, h, one, v, gh);
             Span<T> cPrev = Cell.HasCellState ? cache.StateBlock(cells, s) : default;
             Span<T> cNext = Cell.HasCellState ? cache.StateBlock(cells, s + 1) : default;
-            Cell.Forward(u.Slice(s * gh * b, gh * b), v, hPrev, cPrev, hNext, cNext, h);
+
+            // v = W_hh h + b_hh, the only product inside the loop, with the cell step fused into its epilogue.
+            ColumnBlocks.BroadcastColumns<T>(_recurrentBiases[ld], v);
+            var step = new CellStepEpilogue<T>(Cell, cache.Projections[ld], s * gh * b, hiddens, cells, s * h * b, (s + 1) * h * b, h);
+            long badProduct = Gemm.Multiply(packed, false, b, one, hPrev, h, one, v, gh, ref step);
+            if (badProduct >= 0)
+            {
+                int sequence = (int)(badProduct / gh);
+                throw new NonFiniteValueException(
+                    $"recurrent pre-activation W_hh h + b_hh (layer {k}, {(dir == 0 ? "forward" : "reverse")} direction)",
+                    dir == 0 ? s : Math.Max(lengths[sequence] - 1 - s, 0), $"row {badProduct % gh}, sequence {sequence}");
+            }
 
             // Padding (s ≥ length_b): the state is carried unchanged.
             if (cache.HasLengths)
