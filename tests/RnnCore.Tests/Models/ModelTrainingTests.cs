@@ -198,3 +198,49 @@ public sealed class ModelTrainingTests
         Tolerance.AssertClose(label, expected, actual, 1e-12);
     }
 }
+
+/// <summary>The usage example of docs/models.md, at small sizes: it compiles and trains.</summary>
+public sealed class ModelDocsExampleTests
+{
+    [Fact]
+    public void The_docs_example_trains_and_carries_state()
+    {
+        var random = new Random(30);
+        var model = new RecurrentModel<float>(new RecurrentModelOptions(InputSize: 6, HiddenSize: 8, OutputSize: 3)
+        {
+            Cell = RecurrentCellKind.Lstm,
+            Layers = 2,
+            Bidirectional = true,
+            Dropout = 0.2,
+            OutputActivation = OutputActivation.Softmax,
+            Seed = 1,
+        });
+        var bptt = new RecurrentModelBptt<float>(model, LossPlacement.LastStep, LossReduction.Mean);
+        var optimizer = new AdamOptimizer<float>(0.01);
+        var clipping = Clipping.ByGlobalNorm(5);
+        RecurrentModelCache<float> cache = model.CreateCache(steps: 7, batch: 4);
+        RecurrentModelGradients<float> gradients = model.CreateGradients(steps: 7, batch: 4);
+        List<Matrix<float>> inputs = RandomProblems.Inputs<float>(random, 6, 7, 4);
+        int[] lengths = [7, 3, 5, 1];
+        SequenceTargets<float> targets = SequenceTargets<float>.FromClasses([[0, 1, 2, 1]]);
+        float first = 0, loss = 0;
+        for (int epoch = 0; epoch < 60; epoch++)
+        {
+            model.Forward(inputs, cache, lengths: lengths, training: true);
+            loss = bptt.Backward(cache, targets, gradients);
+            first = epoch == 0 ? loss : first;
+            clipping.Apply(gradients.ParameterGradients);
+            optimizer.Step(model.Parameters, gradients.ParameterGradients);
+        }
+
+        loss.Should().BeLessThan(first / 2, "the model learns the four labels");
+        gradients.DhNorms(layer: 0, direction: 1).Should().HaveCount(7);
+
+        var unidirectional = new RecurrentModel<float>(model.Options with { Bidirectional = false });
+        var tbptt = new RecurrentModelTruncatedBptt<float>(unidirectional, optimizer: new AdamOptimizer<float>(0.01), chunkLength: 3, clipping: clipping);
+        SequenceTargets<float> perStep = SequenceTargets<float>.FromClasses(Enumerable.Range(0, 7).Select(_ => new[] { 0, 1, 2, 1 }).ToArray());
+        RecurrentModelTruncatedBpttResult<float> part = tbptt.Train(inputs, perStep);
+        part = tbptt.Train(inputs, perStep, part.FinalHidden, part.FinalCell);
+        part.ChunkLosses.Should().HaveCount(3);
+    }
+}
