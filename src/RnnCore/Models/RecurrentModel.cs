@@ -254,12 +254,13 @@ public sealed class RecurrentModel<T>
             cache.Lengths[b] = lengths is null ? cache.Steps : lengths[b];
         }
 
-        if (training && cache.DropoutMasks.Length > 0 && Options.Dropout > 0 && Layers > 1)
+        bool dropout = training && Options.Dropout > 0 && Layers > 1;
+        if (dropout)
         {
             DrawDropoutMasks(cache);
         }
 
-        ForwardCore(cache, dropout: training && Options.Dropout > 0 && Layers > 1);
+        ForwardCore(cache, dropout);
     }
 
     /// <summary>Checks h_0 and c_0 (count L·D, each H x B, finite) without copying them.</summary>

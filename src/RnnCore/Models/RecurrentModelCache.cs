@@ -55,7 +55,8 @@ public sealed class RecurrentModelCache<T>
         for (int k = 0; k < model.Layers; k++)
         {
             LayerOutputs[k] = new T[Guard.ElementCount<T>(d * h, columns, "layer-output cache")];
-            bool dropped = k < model.Layers - 1 && model.Options.Dropout > 0;
+            // Every layer below the top gets mask buffers, whatever p: a cache serves any model of the same shape.
+            bool dropped = k < model.Layers - 1;
             DropoutMasks[k] = dropped ? new T[LayerOutputs[k].Length] : [];
             DroppedOutputs[k] = dropped ? new T[LayerOutputs[k].Length] : [];
         }
@@ -108,7 +109,7 @@ public sealed class RecurrentModelCache<T>
     // Per layer: [h_fwd ; h_rev] by position, [D·H, T·B] (zero at padded positions).
     internal T[][] LayerOutputs { get; }
 
-    // Per layer below the top when p > 0: the mask (0 or 1/(1 − p)) and the masked output the next layer reads.
+    // Per layer below the top: the mask (0 or 1/(1 − p)) and the masked output the next layer reads.
     internal T[][] DropoutMasks { get; }
 
     internal T[][] DroppedOutputs { get; }

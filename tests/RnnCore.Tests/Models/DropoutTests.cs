@@ -115,3 +115,18 @@ public sealed class DropoutTests
         return (outputs, all);
     }
 }
+
+/// <summary>A cache is shaped by the model's layers, not by its dropout probability.</summary>
+public sealed class DropoutCacheTests
+{
+    [Fact]
+    public void A_cache_made_by_a_model_without_dropout_serves_one_with_dropout()
+    {
+        RecurrentModelOptions options = ModelProblems.Options(RecurrentCellKind.Gru, 2, false, OutputActivation.Softmax);
+        var plain = new RecurrentModel<double>(options);
+        var dropped = new RecurrentModel<double>(options with { Dropout = 0.5 });
+        RecurrentModelCache<double> cache = plain.CreateCache(3, 2);
+        dropped.Forward(RandomProblems.Inputs<double>(new Random(1), 3, 3, 2), cache, training: true);
+        cache.DropoutApplied.Should().BeTrue();
+    }
+}
