@@ -69,7 +69,30 @@ internal sealed class LstmCell<T> : RecurrentCell<T>
             // tanh(c') again (vectorized), in the direct-path buffer, which the LSTM leaves zero in the end.
             Span<T> tanhOfCell = dhPrevDirect.Slice(j * hidden, hidden);
             TensorPrimitives.Tanh<T>(cNext.Slice(j * hidden, hidden), tanhOfCell);
-            for (int k = 0; k < hidden; k++)
+            int k = 0;
+            if (Vector.IsHardwareAccelerated)
+            {
+                // The same operations in the same order as the scalar tail below (nothing fused): identical bits per lane.
+                var vOne = Vector<T>.One;
+                for (; k <= hidden - Vector<T>.Count; k += Vector<T>.Count)
+                {
+                    int at = (j * hidden) + k;
+                    var i = new Vector<T>(gates.Slice(k));
+                    var f = new Vector<T>(gates.Slice(hidden + k));
+                    var g = new Vector<T>(gates.Slice((2 * hidden) + k));
+                    var o = new Vector<T>(gates.Slice((3 * hidden) + k));
+                    var tanhC = new Vector<T>(tanhOfCell.Slice(k));
+                    var dhk = new Vector<T>(dh.Slice(at));
+                    Vector<T> dcTotal = new Vector<T>(dc.Slice(at)) + (dhk * o * (vOne - (tanhC * tanhC)));
+                    (dcTotal * g * i * (vOne - i)).CopyTo(delta.Slice(k));
+                    (dcTotal * new Vector<T>(cPrev.Slice(at)) * f * (vOne - f)).CopyTo(delta.Slice(hidden + k));
+                    (dcTotal * i * (vOne - (g * g))).CopyTo(delta.Slice((2 * hidden) + k));
+                    (dhk * tanhC * o * (vOne - o)).CopyTo(delta.Slice((3 * hidden) + k));
+                    (dcTotal * f).CopyTo(dc.Slice(at));
+                }
+            }
+
+            for (; k < hidden; k++)
             {
                 int at = (j * hidden) + k;
                 T i = gates[k];

@@ -75,6 +75,18 @@ public sealed class ModelGradientCheckTests
         worst.Should().BeLessThan(1e-6);
     }
 
+    [Theory]
+    [InlineData(RecurrentCellKind.Lstm)]
+    [InlineData(RecurrentCellKind.Gru)]
+    [InlineData(RecurrentCellKind.Vanilla)]
+    public void A_hidden_size_wider_than_a_vector_matches_central_differences(RecurrentCellKind cell)
+    {
+        // H = 9 runs the cells' vectorized loops (4 or 8 lanes) and their scalar tails.
+        RecurrentModelOptions options = ModelProblems.Options(cell, 1, true, OutputActivation.Sigmoid, inputSize: 2, hiddenSize: 9, outputSize: 2, seed: 13);
+        double worst = Check(options, LossPlacement.EveryStep, LossReduction.Mean, steps: 3, batch: 2, lengths: [3, 2], dropout: false, seed: 13);
+        worst.Should().BeLessThan(1e-6);
+    }
+
     [Fact]
     public void A_wrong_gradient_is_caught()
     {
