@@ -69,7 +69,8 @@ internal static unsafe class Gemm
     /// <summary>
     /// C = f(alpha · op(A) · op(B) + beta · C) with op(A) already packed (m = a.Rows, k = a.Depth), where f is the
     /// caller's <paramref name="epilogue"/>. Each thread checks the columns it has just computed for NaN and infinity and
-    /// then applies f to them, while they are still in its cache.
+    /// then applies f to them, while they are still in its cache. <paramref name="epilogue"/> must be a local variable of
+    /// the caller (its address is handed to the worker threads for the duration of the call).
     /// </summary>
     /// <returns>The index in <paramref name="c"/> of the first element that was NaN or infinite before f, or −1.</returns>
     public static long Multiply<T, TEpilogue>(
