@@ -29,7 +29,7 @@ namespace RnnCore.Persistence;
 /// to float32 precision).
 /// </para>
 /// </remarks>
-public static class OnnxExport
+public static partial class OnnxExport
 {
     /// <summary>The ONNX operator-set version the graph uses.</summary>
     public const int OpsetVersion = 14;

@@ -29,7 +29,7 @@ namespace RnnCore.Persistence;
 /// model with another value, which no loader can notice; everything else (header, names, shapes, dtypes, offsets,
 /// length) is validated. PyTorch adds the two biases separately, RnnCore once: outputs agree to rounding, not bit for bit.
 /// </remarks>
-public static class SafeTensors
+public static partial class SafeTensors
 {
     /// <summary>PyTorch's name for W_x, the input-to-hidden weights of layer 0 of <c>nn.RNN</c>.</summary>
     public const string WeightIh = "rnn.weight_ih_l0";

@@ -1,0 +1,378 @@
+using System.Buffers.Binary;
+using System.Numerics;
+using RnnCore.Internal;
+
+namespace RnnCore.Persistence;
+
+// ONNX export of RecurrentModel<T>: one ONNX RNN / LSTM / GRU node per layer (both directions in one node), chained,
+// then the head. Beside the single-layer RecurrentLayer<T> export in OnnxExport.cs, whose Node, FloatTensor and
+// protobuf helpers it reuses. See docs/interop-models.md.
+public static partial class OnnxExport
+{
+    /// <summary>
+    /// The name of the optional input <c>sequence_lens</c>, int32 [batch]: each sequence's length in 1..S for a padded
+    /// batch. When it is not fed, every sequence is S steps long.
+    /// </summary>
+    public const string SequenceLengthsName = "sequence_lens";
+
+    /// <summary>The name of the optional input h_0, float32 [L·D, batch, H] (index layer·D + direction); zeros when not fed.</summary>
+    public const string InitialHiddenName = "initial_h";
+
+    /// <summary>The name of the optional input c_0 of an LSTM model, float32 [L·D, batch, H]; zeros when not fed.</summary>
+    public const string InitialCellName = "initial_c";
+
+    /// <summary>The name of an LSTM model's final cell states c_n, [L·D, batch, H].</summary>
+    public const string FinalCellName = "final_cell";
+
+    private const int Int32Type = 6;
+    private const int AttributeString = 3;
+
+    /// <summary>Writes the model as ONNX to <paramref name="path"/>, atomically (temporary file, flush, rename). See <see cref="Serialize{T}(RecurrentModel{T})"/>.</summary>
+    /// <param name="model">The model; every parameter must be finite.</param>
+    /// <param name="path">The file to create or replace, by convention <c>*.onnx</c>.</param>
+    /// <typeparam name="T">The element type; the graph is float32 either way.</typeparam>
+    /// <exception cref="ArgumentException"><paramref name="model"/> holds a NaN or infinite parameter; nothing is written.</exception>
+    /// <exception cref="IOException">The file system refused the write; an existing file at <paramref name="path"/> is unchanged.</exception>
+    public static void Save<T>(RecurrentModel<T> model, string path)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        AtomicFile.WriteAllBytes(path, Serialize(model));
+    }
+
+    /// <summary>Writes the model as ONNX to a stream, at its current position.</summary>
+    /// <param name="model">The model; every parameter must be finite.</param>
+    /// <param name="stream">A writable stream; it is not closed.</param>
+    /// <typeparam name="T">The element type; the graph is float32 either way.</typeparam>
+    /// <exception cref="ArgumentException"><paramref name="model"/> holds a NaN or infinite parameter; nothing is written.</exception>
+    public static void Save<T>(RecurrentModel<T> model, Stream stream)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        stream.Write(Serialize(model));
+    }
+
+    /// <summary>
+    /// The serialized ONNX ModelProto of a <see cref="RecurrentModel{T}"/> (opset 14, IR 8, float32), S and batch
+    /// symbolic:
+    /// <code>
+    /// inputs   input [S, batch, I]; optional: sequence_lens int32 [batch], initial_h [L·D, batch, H], initial_c (LSTM)
+    /// layer k  RNN | LSTM | GRU (direction forward | bidirectional, hidden_size H; GRU linear_before_reset = 1)
+    ///          X = layer k−1's output, sequence_lens, initial_h[k·D .. k·D+D−1] → Y [S, D, batch, H], Y_h [D, batch, H]
+    ///          Transpose(0, 2, 1, 3) + Reshape(0, 0, −1) → [S, batch, D·H], the next layer's X
+    /// head     MatMul(head.weightᵀ [D·H, O]) + Add(head.bias) → logits, then Softmax(−1) | Sigmoid | Identity → output
+    /// outputs  output, logits [S, batch, O]; hidden_states [S, batch, D·H]; final_hidden [L·D, batch, H]; final_cell (LSTM)
+    /// </code>
+    /// The optional inputs are graph inputs with a default initializer (ONNX's overridable initializers): zeros of
+    /// [L·D, 1, H] expanded to the batch, and lengths that are clamped to S, so a caller that feeds nothing gets
+    /// full-length sequences from zero states.
+    /// </summary>
+    /// <param name="model">The model; every parameter must be finite.</param>
+    /// <typeparam name="T">The element type; a double model's parameters are rounded to float32.</typeparam>
+    /// <returns>The bytes of the .onnx file.</returns>
+    /// <exception cref="ArgumentException"><paramref name="model"/> holds a NaN or infinite parameter.</exception>
+    /// <exception cref="NotSupportedException">The parameters would exceed the 2 GB limit of a single protobuf message.</exception>
+    public static byte[] Serialize<T>(RecurrentModel<T> model)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        for (int k = 0; k < model.Parameters.Count; k++)
+        {
+            int bad = Guard.IndexOfNonFinite<T>(model.Parameters[k]);
+            if (bad >= 0)
+            {
+                throw new ArgumentException(
+                    $"model holds {model.Parameters[k][bad]} in {model.Parameters.GetName(k)} (element {bad} of its column-major storage); every parameter must be finite to be exported.",
+                    nameof(model));
+            }
+        }
+
+        if (model.Parameters.TotalLength * sizeof(float) > int.MaxValue / 2)
+        {
+            throw new NotSupportedException(
+                $"the model has {model.Parameters.TotalLength:N0} parameters; an ONNX file without external data is limited to 2 GB.");
+        }
+
+        RecurrentModelOptions o = model.Options;
+        int i = o.InputSize, h = o.HiddenSize, outputs = o.OutputSize, layers = o.Layers, d = model.Directions;
+        RecurrentCellKind cell = o.Cell;
+        int gates = cell switch { RecurrentCellKind.Lstm => 4, RecurrentCellKind.Gru => 3, _ => 1 };
+        string op = cell switch { RecurrentCellKind.Lstm => "LSTM", RecurrentCellKind.Gru => "GRU", _ => "RNN" };
+        bool lstm = cell == RecurrentCellKind.Lstm;
+
+        // ONNX's gate blocks in PyTorch's numbering: LSTM W is [i, o, f, c] against PyTorch's i, f, g, o; GRU W is
+        // [z, r, h] against PyTorch's r, z, n. onnxBlock j takes PyTorch block order[j].
+        int[] order = cell switch { RecurrentCellKind.Lstm => [0, 3, 1, 2], RecurrentCellKind.Gru => [1, 0, 2], _ => [0] };
+
+        var file = new ProtobufWriter()
+            .Int(1, IrVersion)
+            .String(2, "RnnCore")
+            .String(3, typeof(OnnxExport).Assembly.GetName().Version?.ToString() ?? "0")
+            .String(6, $"{op} model from RnnCore: I={i}, H={h}, O={outputs}, {layers} layer(s), {(d == 2 ? "bidirectional" : "unidirectional")}, {o.OutputActivation} output.")
+            .Message(7, graph =>
+            {
+                // Sizes taken from the input at run time: batch for the states, S to clamp the default lengths.
+                graph.Message(1, n => Node(n, "input_shape", "Shape", [InputName], ["input_shape"], null));
+                graph.Message(1, n => Node(n, "batch_size", "Gather", ["input_shape", "index_1"], ["batch_size"], null));
+                graph.Message(1, n => Node(n, "sequence_length", "Gather", ["input_shape", "index_0"], ["sequence_length"], null));
+                graph.Message(1, n => Node(n, "sequence_length_int32", "Cast", ["sequence_length"], ["sequence_length_int32"], a =>
+                    a.Message(5, at => at.String(1, "to").Int(20, AttributeInt).Int(3, Int32Type))));
+
+                // lengths = min(expand(sequence_lens, [batch]), S): the default [int32.MaxValue] means "every sequence is S long".
+                graph.Message(1, n => Node(n, "lengths_per_sequence", "Expand", [SequenceLengthsName, "batch_size"], ["lengths_per_sequence"], null));
+                graph.Message(1, n => Node(n, "lengths", "Min", ["lengths_per_sequence", "sequence_length_int32"], ["lengths"], null));
+
+                // States: expand(initial_h, [L·D, batch, H]) so that the default [L·D, 1, H] zeros fit any batch.
+                graph.Message(1, n => Node(n, "state_shape", "Concat", ["state_count", "batch_size", "hidden_size"], ["state_shape"], a =>
+                    a.Message(5, at => at.String(1, "axis").Int(20, AttributeInt).Int(3, 0))));
+                graph.Message(1, n => Node(n, "initial_h_expanded", "Expand", [InitialHiddenName, "state_shape"], ["initial_h_expanded"], null));
+                if (lstm)
+                {
+                    graph.Message(1, n => Node(n, "initial_c_expanded", "Expand", [InitialCellName, "state_shape"], ["initial_c_expanded"], null));
+                }
+
+                string x = InputName;
+                for (int k = 0; k < layers; k++)
+                {
+                    string layer = $"layer{k}";
+                    string states = $"{layer}_states";
+                    graph.Message(1, n => Node(n, $"{layer}_initial_h", "Slice", ["initial_h_expanded", states + "_begin", states + "_end", "index_0"], [$"{layer}_initial_h"], null));
+                    if (lstm)
+                    {
+                        graph.Message(1, n => Node(n, $"{layer}_initial_c", "Slice", ["initial_c_expanded", states + "_begin", states + "_end", "index_0"], [$"{layer}_initial_c"], null));
+                    }
+
+                    string[] opInputs = lstm
+                        ? [x, $"{layer}_W", $"{layer}_R", $"{layer}_B", "lengths", $"{layer}_initial_h", $"{layer}_initial_c"]
+                        : [x, $"{layer}_W", $"{layer}_R", $"{layer}_B", "lengths", $"{layer}_initial_h"];
+                    string[] opOutputs = lstm ? [$"{layer}_Y", $"{layer}_Y_h", $"{layer}_Y_c"] : [$"{layer}_Y", $"{layer}_Y_h"];
+                    graph.Message(1, n => Node(n, layer, op, opInputs, opOutputs, a =>
+                    {
+                        a.Message(5, at => at.String(1, "hidden_size").Int(20, AttributeInt).Int(3, h));
+                        a.Message(5, at => at.String(1, "direction").Int(20, AttributeString).String(4, d == 2 ? "bidirectional" : "forward"));
+                        if (cell == RecurrentCellKind.Vanilla)
+                        {
+                            // One activation per direction.
+                            string f = o.HiddenActivation == HiddenActivation.Relu ? "Relu" : "Tanh";
+                            a.Message(5, at =>
+                            {
+                                at.String(1, "activations").Int(20, AttributeStrings);
+                                for (int dir = 0; dir < d; dir++)
+                                {
+                                    at.String(9, f);
+                                }
+                            });
+                        }
+                        else if (cell == RecurrentCellKind.Gru)
+                        {
+                            // PyTorch's n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)): the reset gate multiplies R_h h + Rb_h.
+                            a.Message(5, at => at.String(1, "linear_before_reset").Int(20, AttributeInt).Int(3, 1));
+                        }
+                    }));
+
+                    // Y [S, D, batch, H] → [S, batch, D, H] → [S, batch, D·H]: [h_fwd ; h_rev] per step, as PyTorch's output.
+                    string next = k == layers - 1 ? HiddenStatesName : $"{layer}_output";
+                    graph.Message(1, n => Node(n, $"{layer}_transpose", "Transpose", [$"{layer}_Y"], [$"{layer}_Y_transposed"], a =>
+                        a.Message(5, at =>
+                        {
+                            at.String(1, "perm").Int(20, 7);
+                            foreach (long axis in new long[] { 0, 2, 1, 3 })
+                            {
+                                at.Int(8, axis);
+                            }
+                        })));
+                    graph.Message(1, n => Node(n, $"{layer}_reshape", "Reshape", [$"{layer}_Y_transposed", "merge_directions"], [next], null));
+                    x = next;
+                }
+
+                string[] finals = Enumerable.Range(0, layers).Select(k => $"layer{k}_Y_h").ToArray();
+                graph.Message(1, n => Node(n, "final_hidden", "Concat", finals, [FinalHiddenName], a =>
+                    a.Message(5, at => at.String(1, "axis").Int(20, AttributeInt).Int(3, 0))));
+                if (lstm)
+                {
+                    string[] cells = Enumerable.Range(0, layers).Select(k => $"layer{k}_Y_c").ToArray();
+                    graph.Message(1, n => Node(n, "final_cell", "Concat", cells, [FinalCellName], a =>
+                        a.Message(5, at => at.String(1, "axis").Int(20, AttributeInt).Int(3, 0))));
+                }
+
+                string outputOperator = o.OutputActivation switch
+                {
+                    OutputActivation.Softmax => "Softmax",
+                    OutputActivation.Sigmoid => "Sigmoid",
+                    _ => "Identity",
+                };
+                graph.Message(1, n => Node(n, "head_projection", "MatMul", [HiddenStatesName, "head_weight_transposed"], ["head_projection"], null));
+                graph.Message(1, n => Node(n, "head_bias", "Add", ["head_projection", "head_bias"], [LogitsName], null));
+                graph.Message(1, n => Node(n, "output_activation", outputOperator, [LogitsName], [OutputName], a =>
+                {
+                    if (outputOperator == "Softmax")
+                    {
+                        a.Message(5, at => at.String(1, "axis").Int(20, AttributeInt).Int(3, -1));
+                    }
+                }));
+
+                graph.String(2, "rnncore_recurrent_model");
+
+                // Initializers: the weights, the constants, and the defaults of the optional inputs.
+                for (int k = 0; k < layers; k++)
+                {
+                    int inputRows = k == 0 ? i : d * h;
+                    int layer = k;
+                    graph.Message(5, t => FloatTensor(t, $"layer{layer}_W", [d, gates * h, inputRows], Stack(model, layer, d, "weight_ih", inputRows, h, order)));
+                    graph.Message(5, t => FloatTensor(t, $"layer{layer}_R", [d, gates * h, h], Stack(model, layer, d, "weight_hh", h, h, order)));
+                    graph.Message(5, t => FloatTensor(t, $"layer{layer}_B", [d, 2 * gates * h], Biases(model, layer, d, h, order)));
+                    graph.Message(5, t => Int64Tensor(t, $"layer{layer}_states_begin", [1], [(long)layer * d]));
+                    graph.Message(5, t => Int64Tensor(t, $"layer{layer}_states_end", [1], [((long)layer * d) + d]));
+                }
+
+                // head.weightᵀ as a row-major [D·H, O] is element (j, o) at j·O + o, exactly head.weight's column-major storage.
+                graph.Message(5, t => FloatTensor(t, "head_weight_transposed", [d * h, outputs], ToFloat<T>(model.Parameters[model.Parameters.Count - 2])));
+                graph.Message(5, t => FloatTensor(t, "head_bias", [outputs], ToFloat<T>(model.Parameters[model.Parameters.Count - 1])));
+                graph.Message(5, t => Int64Tensor(t, "index_0", [1], [0]));
+                graph.Message(5, t => Int64Tensor(t, "index_1", [1], [1]));
+                graph.Message(5, t => Int64Tensor(t, "state_count", [1], [(long)layers * d]));
+                graph.Message(5, t => Int64Tensor(t, "hidden_size", [1], [h]));
+                graph.Message(5, t => Int64Tensor(t, "merge_directions", [3], [0, 0, -1]));
+                graph.Message(5, t => Int32Tensor(t, SequenceLengthsName, [1], [int.MaxValue]));
+                graph.Message(5, t => FloatTensor(t, InitialHiddenName, [layers * d, 1, h], new float[layers * d * h]));
+                if (lstm)
+                {
+                    graph.Message(5, t => FloatTensor(t, InitialCellName, [layers * d, 1, h], new float[layers * d * h]));
+                }
+
+                graph.Message(11, v => TypedValueInfo(v, InputName, 1, ["sequence", "batch", i]));
+                graph.Message(11, v => TypedValueInfo(v, SequenceLengthsName, Int32Type, [null]));
+                graph.Message(11, v => TypedValueInfo(v, InitialHiddenName, 1, [layers * d, null, h]));
+                if (lstm)
+                {
+                    graph.Message(11, v => TypedValueInfo(v, InitialCellName, 1, [layers * d, null, h]));
+                }
+
+                graph.Message(12, v => TypedValueInfo(v, OutputName, 1, ["sequence", "batch", outputs]));
+                graph.Message(12, v => TypedValueInfo(v, LogitsName, 1, ["sequence", "batch", outputs]));
+                graph.Message(12, v => TypedValueInfo(v, HiddenStatesName, 1, ["sequence", "batch", d * h]));
+                graph.Message(12, v => TypedValueInfo(v, FinalHiddenName, 1, [layers * d, "batch", h]));
+                if (lstm)
+                {
+                    graph.Message(12, v => TypedValueInfo(v, FinalCellName, 1, [layers * d, "batch", h]));
+                }
+            })
+            .Message(8, opset => opset.String(1, string.Empty).Int(2, OpsetVersion));
+        return file.ToArray();
+    }
+
+    /// <summary>
+    /// W or R of one layer, [D, G·H, columns] row-major: for each direction the PyTorch matrix (column-major in the model)
+    /// with its gate blocks reordered to ONNX's order.
+    /// </summary>
+    private static float[] Stack<T>(RecurrentModel<T> model, int layer, int d, string kind, int columns, int h, int[] order)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int gates = order.Length;
+        int rows = gates * h;
+        float[] result = new float[d * rows * columns];
+        for (int dir = 0; dir < d; dir++)
+        {
+            ReadOnlySpan<T> source = model.Parameters[ParameterIndex(layer, dir, d, kind)];
+            for (int j = 0; j < gates; j++)
+            {
+                for (int r = 0; r < h; r++)
+                {
+                    int from = (order[j] * h) + r, to = (dir * rows) + (j * h) + r;
+                    for (int c = 0; c < columns; c++)
+                    {
+                        result[(to * columns) + c] = float.CreateTruncating(source[from + (c * rows)]);
+                    }
+                }
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>B of one layer, [D, 2·G·H]: per direction [Wb ; Rb] = [bias_ih ; bias_hh], each with its blocks reordered.</summary>
+    private static float[] Biases<T>(RecurrentModel<T> model, int layer, int d, int h, int[] order)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int gates = order.Length;
+        float[] result = new float[d * 2 * gates * h];
+        for (int dir = 0; dir < d; dir++)
+        {
+            for (int half = 0; half < 2; half++)
+            {
+                ReadOnlySpan<T> source = model.Parameters[ParameterIndex(layer, dir, d, half == 0 ? "bias_ih" : "bias_hh")];
+                for (int j = 0; j < gates; j++)
+                {
+                    for (int r = 0; r < h; r++)
+                    {
+                        result[(((dir * 2) + half) * gates * h) + (j * h) + r] = float.CreateTruncating(source[(order[j] * h) + r]);
+                    }
+                }
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>The index in state_dict order of a layer-direction's tensor: 4 per layer-direction (weight_ih, weight_hh, bias_ih, bias_hh).</summary>
+    private static int ParameterIndex(int layer, int dir, int d, string kind)
+        => (4 * ((layer * d) + dir)) + kind switch { "weight_ih" => 0, "weight_hh" => 1, "bias_ih" => 2, _ => 3 };
+
+    private static void Int64Tensor(ProtobufWriter tensor, string name, long[] dims, long[] values)
+    {
+        foreach (long dim in dims)
+        {
+            tensor.Int(1, dim);
+        }
+
+        byte[] raw = new byte[values.Length * sizeof(long)];
+        for (int k = 0; k < values.Length; k++)
+        {
+            BinaryPrimitives.WriteInt64LittleEndian(raw.AsSpan(k * sizeof(long)), values[k]);
+        }
+
+        tensor.Int(2, Int64).String(8, name).Bytes(9, raw);
+    }
+
+    private static void Int32Tensor(ProtobufWriter tensor, string name, long[] dims, int[] values)
+    {
+        foreach (long dim in dims)
+        {
+            tensor.Int(1, dim);
+        }
+
+        byte[] raw = new byte[values.Length * sizeof(int)];
+        for (int k = 0; k < values.Length; k++)
+        {
+            BinaryPrimitives.WriteInt32LittleEndian(raw.AsSpan(k * sizeof(int)), values[k]);
+        }
+
+        tensor.Int(2, Int32Type).String(8, name).Bytes(9, raw);
+    }
+
+    /// <summary>A tensor ValueInfoProto of element type <paramref name="elementType"/>; each dimension a size, a symbolic name, or null (unknown).</summary>
+    private static void TypedValueInfo(ProtobufWriter value, string name, int elementType, object?[] dims)
+    {
+        value.String(1, name).Message(2, type => type.Message(1, tensor =>
+        {
+            tensor.Int(1, elementType);
+            tensor.Message(2, shape =>
+            {
+                foreach (object? dim in dims)
+                {
+                    shape.Message(1, dimension =>
+                    {
+                        if (dim is string symbol)
+                        {
+                            dimension.String(2, symbol);
+                        }
+                        else if (dim is not null)
+                        {
+                            dimension.Int(1, Convert.ToInt64(dim, System.Globalization.CultureInfo.InvariantCulture));
+                        }
+                    });
+                }
+            });
+        }));
+    }
+}
