@@ -598,7 +598,11 @@ public sealed partial class Trainer<T>
             if (Options.Placement == LossPlacement.EveryStep && sequence.TargetSteps != sequence.Length)
             {
                 throw new ArgumentException(
-                    $"{paramName}[{s}] has {sequence.TargetSteps} target(s) for {sequence.Length} steps, but a loss at every step needs one target per step.", paramName);
+                    sequence.TargetSteps == 1
+                        ? $"{paramName}[{s}] has one target for its {sequence.Length} steps, but Placement = EveryStep (a loss at every step) needs one target per step; " +
+                          "for one target per sequence, set Placement = LastStep in TrainerOptions."
+                        : $"{paramName}[{s}] has {sequence.TargetSteps} targets for {sequence.Length} steps, but a loss at every step needs one target per step.",
+                    paramName);
             }
 
             if (sequence.Classes is not null)

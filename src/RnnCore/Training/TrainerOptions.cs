@@ -76,8 +76,21 @@ public sealed class TrainerOptions
     /// <summary>Above this ratio an epoch's gradients are called exploding. Default 1e3.</summary>
     public double ExplodingRatio { get; init; } = 1e3;
 
-    /// <summary>When clipping fires on at least this fraction of an epoch's steps, its gradients are called exploding. Default 0.5.</summary>
-    public double ExplodingClipFraction { get; init; } = 0.5;
+    /// <summary>
+    /// When clipping fires on at least this fraction of an epoch's steps, <see cref="GradientHealth.ClippingSaturated"/>
+    /// is set. It is reported on its own and does not change the verdict, which the dL/dh norms decide: a healthy run
+    /// with a tight clipping threshold clips on most steps. Positive (above 1, never); default 0.5.
+    /// </summary>
+    public double ClippingSaturationFraction { get; init; } = 0.5;
+
+    /// <summary>The former name of <see cref="ClippingSaturationFraction"/>; clipping no longer makes the verdict Exploding.</summary>
+    [Obsolete("Clipping saturation is reported on its own (GradientHealth.ClippingSaturated) and no longer makes the verdict Exploding; use ClippingSaturationFraction.")]
+    [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
+    public double ExplodingClipFraction
+    {
+        get => ClippingSaturationFraction;
+        init => ClippingSaturationFraction = value;
+    }
 
     /// <summary>
     /// When set, after every epoch the trainer saves a checkpoint here (atomically, with
@@ -137,10 +150,16 @@ public sealed class TrainerOptions
             throw new ArgumentOutOfRangeException(nameof(EarlyStoppingMinDelta), EarlyStoppingMinDelta, "EarlyStoppingMinDelta must be non-negative and finite.");
         }
 
-        if (!(VanishingRatio > 0) || !(ExplodingRatio > VanishingRatio) || !double.IsFinite(ExplodingRatio) || !(ExplodingClipFraction > 0))
+        if (!(VanishingRatio > 0) || !(ExplodingRatio > VanishingRatio) || !double.IsFinite(ExplodingRatio))
         {
             throw new ArgumentOutOfRangeException(
-                nameof(VanishingRatio), $"expected 0 < VanishingRatio < ExplodingRatio < ∞ and ExplodingClipFraction > 0, but got {VanishingRatio}, {ExplodingRatio}, {ExplodingClipFraction}.");
+                nameof(VanishingRatio), $"expected 0 < VanishingRatio < ExplodingRatio < ∞, but got {VanishingRatio}, {ExplodingRatio}.");
+        }
+
+        if (!(ClippingSaturationFraction > 0))
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(ClippingSaturationFraction), ClippingSaturationFraction, $"ClippingSaturationFraction must be positive (above 1 it never fires), but was {ClippingSaturationFraction}.");
         }
     }
 
