@@ -39,14 +39,30 @@ public sealed class TrainerOptions
     public LearningRateSchedule LearningRateSchedule { get; init; } = LearningRateSchedule.Constant;
 
     /// <summary>
-    /// Early stopping: stop after this many epochs without an improvement of the monitored loss (validation loss when
-    /// a validation set is given, training loss otherwise) by more than <see cref="EarlyStoppingMinDelta"/>, and restore
-    /// the best epoch's parameters. Null (default) trains every epoch.
+    /// Early stopping: stop after this many epochs without an improvement of the monitored value by more than
+    /// <see cref="EarlyStoppingMinDelta"/>, and restore the best epoch's parameters. The monitored value is
+    /// <see cref="Monitor"/> on the validation set when set; otherwise the validation loss when a validation set is
+    /// given, the training loss otherwise. Null (default) trains every epoch.
     /// </summary>
     public int? EarlyStoppingPatience { get; init; }
 
-    /// <summary>The smallest decrease of the monitored loss that counts as an improvement; non-negative. Default 0.</summary>
+    /// <summary>The smallest change of the monitored value, in its <see cref="Metric.Goal"/>'s direction, that counts as an improvement; non-negative. Default 0.</summary>
     public double EarlyStoppingMinDelta { get; init; }
+
+    /// <summary>
+    /// Metrics measured on the validation set after every epoch (in <see cref="EpochRecord.Validation"/>) and by
+    /// <see cref="Trainer{T}.Evaluate"/> (in <see cref="EvaluationResult.Metrics"/>), e.g.
+    /// <c>[Metric.MeanAbsoluteError, Metric.Accuracy(0.3)]</c>. Names must differ. Default none.
+    /// </summary>
+    public IReadOnlyList<Metric> Metrics { get; init; } = [];
+
+    /// <summary>
+    /// The metric early stopping and best-parameter restore follow, on the validation set (which
+    /// <see cref="Trainer{T}.Fit"/> then requires), in the direction of its <see cref="Metric.Goal"/>: e.g.
+    /// <c>Metric.Accuracy()</c> keeps the epoch of the highest validation accuracy. Measured (and reported) even when
+    /// not in <see cref="Metrics"/>. Null (default): the loss, as described at <see cref="EarlyStoppingPatience"/>.
+    /// </summary>
+    public Metric? Monitor { get; init; }
 
     /// <summary>
     /// With early stopping, also restore the best epoch's parameters when training ends without stopping early
@@ -145,6 +161,7 @@ public sealed class TrainerOptions
         ArgumentNullException.ThrowIfNull(Clipping, nameof(Clipping));
         ArgumentNullException.ThrowIfNull(LearningRateSchedule, nameof(LearningRateSchedule));
         ArgumentNullException.ThrowIfNull(Callbacks, nameof(Callbacks));
+        ArgumentNullException.ThrowIfNull(Metrics, nameof(Metrics));
         if (!(EarlyStoppingMinDelta >= 0) || !double.IsFinite(EarlyStoppingMinDelta))
         {
             throw new ArgumentOutOfRangeException(nameof(EarlyStoppingMinDelta), EarlyStoppingMinDelta, "EarlyStoppingMinDelta must be non-negative and finite.");
