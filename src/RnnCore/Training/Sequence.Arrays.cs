@@ -4,10 +4,51 @@ namespace RnnCore.Training;
 
 /// <content>
 /// Sequences from plain arrays: a univariate series (<c>T[]</c>, one value per step), steps × features (<c>T[][]</c>, row
-/// t = x_t) or an L x I array (<c>T[,]</c>). Each is copied and validated as the MathNet factories do.
+/// t = x_t) or an L x I array (<c>T[,]</c>). Each is copied and validated as the MathNet factories do. And read access
+/// to a sequence's inputs and targets.
 /// </content>
 public sealed partial class Sequence<T>
 {
+    /// <summary>x_t, the input at 0-based step <paramref name="step"/>, of length <see cref="InputSize"/> (a read-only view).</summary>
+    /// <param name="step">0 to <see cref="Length"/> − 1.</param>
+    /// <returns>The input vector.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">The step is out of range.</exception>
+    public ReadOnlySpan<T> Input(int step)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(step);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(step, Length);
+        return Inputs.AsSpan(step * InputSize, InputSize);
+    }
+
+    /// <summary>
+    /// Value target <paramref name="index"/> (of <see cref="TargetSteps"/>: the target of step <paramref name="index"/>,
+    /// or 0 for the whole sequence's), of length <see cref="TargetSize"/> (a read-only view).
+    /// </summary>
+    /// <param name="index">0 to <see cref="TargetSteps"/> − 1.</param>
+    /// <returns>The target vector.</returns>
+    /// <exception cref="InvalidOperationException">The sequence has class targets (see <see cref="TargetClass"/>).</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The index is out of range.</exception>
+    public ReadOnlySpan<T> Target(int index)
+    {
+        T[] values = Values ?? throw new InvalidOperationException("the sequence has class targets; read them with TargetClass.");
+        ArgumentOutOfRangeException.ThrowIfNegative(index);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, TargetSteps);
+        return values.AsSpan(index * TargetSize, TargetSize);
+    }
+
+    /// <summary>Class target <paramref name="index"/> (of <see cref="TargetSteps"/>).</summary>
+    /// <param name="index">0 to <see cref="TargetSteps"/> − 1.</param>
+    /// <returns>The class index.</returns>
+    /// <exception cref="InvalidOperationException">The sequence has value targets (see <see cref="Target"/>).</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The index is out of range.</exception>
+    public int TargetClass(int index)
+    {
+        int[] classes = Classes ?? throw new InvalidOperationException("the sequence has value targets; read them with Target.");
+        ArgumentOutOfRangeException.ThrowIfNegative(index);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, TargetSteps);
+        return classes[index];
+    }
+
     /// <summary>A univariate series (I = 1) with one class for the whole sequence (scored at its last step).</summary>
     /// <param name="series">x_1..x_L, one value per step; L ≥ 1, finite.</param>
     /// <param name="class">The class index, ≥ 0.</param>

@@ -36,6 +36,14 @@ public abstract class DataHelperTests<T>
         (series.Length, series.InputSize, series.TargetSize).Should().Be((2, 1, 1));
         Sequence<T>.WithValues(steps[0], steps[1]).TargetSteps.Should().Be(2);
         Sequence<T>.WithClasses(steps[0], [0, 1]).Classes.Should().Equal(0, 1);
+
+        // Read access: x_t and the targets.
+        Sequence<T> read = Sequence<T>.WithValues(steps, steps);
+        read.Input(2).ToArray().Should().Equal(steps[2]);
+        read.Target(1).ToArray().Should().Equal(steps[1]);
+        Sequence<T>.WithClass(steps, 2).TargetClass(0).Should().Be(2);
+        ((Action)(() => read.Input(3))).Should().Throw<ArgumentOutOfRangeException>();
+        ((Action)(() => read.TargetClass(0))).Should().Throw<InvalidOperationException>();
     }
 
     [Fact]
