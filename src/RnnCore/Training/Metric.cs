@@ -58,7 +58,7 @@ public abstract class Metric
 
     /// <summary>
     /// The mean squared error over every output element of every item, mean((y − target)²), as PyTorch's
-    /// <c>MSELoss</c>. Named <c>mse</c>. (For an identity output with <see cref="LossReduction.Mean"/> the loss is half of it.)
+    /// <c>MSELoss</c>. Named <c>mse</c>. (For an identity output with <see cref="LossReduction.Mean"/> it equals the loss.)
     /// </summary>
     public static Metric MeanSquaredError { get; } = new ErrorMetric("mse", squared: true, root: false);
 

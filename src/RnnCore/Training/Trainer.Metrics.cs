@@ -45,7 +45,7 @@ public sealed partial class Trainer<T>
         }
     }
 
-    /// <summary>The metrics listed in the options, and the monitored one if it is not among them, in that order.</summary>
+    /// <summary>The metrics listed in the options, and the monitored one if none of them has its name, in that order.</summary>
     private IEnumerable<Metric> UserMetrics()
     {
         foreach (Metric metric in Options.Metrics)
@@ -53,7 +53,8 @@ public sealed partial class Trainer<T>
             yield return metric;
         }
 
-        if (Options.Monitor is Metric monitor && !Options.Metrics.Contains(monitor))
+        // A monitor named like a listed metric is that metric (Metric.Accuracy() twice makes two equal objects).
+        if (Options.Monitor is Metric monitor && !Options.Metrics.Any(m => m?.Name == monitor.Name))
         {
             yield return monitor;
         }

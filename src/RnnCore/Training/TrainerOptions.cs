@@ -60,7 +60,8 @@ public sealed class TrainerOptions
     /// The metric early stopping and best-parameter restore follow, on the validation set (which
     /// <see cref="Trainer{T}.Fit"/> then requires), in the direction of its <see cref="Metric.Goal"/>: e.g.
     /// <c>Metric.Accuracy()</c> keeps the epoch of the highest validation accuracy. Measured (and reported) even when
-    /// not in <see cref="Metrics"/>. Null (default): the loss, as described at <see cref="EarlyStoppingPatience"/>.
+    /// not in <see cref="Metrics"/>; a metric of <see cref="Metrics"/> with the same <see cref="Metric.Name"/> is taken as this one.
+    /// Null (default): the loss, as described at <see cref="EarlyStoppingPatience"/>.
     /// </summary>
     public Metric? Monitor { get; init; }
 

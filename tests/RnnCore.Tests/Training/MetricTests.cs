@@ -165,6 +165,10 @@ public abstract class MetricTests<T>
         ((Action)(() => _ = new Trainer<T>(regression, new SgdOptimizer<T>(0.1), new TrainerOptions { Metrics = [Metric.MeanAbsoluteError, Metric.MeanAbsoluteError] })))
             .Should().Throw<ArgumentException>().WithMessage("*'mae' twice*");
 
+        // The same metric listed and monitored (two equal objects) is measured once.
+        var classifier = new Trainer<T>(new RecurrentLayer<T>(2, 4, 3), new SgdOptimizer<T>(0.1), new TrainerOptions { Metrics = [Metric.Accuracy()], Monitor = Metric.Accuracy() });
+        classifier.Evaluate(TrainingData.Classes<T>(new Random(1), 2, 3, [3, 4])).Metrics.Keys.Should().Equal("accuracy");
+
         var trainer = new Trainer<T>(regression, new SgdOptimizer<T>(0.1), new TrainerOptions { Monitor = Metric.MeanAbsoluteError });
         SequenceDataset<T> data = TrainingData.Values<T>(new Random(1), 2, 1, [3, 4]);
         ((Action)(() => trainer.Fit(data))).Should().Throw<ArgumentException>().WithParameterName("validation").WithMessage("*'mae'*validation set*");
