@@ -279,9 +279,19 @@ public sealed partial class RecurrentLayer<T>
         T[] data = new T[Guard.ElementCount<T>(i, sequence.Count, name)];
         for (int t = 0; t < sequence.Count; t++)
         {
-            Guard.CopyVector(sequence[t], i, data.AsSpan(t * i, i), index < 0 ? paramName : name, t, "inputSize");
+            Vector<T> x = sequence[t] ?? throw new ArgumentNullException(paramName, $"{name}[{t}] is null.");
+            if (x.Count != i)
+            {
+                throw new ArgumentException($"{name}[{t}] has {x.Count} features but the layer's inputSize is {i}.", paramName);
+            }
+
+            for (int k = 0; k < i; k++)
+            {
+                data[(t * i) + k] = x.At(k);
+            }
         }
 
+        RequireFinite(data, name, paramName, i);
         return (data, sequence.Count);
     }
 

@@ -130,6 +130,13 @@ public abstract class PredictionTests<T>
         Invoking(() => layer.PredictLast(new T[] { T.One, T.One })).Should().Throw<ArgumentException>()
             .WithParameterName("series").WithMessage("*univariate*inputSize is 3*");
         Invoking(() => layer.PredictLast(new T[4, 2])).Should().Throw<ArgumentException>().WithMessage("steps is 4x2*inputSize is 3*");
+        var vectors = new List<IReadOnlyList<MathNet.Numerics.LinearAlgebra.Vector<T>>>
+        {
+            new[] { MathNet.Numerics.LinearAlgebra.Vector<T>.Build.Dense(I) },
+            new[] { MathNet.Numerics.LinearAlgebra.Vector<T>.Build.Dense(I), MathNet.Numerics.LinearAlgebra.Vector<T>.Build.Dense(I + 1) },
+        };
+        Invoking(() => layer.PredictLast(vectors)).Should().Throw<ArgumentException>()
+            .WithParameterName("sequences").WithMessage("sequences[1][1] has 4 features but the layer's inputSize is 3*");
     }
 
     private static Action Invoking(Func<object> call) => () => call();
