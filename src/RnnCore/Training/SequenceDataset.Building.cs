@@ -100,6 +100,54 @@ public sealed partial class SequenceDataset<T>
     }
 
     /// <summary>
+    /// Sliding windows over a multivariate time series (steps × features), as <see cref="Windows(T[], int, int, int)"/>:
+    /// window k is the <paramref name="window"/> rows starting at row k·<paramref name="stride"/>, and its target is the
+    /// <paramref name="horizon"/> rows that follow it: of feature <paramref name="targetFeature"/> only (a target of
+    /// length horizon), or of every feature when it is null (length horizon · F, the first following row's F values
+    /// first).
+    /// </summary>
+    /// <param name="series">n rows of the same length F ≥ 1; finite.</param>
+    /// <param name="window">Rows per input window; positive.</param>
+    /// <param name="horizon">How many following rows the target holds; positive. Default 1.</param>
+    /// <param name="stride">The shift between consecutive windows; positive. Default 1.</param>
+    /// <param name="targetFeature">The feature to forecast (0-based), or null for all of them. Default null.</param>
+    /// <returns>The windows, with input size F.</returns>
+    /// <exception cref="ArgumentException">A size is not positive, the series is shorter than window + horizon, ragged or not finite, or the target feature is out of range.</exception>
+    public static SequenceDataset<T> Windows(T[][] series, int window, int horizon = 1, int stride = 1, int? targetFeature = null)
+    {
+        ArgumentNullException.ThrowIfNull(series);
+        Guard.Positive(window, nameof(window));
+        Guard.Positive(horizon, nameof(horizon));
+        Guard.Positive(stride, nameof(stride));
+        if ((long)window + horizon > series.Length)
+        {
+            throw new ArgumentException(
+                $"series has {series.Length} rows but one window needs window + horizon = {window} + {horizon} = {(long)window + horizon}.", nameof(series));
+        }
+
+        // Validates the rows once (ragged, non-finite) by building the whole series as one sequence.
+        Sequence<T> all = Named(() => Sequence<T>.WithClass(series, 0), nameof(series), -1);
+        int features = all.InputSize;
+        if (targetFeature is int f && (f < 0 || f >= features))
+        {
+            throw new ArgumentOutOfRangeException(nameof(targetFeature), f, $"targetFeature must be in [0, {features - 1}] (the series has {features} features), but was {f}.");
+        }
+
+        int count = ((series.Length - window - horizon) / stride) + 1;
+        var windows = new Sequence<T>[count];
+        for (int k = 0; k < count; k++)
+        {
+            int start = k * stride;
+            T[] target = targetFeature is int feature
+                ? Enumerable.Range(start + window, horizon).Select(t => series[t][feature]).ToArray()
+                : series[(start + window)..(start + window + horizon)].SelectMany(row => row).ToArray();
+            windows[k] = Sequence<T>.WithValue(series[start..(start + window)], target);
+        }
+
+        return new SequenceDataset<T>(windows);
+    }
+
+    /// <summary>
     /// Splits at random: the sequences in the order of a seeded shuffle (RnnCore's xoshiro256**, the same on every
     /// machine), the first round(fraction · N) of them in <c>First</c> and the rest in <c>Second</c>.
     /// </summary>
@@ -117,7 +165,7 @@ public sealed partial class SequenceDataset<T>
     /// <summary>
     /// Splits in order, for time series: the first round(fraction · N) sequences in <c>First</c>, then
     /// <paramref name="gap"/> sequences left out, then the rest in <c>Second</c>. The gap keeps overlapping windows
-    /// (see <see cref="Windows"/>) from putting a validation target inside a training input.
+    /// (see <see cref="Windows(T[], int, int, int)"/>) from putting a validation target inside a training input.
     /// </summary>
     /// <param name="fraction">The share of <c>First</c>, in (0, 1).</param>
     /// <param name="gap">Sequences dropped between the parts; non-negative. Default 0.</param>
@@ -198,7 +246,7 @@ public sealed partial class SequenceDataset<T>
         }
     }
 
-    /// <summary>Builds sequence <paramref name="index"/>, naming it in the message of any refusal.</summary>
+    /// <summary>Builds sequence <paramref name="index"/> (−1: the argument itself), naming it in the message of any refusal.</summary>
     private static Sequence<T> Named(Func<Sequence<T>> build, string paramName, int index)
     {
         try
@@ -209,7 +257,7 @@ public sealed partial class SequenceDataset<T>
         {
             // The inner message without its " (Parameter 'x')" suffix, which names the factory's argument, not ours.
             string message = e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", string.Empty, StringComparison.Ordinal);
-            throw new ArgumentException($"{paramName}[{index}]: {message}", paramName, e);
+            throw new ArgumentException(index < 0 ? $"{paramName}: {message}" : $"{paramName}[{index}]: {message}", paramName, e);
         }
     }
 }

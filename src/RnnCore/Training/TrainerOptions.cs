@@ -101,7 +101,7 @@ public sealed class TrainerOptions
     public double ClippingSaturationFraction { get; init; } = 0.5;
 
     /// <summary>The former name of <see cref="ClippingSaturationFraction"/>; clipping no longer makes the verdict Exploding.</summary>
-    [Obsolete("Clipping saturation is reported on its own (GradientHealth.ClippingSaturated) and no longer makes the verdict Exploding; use ClippingSaturationFraction.")]
+    /// <remarks>Kept so that code setting it still compiles (without even a warning, for builds that treat warnings as errors).</remarks>
     [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
     public double ExplodingClipFraction
     {

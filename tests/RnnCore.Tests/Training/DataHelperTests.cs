@@ -99,6 +99,26 @@ public abstract class DataHelperTests<T>
     }
 
     [Fact]
+    public void Multivariate_windows_forecast_one_feature_or_all()
+    {
+        // Row t = (t, 10 t).
+        T[][] series = Enumerable.Range(0, 8).Select(t => new[] { T.CreateTruncating(t), T.CreateTruncating(10 * t) }).ToArray();
+        SequenceDataset<T> one = SequenceDataset<T>.Windows(series, window: 3, horizon: 2, stride: 2, targetFeature: 1);
+        one.Count.Should().Be(2, "⌊(8 − 3 − 2) / 2⌋ + 1");
+        (one.InputSize, one.TargetSize).Should().Be((2, 2));
+        one[1].Input(0).ToArray().Select(double.CreateTruncating).Should().Equal(2, 20);
+        one[1].Target(0).ToArray().Select(double.CreateTruncating).Should().Equal(50, 60);
+
+        SequenceDataset<T> all = SequenceDataset<T>.Windows(series, window: 3, horizon: 2);
+        all.Count.Should().Be(4);
+        all[0].Target(0).ToArray().Select(double.CreateTruncating).Should().Equal(3, 30, 4, 40);
+
+        ((Action)(() => SequenceDataset<T>.Windows(series, 3, targetFeature: 2))).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("targetFeature");
+        T[][] ragged = [.. series[..4], [T.One]];
+        ((Action)(() => SequenceDataset<T>.Windows(ragged, 3))).Should().Throw<ArgumentException>().WithParameterName("series").WithMessage("series: steps[4] has 1 values*");
+    }
+
+    [Fact]
     public void A_random_split_is_a_seeded_partition()
     {
         SequenceDataset<T> data = Numbered(10);

@@ -57,6 +57,7 @@ public abstract class GradientHealthTests<T>
 
         GradientHealth unclipped = OneEpoch(HiddenActivation.Relu, Initializer.Identity(), Clipping.None);
         unclipped.ClippingSaturated.Should().BeFalse();
+        new TrainerOptions { ExplodingClipFraction = 0.7 }.ClippingSaturationFraction.Should().Be(0.7, "the former name still sets the threshold");
     }
 
     [Fact]
