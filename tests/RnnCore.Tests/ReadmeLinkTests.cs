@@ -10,12 +10,6 @@ namespace RnnCore.Tests;
 /// </summary>
 public sealed partial class ReadmeLinkTests
 {
-    // Pages that other branches of the same issue write (docs/models.md, docs/hosting.md, docs/examples.md,
-    // docs/prediction-and-data.md): the README links them before they are merged. Once a page exists it is checked
-    // like every other; after the merge this list can be emptied.
-    private static readonly HashSet<string> WrittenElsewhere =
-        ["docs/models.md", "docs/hosting.md", "docs/examples.md", "docs/prediction-and-data.md"];
-
     private static readonly string Root = RepositoryPaths.Root;
 
     [Fact]
@@ -80,9 +74,7 @@ public sealed partial class ReadmeLinkTests
         string blob = RepositoryUrl() + "/blob/main/";
         IEnumerable<string> pages = Directory.GetFiles(Path.Combine(Root, "docs"), "*.md")
             .Select(p => "docs/" + Path.GetFileName(p))
-            .Where(p => p != "docs/README.md")
-            .Concat(WrittenElsewhere)
-            .Distinct();
+            .Where(p => p != "docs/README.md");
         foreach (string page in pages)
         {
             readme.Should().Contain($"({blob}{page})", $"the README's documentation table links {page}");
@@ -122,10 +114,6 @@ public sealed partial class ReadmeLinkTests
     private static void RequireFile(string path, string because)
     {
         string full = Path.Combine(Root, path.TrimEnd('/'));
-        if (WrittenElsewhere.Contains(path) && !File.Exists(full))
-        {
-            return;
-        }
 
         (File.Exists(full) || Directory.Exists(full)).Should().BeTrue($"{because}, so {path} must exist in the repository");
     }

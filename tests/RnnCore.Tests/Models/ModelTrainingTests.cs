@@ -147,6 +147,19 @@ public sealed class ModelTrainingTests
         ModelProblems.Snapshot(a).Should().BeEquivalentTo(ModelProblems.Snapshot(b), o => o.WithStrictOrdering());
     }
 
+    private static void Close(double[] expected, double[] actual, string label)
+    {
+        Tolerance.AssertClose(label, expected, actual, 1e-12);
+    }
+}
+
+/// <summary>
+/// Allocation of a steady-state model step. Runs in the collection that runs alone: concurrent tests renting the GEMM's
+/// pooled pack buffers for other shapes could make this thread grow a set, which is the pool at work, not the step.
+/// </summary>
+[Collection(RnnCore.Tests.Kernels.ProcessSettingsCollection.Name)]
+public sealed class ModelAllocationTests
+{
     [Fact]
     public void A_steady_state_training_step_allocates_nothing_in_float_and_double()
     {
@@ -183,19 +196,23 @@ public sealed class ModelTrainingTests
             gruBptt.Backward(gruCache, targets, gruGradients);
         }
 
+        // The smallest of five windows: the GEMM's pack buffers come from a process-wide pool, which an idle kernel
+        // worker's exit empties (at most once per idle timeout), so one window may see a set re-allocated; a step that
+        // allocates shows in every window.
         Step();
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 3; i++)
+        long fewest = long.MaxValue;
+        for (int window = 0; window < 5; window++)
         {
-            Step();
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 3; i++)
+            {
+                Step();
+            }
+
+            fewest = Math.Min(fewest, GC.GetAllocatedBytesForCurrentThread() - before);
         }
 
-        return GC.GetAllocatedBytesForCurrentThread() - before;
-    }
-
-    private static void Close(double[] expected, double[] actual, string label)
-    {
-        Tolerance.AssertClose(label, expected, actual, 1e-12);
+        return fewest;
     }
 }
 
