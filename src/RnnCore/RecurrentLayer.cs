@@ -53,7 +53,7 @@ public sealed partial class RecurrentLayer<T>
     /// <param name="outputActivation">g, which also chooses the loss: softmax (default, cross-entropy), sigmoid (binary cross-entropy) or identity (squared error).</param>
     /// <param name="seed">Seed of the initialization.</param>
     /// <exception cref="NotSupportedException">T is neither float nor double.</exception>
-    /// <exception cref="ArgumentOutOfRangeException">A size is not positive, or an activation is not a defined value.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A size is not positive, an activation is not a defined value, or a softmax output has fewer than 2 classes (one binary output is <see cref="OutputActivation.Sigmoid"/>).</exception>
     public RecurrentLayer(
         int inputSize,
         int hiddenSize,
@@ -74,6 +74,12 @@ public sealed partial class RecurrentLayer<T>
         if (!Enum.IsDefined(outputActivation))
         {
             throw new ArgumentOutOfRangeException(nameof(outputActivation), outputActivation, "expected Identity, Sigmoid or Softmax.");
+        }
+
+        if (outputActivation == OutputActivation.Softmax && outputSize < 2)
+        {
+            // softmax over one output is exp(z)/exp(z) = 1 whatever z: the loss is 0 and nothing is learned.
+            throw new ArgumentOutOfRangeException(nameof(outputSize), outputSize, SoftmaxNeedsTwoClasses(outputSize));
         }
 
         InputSize = inputSize;
@@ -361,6 +367,11 @@ public sealed partial class RecurrentLayer<T>
                 stepsParamName);
         }
     }
+
+    /// <summary>Why a softmax output needs O ≥ 2, and what to use instead.</summary>
+    internal static string SoftmaxNeedsTwoClasses(int outputSize) =>
+        $"a softmax output needs at least 2 classes but outputSize is {outputSize}: softmax over one output is always 1, so the loss is 0 and nothing is learned. " +
+        "For one yes/no output use OutputActivation.Sigmoid (binary cross-entropy), for one value OutputActivation.Identity.";
 
     private static void RequireSteps(int steps, string paramName)
     {

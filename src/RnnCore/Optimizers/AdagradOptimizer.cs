@@ -29,7 +29,7 @@ public sealed class AdagradOptimizer<T> : OptimizerBase<T>
     private T _negativeCurrentLearningRate;
 
     /// <summary>Creates the optimizer; the accumulators are allocated (and filled) on the first step.</summary>
-    /// <param name="learningRate">Step size (<c>lr</c>); positive and finite.</param>
+    /// <param name="learningRate">Step size (<c>lr</c>); non-negative and finite.</param>
     /// <param name="learningRateDecay">Decay of the step size with the step count (<c>lr_decay</c>); non-negative and finite.</param>
     /// <param name="weightDecay">L2 penalty added to the gradient; non-negative and finite.</param>
     /// <param name="initialAccumulatorValue">Starting value of every accumulated square; non-negative and finite.</param>

@@ -40,7 +40,7 @@ public sealed class AdamOptimizer<T> : OptimizerBase<T>
     private T _biasCorrection2Sqrt;
 
     /// <summary>Creates the optimizer; the moment buffers are allocated on the first step.</summary>
-    /// <param name="learningRate">Step size (<c>lr</c>); positive and finite.</param>
+    /// <param name="learningRate">Step size (<c>lr</c>); non-negative and finite.</param>
     /// <param name="beta1">Decay of the first-moment average (<c>betas[0]</c>); in [0, 1).</param>
     /// <param name="beta2">Decay of the second-moment average (<c>betas[1]</c>); in [0, 1).</param>
     /// <param name="epsilon">Added to the bias-corrected root of the second moment (<c>eps</c>); non-negative and finite.</param>

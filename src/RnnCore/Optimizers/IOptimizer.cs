@@ -19,7 +19,7 @@ public interface IOptimizer<T>
     /// The step size used by the next <see cref="Step"/> (PyTorch's <c>lr</c>). Learning-rate schedules set it between
     /// steps; the optimizer's state is kept.
     /// </summary>
-    /// <exception cref="ArgumentOutOfRangeException">Set to a value that is not positive and finite.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">Set to a negative, NaN or infinite value (0 is allowed, as in PyTorch).</exception>
     double LearningRate { get; set; }
 
     /// <summary>Number of completed <see cref="Step"/> calls since construction or the last <see cref="Reset"/>.</summary>

@@ -28,13 +28,13 @@ public abstract class OptimizerBase<T> : IOptimizer<T>
     private int[]? _stateLengths;
 
     /// <summary>Validates the shared options.</summary>
-    /// <param name="learningRate">Step size; positive and finite.</param>
+    /// <param name="learningRate">Step size; non-negative and finite (0, as PyTorch allows, leaves the parameters where they are while the state still advances, e.g. the first epoch of a warm-up).</param>
     /// <param name="weightDecay">L2 penalty added to the gradient (<c>g + weightDecay · w</c>); non-negative and finite.</param>
     /// <param name="buffersPerTensor">How many state buffers, each as long as its tensor, the optimizer keeps per tensor.</param>
     private protected OptimizerBase(double learningRate, double weightDecay, int buffersPerTensor)
     {
         OptimizerGuard.RequireFloatOrDouble<T>();
-        _learningRate = OptimizerGuard.PositiveFinite(learningRate, nameof(learningRate));
+        _learningRate = OptimizerGuard.NonNegativeFinite(learningRate, nameof(learningRate));
         WeightDecay = OptimizerGuard.NonNegativeFinite(weightDecay, nameof(weightDecay));
         _buffersPerTensor = buffersPerTensor;
     }
@@ -43,11 +43,11 @@ public abstract class OptimizerBase<T> : IOptimizer<T>
     /// The step size used by the next <see cref="Step"/> (PyTorch's <c>lr</c>). A learning-rate schedule sets it between
     /// steps, as one would set <c>param_groups[0]['lr']</c>; the state is kept.
     /// </summary>
-    /// <exception cref="ArgumentOutOfRangeException">The value is not positive and finite.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The value is negative, NaN or infinite (0 is accepted, as in PyTorch).</exception>
     public double LearningRate
     {
         get => _learningRate;
-        set => _learningRate = OptimizerGuard.PositiveFinite(value, nameof(LearningRate));
+        set => _learningRate = OptimizerGuard.NonNegativeFinite(value, nameof(LearningRate));
     }
 
     /// <summary>The L2 penalty (PyTorch's <c>weight_decay</c>): the gradient used is <c>g + WeightDecay · w</c>.</summary>

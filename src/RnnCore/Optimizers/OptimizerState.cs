@@ -30,7 +30,7 @@ public sealed class OptimizerState<T>
     /// <summary>Creates a state from its parts; the buffers are copied.</summary>
     /// <param name="optimizerName">The optimizer's kind, e.g. <c>"AdamOptimizer"</c> (see <see cref="OptimizerName"/>).</param>
     /// <param name="stepCount">Completed steps; 0 when the optimizer has not stepped yet (then there are no buffers).</param>
-    /// <param name="learningRate">The learning rate at capture; positive and finite.</param>
+    /// <param name="learningRate">The learning rate at capture; non-negative and finite.</param>
     /// <param name="buffersPerTensor">Buffers the optimizer keeps per tensor, 0 to <see cref="MaxBuffersPerTensor"/>.</param>
     /// <param name="tensorLengths">The length of every parameter tensor the buffers were built for; empty when there are no buffers.</param>
     /// <param name="buffers">Tensor-major buffers: <c>tensorLengths.Count · buffersPerTensor</c> arrays, buffer <c>slot</c> of tensor <c>i</c> at <c>i · buffersPerTensor + slot</c>, each as long as its tensor.</param>
@@ -52,9 +52,9 @@ public sealed class OptimizerState<T>
         }
 
         ArgumentOutOfRangeException.ThrowIfNegative(stepCount);
-        if (!double.IsFinite(learningRate) || learningRate <= 0)
+        if (!double.IsFinite(learningRate) || learningRate < 0)
         {
-            throw new ArgumentOutOfRangeException(nameof(learningRate), learningRate, $"learningRate must be positive and finite, but was {learningRate}.");
+            throw new ArgumentOutOfRangeException(nameof(learningRate), learningRate, $"learningRate must be non-negative and finite, but was {learningRate}.");
         }
 
         ArgumentOutOfRangeException.ThrowIfNegative(buffersPerTensor);

@@ -36,7 +36,7 @@ public sealed class RmsPropOptimizer<T> : OptimizerBase<T>
     private T _negativeLearningRate;
 
     /// <summary>Creates the optimizer; the averages and buffers are allocated on the first step.</summary>
-    /// <param name="learningRate">Step size (<c>lr</c>); positive and finite.</param>
+    /// <param name="learningRate">Step size (<c>lr</c>); non-negative and finite.</param>
     /// <param name="alpha">Smoothing constant of the averages; in [0, 1].</param>
     /// <param name="epsilon">Added to the root of the average (<c>eps</c>); non-negative and finite.</param>
     /// <param name="weightDecay">L2 penalty added to the gradient; non-negative and finite.</param>

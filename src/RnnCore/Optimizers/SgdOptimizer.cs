@@ -31,7 +31,7 @@ public sealed class SgdOptimizer<T> : OptimizerBase<T>
     private T _negativeLearningRate;
 
     /// <summary>Creates the optimizer; the momentum buffers are allocated on the first step.</summary>
-    /// <param name="learningRate">Step size (<c>lr</c>, which PyTorch requires too); positive and finite.</param>
+    /// <param name="learningRate">Step size (<c>lr</c>, which PyTorch requires too); non-negative and finite.</param>
     /// <param name="momentum">Momentum factor; non-negative and finite. 0 turns momentum off.</param>
     /// <param name="dampening">Dampening of the gradient added to the momentum buffer; in [0, 1].</param>
     /// <param name="nesterov">Use Nesterov momentum; requires <paramref name="momentum"/> &gt; 0 and zero dampening.</param>

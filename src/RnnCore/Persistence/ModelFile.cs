@@ -161,7 +161,7 @@ public static class ModelFile
     /// <param name="path">The file.</param>
     /// <typeparam name="T">The element type.</typeparam>
     /// <returns>The loaded checkpoint (its <see cref="Checkpoint{T}.Layer"/> is a separate copy; <paramref name="layer"/> now holds the same parameters).</returns>
-    /// <exception cref="ModelFormatException">As for <see cref="LoadCheckpoint{T}(string)"/>, or the file's sizes or activations differ from the layer's (<see cref="ModelFormatError.Invalid"/>).</exception>
+    /// <exception cref="ModelFormatException">As for <see cref="LoadCheckpoint{T}(string)"/>, or the file is a valid model whose sizes or activations differ from the layer's (<see cref="ModelFormatError.Mismatch"/>; the message says which).</exception>
     public static Checkpoint<T> LoadInto<T>(RecurrentLayer<T> layer, string path)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -388,6 +388,11 @@ public static class ModelFile
         int inputSize = reader.Size("I");
         int hiddenSize = reader.Size("H");
         int outputSize = reader.Size("O");
+        if (output == OutputActivation.Softmax && outputSize < 2)
+        {
+            // Older releases accepted this model; it cannot have learned anything (its output is always 1).
+            throw Invalid(RecurrentLayer<T>.SoftmaxNeedsTwoClasses(outputSize));
+        }
 
         // Bound every parameter by the bytes actually present before allocating anything.
         long[] lengths = [(long)hiddenSize * inputSize, (long)hiddenSize * hiddenSize, (long)outputSize * hiddenSize, hiddenSize, outputSize];
@@ -456,9 +461,9 @@ public static class ModelFile
 
         string name = Encoding.ASCII.GetString(nameBytes);
         double learningRate = reader.Double("learning rate");
-        if (!double.IsFinite(learningRate) || learningRate <= 0)
+        if (!double.IsFinite(learningRate) || learningRate < 0)
         {
-            throw Invalid($"the optimizer's learning rate is {learningRate}; it must be positive and finite.");
+            throw Invalid($"the optimizer's learning rate is {learningRate}; it must be non-negative and finite.");
         }
 
         long stepCount = reader.Int64("step count");
@@ -551,10 +556,20 @@ public static class ModelFile
         if (source.InputSize != layer.InputSize || source.HiddenSize != layer.HiddenSize || source.OutputSize != layer.OutputSize
             || source.HiddenActivation != layer.HiddenActivation || source.OutputActivation != layer.OutputActivation)
         {
-            throw Invalid(
-                $"the file holds a model with I={source.InputSize}, H={source.HiddenSize}, O={source.OutputSize}, " +
-                $"{source.HiddenActivation}/{source.OutputActivation}, but the layer has I={layer.InputSize}, H={layer.HiddenSize}, " +
-                $"O={layer.OutputSize}, {layer.HiddenActivation}/{layer.OutputActivation}; use ModelFile.Load to create a layer of the saved shape.");
+            // The file is fine; the layer is not the one it was saved from. Say what differs, not that the file is bad.
+            string[] differences = new[]
+            {
+                source.InputSize != layer.InputSize ? $"inputSize I is {source.InputSize} in the file but {layer.InputSize} in the layer" : null,
+                source.HiddenSize != layer.HiddenSize ? $"hiddenSize H is {source.HiddenSize} in the file but {layer.HiddenSize} in the layer" : null,
+                source.OutputSize != layer.OutputSize ? $"outputSize O is {source.OutputSize} in the file but {layer.OutputSize} in the layer" : null,
+                source.HiddenActivation != layer.HiddenActivation ? $"the hidden activation is {source.HiddenActivation} in the file but {layer.HiddenActivation} in the layer" : null,
+                source.OutputActivation != layer.OutputActivation ? $"the output activation is {source.OutputActivation} in the file but {layer.OutputActivation} in the layer" : null,
+            }.OfType<string>().ToArray();
+            throw new ModelFormatException(
+                ModelFormatError.Mismatch,
+                $"the file holds a valid model (I={source.InputSize}, H={source.HiddenSize}, O={source.OutputSize}, " +
+                $"{source.HiddenActivation}/{source.OutputActivation}) that does not fit the layer: {string.Join("; ", differences)}. " +
+                "Use ModelFile.Load to create a layer of the saved shape.");
         }
 
         for (int i = 0; i < layer.Parameters.Count; i++)

@@ -20,4 +20,10 @@ public enum ModelFormatError
 
     /// <summary>The file is readable but its contents are not a valid model (a size, name, shape or value is wrong).</summary>
     Invalid,
+
+    /// <summary>
+    /// The file is a valid model, but of other sizes or activations than the layer it is loaded into
+    /// (<see cref="ModelFile.LoadInto{T}(RecurrentLayer{T}, string)"/>); the message says what differs.
+    /// </summary>
+    Mismatch,
 }

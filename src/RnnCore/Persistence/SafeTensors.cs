@@ -23,9 +23,11 @@ namespace RnnCore.Persistence;
 /// Tensors are written row-major (PyTorch's layout) and transposed from and to MathNet's column-major storage. The
 /// element type is F32 for <see cref="float"/> and F64 for <see cref="double"/>; import requires the file's dtype to be
 /// the one asked for (convert in PyTorch with <c>model.float()</c> or <c>model.double()</c>). The activations are not
-/// part of a PyTorch state dict: pass them to <see cref="Import{T}(string, HiddenActivation, OutputActivation)"/>
-/// (<c>nn.RNN(..., nonlinearity='relu')</c> is <see cref="HiddenActivation.Relu"/>; the output activation is whatever the
-/// Python code applies to <c>fc</c>'s result). The format has no checksum: a changed byte inside the tensor data gives a
+/// part of a PyTorch state dict: <see cref="Export{T}(RecurrentLayer{T}, string)"/> records them in the header's
+/// <c>__metadata__</c> (<c>hidden_activation</c>, <c>output_activation</c>) and
+/// <see cref="Import{T}(string, HiddenActivation?, OutputActivation?)"/> reads them back; for a file saved by PyTorch,
+/// which has no such entries, pass them (<c>nn.RNN(..., nonlinearity='relu')</c> is <see cref="HiddenActivation.Relu"/>;
+/// the output activation is whatever the Python code applies to <c>fc</c>'s result). The format has no checksum: a changed byte inside the tensor data gives a
 /// model with another value, which no loader can notice; everything else (header, names, shapes, dtypes, offsets,
 /// length) is validated. PyTorch adds the two biases separately, RnnCore once: outputs agree to rounding, not bit for bit.
 /// </remarks>
@@ -53,6 +55,8 @@ public static class SafeTensors
     public const int MaxHeaderLength = 100_000_000;
 
     private const string MetadataKey = "__metadata__";
+    private const string HiddenActivationKey = "hidden_activation";
+    private const string OutputActivationKey = "output_activation";
 
     private static readonly string[] Names = [WeightIh, WeightHh, BiasIh, BiasHh, FcWeight, FcBias];
 
@@ -81,17 +85,24 @@ public static class SafeTensors
 
     /// <summary>
     /// Reads a safetensors file holding exactly the six tensors of <c>nn.RNN(I, H)</c> + <c>nn.Linear(H, O)</c> (see
-    /// <see cref="SafeTensors"/>) into a new layer; the sizes come from the shapes, b_h is <c>bias_ih + bias_hh</c>.
+    /// <see cref="SafeTensors"/>) into a new layer; the sizes come from the shapes, b_h is <c>bias_ih + bias_hh</c>, and
+    /// the activations from the file's <c>__metadata__</c> when it records them (as every file RnnCore exports does).
     /// </summary>
     /// <param name="path">The file.</param>
-    /// <param name="hiddenActivation">f: tanh for PyTorch's default <c>nonlinearity='tanh'</c>, ReLU for <c>'relu'</c>.</param>
-    /// <param name="outputActivation">g, which the file does not record.</param>
+    /// <param name="hiddenActivation">
+    /// f. Null (default): the file's <c>hidden_activation</c>, or tanh (PyTorch's default <c>nonlinearity='tanh'</c>)
+    /// when the file does not record one. A value that contradicts the file's is refused.
+    /// </param>
+    /// <param name="outputActivation">
+    /// g. Null (default): the file's <c>output_activation</c>, or softmax when the file does not record one (a file saved
+    /// by PyTorch: pass what the Python code applies to <c>fc</c>'s result). A value that contradicts the file's is refused.
+    /// </param>
     /// <typeparam name="T">The element type the file must hold (F32 for float, F64 for double).</typeparam>
     /// <returns>The new layer.</returns>
-    /// <exception cref="ModelFormatException">The file is truncated, not safetensors, of another dtype, or does not hold exactly those six tensors with consistent shapes, in-bounds offsets and finite values. The message says which.</exception>
+    /// <exception cref="ModelFormatException">The file is truncated, not safetensors, of another dtype, records an unknown activation, or does not hold exactly those six tensors with consistent shapes, in-bounds offsets and finite values. The message says which.</exception>
+    /// <exception cref="ArgumentException">An activation argument contradicts the one the file records (the message names both), or softmax is asked for a model with one output.</exception>
     /// <exception cref="ArgumentOutOfRangeException">An activation is not a defined value.</exception>
-    public static RecurrentLayer<T> Import<T>(
-        string path, HiddenActivation hiddenActivation = HiddenActivation.Tanh, OutputActivation outputActivation = OutputActivation.Softmax)
+    public static RecurrentLayer<T> Import<T>(string path, HiddenActivation? hiddenActivation = null, OutputActivation? outputActivation = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
@@ -106,16 +117,16 @@ public static class SafeTensors
         return layer;
     }
 
-    /// <summary>Reads a safetensors model from a stream (exactly the bytes its header declares); see <see cref="Import{T}(string, HiddenActivation, OutputActivation)"/>.</summary>
+    /// <summary>Reads a safetensors model from a stream (exactly the bytes its header declares); see <see cref="Import{T}(string, HiddenActivation?, OutputActivation?)"/>.</summary>
     /// <param name="stream">A readable stream; it is not closed.</param>
-    /// <param name="hiddenActivation">f: tanh or ReLU.</param>
-    /// <param name="outputActivation">g.</param>
+    /// <param name="hiddenActivation">f; null (default) for the one the data records, else tanh.</param>
+    /// <param name="outputActivation">g; null (default) for the one the data records, else softmax.</param>
     /// <typeparam name="T">The element type the data must hold.</typeparam>
     /// <returns>The new layer.</returns>
-    /// <exception cref="ModelFormatException">The data is truncated, not safetensors, of another dtype, or not the six expected tensors.</exception>
+    /// <exception cref="ModelFormatException">The data is truncated, not safetensors, of another dtype, records an unknown activation, or is not the six expected tensors.</exception>
+    /// <exception cref="ArgumentException">An activation argument contradicts the one the data records, or softmax is asked for a model with one output.</exception>
     /// <exception cref="ArgumentOutOfRangeException">An activation is not a defined value.</exception>
-    public static RecurrentLayer<T> Import<T>(
-        Stream stream, HiddenActivation hiddenActivation = HiddenActivation.Tanh, OutputActivation outputActivation = OutputActivation.Softmax)
+    public static RecurrentLayer<T> Import<T>(Stream stream, HiddenActivation? hiddenActivation = null, OutputActivation? outputActivation = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(stream);
@@ -144,8 +155,8 @@ public static class SafeTensors
             writer.WriteStartObject(MetadataKey);
             writer.WriteString("format", "pt");
             writer.WriteString("producer", "RnnCore");
-            writer.WriteString("hidden_activation", layer.HiddenActivation == HiddenActivation.Tanh ? "tanh" : "relu");
-            writer.WriteString("output_activation", layer.OutputActivation.ToString().ToLowerInvariant());
+            writer.WriteString(HiddenActivationKey, Name(layer.HiddenActivation));
+            writer.WriteString(OutputActivationKey, Name(layer.OutputActivation));
             writer.WriteEndObject();
             for (int k = 0; k < Names.Length; k++)
             {
@@ -206,7 +217,7 @@ public static class SafeTensors
         LittleEndianTensors.Write<T>(scratch.AsSpan(0, rows * columns), destination);
     }
 
-    private static RecurrentLayer<T> Read<T>(Stream stream, HiddenActivation hidden, OutputActivation output, out long consumed)
+    private static RecurrentLayer<T> Read<T>(Stream stream, HiddenActivation? hidden, OutputActivation? output, out long consumed)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         Guard.RequireSupportedElementType<T>();
@@ -244,19 +255,24 @@ public static class SafeTensors
             throw Invalid("the header is not valid UTF-8.");
         }
 
-        Entry[] entries = ParseHeader<T>(header, out long dataLength);
+        Entry[] entries = ParseHeader<T>(header, out long dataLength, out RecordedActivations recorded);
+        (HiddenActivation f, OutputActivation g) = ChooseActivations(recorded, hidden, output, (int)entries[4].Shape[0]);
         byte[] data = StreamReading.ReadExactly(stream, dataLength, "the tensor data");
         consumed = 8 + (long)headerLength + dataLength;
-        return Build<T>(entries, data, hidden, output);
+        return Build<T>(entries, data, f, g);
     }
 
     /// <summary>A tensor's header entry: shape and byte range within the data section.</summary>
     private readonly record struct Entry(long[] Shape, long Begin, long End);
 
-    private static Entry[] ParseHeader<T>(byte[] header, out long dataLength)
+    /// <summary>The activations a file's <c>__metadata__</c> records; null where it records none.</summary>
+    private readonly record struct RecordedActivations(HiddenActivation? Hidden, OutputActivation? Output);
+
+    private static Entry[] ParseHeader<T>(byte[] header, out long dataLength, out RecordedActivations recorded)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var entries = new Entry?[Names.Length];
+        recorded = default;
         string? dtype = null;
         try
         {
@@ -277,7 +293,7 @@ public static class SafeTensors
 
                 if (property.Name == MetadataKey)
                 {
-                    RequireMetadata(property.Value);
+                    recorded = ReadMetadata(property.Value);
                     continue;
                 }
 
@@ -338,21 +354,84 @@ public static class SafeTensors
         return all;
     }
 
-    private static void RequireMetadata(JsonElement metadata)
+    /// <summary>Checks that <c>__metadata__</c> maps strings to strings, and reads the activations Export records there.</summary>
+    private static RecordedActivations ReadMetadata(JsonElement metadata)
     {
         if (metadata.ValueKind != JsonValueKind.Object)
         {
             throw Invalid("__metadata__ is not an object.");
         }
 
+        HiddenActivation? hidden = null;
+        OutputActivation? output = null;
         foreach (JsonProperty entry in metadata.EnumerateObject())
         {
             if (entry.Value.ValueKind != JsonValueKind.String)
             {
                 throw Invalid($"__metadata__ entry '{entry.Name}' is not a string; safetensors metadata maps strings to strings.");
             }
+
+            string value = entry.Value.GetString()!;
+            if (entry.Name == HiddenActivationKey)
+            {
+                hidden = value switch
+                {
+                    "tanh" => HiddenActivation.Tanh,
+                    "relu" => HiddenActivation.Relu,
+                    _ => throw Invalid($"__metadata__ records {HiddenActivationKey} '{value}'; expected 'tanh' or 'relu'."),
+                };
+            }
+            else if (entry.Name == OutputActivationKey)
+            {
+                output = value switch
+                {
+                    "identity" => OutputActivation.Identity,
+                    "sigmoid" => OutputActivation.Sigmoid,
+                    "softmax" => OutputActivation.Softmax,
+                    _ => throw Invalid($"__metadata__ records {OutputActivationKey} '{value}'; expected 'identity', 'sigmoid' or 'softmax'."),
+                };
+            }
         }
+
+        return new RecordedActivations(hidden, output);
     }
+
+    /// <summary>
+    /// The activations to build: the file's where it records them, the caller's where it does not (tanh and softmax by
+    /// default, as before the file recorded them). An argument that contradicts the file is refused: importing a
+    /// regression model as softmax silently turns every output into 1.
+    /// </summary>
+    private static (HiddenActivation Hidden, OutputActivation Output) ChooseActivations(
+        RecordedActivations recorded, HiddenActivation? hidden, OutputActivation? output, int outputSize)
+    {
+        if (recorded.Hidden is HiddenActivation fileHidden && hidden is HiddenActivation askedHidden && askedHidden != fileHidden)
+        {
+            throw new ArgumentException(
+                $"hiddenActivation is {askedHidden} but the file records {HiddenActivationKey} '{Name(fileHidden)}'; omit the argument (or pass null) to use the file's.",
+                "hiddenActivation");
+        }
+
+        if (recorded.Output is OutputActivation fileOutput && output is OutputActivation askedOutput && askedOutput != fileOutput)
+        {
+            throw new ArgumentException(
+                $"outputActivation is {askedOutput} but the file records {OutputActivationKey} '{Name(fileOutput)}'; omit the argument (or pass null) to use the file's.",
+                "outputActivation");
+        }
+
+        OutputActivation g = recorded.Output ?? output ?? OutputActivation.Softmax;
+        if (g == OutputActivation.Softmax && outputSize < 2)
+        {
+            string message = $"fc.weight has O = {outputSize} output, but a softmax over one output is always 1; " +
+                "a single binary output is OutputActivation.Sigmoid (PyTorch's sigmoid + BCELoss), a single value OutputActivation.Identity.";
+            throw recorded.Output is null ? new ArgumentException(message, "outputActivation") : Invalid(message);
+        }
+
+        return (recorded.Hidden ?? hidden ?? HiddenActivation.Tanh, g);
+    }
+
+    private static string Name(HiddenActivation hidden) => hidden == HiddenActivation.Tanh ? "tanh" : "relu";
+
+    private static string Name(OutputActivation output) => output.ToString().ToLowerInvariant();
 
     private static Entry ParseEntry(string name, JsonElement value, ref string? dtype)
     {
@@ -487,16 +566,16 @@ public static class SafeTensors
         }
     }
 
-    private static void RequireActivations(HiddenActivation hidden, OutputActivation output)
+    private static void RequireActivations(HiddenActivation? hidden, OutputActivation? output)
     {
-        if (!Enum.IsDefined(hidden))
+        if (hidden is HiddenActivation f && !Enum.IsDefined(f))
         {
-            throw new ArgumentOutOfRangeException("hiddenActivation", hidden, "expected Tanh or Relu.");
+            throw new ArgumentOutOfRangeException("hiddenActivation", f, "expected Tanh or Relu, or null for the file's.");
         }
 
-        if (!Enum.IsDefined(output))
+        if (output is OutputActivation g && !Enum.IsDefined(g))
         {
-            throw new ArgumentOutOfRangeException("outputActivation", output, "expected Identity, Sigmoid or Softmax.");
+            throw new ArgumentOutOfRangeException("outputActivation", g, "expected Identity, Sigmoid or Softmax, or null for the file's.");
         }
     }
 

@@ -32,10 +32,16 @@ public sealed class EpochRecord
     public double? ValidationLoss { get; }
 
     /// <summary>
-    /// The fraction of scored validation items whose most likely class (argmax of the softmax) is the target; null
-    /// without a validation set or for outputs other than softmax.
+    /// The validation accuracy (<see cref="EvaluationResult.Accuracy"/>: argmax for softmax, per label at 0.5 for
+    /// sigmoid); null without a validation set or for an identity output.
     /// </summary>
     public double? ValidationAccuracy { get; }
+
+    /// <summary>
+    /// Everything measured on the validation set at the end of the epoch: the loss, accuracy, MAE and RMSE, and the
+    /// metrics of <see cref="TrainerOptions.Metrics"/>; null without a validation set.
+    /// </summary>
+    public EvaluationResult? Validation { get; internal init; }
 
     /// <summary>The learning rate used throughout the epoch.</summary>
     public double LearningRate { get; }

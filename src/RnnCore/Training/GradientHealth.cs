@@ -18,18 +18,25 @@ namespace RnnCore.Training;
 /// </para>
 /// <para>
 /// For the linear part of the recurrence, ρ(W_h) &lt; 1 shrinks gradients geometrically per step back in time and
-/// ρ(W_h) &gt; 1 can make them grow; f' ≤ 1 (tanh, ReLU) can only shrink them further. The verdict: Exploding when the
-/// ratio exceeds <see cref="TrainerOptions.ExplodingRatio"/> or clipping fired on at least
-/// <see cref="TrainerOptions.ExplodingClipFraction"/> of the steps; Vanishing when the ratio is below
-/// <see cref="TrainerOptions.VanishingRatio"/>; Healthy otherwise.
+/// ρ(W_h) &gt; 1 can make them grow; f' ≤ 1 (tanh, ReLU) can only shrink them further. The verdict is the dL/dh
+/// norms' alone: Exploding when the ratio exceeds <see cref="TrainerOptions.ExplodingRatio"/>, Vanishing when it is
+/// below <see cref="TrainerOptions.VanishingRatio"/>, Healthy otherwise.
+/// </para>
+/// <para>
+/// Clipping is reported beside the verdict, not in it: <see cref="ClippingSaturated"/> says clipping fired on at least
+/// <see cref="TrainerOptions.ClippingSaturationFraction"/> of the steps. A run that clips on most steps takes steps of
+/// the threshold's length rather than the gradient's, which is worth knowing (the threshold may be too tight, or the
+/// loss surface steep), but it is not evidence that gradients grow going back in time; a healthy run with a tight
+/// threshold clips on nearly every step.
 /// </para>
 /// </remarks>
 public sealed class GradientHealth
 {
     internal GradientHealth(
         GradientVerdict verdict, string reason, double dhNormRatio, IReadOnlyList<double> dhNorms, double spectralRadius,
-        double meanGradientNorm, double maxGradientNorm, double clipFraction)
+        double meanGradientNorm, double maxGradientNorm, double clipFraction, bool clippingSaturated)
     {
+        ClippingSaturated = clippingSaturated;
         Verdict = verdict;
         Reason = reason;
         DhNormRatio = dhNormRatio;
@@ -63,6 +70,12 @@ public sealed class GradientHealth
 
     /// <summary>The fraction of the epoch's steps on which clipping changed the gradients (0 without clipping).</summary>
     public double ClipFraction { get; }
+
+    /// <summary>
+    /// True when clipping fired on at least <see cref="TrainerOptions.ClippingSaturationFraction"/> of the epoch's steps:
+    /// most updates had the threshold's length, not the gradient's. Independent of <see cref="Verdict"/>.
+    /// </summary>
+    public bool ClippingSaturated { get; }
 
     /// <summary>
     /// Estimates the spectral radius ρ(W) = max |λ| of a square matrix by power iteration: v ← W v / ‖W v‖ from a
@@ -147,7 +160,7 @@ public sealed class GradientHealth
     /// <summary>A one-line summary, e.g. <c>Vanishing: ...</c>.</summary>
     public override string ToString() => string.Create(
         CultureInfo.InvariantCulture,
-        $"{Verdict}: {Reason} (rho(W_h) = {SpectralRadius:G4}, gradient norm mean {MeanGradientNorm:G4}, max {MaxGradientNorm:G4}, clipped {ClipFraction:P0})");
+        $"{Verdict}: {Reason} (rho(W_h) = {SpectralRadius:G4}, gradient norm mean {MeanGradientNorm:G4}, max {MaxGradientNorm:G4}, clipped {ClipFraction:P0}{(ClippingSaturated ? ", clipping saturated" : "")})");
 
     /// <summary>The verdict for the epoch's figures.</summary>
     internal static GradientHealth Assess(
@@ -161,11 +174,6 @@ public sealed class GradientHealth
             verdict = GradientVerdict.Exploding;
             reason = string.Create(c, $"||dL/dh_1||/||dL/dh_T|| = {ratio:E2} > {options.ExplodingRatio:E0}: gradients grow going back in time");
         }
-        else if (clipFraction >= options.ExplodingClipFraction)
-        {
-            verdict = GradientVerdict.Exploding;
-            reason = string.Create(c, $"clipping fired on {clipFraction:P0} of the steps (threshold {options.ExplodingClipFraction:P0})");
-        }
         else if (ratio < options.VanishingRatio)
         {
             verdict = GradientVerdict.Vanishing;
@@ -175,11 +183,17 @@ public sealed class GradientHealth
         {
             verdict = GradientVerdict.Healthy;
             reason = double.IsNaN(ratio)
-                ? "no step had both end norms positive; clipping below its threshold"
+                ? "no step had both end norms positive"
                 : string.Create(c, $"||dL/dh_1||/||dL/dh_T|| = {ratio:E2} within [{options.VanishingRatio:E0}, {options.ExplodingRatio:E0}]");
         }
 
-        return new GradientHealth(verdict, reason, ratio, dhNorms, spectralRadius, meanNorm, maxNorm, clipFraction);
+        bool saturated = clipFraction >= options.ClippingSaturationFraction;
+        if (saturated)
+        {
+            reason += string.Create(c, $"; clipping fired on {clipFraction:P0} of the steps (saturation threshold {options.ClippingSaturationFraction:P0})");
+        }
+
+        return new GradientHealth(verdict, reason, ratio, dhNorms, spectralRadius, meanNorm, maxNorm, clipFraction, saturated);
     }
 
     private static double Normalize(double[] v)

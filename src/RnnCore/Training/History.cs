@@ -9,8 +9,9 @@ public sealed class History
     public IReadOnlyList<EpochRecord> Epochs => _epochs;
 
     /// <summary>
-    /// The 1-based epoch with the lowest monitored loss (validation loss when there is a validation set, training loss
-    /// otherwise); 0 before the first epoch completes.
+    /// The 1-based epoch with the best monitored value (<see cref="TrainerOptions.Monitor"/> on the validation set when
+    /// set; otherwise the lowest validation loss when there is a validation set, the lowest training loss otherwise);
+    /// 0 before the first epoch completes.
     /// </summary>
     public int BestEpoch { get; internal set; }
 

@@ -15,7 +15,7 @@ public abstract class LearningRateSchedule
     /// <summary>The learning rate for 0-based <paramref name="epoch"/>.</summary>
     /// <param name="epoch">0-based epoch (PyTorch's <c>last_epoch</c>).</param>
     /// <param name="initialRate">The optimizer's learning rate when training started.</param>
-    /// <returns>A positive, finite rate.</returns>
+    /// <returns>A non-negative, finite rate (0 is allowed, e.g. at the start of a warm-up).</returns>
     public abstract double RateAt(int epoch, double initialRate);
 
     /// <summary>

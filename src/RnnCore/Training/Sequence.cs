@@ -9,7 +9,7 @@ namespace RnnCore.Training;
 /// </summary>
 /// <remarks>The data is copied at construction; later changes to the caller's vectors do not affect it.</remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
-public sealed class Sequence<T>
+public sealed partial class Sequence<T>
     where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
 {
     private Sequence(int length, int inputSize, T[] inputs, int targetSteps, int targetSize, int[]? classes, T[]? values)
@@ -52,6 +52,7 @@ public sealed class Sequence<T>
     /// <param name="classes">L class indices, or exactly one; each ≥ 0.</param>
     /// <returns>The sequence.</returns>
     /// <exception cref="ArgumentException">Empty, ragged or non-finite inputs, a negative class, or a target count other than 1 or L.</exception>
+    [System.Runtime.CompilerServices.OverloadResolutionPriority(1)] // keeps WithClasses([], ...) meaning this overload, as before the array ones
     public static Sequence<T> WithClasses(IReadOnlyList<Vector<T>> inputs, IReadOnlyList<int> classes)
     {
         ArgumentNullException.ThrowIfNull(classes);
@@ -73,6 +74,7 @@ public sealed class Sequence<T>
     /// <param name="values">L target vectors of the same length O, or exactly one; finite.</param>
     /// <returns>The sequence.</returns>
     /// <exception cref="ArgumentException">Empty, ragged or non-finite inputs or targets, or a target count other than 1 or L.</exception>
+    [System.Runtime.CompilerServices.OverloadResolutionPriority(1)] // keeps WithValues([], [...]) meaning this overload, as before the array ones
     public static Sequence<T> WithValues(IReadOnlyList<Vector<T>> inputs, IReadOnlyList<Vector<T>> values)
     {
         ArgumentNullException.ThrowIfNull(values);

@@ -7,7 +7,7 @@ namespace RnnCore.Training;
 /// size and the same kind and size of target: what <see cref="Trainer{T}"/> trains and validates on.
 /// </summary>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
-public sealed class SequenceDataset<T> : IReadOnlyList<Sequence<T>>
+public sealed partial class SequenceDataset<T> : IReadOnlyList<Sequence<T>>
     where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
 {
     private readonly Sequence<T>[] _sequences;

@@ -31,7 +31,7 @@ public sealed partial class Trainer<T>
         CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(checkpointPath);
-        return Resume(ModelFile.LoadCheckpoint<T>(checkpointPath), training, validation, progress, cancellationToken);
+        return ResumeCore(ModelFile.LoadCheckpoint<T>(checkpointPath), nameof(checkpointPath), training, validation, progress, cancellationToken);
     }
 
     /// <summary>
@@ -79,12 +79,24 @@ public sealed partial class Trainer<T>
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(checkpoint);
+        return ResumeCore(checkpoint, nameof(checkpoint), training, validation, progress, cancellationToken);
+    }
+
+    /// <summary>Resume proper; <paramref name="paramName"/> is the caller's argument that a refusal names (the checkpoint or its path).</summary>
+    private History ResumeCore(
+        Checkpoint<T> checkpoint,
+        string paramName,
+        SequenceDataset<T> training,
+        SequenceDataset<T>? validation,
+        IProgress<TrainingProgress>? progress,
+        CancellationToken cancellationToken)
+    {
         ValidateDatasets(training, validation);
-        RequireSameModel(checkpoint.Layer);
-        (int epochsDone, SeededRandom shuffler) = ReadPosition(checkpoint.Position);
+        RequireSameModel(checkpoint.Layer, paramName);
+        (int epochsDone, SeededRandom shuffler) = ReadPosition(checkpoint.Position, paramName);
         if (checkpoint.OptimizerState is null)
         {
-            throw new ArgumentException("checkpoint holds no optimizer state; it was saved without an optimizer, so the run cannot continue bit for bit.", nameof(checkpoint));
+            throw new ArgumentException("checkpoint holds no optimizer state; it was saved without an optimizer, so the run cannot continue bit for bit.", paramName);
         }
 
         // Read before the saved state replaces it (the saved rate is epoch k's, not the schedule's start).
@@ -96,7 +108,7 @@ public sealed partial class Trainer<T>
         }
         catch (ArgumentException e)
         {
-            throw new ArgumentException($"checkpoint's optimizer state does not suit this trainer's optimizer: {e.Message}", nameof(checkpoint), e);
+            throw new ArgumentException($"checkpoint's optimizer state does not suit this trainer's optimizer: {e.Message}", paramName, e);
         }
 
         for (int p = 0; p < Layer.Parameters.Count; p++)
@@ -111,7 +123,7 @@ public sealed partial class Trainer<T>
     private void SaveCheckpoint(string path, int epoch, SeededRandom shuffler) =>
         ModelFile.Save(Layer, path, Optimizer, new TrainingPosition(epoch, 0, shuffler.GetState()));
 
-    private void RequireSameModel(RecurrentLayer<T> saved)
+    private void RequireSameModel(RecurrentLayer<T> saved, string paramName)
     {
         if (saved.InputSize != Layer.InputSize || saved.HiddenSize != Layer.HiddenSize || saved.OutputSize != Layer.OutputSize
             || saved.HiddenActivation != Layer.HiddenActivation || saved.OutputActivation != Layer.OutputActivation)
@@ -119,29 +131,29 @@ public sealed partial class Trainer<T>
             throw new ArgumentException(
                 $"checkpoint holds a model with I={saved.InputSize}, H={saved.HiddenSize}, O={saved.OutputSize}, {saved.HiddenActivation}/{saved.OutputActivation}, " +
                 $"but the trainer's layer has I={Layer.InputSize}, H={Layer.HiddenSize}, O={Layer.OutputSize}, {Layer.HiddenActivation}/{Layer.OutputActivation}.",
-                "checkpoint");
+                paramName);
         }
     }
 
     /// <summary>The epochs done and the shuffling generator of a position a trainer wrote; anything else is refused.</summary>
-    private (int EpochsDone, SeededRandom Shuffler) ReadPosition(TrainingPosition? position)
+    private (int EpochsDone, SeededRandom Shuffler) ReadPosition(TrainingPosition? position, string paramName)
     {
         if (position is null)
         {
-            throw new ArgumentException("checkpoint holds no training position; it was saved as a model file, not by a trainer with CheckpointPath set.", "checkpoint");
+            throw new ArgumentException("checkpoint holds no training position; it was saved as a model file, not by a trainer with CheckpointPath set.", paramName);
         }
 
         if (position.Batch != 0)
         {
             throw new ArgumentException(
                 $"checkpoint's position is batch {position.Batch} of epoch {position.Epoch}, inside an epoch; a trainer writes and resumes checkpoints between epochs only.",
-                "checkpoint");
+                paramName);
         }
 
         if (position.Epoch > Options.Epochs)
         {
             throw new ArgumentException(
-                $"checkpoint was saved after epoch {position.Epoch}, beyond this trainer's Epochs = {Options.Epochs}.", "checkpoint");
+                $"checkpoint was saved after epoch {position.Epoch}, beyond this trainer's Epochs = {Options.Epochs}.", paramName);
         }
 
         try
@@ -150,7 +162,7 @@ public sealed partial class Trainer<T>
         }
         catch (ArgumentException e)
         {
-            throw new ArgumentException($"checkpoint's random state is not the trainer's shuffling generator's: {e.Message}", "checkpoint", e);
+            throw new ArgumentException($"checkpoint's random state is not the trainer's shuffling generator's: {e.Message}", paramName, e);
         }
     }
 }

@@ -68,6 +68,7 @@ public sealed partial class Trainer<T>
         _lastGood = Enumerable.Range(0, layer.Parameters.Count).Select(i => new T[layer.Parameters.GetLength(i)]).ToArray();
         _best = Enumerable.Range(0, layer.Parameters.Count).Select(i => new T[layer.Parameters.GetLength(i)]).ToArray();
         _chunkLengths = new int[options.BatchSize];
+        ValidateMetrics();
     }
 
     /// <summary>The layer being trained.</summary>
@@ -129,7 +130,7 @@ public sealed partial class Trainer<T>
         long batchesDone = 0;
         long examplesDone = 0;
         var clock = Stopwatch.StartNew();
-        double bestLoss = double.PositiveInfinity;
+        double bestLoss = double.NaN; // the best monitored value so far; NaN before the first epoch
         int epochsWithoutImprovement = 0;
         bool earlyStopping = Options.EarlyStoppingPatience is not null;
         GradientHealth? lastHealth = null;
@@ -182,12 +183,16 @@ public sealed partial class Trainer<T>
                 _epoch.MeanNorm, _epoch.MaxNorm, _epoch.ClipFraction);
             lastHealth = health;
             var record = new EpochRecord(
-                epoch, _epoch.Loss, validated?.Loss, validated?.Accuracy, rate, health, batchesPerEpoch, _epoch.Steps, clock.Elapsed - epochStart);
+                epoch, _epoch.Loss, validated?.Loss, validated?.Accuracy, rate, health, batchesPerEpoch, _epoch.Steps, clock.Elapsed - epochStart)
+            {
+                Validation = validated,
+            };
             history.Add(record);
 
-            // Early stopping monitors the validation loss when there is one (Keras's val_loss), else the training loss.
-            double monitored = validated?.Loss ?? record.TrainingLoss;
-            if (monitored < bestLoss - Options.EarlyStoppingMinDelta)
+            // Early stopping monitors TrainerOptions.Monitor on the validation set, or by default the validation loss when
+            // there is one (Keras's val_loss), else the training loss.
+            double monitored = Monitored(validated, record);
+            if (Improves(monitored, bestLoss))
             {
                 bestLoss = monitored;
                 history.BestEpoch = epoch;
@@ -244,7 +249,11 @@ public sealed partial class Trainer<T>
         return history;
     }
 
-    /// <summary>The loss (and accuracy, for a softmax output) of the layer's current parameters on a dataset, in batches of <see cref="TrainerOptions.BatchSize"/>, in order.</summary>
+    /// <summary>
+    /// The loss and metrics of the layer's current parameters on a dataset, in batches of <see cref="TrainerOptions.BatchSize"/>,
+    /// in order: accuracy for softmax and sigmoid outputs, MAE and RMSE for identity outputs, and every metric of
+    /// <see cref="TrainerOptions.Metrics"/> and <see cref="TrainerOptions.Monitor"/>.
+    /// </summary>
     /// <param name="data">The dataset.</param>
     /// <returns>The loss and accuracy.</returns>
     /// <exception cref="ArgumentException">The dataset does not suit the layer or the options.</exception>
@@ -262,6 +271,8 @@ public sealed partial class Trainer<T>
         {
             ValidateDataset(validation, nameof(validation));
         }
+
+        RequireMonitorData(validation);
     }
 
     private EvaluationResult EvaluateCore(SequenceDataset<T> data, int epoch)
@@ -270,6 +281,7 @@ public sealed partial class Trainer<T>
         ResetState(batchSize);
         double lossSum = 0, weightSum = 0;
         long correct = 0, scored = 0;
+        MetricAccumulator[] metrics = StartMetrics();
         int batches = (data.Count + batchSize - 1) / batchSize;
         int[] all = Enumerable.Range(0, data.Count).ToArray();
         for (int batch = 0; batch < batches; batch++)
@@ -303,10 +315,12 @@ public sealed partial class Trainer<T>
                 scored += items;
             }
 
+            ScoreMetrics(cache, buffers, metrics);
+
             SaveState(cache.HiddenBlock(cache.Steps), members.Length);
         }
 
-        return new EvaluationResult(lossSum / weightSum, Layer.OutputActivation == OutputActivation.Softmax ? correct / (double)scored : null);
+        return FinishEvaluation(lossSum / weightSum, Layer.OutputActivation == OutputActivation.Softmax ? correct / (double)scored : null, metrics);
     }
 
     /// <summary>One batch: the padded inputs and targets, then one optimizer step (or one per chunk). Returns the batch's loss and last gradient norm.</summary>
@@ -598,7 +612,11 @@ public sealed partial class Trainer<T>
             if (Options.Placement == LossPlacement.EveryStep && sequence.TargetSteps != sequence.Length)
             {
                 throw new ArgumentException(
-                    $"{paramName}[{s}] has {sequence.TargetSteps} target(s) for {sequence.Length} steps, but a loss at every step needs one target per step.", paramName);
+                    sequence.TargetSteps == 1
+                        ? $"{paramName}[{s}] has one target for its {sequence.Length} steps, but Placement = EveryStep (a loss at every step) needs one target per step; " +
+                          "for one target per sequence, set Placement = LastStep in TrainerOptions."
+                        : $"{paramName}[{s}] has {sequence.TargetSteps} targets for {sequence.Length} steps, but a loss at every step needs one target per step.",
+                    paramName);
             }
 
             if (sequence.Classes is not null)

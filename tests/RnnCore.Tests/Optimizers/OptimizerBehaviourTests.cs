@@ -141,22 +141,24 @@ public abstract class OptimizerBehaviourTests<T>
 
     [Theory]
     [MemberData(nameof(OptimizerNames))]
-    public void LearningRate_setter_refuses_non_positive_or_non_finite_values(string name)
+    public void LearningRate_setter_refuses_negative_or_non_finite_values(string name)
     {
         OptimizerBase<T> optimizer = Create(name);
         double original = optimizer.LearningRate;
 
-        foreach (double bad in new[] { 0.0, -0.1, double.NaN, double.PositiveInfinity })
+        foreach (double bad in new[] { -1e-300, -0.1, double.NaN, double.PositiveInfinity })
         {
             FluentActions.Invoking(() => optimizer.LearningRate = bad)
                 .Should().Throw<ArgumentOutOfRangeException>()
-                .WithMessage("LearningRate must be positive and finite*")
+                .WithMessage("LearningRate must be non-negative and finite*")
                 .Which.ActualValue.Should().Be(bad);
             optimizer.LearningRate.Should().Be(original);
         }
 
         optimizer.LearningRate = 0.125;
         optimizer.LearningRate.Should().Be(0.125);
+        optimizer.LearningRate = 0; // PyTorch accepts lr = 0 (a warm-up's first value)
+        optimizer.LearningRate.Should().Be(0);
     }
 
     [Theory]

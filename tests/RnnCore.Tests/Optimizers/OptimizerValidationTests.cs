@@ -8,7 +8,7 @@ public sealed class OptimizerValidationTests
 {
     private static readonly Dictionary<string, (Func<object> Create, string ParamName, double Value)> Invalid = new()
     {
-        ["sgd lr 0"] = (() => new SgdOptimizer<double>(0), "learningRate", 0),
+        ["sgd lr -1e-300"] = (() => new SgdOptimizer<double>(-1e-300), "learningRate", -1e-300),
         ["sgd lr -1"] = (() => new SgdOptimizer<double>(-1), "learningRate", -1),
         ["sgd lr NaN"] = (() => new SgdOptimizer<double>(double.NaN), "learningRate", double.NaN),
         ["sgd lr +inf"] = (() => new SgdOptimizer<double>(double.PositiveInfinity), "learningRate", double.PositiveInfinity),
@@ -23,7 +23,7 @@ public sealed class OptimizerValidationTests
         ["adagrad weight decay -1"] = (() => new AdagradOptimizer<double>(weightDecay: -1), "weightDecay", -1),
         ["adagrad initial accumulator -0.1"] = (() => new AdagradOptimizer<double>(initialAccumulatorValue: -0.1), "initialAccumulatorValue", -0.1),
         ["adagrad eps -1e-10"] = (() => new AdagradOptimizer<double>(epsilon: -1e-10), "epsilon", -1e-10),
-        ["rmsprop lr 0"] = (() => new RmsPropOptimizer<double>(0), "learningRate", 0),
+        ["rmsprop lr -0.5"] = (() => new RmsPropOptimizer<double>(-0.5), "learningRate", -0.5),
         ["rmsprop alpha -0.1"] = (() => new RmsPropOptimizer<double>(alpha: -0.1), "alpha", -0.1),
         ["rmsprop alpha 1.5"] = (() => new RmsPropOptimizer<double>(alpha: 1.5), "alpha", 1.5),
         ["rmsprop eps NaN"] = (() => new RmsPropOptimizer<double>(epsilon: double.NaN), "epsilon", double.NaN),

@@ -138,7 +138,7 @@ public abstract class TrainerResumeTests<T> : IDisposable
         OptimizerState<T> state = momentum.CaptureState();
 
         ((Action)(() => trainer.Resume(path, _training))).Should().Throw<ArgumentException>()
-            .WithParameterName("checkpoint").WithMessage("*AdamOptimizer*SgdOptimizer*");
+            .WithParameterName("checkpointPath").WithMessage("*AdamOptimizer*SgdOptimizer*");
         ShouldBeUnchanged(layer, parameters, momentum, state);
 
         // Another shape: the same run with H = 5.
@@ -146,20 +146,21 @@ public abstract class TrainerResumeTests<T> : IDisposable
         new Trainer<T>(new RecurrentLayer<T>(3, 5, 4, seed: 5), new SgdOptimizer<T>(0.1, momentum: 0.9), new TrainerOptions { Epochs = 1, CheckpointPath = other })
             .Fit(_training);
         ((Action)(() => trainer.Resume(other, _training))).Should().Throw<ArgumentException>()
-            .WithParameterName("checkpoint").WithMessage("*H=5*H=6*");
+            .WithParameterName("checkpointPath").WithMessage("*H=5*H=6*");
         ShouldBeUnchanged(layer, parameters, momentum, state);
 
         // The same kind with other options (SGD without momentum keeps no buffer).
         string plain = CheckpointPath("plain");
         new Trainer<T>(NewLayer(), new SgdOptimizer<T>(0.1), new TrainerOptions { Epochs = 1, CheckpointPath = plain }).Fit(_training);
         ((Action)(() => trainer.Resume(plain, _training))).Should().Throw<ArgumentException>()
-            .WithParameterName("checkpoint").WithMessage("*buffers per tensor*");
+            .WithParameterName("checkpointPath").WithMessage("*buffers per tensor*");
         ShouldBeUnchanged(layer, parameters, momentum, state);
 
         // Files a trainer does not write: a plain model, and a position inside an epoch.
         string model = CheckpointPath("model");
         ModelFile.Save(NewLayer(), model);
-        ((Action)(() => trainer.Resume(model, _training))).Should().Throw<ArgumentException>().WithMessage("*no training position*");
+        ((Action)(() => trainer.Resume(model, _training))).Should().Throw<ArgumentException>().WithParameterName("checkpointPath").WithMessage("*no training position*");
+        ((Action)(() => trainer.Resume(ModelFile.LoadCheckpoint<T>(model), _training))).Should().Throw<ArgumentException>().WithParameterName("checkpoint");
         string inside = CheckpointPath("inside");
         ModelFile.Save(NewLayer(), inside, momentum, new TrainingPosition(0, 2, [1UL, 2UL, 3UL, 4UL]));
         ((Action)(() => trainer.Resume(inside, _training))).Should().Throw<ArgumentException>().WithMessage("*batch 2 of epoch 0*");

@@ -1,0 +1,215 @@
+using RnnCore.Internal;
+
+namespace RnnCore.Training;
+
+/// <content>
+/// Datasets from plain arrays, windows over a time series, and the usual reshaping: splitting at random or in time
+/// order, taking, skipping and shuffling. Every result shares the (immutable) sequences; none copies data.
+/// </content>
+public sealed partial class SequenceDataset<T>
+{
+    /// <summary>Sequences of steps × features, one class each (a many-to-one classifier's data).</summary>
+    /// <param name="inputs">N sequences, each L_n ≥ 1 rows of the same length I; lengths may differ.</param>
+    /// <param name="classes">N class indices, one per sequence; each ≥ 0.</param>
+    /// <returns>The dataset.</returns>
+    /// <exception cref="ArgumentException">The counts differ, or a sequence is empty, ragged or non-finite (the message names it).</exception>
+    public static SequenceDataset<T> FromArrays(IReadOnlyList<T[][]> inputs, IReadOnlyList<int> classes)
+    {
+        RequireSameCount(inputs, classes?.Count, nameof(classes));
+        return new SequenceDataset<T>(inputs.Select((x, n) => Named(() => Sequence<T>.WithClass(x, classes![n]), nameof(inputs), n)));
+    }
+
+    /// <summary>Sequences of steps × features, one target vector each (a many-to-one regressor's data).</summary>
+    /// <param name="inputs">N sequences, each L_n ≥ 1 rows of the same length I.</param>
+    /// <param name="targets">N target vectors of the same length O ≥ 1.</param>
+    /// <returns>The dataset.</returns>
+    /// <exception cref="ArgumentException">The counts differ, or a sequence or target is empty, ragged or non-finite.</exception>
+    public static SequenceDataset<T> FromArrays(IReadOnlyList<T[][]> inputs, IReadOnlyList<T[]> targets)
+    {
+        RequireSameCount(inputs, targets?.Count, nameof(targets));
+        return new SequenceDataset<T>(inputs.Select((x, n) => Named(() => Sequence<T>.WithValue(x, targets![n]), nameof(inputs), n)));
+    }
+
+    /// <summary>Univariate series (one value per step), one class each.</summary>
+    /// <param name="series">N series, each of L_n ≥ 1 values; lengths may differ.</param>
+    /// <param name="classes">N class indices; each ≥ 0.</param>
+    /// <returns>The dataset, with input size 1.</returns>
+    /// <exception cref="ArgumentException">The counts differ, or a series is empty or non-finite.</exception>
+    public static SequenceDataset<T> FromSeries(IReadOnlyList<T[]> series, IReadOnlyList<int> classes)
+    {
+        RequireSameCount(series, classes?.Count, nameof(classes));
+        return new SequenceDataset<T>(series.Select((x, n) => Named(() => Sequence<T>.WithClass(x, classes![n]), nameof(series), n)));
+    }
+
+    /// <summary>Univariate series (one value per step), one scalar target each.</summary>
+    /// <param name="series">N series, each of L_n ≥ 1 values.</param>
+    /// <param name="targets">N targets.</param>
+    /// <returns>The dataset, with input size 1 and target size 1.</returns>
+    /// <exception cref="ArgumentException">The counts differ, or a series or target is empty or non-finite.</exception>
+    public static SequenceDataset<T> FromSeries(IReadOnlyList<T[]> series, IReadOnlyList<T> targets)
+    {
+        RequireSameCount(series, targets?.Count, nameof(targets));
+        return new SequenceDataset<T>(series.Select((x, n) => Named(() => Sequence<T>.WithValue(x, targets![n]), nameof(series), n)));
+    }
+
+    /// <summary>
+    /// Sliding windows over a univariate time series, for forecasting: window k is the <paramref name="window"/> values
+    /// starting at k·<paramref name="stride"/>, and its target is the <paramref name="horizon"/> values that follow it
+    /// (one target vector, scored at the window's last step, so train with <see cref="LossPlacement.LastStep"/> and an
+    /// output of size <paramref name="horizon"/>). Every window fits with its target: there are
+    /// ⌊(n − window − horizon) / stride⌋ + 1 of them, in time order.
+    /// </summary>
+    /// <param name="series">The series x_0..x_{n−1}; finite.</param>
+    /// <param name="window">Values per input window; positive.</param>
+    /// <param name="horizon">How many following values the target holds; positive. Default 1 (the next value).</param>
+    /// <param name="stride">The shift between consecutive windows; positive. Default 1.</param>
+    /// <returns>The windows, with input size 1 and target size <paramref name="horizon"/>.</returns>
+    /// <exception cref="ArgumentException">A size is not positive, the series is shorter than window + horizon, or a value is not finite.</exception>
+    /// <remarks>
+    /// Consecutive windows overlap when <paramref name="stride"/> &lt; <paramref name="window"/> + <paramref name="horizon"/>:
+    /// to keep a validation set from seeing its own targets in the training windows, split with
+    /// <see cref="SplitChronologically"/> and a gap of at least ⌈(window + horizon − 1) / stride⌉ windows.
+    /// </remarks>
+    public static SequenceDataset<T> Windows(T[] series, int window, int horizon = 1, int stride = 1)
+    {
+        ArgumentNullException.ThrowIfNull(series);
+        Guard.Positive(window, nameof(window));
+        Guard.Positive(horizon, nameof(horizon));
+        Guard.Positive(stride, nameof(stride));
+        if ((long)window + horizon > series.Length)
+        {
+            throw new ArgumentException(
+                $"series has {series.Length} values but one window needs window + horizon = {window} + {horizon} = {(long)window + horizon}.", nameof(series));
+        }
+
+        int bad = Guard.IndexOfNonFinite<T>(series);
+        if (bad >= 0)
+        {
+            throw new ArgumentException($"series[{bad}] is {series[bad]}; values must be finite.", nameof(series));
+        }
+
+        int count = ((series.Length - window - horizon) / stride) + 1;
+        var windows = new Sequence<T>[count];
+        for (int k = 0; k < count; k++)
+        {
+            int start = k * stride;
+            windows[k] = Sequence<T>.WithValue(series[start..(start + window)], series[(start + window)..(start + window + horizon)]);
+        }
+
+        return new SequenceDataset<T>(windows);
+    }
+
+    /// <summary>
+    /// Splits at random: the sequences in the order of a seeded shuffle (RnnCore's xoshiro256**, the same on every
+    /// machine), the first round(fraction · N) of them in <c>First</c> and the rest in <c>Second</c>.
+    /// </summary>
+    /// <param name="fraction">The share of <c>First</c>, in (0, 1); both parts must get at least one sequence.</param>
+    /// <param name="seed">The shuffle's seed.</param>
+    /// <returns>The two parts, e.g. <c>var (training, validation) = data.Split(0.8, seed: 1);</c>.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">The fraction is not in (0, 1), or leaves a part empty.</exception>
+    public (SequenceDataset<T> First, SequenceDataset<T> Second) Split(double fraction, long seed)
+    {
+        int first = FirstCount(fraction);
+        Sequence<T>[] shuffled = Shuffled(seed);
+        return (new SequenceDataset<T>(shuffled[..first]), new SequenceDataset<T>(shuffled[first..]));
+    }
+
+    /// <summary>
+    /// Splits in order, for time series: the first round(fraction · N) sequences in <c>First</c>, then
+    /// <paramref name="gap"/> sequences left out, then the rest in <c>Second</c>. The gap keeps overlapping windows
+    /// (see <see cref="Windows"/>) from putting a validation target inside a training input.
+    /// </summary>
+    /// <param name="fraction">The share of <c>First</c>, in (0, 1).</param>
+    /// <param name="gap">Sequences dropped between the parts; non-negative. Default 0.</param>
+    /// <returns>The two parts, each in the original order.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">The fraction is not in (0, 1), the gap is negative, or a part would be empty.</exception>
+    public (SequenceDataset<T> First, SequenceDataset<T> Second) SplitChronologically(double fraction, int gap = 0)
+    {
+        int first = FirstCount(fraction);
+        if (gap < 0 || first + (long)gap >= Count)
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(gap), gap, $"gap must be non-negative and leave a second part: {Count} sequences, {first} in the first part, so gap must be in [0, {Count - first - 1}].");
+        }
+
+        return (new SequenceDataset<T>(_sequences[..first]), new SequenceDataset<T>(_sequences[(first + gap)..]));
+    }
+
+    /// <summary>The first <paramref name="count"/> sequences (all of them when there are fewer).</summary>
+    /// <param name="count">How many; positive.</param>
+    /// <returns>A dataset of the first sequences, in order.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">The count is not positive.</exception>
+    public SequenceDataset<T> Take(int count)
+    {
+        Guard.Positive(count, nameof(count));
+        return new SequenceDataset<T>(_sequences[..Math.Min(count, Count)]);
+    }
+
+    /// <summary>The sequences after the first <paramref name="count"/>.</summary>
+    /// <param name="count">How many to leave out; in [0, Count − 1], since a dataset is never empty.</param>
+    /// <returns>A dataset of the remaining sequences, in order.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">The count is negative or leaves nothing.</exception>
+    public SequenceDataset<T> Skip(int count)
+    {
+        if (count < 0 || count >= Count)
+        {
+            throw new ArgumentOutOfRangeException(nameof(count), count, $"count must be in [0, {Count - 1}] to leave at least one of the {Count} sequences.");
+        }
+
+        return new SequenceDataset<T>(_sequences[count..]);
+    }
+
+    /// <summary>The sequences in a seeded random order (Fisher-Yates with RnnCore's xoshiro256**, the same on every machine).</summary>
+    /// <param name="seed">The seed.</param>
+    /// <returns>A shuffled dataset.</returns>
+    public SequenceDataset<T> Shuffle(long seed) => new(Shuffled(seed));
+
+    private Sequence<T>[] Shuffled(long seed)
+    {
+        int[] order = Enumerable.Range(0, Count).ToArray();
+        Trainer<T>.Shuffle(order, new SeededRandom(seed));
+        return order.Select(i => _sequences[i]).ToArray();
+    }
+
+    private int FirstCount(double fraction)
+    {
+        if (!(fraction > 0 && fraction < 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(fraction), fraction, $"fraction must be in (0, 1), but was {fraction}.");
+        }
+
+        int first = (int)Math.Round(fraction * Count, MidpointRounding.AwayFromZero);
+        if (first < 1 || first >= Count)
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(fraction), fraction, $"fraction {fraction} of {Count} sequences puts {first} in the first part; both parts need at least one.");
+        }
+
+        return first;
+    }
+
+    private static void RequireSameCount<TInput>(IReadOnlyList<TInput> inputs, int? targets, string targetsName)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        ArgumentNullException.ThrowIfNull(targets, targetsName);
+        if (targets != inputs.Count)
+        {
+            throw new ArgumentException($"{targetsName} has {targets} entries but there are {inputs.Count} sequences; give one target per sequence.", targetsName);
+        }
+    }
+
+    /// <summary>Builds sequence <paramref name="index"/>, naming it in the message of any refusal.</summary>
+    private static Sequence<T> Named(Func<Sequence<T>> build, string paramName, int index)
+    {
+        try
+        {
+            return build();
+        }
+        catch (ArgumentException e)
+        {
+            // The inner message without its " (Parameter 'x')" suffix, which names the factory's argument, not ours.
+            string message = e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", string.Empty, StringComparison.Ordinal);
+            throw new ArgumentException($"{paramName}[{index}]: {message}", paramName, e);
+        }
+    }
+}
