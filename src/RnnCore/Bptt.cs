@@ -95,7 +95,10 @@ public sealed partial class Bptt<T>
     /// <param name="gradients">Buffers from <see cref="RecurrentLayer{T}.CreateGradients"/> for the cache's T and B.</param>
     /// <returns>The loss.</returns>
     /// <exception cref="ArgumentException">The cache, targets or gradients do not match the layer or each other, or a target is out of range. Nothing is written.</exception>
-    /// <exception cref="NonFiniteValueException">A gradient dL/dh_t became NaN or infinite (reported at its step).</exception>
+    /// <exception cref="NonFiniteValueException">
+    /// The loss, a gradient dL/dh_t (reported at its step) or a weight gradient (summed over all steps, reported with
+    /// step −1) became NaN or infinite. The gradients are then partly written and must not be used.
+    /// </exception>
     public T Backward(ForwardCache<T> cache, SequenceTargets<T> targets, RecurrentGradients<T> gradients)
     {
         int targetStep0 = Validate(cache, targets);
@@ -119,6 +122,7 @@ public sealed partial class Bptt<T>
     /// </summary>
     internal T BackwardCore(ForwardCache<T> cache, SequenceTargets<T> targets, int targetStep0, RecurrentGradients<T> gradients)
     {
+        using RnnCoreSettings.ParallelismScope parallelism = RnnCoreSettings.UseModelDegree(Layer.MaxDegreeOfParallelism);
         int h = Layer.HiddenSize;
         int o = Layer.OutputSize;
         int b = cache.Batch;
@@ -138,10 +142,18 @@ public sealed partial class Bptt<T>
             ? LossAndLogitGradient(cache, targets, targetStep0, firstScored, logitGradient)
             : MaskedLossAndLogitGradient(cache, targets, targetStep0, lengths, logitGradient);
 
+        // The loss is summed in double; rounded to T it may still overflow (float squared errors past 3.4e38).
+        if (!double.IsFinite(loss) || !T.IsFinite(T.CreateTruncating(loss)))
+        {
+            throw new NonFiniteValueException("loss", -1, $"the sum over the scored steps is {loss:R}, beyond {typeof(T).Name}");
+        }
+
         // dW_y = Σ_t dL/dz_t h_tᵀ and db_y = Σ_t dL/dz_t, over all scored steps at once.
         ReadOnlySpan<T> scoredHiddens = cache.Hiddens.AsSpan((firstScored + 1) * h * b, h * scoredColumns);
         Gemm.Multiply(false, true, o, h, scoredColumns, one, logitGradient, o, scoredHiddens, h, T.Zero, gradients.WyData, o);
         ColumnBlocks.SumColumns<T>(logitGradient, gradients.ByData);
+        RequireFiniteGradient(gradients.WyData, o, "dL/dW_y");
+        RequireFiniteGradient(gradients.ByData, o, "dL/db_y");
 
         // The output layer's share of dL/dh_t = W_yᵀ dL/dz_t, for all scored steps at once; zero for unscored steps.
         Span<T> hiddenGradient = _hiddenGradient.AsSpan(0, h * steps * b);
@@ -199,6 +211,9 @@ public sealed partial class Bptt<T>
         Gemm.Multiply(false, true, h, Layer.InputSize, steps * b, one, deltas, h, cache.Inputs, Layer.InputSize, T.Zero, gradients.WxData, h);
         Gemm.Multiply(false, true, h, h, steps * b, one, deltas, h, cache.Hiddens.AsSpan(0, h * steps * b), h, T.Zero, gradients.WhData, h);
         ColumnBlocks.SumColumns(deltas, gradients.BhData);
+        RequireFiniteGradient(gradients.WxData, h, "dL/dW_x");
+        RequireFiniteGradient(gradients.WhData, h, "dL/dW_h");
+        RequireFiniteGradient(gradients.BhData, h, "dL/db_h");
 
         T lossValue = T.CreateTruncating(loss);
         gradients.Loss = lossValue;
@@ -363,6 +378,16 @@ public sealed partial class Bptt<T>
                     }
                 }
             }
+        }
+    }
+
+    /// <summary>A weight gradient sums over every step: a NaN or infinity in it is reported with step −1 and its element.</summary>
+    private static void RequireFiniteGradient(ReadOnlySpan<T> gradient, int rows, string name)
+    {
+        int bad = Guard.IndexOfNonFinite(gradient);
+        if (bad >= 0)
+        {
+            throw new NonFiniteValueException($"gradient {name}", -1, $"row {bad % rows}, column {bad / rows}, summed over all steps");
         }
     }
 

@@ -30,6 +30,7 @@ public sealed class ForwardCache<T>
         HiddenSize = hiddenSize;
         OutputSize = outputSize;
         Steps = steps;
+        Capacity = steps;
         Batch = batch;
         Inputs = new T[Guard.ElementCount<T>(inputSize, (long)steps * batch, "inputs cache")];
         Hiddens = new T[Guard.ElementCount<T>(hiddenSize, ((long)steps + 1) * batch, "hidden-state cache")];
@@ -50,7 +51,13 @@ public sealed class ForwardCache<T>
     public int OutputSize { get; }
 
     /// <summary>Number of steps T.</summary>
-    public int Steps { get; }
+    public int Steps { get; private set; }
+
+    /// <summary>
+    /// The steps the buffers were allocated for; <see cref="Steps"/> may be set lower with <see cref="UseSteps"/>, so
+    /// that one cache, sized to the longest sequence, serves every shorter batch (the Trainer keeps one per batch size).
+    /// </summary>
+    internal int Capacity { get; }
 
     /// <summary>Number of sequences B.</summary>
     public int Batch { get; }
@@ -114,6 +121,21 @@ public sealed class ForwardCache<T>
     /// <summary>The output y_t = g(z_t) of step <paramref name="step"/>, a new O x B matrix.</summary>
     /// <param name="step">0-based step, 0 ≤ step &lt; <see cref="Steps"/>.</param>
     public Matrix<T> Output(int step) => Block(Outputs, OutputSize, CheckStep(step));
+
+    /// <summary>
+    /// Runs the next passes over the first <paramref name="steps"/> of the <see cref="Capacity"/> steps: every buffer is
+    /// step-major, so a prefix of steps is a prefix of each buffer, and nothing moves.
+    /// </summary>
+    internal void UseSteps(int steps)
+    {
+        if (steps < 1 || steps > Capacity)
+        {
+            throw new ArgumentOutOfRangeException(nameof(steps), steps, $"steps must be in [1, {Capacity}] (the cache's capacity), but was {steps}.");
+        }
+
+        Steps = steps;
+        Owner = null;
+    }
 
     /// <summary>The H x B hidden-state block <paramref name="block"/> (0 = h_0) without copying.</summary>
     internal Span<T> HiddenBlock(int block) => Hiddens.AsSpan(block * HiddenSize * Batch, HiddenSize * Batch);

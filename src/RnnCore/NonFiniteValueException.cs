@@ -10,10 +10,10 @@ public sealed class NonFiniteValueException : ArithmeticException
 {
     /// <summary>Creates the exception for <paramref name="quantity"/> at 0-based <paramref name="step"/>.</summary>
     /// <param name="quantity">What became non-finite, in the model's notation, e.g. <c>"pre-activation a_t"</c>.</param>
-    /// <param name="step">The 0-based step of the sequence where it first appeared.</param>
+    /// <param name="step">The 0-based step of the sequence where it first appeared, or −1 when it belongs to no single step.</param>
     /// <param name="detail">Where within that step, e.g. the row and column.</param>
     public NonFiniteValueException(string quantity, int step, string detail)
-        : base($"{quantity} became NaN or infinite at step {step} ({detail}).")
+        : base(step >= 0 ? $"{quantity} became NaN or infinite at step {step} ({detail})." : $"{quantity} became NaN or infinite ({detail}).")
     {
         Quantity = quantity;
         Step = step;
@@ -22,6 +22,9 @@ public sealed class NonFiniteValueException : ArithmeticException
     /// <summary>What became non-finite, e.g. <c>"pre-activation a_t"</c> or <c>"gradient dL/dh_t"</c>.</summary>
     public string Quantity { get; }
 
-    /// <summary>The 0-based step of the sequence where it first appeared.</summary>
+    /// <summary>
+    /// The 0-based step of the sequence where it first appeared, or −1 for a quantity that belongs to no single step: the
+    /// loss and the weight gradients (sums over all steps), or a parameter after an optimizer update.
+    /// </summary>
     public int Step { get; }
 }

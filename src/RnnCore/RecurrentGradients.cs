@@ -13,6 +13,7 @@ public sealed class RecurrentGradients<T>
     where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
 {
     private readonly double[] _dhNorms;
+    private readonly StepNorms _dhNormsView;
 
     internal RecurrentGradients(int inputSize, int hiddenSize, int outputSize, int steps, int batch)
     {
@@ -23,6 +24,7 @@ public sealed class RecurrentGradients<T>
         // exists, a size whose workspace one array cannot hold.
         Guard.ElementCount<T>(hiddenSize, (long)steps * batch, "the BPTT workspace dL/dh (hiddenSize x steps·batch)");
         Steps = steps;
+        Capacity = steps;
         Batch = batch;
         WxData = new T[hiddenSize * inputSize];
         WhData = new T[hiddenSize * hiddenSize];
@@ -31,6 +33,7 @@ public sealed class RecurrentGradients<T>
         ByData = new T[outputSize];
         InitialHiddenData = new T[Guard.ElementCount<T>(hiddenSize, batch, "initial-hidden gradient")];
         _dhNorms = new double[steps];
+        _dhNormsView = new StepNorms(_dhNorms, steps);
         Wx = Matrix<T>.Build.Dense(hiddenSize, inputSize, WxData);
         Wh = Matrix<T>.Build.Dense(hiddenSize, hiddenSize, WhData);
         Wy = Matrix<T>.Build.Dense(outputSize, hiddenSize, WyData);
@@ -42,7 +45,10 @@ public sealed class RecurrentGradients<T>
     }
 
     /// <summary>Number of steps T these gradients are for.</summary>
-    public int Steps { get; }
+    public int Steps { get; private set; }
+
+    /// <summary>The steps the buffers were allocated for (see <see cref="UseSteps"/>).</summary>
+    internal int Capacity { get; }
 
     /// <summary>Number of sequences B these gradients are for.</summary>
     public int Batch { get; }
@@ -70,7 +76,7 @@ public sealed class RecurrentGradients<T>
     /// state, including every path through later steps. Shrinking towards step 0 means vanishing gradients; growing
     /// means exploding ones. Computed in double.
     /// </summary>
-    public IReadOnlyList<double> DhNorms => _dhNorms;
+    public IReadOnlyList<double> DhNorms => _dhNormsView;
 
     /// <summary>The loss at which the gradients were computed.</summary>
     public T Loss { get; internal set; }
@@ -90,7 +96,19 @@ public sealed class RecurrentGradients<T>
 
     internal T[] InitialHiddenData { get; }
 
-    internal Span<double> DhNormsData => _dhNorms;
+    internal Span<double> DhNormsData => _dhNorms.AsSpan(0, Steps);
+
+    /// <summary>Serves a batch of <paramref name="steps"/> ≤ <see cref="Capacity"/> steps with the same buffers.</summary>
+    internal void UseSteps(int steps)
+    {
+        if (steps < 1 || steps > Capacity)
+        {
+            throw new ArgumentOutOfRangeException(nameof(steps), steps, $"steps must be in [1, {Capacity}] (the gradients' capacity), but was {steps}.");
+        }
+
+        Steps = steps;
+        _dhNormsView.Count = steps;
+    }
 
     /// <summary>Sets every gradient, the norms and the loss to zero.</summary>
     public void Clear()
@@ -99,5 +117,23 @@ public sealed class RecurrentGradients<T>
         InitialHiddenData.AsSpan().Clear();
         _dhNorms.AsSpan().Clear();
         Loss = T.Zero;
+    }
+
+    /// <summary>The first Steps norms, as a list that does not allocate when the step count changes.</summary>
+    private sealed class StepNorms(double[] norms, int count) : IReadOnlyList<double>
+    {
+        public int Count { get; set; } = count;
+
+        public double this[int index] => (uint)index < (uint)Count ? norms[index] : throw new ArgumentOutOfRangeException(nameof(index));
+
+        public IEnumerator<double> GetEnumerator()
+        {
+            for (int t = 0; t < Count; t++)
+            {
+                yield return norms[t];
+            }
+        }
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
     }
 }

@@ -40,6 +40,7 @@ public sealed partial class RecurrentLayer<T>
     private readonly T[] _wy; // [O, H]
     private readonly T[] _bh; // [H]
     private readonly T[] _by; // [O]
+    private int? _maxDegreeOfParallelism;
 
     /// <summary>
     /// Creates a layer with PyTorch's default initialization: every parameter drawn from U(−1/√H, 1/√H) by RnnCore's own
@@ -88,9 +89,10 @@ public sealed partial class RecurrentLayer<T>
         HiddenActivation = hiddenActivation;
         OutputActivation = outputActivation;
 
-        _wx = new T[Guard.ElementCount<T>(hiddenSize, inputSize, "Wx")];
-        _wh = new T[Guard.ElementCount<T>(hiddenSize, hiddenSize, "Wh")];
-        _wy = new T[Guard.ElementCount<T>(outputSize, hiddenSize, "Wy")];
+        const string smaller = "Use a smaller hiddenSize, inputSize or outputSize.";
+        _wx = new T[Guard.ElementCount<T>(hiddenSize, inputSize, "Wx", smaller)];
+        _wh = new T[Guard.ElementCount<T>(hiddenSize, hiddenSize, "Wh", smaller)];
+        _wy = new T[Guard.ElementCount<T>(outputSize, hiddenSize, "Wy", smaller)];
         _bh = new T[hiddenSize];
         _by = new T[outputSize];
 
@@ -148,6 +150,27 @@ public sealed partial class RecurrentLayer<T>
     /// for optimizers: <c>optimizer.Step(layer.Parameters, gradients.ParameterGradients)</c>.
     /// </summary>
     public TensorSet<T> Parameters { get; }
+
+    /// <summary>
+    /// The most threads one matrix product of this model's forward pass and BPTT may use (the calling thread included),
+    /// or null (the default) for the process-wide <see cref="RnnCoreSettings.MaxDegreeOfParallelism"/>. A
+    /// <see cref="RnnCoreSettings.UseDegreeOfParallelism"/> scope on the calling thread takes precedence. Results are
+    /// bit-identical for every value. Set it between calls, not while a pass is running.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is less than 1.</exception>
+    public int? MaxDegreeOfParallelism
+    {
+        get => _maxDegreeOfParallelism;
+        set
+        {
+            if (value is int degree)
+            {
+                RnnCoreSettings.RequireDegree(degree, nameof(value));
+            }
+
+            _maxDegreeOfParallelism = value;
+        }
+    }
 
     /// <summary>Allocates a cache for forward passes of <paramref name="steps"/> steps over <paramref name="batch"/> sequences.</summary>
     /// <param name="steps">T, positive.</param>
@@ -281,6 +304,7 @@ public sealed partial class RecurrentLayer<T>
     /// </summary>
     internal void ForwardCore(ForwardCache<T> cache)
     {
+        using RnnCoreSettings.ParallelismScope parallelism = RnnCoreSettings.UseModelDegree(MaxDegreeOfParallelism);
         int h = HiddenSize;
         int b = cache.Batch;
         int steps = cache.Steps;
@@ -321,7 +345,8 @@ public sealed partial class RecurrentLayer<T>
         }
 
         // z_t = W_y h_t + b_y for every step at once, then y_t = g(z_t).
-        Span<T> logits = cache.Logits;
+        Span<T> logits = cache.Logits.AsSpan(0, OutputSize * columns);
+        Span<T> outputs = cache.Outputs.AsSpan(0, OutputSize * columns);
         ColumnBlocks.BroadcastColumns<T>(_by, logits);
         Gemm.Multiply(false, false, OutputSize, columns, h, one, _wy, OutputSize, cache.Hiddens.AsSpan(h * b), h, one, logits, OutputSize);
         int bad = Guard.IndexOfNonFinite<T>(logits);
@@ -334,13 +359,13 @@ public sealed partial class RecurrentLayer<T>
         switch (OutputActivation)
         {
             case OutputActivation.Softmax:
-                Softmax.Forward<T>(logits, cache.Outputs, OutputSize, cache.LogSumExps);
+                Softmax.Forward<T>(logits, outputs, OutputSize, cache.LogSumExps.AsSpan(0, columns));
                 break;
             case OutputActivation.Sigmoid:
-                Sigmoid.Forward<T>(logits, cache.Outputs);
+                Sigmoid.Forward<T>(logits, outputs);
                 break;
             default:
-                logits.CopyTo(cache.Outputs);
+                logits.CopyTo(outputs);
                 break;
         }
 

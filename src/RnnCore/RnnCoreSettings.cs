@@ -1,15 +1,30 @@
 namespace RnnCore;
 
-/// <summary>Process-wide settings of RnnCore's compute kernels.</summary>
+/// <summary>Process-wide settings of RnnCore's compute kernels, and the per-call override of the degree of parallelism.</summary>
+/// <remarks>
+/// How many threads a matrix product may use is decided, for each product, by the first of these that is set: a
+/// <see cref="UseDegreeOfParallelism"/> scope on the calling thread (per call), the model's own
+/// <see cref="RecurrentLayer{T}.MaxDegreeOfParallelism"/> (per model), then <see cref="MaxDegreeOfParallelism"/>
+/// (the process default). Every setting gives bit-identical results. See docs/hosting.md for the threads behind it.
+/// </remarks>
 public static class RnnCoreSettings
 {
     private static int s_maxDegreeOfParallelism = Environment.ProcessorCount;
+
+    // Per-thread overrides, 0 when unset: a caller's scope, then the model whose pass is running on this thread.
+    [ThreadStatic]
+    private static int t_callDegree;
+
+    [ThreadStatic]
+    private static int t_modelDegree;
 
     /// <summary>
     /// The most threads one matrix product may use (the calling thread included); 1 runs everything on the calling
     /// thread. Defaults to <see cref="Environment.ProcessorCount"/>. Only products large enough to pay for the hand-off
     /// are split, always along the kernels' tile grid, so the results are bit-identical for every setting.
-    /// Safe to change at any time; a product already running keeps the value it started with.
+    /// Safe to change at any time; a product already running keeps the value it started with. This is the process
+    /// default: a model's <see cref="RecurrentLayer{T}.MaxDegreeOfParallelism"/> and a
+    /// <see cref="UseDegreeOfParallelism"/> scope take precedence over it.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">The value is less than 1.</exception>
     public static int MaxDegreeOfParallelism
@@ -17,12 +32,72 @@ public static class RnnCoreSettings
         get => Volatile.Read(ref s_maxDegreeOfParallelism);
         set
         {
-            if (value < 1)
-            {
-                throw new ArgumentOutOfRangeException(nameof(value), value, $"MaxDegreeOfParallelism must be at least 1, but was {value}.");
-            }
-
+            RequireDegree(value, nameof(value));
             Volatile.Write(ref s_maxDegreeOfParallelism, value);
+        }
+    }
+
+    /// <summary>The degree of parallelism a product started now on this thread would use (scope, then model, then process default).</summary>
+    internal static int CurrentDegreeOfParallelism =>
+        t_callDegree != 0 ? t_callDegree : t_modelDegree != 0 ? t_modelDegree : MaxDegreeOfParallelism;
+
+    /// <summary>
+    /// Limits the matrix products that RnnCore runs on the calling thread, until the returned scope is disposed, to at
+    /// most <paramref name="maxDegreeOfParallelism"/> threads (the calling thread included), overriding the model's and
+    /// the process-wide setting: <c>using (RnnCoreSettings.UseDegreeOfParallelism(1)) layer.Forward(...);</c>. Scopes
+    /// nest; other threads are not affected. Dispose the scope on the thread that created it (do not hold it across an
+    /// <c>await</c>).
+    /// </summary>
+    /// <param name="maxDegreeOfParallelism">At least 1.</param>
+    /// <returns>A scope whose <see cref="ParallelismScope.Dispose"/> restores the previous value.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxDegreeOfParallelism"/> is less than 1.</exception>
+    public static ParallelismScope UseDegreeOfParallelism(int maxDegreeOfParallelism)
+    {
+        RequireDegree(maxDegreeOfParallelism, nameof(maxDegreeOfParallelism));
+        int previous = t_callDegree;
+        t_callDegree = maxDegreeOfParallelism;
+        return new ParallelismScope(previous, model: false);
+    }
+
+    /// <summary>Applies a model's own degree (null: none) to the products of its pass on this thread, below any call scope.</summary>
+    internal static ParallelismScope UseModelDegree(int? degree)
+    {
+        int previous = t_modelDegree;
+        t_modelDegree = degree ?? previous;
+        return new ParallelismScope(previous, model: true);
+    }
+
+    internal static void RequireDegree(int value, string paramName)
+    {
+        if (value < 1)
+        {
+            throw new ArgumentOutOfRangeException(paramName, value, $"MaxDegreeOfParallelism must be at least 1, but was {value}.");
+        }
+    }
+
+    /// <summary>A per-thread override of the degree of parallelism; disposing it restores the previous value.</summary>
+    public readonly struct ParallelismScope : IDisposable
+    {
+        private readonly int _previous;
+        private readonly bool _model;
+
+        internal ParallelismScope(int previous, bool model)
+        {
+            _previous = previous;
+            _model = model;
+        }
+
+        /// <summary>Restores the value that was in force when the scope was created.</summary>
+        public void Dispose()
+        {
+            if (_model)
+            {
+                t_modelDegree = _previous;
+            }
+            else
+            {
+                t_callDegree = _previous;
+            }
         }
     }
 }

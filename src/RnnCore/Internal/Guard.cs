@@ -186,21 +186,43 @@ internal static class Guard
 
     /// <summary>
     /// Refuses sizes whose element count would not fit one .NET array, saying how much memory the call would need,
-    /// instead of letting an int multiplication overflow silently.
+    /// instead of letting an int multiplication overflow silently. The count is computed in 128 bits, so even
+    /// int.MaxValue² x H is shown as the positive number it is. <paramref name="advice"/> replaces the default advice
+    /// (fewer steps per call or a smaller batch), which suits a cache but not a weight matrix.
     /// </summary>
-    public static int ElementCount<T>(long rows, long columns, string what)
+    public static int ElementCount<T>(long rows, long columns, string what, string? advice = null)
         where T : unmanaged
     {
-        long count = rows * columns;
+        Int128 count = (Int128)rows * columns;
         if (count > Array.MaxLength)
         {
-            long bytes = count * System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
+            double gib = (double)count * System.Runtime.CompilerServices.Unsafe.SizeOf<T>() / (1024.0 * 1024 * 1024);
+            string size = gib < 1e6 ? $"{gib:N1} GiB" : $"{gib:E2} GiB";
             throw new ArgumentOutOfRangeException(
                 what,
-                $"{what} would need {rows} x {columns} = {count:N0} elements ({bytes / (1024.0 * 1024 * 1024):F1} GiB of {typeof(T).Name}), " +
-                $"more than one .NET array can hold ({Array.MaxLength:N0} elements). Use fewer steps per call (truncated BPTT) or a smaller batch.");
+                $"{what} would need {rows:N0} x {columns:N0} = {count:N0} elements ({size} of {typeof(T).Name}), " +
+                $"more than one .NET array can hold ({Array.MaxLength:N0} elements). " +
+                (advice ?? "Use fewer steps per call (truncated BPTT) or a smaller batch."));
         }
 
         return (int)count;
+    }
+
+    /// <summary>Refuses to write a model whose parameters hold a NaN or infinity: the file would not load again.</summary>
+    public static void RequireFiniteParameters<T>(RecurrentLayer<T> layer, string paramName)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(layer, paramName);
+        TensorSet<T> parameters = layer.Parameters;
+        for (int p = 0; p < parameters.Count; p++)
+        {
+            int bad = IndexOfNonFinite<T>(parameters[p]);
+            if (bad >= 0)
+            {
+                throw new ArgumentException(
+                    $"{paramName}'s parameter {parameters.GetName(p)} holds {parameters[p][bad]} at element {bad}; a model with NaN or infinite parameters is not saved (it could not be loaded again).",
+                    paramName);
+            }
+        }
     }
 }

@@ -62,10 +62,32 @@ internal static unsafe class GemmBlocking
         int ncMax = ColumnBlock<T>();
         int kcMax = DepthBlock;
 
-        PackBuffers<T> buffers = PackBuffers<T>.ForCurrentThread(
+        PackBuffers<T> buffers = PackBuffers<T>.Rent(
             Math.Min(kcMax, k) * RoundUp(Math.Min(ncMax, j1 - j0), nr),
             packedA is null ? Math.Min(kcMax, k) * RoundUp(Math.Min(mcMax, i1 - i0), mr) : 0);
+        try
+        {
+            RunBlocks(transposeA, transposeB, k, alpha, a, lda, packedA, packedRows, b, ldb, beta, c, ldc, i0, i1, j0, j1, buffers);
+        }
+        finally
+        {
+            PackBuffers<T>.Return(buffers);
+        }
+    }
 
+    /// <summary>The loop nest of <see cref="Run{T}"/> with its packing buffers.</summary>
+    private static void RunBlocks<T>(
+        bool transposeA, bool transposeB, int k,
+        T alpha, T* a, int lda, T* packedA, int packedRows, T* b, int ldb,
+        T beta, T* c, int ldc,
+        int i0, int i1, int j0, int j1, PackBuffers<T> buffers)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int mr = GemmMicroKernel.Rows<T>();
+        const int nr = GemmMicroKernel.Columns;
+        int mcMax = RowBlock<T>();
+        int ncMax = ColumnBlock<T>();
+        int kcMax = DepthBlock;
         for (int jc = j0; jc < j1; jc += ncMax)
         {
             int nc = Math.Min(ncMax, j1 - jc);
@@ -112,15 +134,30 @@ internal static unsafe class GemmBlocking
         }
     }
 
+    /// <summary>Drops every pooled packing buffer (both element types); the next products allocate them again.</summary>
+    internal static void TrimPackBuffers()
+    {
+        PackBuffers<float>.Trim();
+        PackBuffers<double>.Trim();
+    }
+
     /// <summary>
-    /// Each thread's packing buffers, pinned and grown on demand, so a steady-state product allocates nothing and
-    /// concurrent products on different threads never share a buffer.
+    /// Packing buffers, pinned, rented by one part of a product for its duration and returned to a small shared pool, so
+    /// a steady-state product allocates nothing and two parts running at once never share a buffer. The pool holds at
+    /// most <see cref="Capacity"/> sets per element type, whatever the number of threads that ever called: a set
+    /// returned to a full pool is left to the GC. A set is as large as the largest block it has packed, at most
+    /// KC x NC + KC x MC elements (about 3.1 MB for float or double).
     /// </summary>
     private sealed class PackBuffers<TElement>
         where TElement : unmanaged
     {
-        [ThreadStatic]
-        private static PackBuffers<TElement>? t_current;
+        /// <summary>
+        /// Four sets per core, plus four: every part of a call running at once and the parts of several concurrent
+        /// callers. Only when more parts than this run at once does a part allocate a set (which the GC later takes).
+        /// </summary>
+        private static readonly int Capacity = (4 * Environment.ProcessorCount) + 4;
+
+        private static readonly PackBuffers<TElement>?[] Pool = new PackBuffers<TElement>?[Capacity];
 
         private TElement[] _a = [];
         private TElement[] _b = [];
@@ -129,12 +166,51 @@ internal static unsafe class GemmBlocking
 
         public TElement* B => Start(_b);
 
-        public static PackBuffers<TElement> ForCurrentThread(int bLength, int aLength)
+        public static PackBuffers<TElement> Rent(int bLength, int aLength)
         {
-            PackBuffers<TElement> buffers = t_current ??= new PackBuffers<TElement>();
+            // The first pooled set already large enough, else any pooled set (grown below): a set grows only to the
+            // largest block it has packed, so a steady state soon finds sets that fit and allocates nothing.
+            PackBuffers<TElement>? buffers = null;
+            for (int i = 0; i < Pool.Length && buffers is null; i++)
+            {
+                PackBuffers<TElement>? candidate = Volatile.Read(ref Pool[i]);
+                if (candidate is not null && candidate.Fits(bLength, aLength)
+                    && Interlocked.CompareExchange(ref Pool[i], null, candidate) == candidate)
+                {
+                    buffers = candidate;
+                }
+            }
+
+            for (int i = 0; i < Pool.Length && buffers is null; i++)
+            {
+                buffers = Interlocked.Exchange(ref Pool[i], null);
+            }
+
+            buffers ??= new PackBuffers<TElement>();
             Grow(ref buffers._b, bLength);
             Grow(ref buffers._a, aLength);
             return buffers;
+        }
+
+        private bool Fits(int bLength, int aLength) => _b.Length >= bLength + 64 && _a.Length >= aLength + 64;
+
+        public static void Return(PackBuffers<TElement> buffers)
+        {
+            for (int i = 0; i < Pool.Length; i++)
+            {
+                if (Interlocked.CompareExchange(ref Pool[i], buffers, null) is null)
+                {
+                    return;
+                }
+            }
+        }
+
+        public static void Trim()
+        {
+            for (int i = 0; i < Pool.Length; i++)
+            {
+                Volatile.Write(ref Pool[i], null);
+            }
         }
 
         private static void Grow(ref TElement[] buffer, int length)

@@ -30,7 +30,7 @@ public sealed class SequenceTargets<T>
     }
 
     /// <summary>Number of steps the targets cover.</summary>
-    public int Steps { get; }
+    public int Steps { get; private set; }
 
     /// <summary>Number of sequences B.</summary>
     public int Batch { get; }
@@ -152,6 +152,9 @@ public sealed class SequenceTargets<T>
     internal static SequenceTargets<T> Create(int steps, int batch, int valueRows, int[]? classes, T[]? values)
         => new(steps, batch, valueRows, classes, values);
 
+    /// <summary>Covers the first <paramref name="steps"/> steps of buffers made for more (the Trainer's reused batch buffers).</summary>
+    internal void UseSteps(int steps) => Steps = steps;
+
     /// <summary>The B class indices of step <paramref name="step"/>.</summary>
     internal ReadOnlySpan<int> ClassesAt(int step) => _classes.AsSpan(step * Batch, Batch);
 
@@ -159,8 +162,8 @@ public sealed class SequenceTargets<T>
     internal ReadOnlySpan<T> ValuesAt(int step) => _values.AsSpan(step * ValueRows * Batch, ValueRows * Batch);
 
     /// <summary>All class indices (step-major), for range checks.</summary>
-    internal ReadOnlySpan<int> AllClasses => _classes;
+    internal ReadOnlySpan<int> AllClasses => _classes.AsSpan(0, _classes is null ? 0 : Steps * Batch);
 
     /// <summary>All values (step blocks), for range checks.</summary>
-    internal ReadOnlySpan<T> AllValues => _values;
+    internal ReadOnlySpan<T> AllValues => _values.AsSpan(0, _values is null ? 0 : Steps * ValueRows * Batch);
 }

@@ -27,6 +27,10 @@ public abstract class OptimizerBase<T> : IOptimizer<T>
     private T[][]? _state;
     private int[]? _stateLengths;
 
+    // The parameters and state as they were before the current step, to put back when the step would write a NaN or
+    // infinity: allocated with the state, so a steady-state step still allocates nothing.
+    private T[][]? _backup;
+
     /// <summary>Validates the shared options.</summary>
     /// <param name="learningRate">Step size; non-negative and finite (0, as PyTorch allows, leaves the parameters where they are while the state still advances, e.g. the first epoch of a warm-up).</param>
     /// <param name="weightDecay">L2 penalty added to the gradient (<c>g + weightDecay · w</c>); non-negative and finite.</param>
@@ -73,16 +77,72 @@ public abstract class OptimizerBase<T> : IOptimizer<T>
         RequireStateShape(parameters);
         OptimizerGuard.RequireFinite(gradients, nameof(gradients));
 
-        if (_stateLengths is null)
+        bool firstState = _stateLengths is null;
+        if (firstState)
         {
             AllocateState(parameters);
         }
 
+        // All or nothing: keep a copy, update, and put everything back if any updated element is not finite.
+        SaveBackup(parameters);
         StepCount++;
         BeginStep(StepCount);
         for (int i = 0; i < parameters.Count; i++)
         {
             UpdateTensor(i, parameters[i], gradients[i]);
+            int bad = Internal.Guard.IndexOfNonFinite<T>(parameters[i]);
+            if (bad >= 0)
+            {
+                T value = parameters[i][bad];
+                RestoreBackup(parameters, i);
+                StepCount--;
+                if (firstState)
+                {
+                    _state = null;
+                    _stateLengths = null;
+                }
+
+                throw new NonFiniteValueException(
+                    $"parameter {parameters.GetName(i)}",
+                    -1,
+                    $"element {bad} would become {value} with learning rate {LearningRate:R}; the step was refused and every parameter and the optimizer state left as they were");
+            }
+        }
+    }
+
+    private void SaveBackup(TensorSet<T> parameters)
+    {
+        int count = parameters.Count;
+        int stateBuffers = _state?.Length ?? 0;
+        if (_backup is null || _backup.Length != count + stateBuffers)
+        {
+            _backup = new T[count + stateBuffers][];
+        }
+
+        for (int i = 0; i < count + stateBuffers; i++)
+        {
+            ReadOnlySpan<T> source = i < count ? parameters[i] : _state![i - count];
+            if (_backup[i] is null || _backup[i].Length != source.Length)
+            {
+                _backup[i] = new T[source.Length];
+            }
+
+            source.CopyTo(_backup[i]);
+        }
+    }
+
+    /// <summary>Puts back parameters 0..<paramref name="last"/> (the later ones were not touched) and the whole state.</summary>
+    private void RestoreBackup(TensorSet<T> parameters, int last)
+    {
+        int count = parameters.Count;
+        for (int i = 0; i <= last; i++)
+        {
+            _backup![i].CopyTo(parameters[i]);
+        }
+
+        for (int i = 0; _state is not null && i < _state.Length; i++)
+        {
+            _backup![count + i].CopyTo(_state[i]);
         }
     }
 

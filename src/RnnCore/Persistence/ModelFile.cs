@@ -69,7 +69,8 @@ public static class ModelFile
     /// <param name="position">The training position to include, or null.</param>
     /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
     /// <exception cref="ArgumentException">The optimizer's state was built for another shape than the layer's, or the optimizer is not one of RnnCore's.</exception>
-    /// <exception cref="IOException">The file system refused the write; an existing file at <paramref name="path"/> is unchanged.</exception>
+    /// <exception cref="IOException">The file system refused the write (a permission denied or a file-size limit comes as an IOException whose inner exception is .NET's original); an existing file at <paramref name="path"/> is unchanged. See docs/hosting.md.</exception>
+    /// <exception cref="ArgumentException"><paramref name="layer"/> holds a NaN or infinite parameter (such a file could not be loaded again); nothing is written.</exception>
     public static void Save<T>(RecurrentLayer<T> layer, string path, IOptimizer<T>? optimizer = null, TrainingPosition? position = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -187,6 +188,7 @@ public static class ModelFile
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(layer);
+        Guard.RequireFiniteParameters(layer, nameof(layer));
         int size = LittleEndianTensors.SizeOf<T>();
         TensorSet<T> parameters = layer.Parameters;
         if (optimizer is not null && optimizer.TensorLengths.Count != 0)

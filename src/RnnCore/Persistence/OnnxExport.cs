@@ -1,4 +1,5 @@
 using System.Numerics;
+using RnnCore.Internal;
 
 namespace RnnCore.Persistence;
 
@@ -61,7 +62,8 @@ public static class OnnxExport
     /// <param name="layer">The model.</param>
     /// <param name="path">The file to create or replace, by convention <c>*.onnx</c>.</param>
     /// <typeparam name="T">The element type; the graph is float32 either way.</typeparam>
-    /// <exception cref="IOException">The file system refused the write; an existing file at <paramref name="path"/> is unchanged.</exception>
+    /// <exception cref="IOException">The file system refused the write (a permission denied or a file-size limit comes as an IOException whose inner exception is .NET's original); an existing file at <paramref name="path"/> is unchanged. See docs/hosting.md.</exception>
+    /// <exception cref="ArgumentException"><paramref name="layer"/> holds a NaN or infinite parameter (such a file could not be loaded again); nothing is written.</exception>
     public static void Save<T>(RecurrentLayer<T> layer, string path)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -89,6 +91,7 @@ public static class OnnxExport
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(layer);
+        Guard.RequireFiniteParameters(layer, nameof(layer));
         if (layer.Parameters.TotalLength * sizeof(float) > int.MaxValue / 2)
         {
             throw new NotSupportedException(

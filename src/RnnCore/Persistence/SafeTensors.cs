@@ -64,7 +64,8 @@ public static class SafeTensors
     /// <param name="layer">The model.</param>
     /// <param name="path">The file to create or replace, by convention <c>*.safetensors</c>.</param>
     /// <typeparam name="T">The element type: written as F32 for float, F64 for double.</typeparam>
-    /// <exception cref="IOException">The file system refused the write; an existing file at <paramref name="path"/> is unchanged.</exception>
+    /// <exception cref="IOException">The file system refused the write (a permission denied or a file-size limit comes as an IOException whose inner exception is .NET's original); an existing file at <paramref name="path"/> is unchanged. See docs/hosting.md.</exception>
+    /// <exception cref="ArgumentException"><paramref name="layer"/> holds a NaN or infinite parameter (such a file could not be loaded again); nothing is written.</exception>
     public static void Export<T>(RecurrentLayer<T> layer, string path)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -139,6 +140,7 @@ public static class SafeTensors
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(layer);
+        Guard.RequireFiniteParameters(layer, nameof(layer));
         int h = layer.HiddenSize, i = layer.InputSize, o = layer.OutputSize;
         int size = LittleEndianTensors.SizeOf<T>();
         long[][] shapes = [[h, i], [h, h], [h], [h], [o, h], [o]];
@@ -548,6 +550,10 @@ public static class SafeTensors
         for (int r = 0; r < h; r++)
         {
             bh[r] = tensors[2][r] + tensors[3][r];
+            if (!T.IsFinite(bh[r]))
+            {
+                throw Invalid($"{BiasIh} + {BiasHh} at element {r} is {tensors[2][r]} + {tensors[3][r]} = {bh[r]}; b_h must be finite.");
+            }
         }
 
         tensors[5].CopyTo(layer.Parameters[4]);

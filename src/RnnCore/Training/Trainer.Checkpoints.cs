@@ -22,7 +22,7 @@ public sealed partial class Trainer<T>
     /// <exception cref="ArgumentException">The checkpoint does not suit this trainer (see the other overload); nothing is changed.</exception>
     /// <exception cref="TrainingDivergedException">A NaN or infinity appeared; the parameters are the last good ones.</exception>
     /// <exception cref="OperationCanceledException">Cancelled; every finished batch is applied, none half-applied.</exception>
-    /// <exception cref="IOException">Writing the next checkpoint failed.</exception>
+    /// <exception cref="IOException">Writing the next checkpoint failed (permission denied and file-size limits included, wrapped with the original as inner exception).</exception>
     public History Resume(
         string checkpointPath,
         SequenceDataset<T> training,
@@ -70,7 +70,7 @@ public sealed partial class Trainer<T>
     /// </exception>
     /// <exception cref="TrainingDivergedException">A NaN or infinity appeared; the parameters are the last good ones.</exception>
     /// <exception cref="OperationCanceledException">Cancelled; every finished batch is applied, none half-applied.</exception>
-    /// <exception cref="IOException">Writing the next checkpoint failed.</exception>
+    /// <exception cref="IOException">Writing the next checkpoint failed (permission denied and file-size limits included, wrapped with the original as inner exception).</exception>
     public History Resume(
         Checkpoint<T> checkpoint,
         SequenceDataset<T> training,

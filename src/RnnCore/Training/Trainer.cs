@@ -32,7 +32,7 @@ public sealed partial class Trainer<T>
     where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
 {
     private readonly Bptt<T> _bptt;
-    private readonly Dictionary<(int Steps, int Batch), BatchBuffers> _batches = [];
+    private readonly BatchBufferSet _batches = new();
     private readonly Dictionary<(int Steps, int Batch), (ForwardCache<T> Cache, RecurrentGradients<T> Gradients)> _chunks = [];
     private readonly T[][] _lastGood;
     private readonly T[][] _best;
@@ -97,7 +97,7 @@ public sealed partial class Trainer<T>
     /// <exception cref="ArgumentException">A dataset does not suit the layer or the options (input size, target kind or size, class range, per-step targets for a loss at every step).</exception>
     /// <exception cref="TrainingDivergedException">A NaN or infinity appeared; the parameters are the last good ones.</exception>
     /// <exception cref="OperationCanceledException">Cancelled; every finished batch is applied, none half-applied.</exception>
-    /// <exception cref="IOException">Writing the checkpoint to <see cref="TrainerOptions.CheckpointPath"/> failed; the epoch is applied and recorded, the previous checkpoint file is unchanged.</exception>
+    /// <exception cref="IOException">Writing the checkpoint to <see cref="TrainerOptions.CheckpointPath"/> failed (permission denied and file-size limits included, wrapped with the original as inner exception); the epoch is applied and recorded, the previous checkpoint file is unchanged.</exception>
     public History Fit(
         SequenceDataset<T> training,
         SequenceDataset<T>? validation = null,
@@ -402,7 +402,7 @@ public sealed partial class Trainer<T>
         }
         catch (NonFiniteValueException e)
         {
-            throw Diverged(epoch, batch, stepOffset + e.Step, e.Quantity, false, e);
+            throw Diverged(epoch, batch, e.Step < 0 ? -1 : stepOffset + e.Step, e.Quantity, false, e);
         }
 
         if (!double.IsFinite(loss))
@@ -423,7 +423,16 @@ public sealed partial class Trainer<T>
 
         Copy(Layer.Parameters, _lastGood);
         _hasLastGood = true;
-        Optimizer.Step(Layer.Parameters, gradients.ParameterGradients);
+        try
+        {
+            Optimizer.Step(Layer.Parameters, gradients.ParameterGradients);
+        }
+        catch (NonFiniteValueException e)
+        {
+            // RnnCore's optimizers refuse such a step and leave the parameters as they were.
+            throw Diverged(epoch, batch, -1, e.Quantity, false, e);
+        }
+
         for (int p = 0; p < Layer.Parameters.Count; p++)
         {
             if (Guard.IndexOfNonFinite<T>(Layer.Parameters[p]) >= 0)
@@ -457,16 +466,11 @@ public sealed partial class Trainer<T>
         }
 
         bool lastStep = Options.Placement == LossPlacement.LastStep;
-        if (!_batches.TryGetValue((steps, b), out BatchBuffers? buffers))
-        {
-            buffers = new BatchBuffers(Layer, steps, b, lastStep ? 1 : steps, data.IsClasses);
-            _batches.Add((steps, b), buffers);
-        }
-
+        BatchBuffers buffers = _batches.For(Layer, steps, b, lastStep, data.IsClasses);
         int i = Layer.InputSize;
         int o = data.TargetSize;
         T[] inputs = buffers.Inputs;
-        Array.Clear(inputs);
+        inputs.AsSpan(0, i * steps * b).Clear();
         buffers.Padded = false;
         for (int j = 0; j < b; j++)
         {
@@ -698,48 +702,6 @@ public sealed partial class Trainer<T>
         {
             buffer = new T[length];
         }
-    }
-
-    /// <summary>The padded inputs and targets of a batch shape, and its full-length cache and gradients (created when first needed).</summary>
-    private sealed class BatchBuffers
-    {
-        private ForwardCache<T>? _cache;
-        private RecurrentGradients<T>? _gradients;
-
-        public BatchBuffers(RecurrentLayer<T> layer, int steps, int batch, int targetSteps, bool classes)
-        {
-            Steps = steps;
-            Inputs = new T[Guard.ElementCount<T>(layer.InputSize, (long)steps * batch, "batch inputs")];
-            Lengths = new int[batch];
-            if (classes)
-            {
-                Classes = new int[targetSteps * batch];
-                Targets = SequenceTargets<T>.Create(targetSteps, batch, 0, Classes, null);
-            }
-            else
-            {
-                Values = new T[layer.OutputSize * targetSteps * batch];
-                Targets = SequenceTargets<T>.Create(targetSteps, batch, layer.OutputSize, null, Values);
-            }
-        }
-
-        public int Steps { get; }
-
-        public T[] Inputs { get; } // [I, T·B], zeros past each sequence's end
-
-        public int[] Lengths { get; }
-
-        public bool Padded { get; set; }
-
-        public int[]? Classes { get; }
-
-        public T[]? Values { get; }
-
-        public SequenceTargets<T> Targets { get; }
-
-        public ForwardCache<T> FullCache(RecurrentLayer<T> layer) => _cache ??= layer.CreateCache(Steps, Lengths.Length);
-
-        public RecurrentGradients<T> FullGradients(RecurrentLayer<T> layer) => _gradients ??= layer.CreateGradients(Steps, Lengths.Length);
     }
 
     /// <summary>An epoch's running figures: the loss, and the gradient-health statistics over its optimizer steps.</summary>

@@ -1,0 +1,80 @@
+using RnnCore;
+using RnnCore.Persistence;
+
+namespace PredictionService;
+
+/// <summary>
+/// The service: one model, loaded once from a model file or checkpoint, and one endpoint, <c>POST /predict</c>, that runs
+/// the forward pass over the posted sequence and answers with the output y_t of every step.
+/// </summary>
+/// <remarks>
+/// Concurrency: <see cref="RecurrentLayer{T}.Forward(IReadOnlyList{MathNet.Numerics.LinearAlgebra.Vector{T}}, MathNet.Numerics.LinearAlgebra.Vector{T})"/>
+/// only reads the parameters, so requests share the layer and each gets its own cache. The model's
+/// <see cref="RecurrentLayer{T}.MaxDegreeOfParallelism"/> decides how many cores one request's products may take:
+/// a busy service usually wants 1 (the requests already fill the cores); null leaves the library's default, which
+/// lends idle kernel threads to whichever request asks first (see docs/hosting.md).
+/// </remarks>
+public static class PredictionServer
+{
+    /// <summary>Builds the app, listening on <paramref name="url"/> (use http://127.0.0.1:0 for any free port).</summary>
+    /// <param name="modelPath">A file written by <see cref="ModelFile.Save{T}(RecurrentLayer{T}, string, RnnCore.Optimizers.IOptimizer{T}, TrainingPosition)"/> for float (a checkpoint's extra sections are ignored).</param>
+    /// <param name="url">The address to listen on.</param>
+    /// <param name="maxDegreeOfParallelism">Threads per request's products, or null for the library's default.</param>
+    public static WebApplication Build(string modelPath, string url, int? maxDegreeOfParallelism = 1)
+    {
+        RecurrentLayer<float> layer = ModelFile.Load<float>(modelPath);
+        layer.MaxDegreeOfParallelism = maxDegreeOfParallelism;
+        var caches = new CachePool(layer);
+
+        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls(url);
+        builder.Services.ConfigureHttpJsonOptions(options => options.SerializerOptions.TypeInfoResolverChain.Insert(0, PredictionJson.Default));
+        WebApplication app = builder.Build();
+
+        app.MapGet("/model", () => new ModelInfo(layer.InputSize, layer.HiddenSize, layer.OutputSize));
+        app.MapPost("/predict", (PredictionRequest request) => Predict(layer, caches, request));
+        return app;
+    }
+
+    /// <summary>Runs the forward pass; bad input is answered with 400 and the library's message.</summary>
+    internal static IResult Predict(RecurrentLayer<float> layer, CachePool caches, PredictionRequest request)
+    {
+        if (request.Inputs is not { Length: > 0 } inputs || inputs.Any(step => step is null))
+        {
+            return Results.BadRequest(new PredictionError("inputs must hold at least one step, each a list of numbers."));
+        }
+
+        if (inputs.Length > CachePool.MaxSteps)
+        {
+            return Results.BadRequest(new PredictionError($"inputs has {inputs.Length} steps; this service accepts at most {CachePool.MaxSteps}."));
+        }
+
+        ForwardCache<float> cache = caches.Rent(inputs.Length);
+        try
+        {
+            // One column per step: x_t as an I x 1 matrix (B = 1), into a cache reused across requests.
+            var sequence = inputs.Select(step => MathNet.Numerics.LinearAlgebra.Matrix<float>.Build.Dense(step.Length, 1, step)).ToList();
+            layer.Forward(sequence, cache);
+            float[][] outputs = new float[cache.Steps][];
+            for (int t = 0; t < cache.Steps; t++)
+            {
+                outputs[t] = cache.Output(t).ToColumnMajorArray();
+            }
+
+            return Results.Ok(new PredictionResponse(outputs));
+        }
+        catch (ArgumentException e)
+        {
+            return Results.BadRequest(new PredictionError(e.Message));
+        }
+        catch (NonFiniteValueException e)
+        {
+            return Results.UnprocessableEntity(new PredictionError(e.Message));
+        }
+        finally
+        {
+            caches.Return(cache);
+        }
+    }
+}

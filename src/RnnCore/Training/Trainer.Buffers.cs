@@ -1,0 +1,97 @@
+using RnnCore.Internal;
+
+namespace RnnCore.Training;
+
+// The Trainer's batch buffers: bounded by the batch sizes it meets, not by the number of distinct sequence lengths.
+public sealed partial class Trainer<T>
+{
+    /// <summary>
+    /// One <see cref="BatchBuffers"/> per batch size (the configured size and the few sizes of last, partial batches),
+    /// sized to the longest batch seen so far and reused, over a prefix of its steps, for every shorter one. A dataset
+    /// of many lengths therefore holds one cache and one gradient set per batch size, never one per length; a longer
+    /// batch replaces the buffers of its size with larger ones (and the old ones become garbage).
+    /// </summary>
+    private sealed class BatchBufferSet
+    {
+        private readonly Dictionary<int, BatchBuffers> _bySize = [];
+
+        public BatchBuffers For(RecurrentLayer<T> layer, int steps, int batch, bool lastStep, bool classes)
+        {
+            if (!_bySize.TryGetValue(batch, out BatchBuffers? buffers) || buffers.Capacity < steps || buffers.Classes is null != !classes)
+            {
+                buffers = new BatchBuffers(layer, steps, batch, lastStep, classes);
+                _bySize[batch] = buffers;
+            }
+
+            buffers.UseSteps(steps, lastStep ? 1 : steps);
+            return buffers;
+        }
+    }
+
+    /// <summary>
+    /// The padded inputs and targets of a batch size, and its cache and gradients (created when first needed), all with
+    /// room for <see cref="Capacity"/> steps, of which the current batch uses <see cref="Steps"/>.
+    /// </summary>
+    private sealed class BatchBuffers
+    {
+        private readonly int _batch;
+        private ForwardCache<T>? _cache;
+        private RecurrentGradients<T>? _gradients;
+
+        public BatchBuffers(RecurrentLayer<T> layer, int capacity, int batch, bool lastStep, bool classes)
+        {
+            Capacity = capacity;
+            Steps = capacity;
+            _batch = batch;
+            int targetCapacity = lastStep ? 1 : capacity;
+            Inputs = new T[Guard.ElementCount<T>(layer.InputSize, (long)capacity * batch, "batch inputs")];
+            Lengths = new int[batch];
+            if (classes)
+            {
+                Classes = new int[targetCapacity * batch];
+                Targets = SequenceTargets<T>.Create(targetCapacity, batch, 0, Classes, null);
+            }
+            else
+            {
+                Values = new T[layer.OutputSize * targetCapacity * batch];
+                Targets = SequenceTargets<T>.Create(targetCapacity, batch, layer.OutputSize, null, Values);
+            }
+        }
+
+        public int Capacity { get; }
+
+        public int Steps { get; private set; }
+
+        public T[] Inputs { get; } // [I, Capacity·B]; the first Steps·B columns hold the batch, zeros past each end
+
+        public int[] Lengths { get; }
+
+        public bool Padded { get; set; }
+
+        public int[]? Classes { get; }
+
+        public T[]? Values { get; }
+
+        public SequenceTargets<T> Targets { get; }
+
+        public void UseSteps(int steps, int targetSteps)
+        {
+            Steps = steps;
+            Targets.UseSteps(targetSteps);
+        }
+
+        public ForwardCache<T> FullCache(RecurrentLayer<T> layer)
+        {
+            _cache ??= layer.CreateCache(Capacity, _batch);
+            _cache.UseSteps(Steps);
+            return _cache;
+        }
+
+        public RecurrentGradients<T> FullGradients(RecurrentLayer<T> layer)
+        {
+            _gradients ??= layer.CreateGradients(Capacity, _batch);
+            _gradients.UseSteps(Steps);
+            return _gradients;
+        }
+    }
+}

@@ -1,0 +1,200 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using MathNet.Numerics.LinearAlgebra;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using PredictionService;
+using RnnCore.Persistence;
+using Xunit.Abstractions;
+
+namespace RnnCore.Service.Tests;
+
+/// <summary>
+/// The prediction service inside a host, as issue 12 asks: 32 concurrent clients for 20 s on 127.0.0.1 (bounded in time
+/// and in requests, and stopping by itself), then the quiet after the load.
+/// </summary>
+public sealed class PredictionServiceLoadTests(ITestOutputHelper output) : IDisposable
+{
+    private const int Clients = 32;
+    private const int InputSize = 128, HiddenSize = 256, OutputSize = 8;
+    private static readonly TimeSpan LoadTime = TimeSpan.FromSeconds(20);
+    private const int MaxRequestsPerClient = 50_000;
+
+    private readonly string _directory = Directory.CreateTempSubdirectory("rnncore-service-").FullName;
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    [Fact]
+    public async Task Thirty_two_clients_for_twenty_seconds_get_exact_answers_and_leave_the_process_quiet_and_flat()
+    {
+        // A model large enough that the library splits its products between kernel threads (the input projection of a
+        // 64-step sequence is 2·256·128·64 ≈ 4.2 MFLOP, two parts of the 2 MFLOP threshold): the service runs with the library's default degree of parallelism so that the pool is exercised under load.
+        string modelPath = Path.Combine(_directory, "model.rnncore");
+        ModelFile.Save(new RecurrentLayer<float>(InputSize, HiddenSize, OutputSize, HiddenActivation.Tanh, OutputActivation.Softmax, seed: 12), modelPath);
+        RecurrentLayer<float> reference = ModelFile.Load<float>(modelPath);
+        var random = new Random(12);
+        float[][][] sequences = Enumerable.Range(0, 48)
+            .Select(_ => Enumerable.Range(0, random.Next(8, 65)).Select(_ => Enumerable.Range(0, InputSize).Select(_ => (float)((random.NextDouble() * 2) - 1)).ToArray()).ToArray())
+            .ToArray();
+        float[][][] expected = sequences.Select(s => SingleThreadedForward(reference, s)).ToArray();
+
+        await using WebApplication app = PredictionServer.Build(modelPath, "http://127.0.0.1:0", maxDegreeOfParallelism: null);
+        await app.StartAsync();
+        string address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+        address.Should().StartWith("http://127.0.0.1:");
+        using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = Clients }) { BaseAddress = new Uri(address) };
+
+        // Warm-up, not measured: every client sends every sequence once, which fills the service's cache pool (bounded:
+        // at most 4 idle caches per length) and the library's pack-buffer pool, so the measured load is the steady state.
+        await Task.WhenAll(Enumerable.Range(0, Clients).Select(async c =>
+        {
+            foreach (float[][] sequence in sequences)
+            {
+                using HttpResponseMessage response = await client.PostAsJsonAsync("/predict", new PredictionRequest(sequence), PredictionJson.Default.PredictionRequest);
+                response.EnsureSuccessStatusCode();
+            }
+        }));
+
+        using var process = Process.GetCurrentProcess();
+        var workingSet = new List<(double Seconds, long Bytes)>();
+        var clock = Stopwatch.StartNew();
+        long requests = 0, errors = 0, mismatches = 0;
+        int kernelThreadsSeen = 0;
+        string? firstProblem = null;
+        using var stop = new CancellationTokenSource(LoadTime);
+        Task sampler = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                process.Refresh();
+                lock (workingSet)
+                {
+                    workingSet.Add((clock.Elapsed.TotalSeconds, process.WorkingSet64));
+                }
+
+                kernelThreadsSeen = Math.Max(kernelThreadsSeen, ThreadTicks().Keys.Count(name => name.StartsWith("RnnCore kernel", StringComparison.Ordinal)));
+
+                await Task.Delay(200);
+            }
+        });
+
+        Task[] clients = Enumerable.Range(0, Clients).Select(c => Task.Run(async () =>
+        {
+            for (int r = 0; r < MaxRequestsPerClient && !stop.IsCancellationRequested; r++)
+            {
+                int which = ((c * 7) + r) % sequences.Length;
+                try
+                {
+                    using HttpResponseMessage response = await client.PostAsJsonAsync("/predict", new PredictionRequest(sequences[which]), PredictionJson.Default.PredictionRequest);
+                    Interlocked.Increment(ref requests);
+                    if (!response.IsSuccessStatusCode)
+                    {
+                        Interlocked.Increment(ref errors);
+                        Interlocked.CompareExchange(ref firstProblem, $"HTTP {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}", null);
+                        continue;
+                    }
+
+                    PredictionResponse? answer = await response.Content.ReadFromJsonAsync(PredictionJson.Default.PredictionResponse);
+                    if (answer is null || !SameBits(answer.Outputs, expected[which]))
+                    {
+                        Interlocked.Increment(ref mismatches);
+                        Interlocked.CompareExchange(ref firstProblem, $"sequence {which}: the answer differs from single-threaded Forward", null);
+                    }
+                }
+                catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException)
+                {
+                    Interlocked.Increment(ref errors);
+                    Interlocked.CompareExchange(ref firstProblem, e.ToString(), null);
+                }
+            }
+        })).ToArray();
+        await Task.WhenAll(clients);
+        double loadSeconds = clock.Elapsed.TotalSeconds;
+        await sampler;
+
+        // After the load: let the last responses and the kernel threads' 200 µs spin finish, then measure one second.
+        await Task.Delay(TimeSpan.FromMilliseconds(300));
+        process.Refresh();
+        Dictionary<string, long> threadsBefore = ThreadTicks();
+        TimeSpan cpuBefore = process.TotalProcessorTime;
+        var window = Stopwatch.StartNew();
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        process.Refresh();
+        double idleCpuSeconds = (process.TotalProcessorTime - cpuBefore).TotalSeconds;
+        double windowSeconds = window.Elapsed.TotalSeconds;
+        Dictionary<string, long> threadsAfter = ThreadTicks();
+        string busiest = string.Join(", ", threadsAfter
+            .Select(t => (t.Key, Ticks: t.Value - threadsBefore.GetValueOrDefault(t.Key)))
+            .Where(t => t.Ticks > 0).OrderByDescending(t => t.Ticks).Take(6).Select(t => $"{t.Key}: {t.Ticks * 10} ms"));
+        await app.StopAsync();
+
+        int third = workingSet.Count / 3;
+        double firstThird = workingSet.Take(third).Average(s => s.Bytes);
+        double lastThird = workingSet.Skip(workingSet.Count - third).Average(s => s.Bytes);
+        output.WriteLine($"{requests:N0} requests in {loadSeconds:F1} s ({requests / loadSeconds:N0}/s) from {Clients} clients; {errors} errors, {mismatches} mismatches.");
+        output.WriteLine($"CPU after the load: {idleCpuSeconds * 1000:F1} ms over {windowSeconds:F2} s (the whole test process); busiest threads: {busiest}.");
+        output.WriteLine($"Kernel worker threads seen during the load: {kernelThreadsSeen}.");
+        output.WriteLine($"Working set: first third {firstThird / 1048576:F1} MiB, last third {lastThird / 1048576:F1} MiB ({workingSet.Count} samples); peak {workingSet.Max(s => s.Bytes) / 1048576.0:F1} MiB.");
+
+        errors.Should().Be(0, firstProblem);
+        mismatches.Should().Be(0, firstProblem);
+        requests.Should().BeGreaterThan(Clients, "every client got answers");
+        if (Environment.ProcessorCount > 1 && Directory.Exists("/proc/self/task"))
+        {
+            kernelThreadsSeen.Should().BeGreaterThan(0, "the requests' products were split between kernel threads");
+        }
+
+        loadSeconds.Should().BeLessThan(LoadTime.TotalSeconds + 10, "the load stops by itself");
+
+        // One thread spinning through the window would cost about 1 s of CPU; the kernel workers spin at most 200 µs
+        // before blocking. 100 ms (10% of one core) leaves room for the runtime's and Kestrel's own timers and the GC.
+        idleCpuSeconds.Should().BeLessThan(0.1, "no thread spins once the load has stopped");
+
+        // A leak grows with the requests served (tens of thousands here); the GC's budgets move the working set by some
+        // tens of MiB. Flat: the last third's mean within 20% (or 32 MiB, whichever is larger) of the first third's.
+        lastThird.Should().BeLessThan(firstThird + Math.Max(0.2 * firstThird, 32 * 1048576.0), "the working set stays flat under a steady load");
+    }
+
+    /// <summary>CPU ticks (1/100 s) per thread from /proc, keyed by "name (tid)"; empty off Linux. For the report only.</summary>
+    private static Dictionary<string, long> ThreadTicks()
+    {
+        var ticks = new Dictionary<string, long>();
+        if (!Directory.Exists("/proc/self/task"))
+        {
+            return ticks;
+        }
+
+        foreach (string task in Directory.EnumerateDirectories("/proc/self/task"))
+        {
+            try
+            {
+                string stat = File.ReadAllText(Path.Combine(task, "stat"));
+                int close = stat.LastIndexOf(')');
+                string name = stat[(stat.IndexOf('(') + 1)..close];
+                string[] fields = stat[(close + 2)..].Split(' ');
+                ticks[$"{name} ({Path.GetFileName(task)})"] = long.Parse(fields[11]) + long.Parse(fields[12]);
+            }
+            catch (IOException)
+            {
+            }
+        }
+
+        return ticks;
+    }
+
+    private static float[][] SingleThreadedForward(RecurrentLayer<float> layer, float[][] sequence)
+    {
+        using (RnnCoreSettings.UseDegreeOfParallelism(1))
+        {
+            ForwardCache<float> cache = layer.Forward(sequence.Select(x => Matrix<float>.Build.Dense(x.Length, 1, x)).ToList());
+            return Enumerable.Range(0, cache.Steps).Select(t => cache.Output(t).ToColumnMajorArray()).ToArray();
+        }
+    }
+
+    private static bool SameBits(float[][] actual, float[][] expected) =>
+        actual.Length == expected.Length
+        && actual.Zip(expected).All(pair => pair.First.Length == pair.Second.Length
+            && pair.First.Zip(pair.Second).All(v => BitConverter.SingleToInt32Bits(v.First) == BitConverter.SingleToInt32Bits(v.Second)));
+}

@@ -1,0 +1,238 @@
+using MathNet.Numerics.LinearAlgebra;
+using RnnCore.Kernels;
+using RnnCore.Tests.TestUtilities;
+
+namespace RnnCore.Tests.Kernels;
+
+/// <summary>
+/// The kernel threads as a host sees them: a fault in a worker comes back to the caller and leaves the pool usable,
+/// idle workers exit and come back on demand, and the degree of parallelism can be set per call and per model.
+/// These change process-wide state (the idle timeout) or count this thread's split calls, so they run alone.
+/// </summary>
+[Collection(ProcessSettingsCollection.Name)]
+public sealed unsafe class KernelWorkersTests
+{
+    private const string Fault = "injected kernel fault";
+
+    [Fact]
+    public void A_fault_in_a_worker_is_rethrown_on_the_calling_thread_and_the_pool_stays_usable()
+    {
+        int callerThread = Environment.CurrentManagedThreadId;
+        var job = new FaultJob { CallerThread = callerThread };
+        int before = RnnCoreSettings.MaxDegreeOfParallelism;
+        try
+        {
+            RnnCoreSettings.MaxDegreeOfParallelism = 3;
+
+            // Three parts: the caller's takes 50 ms, so the workers claim the others, and a part run by a worker throws.
+            Exception? thrown = Catch(&FaultOnWorker, &job, 3);
+            thrown.Should().BeOfType<InvalidOperationException>();
+            thrown!.Message.Should().Be(Fault);
+            thrown.StackTrace.Should().Contain(nameof(FaultOnWorker), "the worker's stack trace is kept");
+            job.FaultsThrown.Should().BeGreaterThan(0, "a worker ran a part (else the test proves nothing)");
+
+            // The pool still works: every part of the next call runs, and a parallel product is exact.
+            var counting = new FaultJob { CallerThread = -1 };
+            KernelWorkers.Run(&CountPart, &counting, 3);
+            counting.PartsRun.Should().Be(3);
+            ParallelProductMatchesSerial();
+        }
+        finally
+        {
+            RnnCoreSettings.MaxDegreeOfParallelism = before;
+        }
+    }
+
+    [Fact]
+    public void A_fault_on_the_calling_thread_waits_for_the_workers_and_is_rethrown()
+    {
+        var job = new FaultJob { CallerThread = Environment.CurrentManagedThreadId };
+        Exception? thrown = Catch(&FaultOnCaller, &job, 3);
+        thrown.Should().BeOfType<InvalidOperationException>().Which.Message.Should().Be(Fault);
+        ParallelProductMatchesSerial();
+    }
+
+    [Fact]
+    public void Idle_workers_exit_after_the_idle_timeout_and_return_on_demand()
+    {
+        TimeSpan before = KernelWorkers.IdleTimeout;
+        try
+        {
+            KernelWorkers.IdleTimeout = TimeSpan.FromMilliseconds(100);
+            var job = new FaultJob { CallerThread = -1 };
+            KernelWorkers.Run(&CountPart, &job, 3);
+            KernelWorkers.LiveWorkers.Should().BeGreaterThan(0);
+            WaitUntil(() => KernelWorkers.LiveWorkers == 0, TimeSpan.FromSeconds(10)).Should().BeTrue("every worker exits once idle for 100 ms");
+
+            job.PartsRun = 0;
+            KernelWorkers.Run(&CountPart, &job, 3);
+            job.PartsRun.Should().Be(3);
+            KernelWorkers.LiveWorkers.Should().BeGreaterThan(0, "a call after the exit starts workers again");
+            ParallelProductMatchesSerial();
+        }
+        finally
+        {
+            KernelWorkers.IdleTimeout = before;
+        }
+    }
+
+    [Fact]
+    public void Per_call_scope_overrides_the_model_which_overrides_the_process_default()
+    {
+        int before = RnnCoreSettings.MaxDegreeOfParallelism;
+        try
+        {
+            RnnCoreSettings.MaxDegreeOfParallelism = 3;
+            RnnCoreSettings.CurrentDegreeOfParallelism.Should().Be(3);
+            using (RnnCoreSettings.UseModelDegree(2))
+            {
+                RnnCoreSettings.CurrentDegreeOfParallelism.Should().Be(2);
+                using (RnnCoreSettings.UseDegreeOfParallelism(1))
+                {
+                    RnnCoreSettings.CurrentDegreeOfParallelism.Should().Be(1);
+                }
+
+                RnnCoreSettings.CurrentDegreeOfParallelism.Should().Be(2);
+            }
+
+            using (RnnCoreSettings.UseModelDegree(null))
+            {
+                RnnCoreSettings.CurrentDegreeOfParallelism.Should().Be(3, "a model without its own degree uses the process default");
+            }
+
+            ((Action)(() => RnnCoreSettings.UseDegreeOfParallelism(0))).Should().Throw<ArgumentOutOfRangeException>()
+                .WithParameterName("maxDegreeOfParallelism").WithMessage("*at least 1*was 0*");
+            var layer = new RecurrentLayer<float>(2, 3, 2);
+            ((Action)(() => layer.MaxDegreeOfParallelism = 0)).Should().Throw<ArgumentOutOfRangeException>();
+        }
+        finally
+        {
+            RnnCoreSettings.MaxDegreeOfParallelism = before;
+        }
+    }
+
+    [Fact]
+    public void A_models_degree_of_parallelism_reaches_its_forward_and_bptt_products_with_the_same_bits()
+    {
+        // H = 256, B = 32: the recurrent and weight-gradient products are large enough to split.
+        var random = new Random(3);
+        var layer = new RecurrentLayer<double>(20, 256, 12, seed: 2);
+        List<Matrix<double>> inputs = RandomProblems.Inputs<double>(random, 20, 4, 32);
+        SequenceTargets<double> targets = RandomProblems.Targets(random, layer, 4, 32, LossPlacement.EveryStep);
+        var bptt = new Bptt<double>(layer);
+        int before = RnnCoreSettings.MaxDegreeOfParallelism;
+        try
+        {
+            RnnCoreSettings.MaxDegreeOfParallelism = 3;
+            layer.MaxDegreeOfParallelism = 1;
+            long splits = KernelWorkers.SplitCallsOnThisThread;
+            RecurrentGradients<double> serial = bptt.Backward(layer.Forward(inputs), targets);
+            KernelWorkers.SplitCallsOnThisThread.Should().Be(splits, "a model limited to one thread splits no product");
+
+            layer.MaxDegreeOfParallelism = null;
+            RecurrentGradients<double> parallel = bptt.Backward(layer.Forward(inputs), targets);
+            KernelWorkers.SplitCallsOnThisThread.Should().BeGreaterThan(splits, "the process default of 3 splits the large products");
+            splits = KernelWorkers.SplitCallsOnThisThread;
+
+            using (RnnCoreSettings.UseDegreeOfParallelism(1))
+            {
+                bptt.Backward(layer.Forward(inputs), targets);
+            }
+
+            KernelWorkers.SplitCallsOnThisThread.Should().Be(splits, "a per-call scope of 1 overrides the process default");
+            for (int p = 0; p < serial.ParameterGradients.Count; p++)
+            {
+                parallel.ParameterGradients[p].ToArray().Should().Equal(serial.ParameterGradients[p].ToArray());
+            }
+        }
+        finally
+        {
+            RnnCoreSettings.MaxDegreeOfParallelism = before;
+        }
+    }
+
+    private static void ParallelProductMatchesSerial()
+    {
+        var random = new Random(7);
+        (double[] a, double[] b, double[] c) = GemmTests<double>.Operands(random, false, false, 200, 150, 180, 0);
+        double[] serial = c.ToArray();
+        using (RnnCoreSettings.UseDegreeOfParallelism(1))
+        {
+            Gemm.Multiply(false, false, 200, 150, 180, 1.0, a, 200, b, 180, 0.5, serial, 200);
+        }
+
+        double[] parallel = c.ToArray();
+        using (RnnCoreSettings.UseDegreeOfParallelism(3))
+        {
+            Gemm.Multiply(false, false, 200, 150, 180, 1.0, a, 200, b, 180, 0.5, parallel, 200);
+        }
+
+        parallel.Should().Equal(serial);
+    }
+
+    private static Exception? Catch(delegate*<void*, int, void> work, FaultJob* job, int parts)
+    {
+        try
+        {
+            KernelWorkers.Run(work, job, parts);
+            return null;
+        }
+        catch (Exception e)
+        {
+            return e;
+        }
+    }
+
+    private static bool WaitUntil(Func<bool> condition, TimeSpan limit)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (!condition())
+        {
+            if (clock.Elapsed > limit)
+            {
+                return false;
+            }
+
+            Thread.Sleep(20);
+        }
+
+        return true;
+    }
+
+    private static void FaultOnWorker(void* state, int part)
+    {
+        var job = (FaultJob*)state;
+        if (Environment.CurrentManagedThreadId == job->CallerThread)
+        {
+            Thread.Sleep(50);
+        }
+        else
+        {
+            Interlocked.Increment(ref job->FaultsThrown);
+            throw new InvalidOperationException(Fault);
+        }
+    }
+
+    private static void FaultOnCaller(void* state, int part)
+    {
+        var job = (FaultJob*)state;
+        Thread.Sleep(1);
+        if (Environment.CurrentManagedThreadId == job->CallerThread)
+        {
+            throw new InvalidOperationException(Fault);
+        }
+    }
+
+    private static void CountPart(void* state, int part)
+    {
+        Thread.Sleep(1);
+        Interlocked.Increment(ref ((FaultJob*)state)->PartsRun);
+    }
+
+    private struct FaultJob
+    {
+        public int CallerThread;
+        public int FaultsThrown;
+        public int PartsRun;
+    }
+}
