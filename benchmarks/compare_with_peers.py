@@ -1,8 +1,13 @@
 #!/usr/bin/env python3
-"""Side-by-side medians of one vanilla-RNN training step: RnnCore vs PyTorch vs numpy (hoisted), in one session.
+"""Side-by-side medians of one recurrent training step: RnnCore vs PyTorch vs numpy (hoisted), in one session.
 
 Run from the repository root:
     /usr/bin/python3 benchmarks/compare_with_peers.py [--configs S,M,L,XL] [--rounds 3] [--iters 20]
+                                                     [--cell rnn|lstm|gru] [--layers N] [--bidirectional]
+
+--cell, --layers and --bidirectional are passed to RnnCore's --peer-step and to pytorch_rnn_step.py alike (the same
+model: nn.RNN tanh / nn.LSTM / nn.GRU, N layers, one or two directions). The numpy peer exists for the one-layer
+vanilla RNN only and is skipped otherwise.
 
 Each round runs, config by config, RnnCore's `--peer-step` mode (benchmarks/RnnCore.Benchmarks/PeerStep.cs),
 ../shared/peers/pytorch_rnn_step.py --threads 1 and ../shared/peers/numpy_rnn_step.py --variants hoisted, interleaved so
@@ -46,14 +51,19 @@ def main():
     ap.add_argument("--configs", default="S,M,L,XL")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--iters", type=int, default=20)
+    ap.add_argument("--cell", default="rnn", choices=["rnn", "lstm", "gru"])
+    ap.add_argument("--layers", type=int, default=1)
+    ap.add_argument("--bidirectional", action="store_true")
     a = ap.parse_args()
+    model = ["--cell", a.cell, "--layers", str(a.layers)] + (["--bidirectional"] if a.bidirectional else [])
+    vanilla = a.cell == "rnn" and a.layers == 1 and not a.bidirectional
     configs = a.configs.split(",")
 
     print("building RnnCore.Benchmarks (Release)...", flush=True)
     subprocess.run(["dotnet", "build", os.path.join(ROOT, "benchmarks", "RnnCore.Benchmarks"), "-c", "Release", "-v", "q", "-nologo"],
                    check=True, stdout=subprocess.DEVNULL)
     ours = ["dotnet", "run", "-c", "Release", "--no-build", "--project", os.path.join(ROOT, "benchmarks", "RnnCore.Benchmarks"),
-            "--", "--peer-step", "--iters", str(a.iters)]
+            "--", "--peer-step", "--iters", str(a.iters)] + model
     tools = {"RnnCore": lambda c: run(ours + ["--configs", c])}
 
     torch_script = os.path.join(PEERS, "pytorch_rnn_step.py")
@@ -62,10 +72,12 @@ def main():
     elif not has_module("torch"):
         print(f"PyTorch peer skipped: {PYTHON} cannot import torch (Debian: apt-get install -y python3-torch).")
     else:
-        tools["PyTorch --threads 1"] = lambda c: run([PYTHON, torch_script, "--threads", "1", "--iters", str(a.iters), "--configs", c])
+        tools["PyTorch --threads 1"] = lambda c: run([PYTHON, torch_script, "--threads", "1", "--iters", str(a.iters), "--configs", c] + model)
 
     numpy_script = os.path.join(PEERS, "numpy_rnn_step.py")
-    if not os.path.exists(numpy_script):
+    if not vanilla:
+        print("numpy peer skipped: it implements the one-layer vanilla RNN only.")
+    elif not os.path.exists(numpy_script):
         print(f"numpy peer skipped: {numpy_script} not found (set RNNCORE_PEERS_DIR).")
     elif not has_module("numpy"):
         print(f"numpy peer skipped: {PYTHON} cannot import numpy (Debian: apt-get install -y python3-numpy).")
@@ -84,8 +96,9 @@ def main():
     med = {t: {c: statistics.median(v) for c, v in by.items()} for t, by in samples.items()}
     print()
     print(f"{datetime.date.today().isoformat()}, {cpu_name()}, {os.cpu_count()} cores, float32; medians over {a.rounds} interleaved rounds "
-          f"of each tool's median of {a.iters} steps; command: /usr/bin/python3 benchmarks/compare_with_peers.py "
-          f"--configs {a.configs} --rounds {a.rounds} --iters {a.iters}")
+          f"of each tool's median of {a.iters} steps; model {a.cell} x{a.layers}{' bidirectional' if a.bidirectional else ''}; "
+          f"command: /usr/bin/python3 benchmarks/compare_with_peers.py --configs {a.configs} --rounds {a.rounds} --iters {a.iters} "
+          f"{' '.join(model)}")
     print()
     header = "| config (I, H, O, T, B) | " + " | ".join(f"{t} (ms)" for t in tools) + " | " + \
              " | ".join(f"{t} / RnnCore" for t in tools if t != "RnnCore") + " |"

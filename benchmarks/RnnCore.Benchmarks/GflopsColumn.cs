@@ -34,6 +34,8 @@ public sealed class GflopsColumn : IColumn
             RnnConfig config => benchmarkCase.Descriptor.WorkloadMethod.Name == nameof(TrainStepBenchmarks<float>.Forward)
                 ? config.TrainingStepFlops / 3
                 : config.TrainingStepFlops,
+            CellCase cell => cell.Config.ModelStepFlops(cell.Cell switch { "lstm" => 4, "gru" => 3, _ => 1 }, cell.Layers, cell.Bidirectional ? 2 : 1)
+                / (benchmarkCase.Descriptor.WorkloadMethod.Name == nameof(CellTrainStepBenchmarks<float>.Forward) ? 3 : 1),
             _ => (double?)null,
         }).FirstOrDefault(f => f is not null);
         BenchmarkReport? report = summary[benchmarkCase];

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Numerics;
 
 namespace RnnCore.Benchmarks;
 
@@ -12,7 +11,9 @@ namespace RnnCore.Benchmarks;
 /// then the median and minimum of single-step wall-clock times, and GFLOP/s from the same 6·T·B·(I·H + H·H + H·O).
 /// </summary>
 /// <remarks>
-/// Usage: <c>--peer-step [--configs S,M,L,XL] [--iters 20] [--warmup 3] [--dtype float32|float64] [--threads N]</c>.
+/// Usage: <c>--peer-step [--configs S,M,L,XL] [--iters 20] [--warmup 3] [--dtype float32|float64] [--threads N]
+/// [--cell rnn|lstm|gru] [--layers N] [--bidirectional]</c>, the last three as in pytorch_rnn_step.py (FLOPs counted as it
+/// counts them).
 /// BenchmarkDotNet's <see cref="TrainStepBenchmarks{T}"/> measures the same step with its own statistics and allocation
 /// counts; this mode exists for the side-by-side run in benchmarks/compare-with-peers.sh.
 /// </remarks>
@@ -25,40 +26,52 @@ public static class PeerStep
         int warmup = int.Parse(Option(args, "--warmup", "3"), CultureInfo.InvariantCulture);
         string dtype = Option(args, "--dtype", "float32");
         RnnCoreSettings.MaxDegreeOfParallelism = int.Parse(Option(args, "--threads", Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
-        Console.WriteLine($"RnnCore, .NET {Environment.Version}, threads {RnnCoreSettings.MaxDegreeOfParallelism}, {dtype}");
+        string cell = Option(args, "--cell", "rnn");
+        int layers = int.Parse(Option(args, "--layers", "1"), CultureInfo.InvariantCulture);
+        bool bidirectional = args.Contains("--bidirectional");
+        int gates = cell switch
+        {
+            "rnn" => 1,
+            "lstm" => 4,
+            "gru" => 3,
+            _ => throw new ArgumentException($"--cell is '{cell}'; expected rnn, lstm or gru.", nameof(args)),
+        };
+        int directions = bidirectional ? 2 : 1;
+        Console.WriteLine($"RnnCore, .NET {Environment.Version}, threads {RnnCoreSettings.MaxDegreeOfParallelism}, {dtype}, {cell} x{layers}{(bidirectional ? " bidirectional" : string.Empty)}");
         foreach (string name in configs.Split(','))
         {
             RnnConfig config = RnnConfig.All.FirstOrDefault(c => c.Name == name)
                 ?? throw new ArgumentException($"unknown config '{name}'; expected S, M, L or XL.", nameof(args));
-            double[] seconds = dtype == "float64" ? Time<double>(config, warmup, iterations) : Time<float>(config, warmup, iterations);
+            double[] seconds = dtype == "float64"
+                ? Time<double>(() => new TrainingStep<double>(config, cell, layers, bidirectional).Run, warmup, iterations)
+                : Time<float>(() => new TrainingStep<float>(config, cell, layers, bidirectional).Run, warmup, iterations);
             Array.Sort(seconds);
             double median = seconds.Length % 2 == 1 ? seconds[seconds.Length / 2] : (seconds[(seconds.Length / 2) - 1] + seconds[seconds.Length / 2]) / 2;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{config.Name}: I={config.InputSize} H={config.HiddenSize} O={config.OutputSize} T={config.Steps} B={config.Batch}  " +
-                $"median {median * 1e3:F3} ms  min {seconds[0] * 1e3:F3} ms  {config.TrainingStepFlops / median / 1e9:F1} GFLOP/s"));
+                $"median {median * 1e3:F3} ms  min {seconds[0] * 1e3:F3} ms  {config.ModelStepFlops(gates, layers, directions) / median / 1e9:F1} GFLOP/s"));
         }
 
         return 0;
     }
 
-    private static double[] Time<T>(RnnConfig c, int warmup, int iterations)
-        where T : unmanaged, IFloatingPointIeee754<T>
+    private static double[] Time<TResult>(Func<Func<TResult>> create, int warmup, int iterations)
     {
-        var step = new TrainingStep<T>(c);
+        Func<TResult> run = create();
 
         // Warm-up: the peers' 3 steps, and at least 2 s, so that tiered compilation has promoted every hot method
         // (it recompiles a method after 30 calls, in the background) before anything is timed.
         long warmupStart = Stopwatch.GetTimestamp();
         for (int i = 0; i < warmup || Stopwatch.GetElapsedTime(warmupStart).TotalSeconds < 2; i++)
         {
-            step.Run();
+            run();
         }
 
         double[] seconds = new double[iterations];
         for (int i = 0; i < iterations; i++)
         {
             long start = Stopwatch.GetTimestamp();
-            step.Run();
+            run();
             seconds[i] = Stopwatch.GetElapsedTime(start).TotalSeconds;
         }
 

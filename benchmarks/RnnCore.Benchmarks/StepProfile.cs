@@ -49,10 +49,11 @@ public static class StepProfile
             {
                 // As in the step: the activation runs in the product's epilogue.
                 packed.Pack(false, wh, h);
+                var tanh = default(TanhEpilogue<float>);
                 for (int t = 0; t < steps; t++)
                 {
                     Gemm.Multiply(
-                        packed, false, b, 1f, hiddens.AsSpan(t * h * b, h * b), h, 1f, hiddens.AsSpan((t + 1) * h * b, h * b), h, GemmEpilogue.Tanh);
+                        packed, false, b, 1f, hiddens.AsSpan(t * h * b, h * b), h, 1f, hiddens.AsSpan((t + 1) * h * b, h * b), h, ref tanh);
                 }
             }),
             ("Wy·H (all steps)", () => Gemm.Multiply(false, false, o, columns, h, 1f, wy, o, hiddens.AsSpan(h * b), h, 1f, logits, o)),

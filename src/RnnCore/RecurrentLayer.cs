@@ -320,7 +320,6 @@ public sealed partial class RecurrentLayer<T>
         // W_h is the left operand of every step's product: pack it into the kernel's panel layout once per pass.
         PackedMatrix<T> recurrentWeights = cache.PackedRecurrentWeights;
         recurrentWeights.Pack(false, _wh, h);
-        GemmEpilogue activation = HiddenActivation == HiddenActivation.Tanh ? GemmEpilogue.Tanh : GemmEpilogue.Relu;
         for (int t = 0; t < steps; t++)
         {
             ReadOnlySpan<T> previous = cache.HiddenBlock(t);
@@ -330,13 +329,14 @@ public sealed partial class RecurrentLayer<T>
             // into the product's epilogue (each thread checks and activates the columns it computed). The backward needs
             // only h_t (tanh' = 1 − h², relu' = [h > 0]), so a_t is not kept. A padded batch activates its real columns
             // and carries the padded ones after the product instead.
-            long badElement = Gemm.Multiply(
-                recurrentWeights, false, b, one, previous, h, one, current, h, cache.HasLengths ? GemmEpilogue.None : activation);
             if (cache.HasLengths)
             {
+                Gemm.Multiply(recurrentWeights, false, b, one, previous, h, one, current, h);
                 ForwardPaddedStep(previous, current, cache.Lengths, t);
                 continue;
             }
+
+            long badElement = RecurrentProduct(recurrentWeights, previous, current, b);
 
             if (badElement >= 0)
             {
@@ -370,6 +370,20 @@ public sealed partial class RecurrentLayer<T>
         }
 
         cache.Owner = this;
+    }
+
+    /// <summary>a_t += W_h h_{t−1}, then h_t = f(a_t) in the product's epilogue; returns the first non-finite a_t element or −1.</summary>
+    private long RecurrentProduct(PackedMatrix<T> recurrentWeights, ReadOnlySpan<T> previous, Span<T> current, int batch)
+    {
+        int h = HiddenSize;
+        if (HiddenActivation == HiddenActivation.Tanh)
+        {
+            var tanh = default(TanhEpilogue<T>);
+            return Gemm.Multiply(recurrentWeights, false, batch, T.One, previous, h, T.One, current, h, ref tanh);
+        }
+
+        var relu = default(ReluEpilogue<T>);
+        return Gemm.Multiply(recurrentWeights, false, batch, T.One, previous, h, T.One, current, h, ref relu);
     }
 
     /// <summary>Throws unless <paramref name="cache"/> was made by a layer of this shape for <paramref name="steps"/> steps.</summary>

@@ -69,6 +69,9 @@ public sealed class TensorSet<T>
     /// <param name="index">0-based tensor index.</param>
     public Span<T> this[int index] => _tensors[index].Span;
 
+    /// <summary>The memory of tensor <paramref name="index"/> (for views over the same storage).</summary>
+    internal Memory<T> Memory(int index) => _tensors[index];
+
     /// <summary>The name of tensor <paramref name="index"/>.</summary>
     /// <param name="index">0-based tensor index.</param>
     public string GetName(int index) => _names[index];

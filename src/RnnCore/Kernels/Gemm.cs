@@ -46,15 +46,13 @@ internal static unsafe class Gemm
     }
 
     /// <summary>
-    /// C = f(alpha · op(A) · op(B) + beta · C) with op(A) already packed (m = a.Rows, k = a.Depth), where f is the
-    /// <paramref name="epilogue"/>: the recurrence's <c>h_t = f(W_h h_{t−1} + a_t)</c> in one call. Each thread applies f
-    /// to the columns it has just computed, while they are still in its cache, after checking that they are finite.
+    /// C = alpha · op(A) · op(B) + beta · C with op(A) already packed (m = a.Rows, k = a.Depth): the recurrence's product
+    /// with the weights that every step shares.
     /// </summary>
-    /// <returns>The index in <paramref name="c"/> of the first element that was NaN or infinite before f, or −1.</returns>
-    public static long Multiply<T>(
+    public static void Multiply<T>(
         PackedMatrix<T> a, bool transposeB, int n,
         T alpha, ReadOnlySpan<T> b, int ldb,
-        T beta, Span<T> c, int ldc, GemmEpilogue epilogue = GemmEpilogue.None)
+        T beta, Span<T> c, int ldc)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int m = a.Rows;
@@ -63,14 +61,46 @@ internal static unsafe class Gemm
         GemmBlocking.RequireOperand(false, m, n, c.Length, ldc, nameof(c));
         fixed (T* pb = b, pc = c)
         {
+            var job = new Job<T>(false, transposeB, m, n, k, alpha, null, m, a.Data, a.RoundedRows, pb, ldb, beta, pc, ldc);
+            Run(&job);
+        }
+    }
+
+    /// <summary>
+    /// C = f(alpha · op(A) · op(B) + beta · C) with op(A) already packed (m = a.Rows, k = a.Depth), where f is the
+    /// caller's <paramref name="epilogue"/>. Each thread checks the columns it has just computed for NaN and infinity and
+    /// then applies f to them, while they are still in its cache.
+    /// </summary>
+    /// <returns>The index in <paramref name="c"/> of the first element that was NaN or infinite before f, or −1.</returns>
+    public static long Multiply<T, TEpilogue>(
+        PackedMatrix<T> a, bool transposeB, int n,
+        T alpha, ReadOnlySpan<T> b, int ldb,
+        T beta, Span<T> c, int ldc, ref TEpilogue epilogue)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TEpilogue : struct, IGemmEpilogue<T>
+    {
+        int m = a.Rows;
+        int k = a.Depth;
+        GemmBlocking.RequireOperand(transposeB, k, n, b.Length, ldb, nameof(b));
+        GemmBlocking.RequireOperand(false, m, n, c.Length, ldc, nameof(c));
+        fixed (T* pb = b, pc = c)
+        {
+            // The epilogue is the caller's local (on its stack for the whole call), so its address stays valid while the
+            // parts run; the trampoline turns it back into a typed reference on each worker.
             var job = new Job<T>(false, transposeB, m, n, k, alpha, null, m, a.Data, a.RoundedRows, pb, ldb, beta, pc, ldc)
             {
-                Epilogue = epilogue,
+                Epilogue = System.Runtime.CompilerServices.Unsafe.AsPointer(ref epilogue),
+                EpilogueFunction = &InvokeEpilogue<T, TEpilogue>,
             };
             Run(&job);
             return job.FirstNonFinite == long.MaxValue ? -1 : job.FirstNonFinite;
         }
     }
+
+    private static void InvokeEpilogue<T, TEpilogue>(void* epilogue, Span<T> block, int firstColumn, int columnCount)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TEpilogue : struct, IGemmEpilogue<T>
+        => System.Runtime.CompilerServices.Unsafe.AsRef<TEpilogue>(epilogue).Apply(block, firstColumn, columnCount);
 
     private static void Run<T>(Job<T>* job)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -107,26 +137,26 @@ internal static unsafe class Gemm
 
         // The epilogue runs inside each part only when every part owns whole columns (one contiguous span each); a
         // split along rows applies it afterwards, over whole columns, so f never sees a different span for another split.
-        GemmEpilogue epilogue = job->Epilogue;
+        delegate*<void*, Span<T>, int, int, void> epilogue = job->EpilogueFunction;
         bool fused = job->AlongColumns || job->Parts == 1;
         if (!fused)
         {
-            job->Epilogue = GemmEpilogue.None;
+            job->EpilogueFunction = null;
         }
 
         KernelWorkers.Run(&RunPart<T>, job, job->Parts);
         if (!fused)
         {
-            job->Epilogue = epilogue;
+            job->EpilogueFunction = epilogue;
             ApplyEpilogue(job, 0, job->N);
         }
     }
 
-    /// <summary>Checks columns [j0, j1) of C for NaN and infinity (recording the first), then applies f to them in place.</summary>
+    /// <summary>Checks columns [j0, j1) of C for NaN and infinity (recording the first), then applies the caller's f to them in place.</summary>
     private static void ApplyEpilogue<T>(Job<T>* job, int j0, int j1)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (job->Epilogue == GemmEpilogue.None || j0 >= j1)
+        if (job->EpilogueFunction == null || j0 >= j1)
         {
             return;
         }
@@ -144,14 +174,7 @@ internal static unsafe class Gemm
                 RecordNonFinite(job, start + bad);
             }
 
-            if (job->Epilogue == GemmEpilogue.Tanh)
-            {
-                Activations.Tanh.Forward(block);
-            }
-            else
-            {
-                Activations.Relu.Forward(block);
-            }
+            job->EpilogueFunction(job->Epilogue, block, job->Ldc == job->M ? j0 : j0 + s, job->Ldc == job->M ? j1 - j0 : 1);
         }
     }
 
@@ -240,7 +263,8 @@ internal static unsafe class Gemm
         public bool AlongColumns;
         public int Tiles;
         public int Parts;
-        public GemmEpilogue Epilogue;
+        public void* Epilogue;
+        public delegate*<void*, Span<T>, int, int, void> EpilogueFunction;
         public long FirstNonFinite = long.MaxValue;
     }
 }

@@ -105,8 +105,14 @@ internal static class ReferenceTrajectory
     /// <summary>The case's torch.optim optimizer with PyTorch's argument names; an argument this runner does not know fails the test.</summary>
     private static IOptimizer<T> OptimizerOf<T>(ReferenceCase reference)
         where T : unmanaged, IFloatingPointIeee754<T>
+        => OptimizerOf<T>(reference.Optimizer, reference.Name);
+
+    /// <summary>The optimizer of a config's <c>optimizer</c> object (shared with the cells runner).</summary>
+    internal static IOptimizer<T> OptimizerOf<T>(JsonElement? optimizerConfig, string caseName)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
-        JsonElement config = reference.Optimizer ?? throw new InvalidOperationException($"{reference.Name}: steps or chunks without an optimizer");
+        var reference = new { Name = caseName };
+        JsonElement config = optimizerConfig ?? throw new InvalidOperationException($"{reference.Name}: steps or chunks without an optimizer");
         var arguments = config.EnumerateObject().Where(p => p.Name != "name").ToDictionary(p => p.Name, p => p.Value);
         double Number(string name, double fallback) => arguments.Remove(name, out JsonElement v) ? v.GetDouble() : fallback;
         bool Flag(string name) => arguments.Remove(name, out JsonElement v) && v.GetBoolean();

@@ -58,6 +58,48 @@ internal static class Tolerance
         }
     }
 
+    /// <summary>
+    /// The worst |expected − actual| / |expected| element by element, each relative to itself; an exact zero must stay
+    /// exactly zero (any other value, or NaN, is an infinite error). For vanishing-gradient norms, whose smallest entries
+    /// (1e-25 and below) are computed to full precision and must be right where they are smallest.
+    /// </summary>
+    public static double WorstElementwiseRelativeError(ReadOnlySpan<double> expected, ReadOnlySpan<double> actual, out int worstIndex)
+    {
+        expected.Length.Should().Be(actual.Length, "the arrays must have the same number of elements");
+        worstIndex = -1;
+        double worst = 0;
+        for (int i = 0; i < expected.Length; i++)
+        {
+            double error = expected[i] == 0
+                ? (actual[i] == 0 ? 0 : double.PositiveInfinity)
+                : Math.Abs(expected[i] - actual[i]) / Math.Abs(expected[i]);
+            if (double.IsNaN(error))
+            {
+                error = double.PositiveInfinity;
+            }
+
+            if (error > worst || worstIndex < 0)
+            {
+                worst = error;
+                worstIndex = i;
+            }
+        }
+
+        return worst;
+    }
+
+    /// <summary>Asserts that every element of <paramref name="actual"/> is within <paramref name="tolerance"/> of <paramref name="expected"/> relative to itself.</summary>
+    public static void AssertCloseElementwise(string label, ReadOnlySpan<double> expected, ReadOnlySpan<double> actual, double tolerance)
+    {
+        double worst = WorstElementwiseRelativeError(expected, actual, out int index);
+        if (!(worst <= tolerance))
+        {
+            throw new Xunit.Sdk.XunitException(string.Create(
+                CultureInfo.InvariantCulture,
+                $"{label}: worst element-wise relative error {worst:E3} > {tolerance:E1} at [{index}] (expected {expected[index]:R}, actual {actual[index]:R})."));
+        }
+    }
+
     /// <summary>Asserts a scalar with relative tolerance.</summary>
     public static void AssertClose(string label, double expected, double actual, double tolerance)
         => AssertClose(label, new[] { expected }, new[] { actual }, tolerance);

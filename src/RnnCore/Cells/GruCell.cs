@@ -1,0 +1,92 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+
+namespace RnnCore.Cells;
+
+/// <summary>
+/// The GRU cell, PyTorch's <c>nn.GRU</c> (G = 3, gate blocks r, z, n):
+/// <code>
+/// r = σ(u_r + v_r)    z = σ(u_z + v_z)    n = tanh(u_n + r ⊙ v_n)    h' = (1 − z) ⊙ n + z ⊙ h
+/// </code>
+/// v_n = W_hn h + b_hn includes its bias, so b_hn sits inside the reset product and b_in outside it.
+/// </summary>
+internal sealed class GruCell<T> : RecurrentCell<T>
+    where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public override int Gates => 3;
+
+    /// <summary>The backward needs v_n of every step (dL/dr = dL/dn_pre ⊙ v_n).</summary>
+    public override bool KeepsRecurrentProjection => true;
+
+    /// <summary>δv_n = r ⊙ δu_n differs from δu_n.</summary>
+    public override bool SeparateRecurrentDelta => true;
+
+    /// <summary>
+    /// The step above; r, z and n replace their pre-activations in u, and v is kept as it is. Vectorized per column: σ
+    /// over the contiguous r and z blocks, then n = tanh(u_n + r ⊙ v_n) (separate multiply and add), then the blend.
+    /// </summary>
+    public override void Forward(Span<T> u, Span<T> v, ReadOnlySpan<T> hPrev, ReadOnlySpan<T> cPrev, Span<T> hNext, Span<T> cNext, int hidden)
+    {
+        int columns = hNext.Length / hidden;
+        int rows = 3 * hidden;
+        T one = T.One;
+        for (int j = 0; j < columns; j++)
+        {
+            Span<T> gates = u.Slice(j * rows, rows);
+            ReadOnlySpan<T> recurrent = v.Slice(j * rows, rows);
+            Span<T> resetAndUpdate = gates.Slice(0, 2 * hidden);
+            Span<T> candidate = gates.Slice(2 * hidden, hidden);
+            TensorPrimitives.Add(resetAndUpdate, recurrent.Slice(0, 2 * hidden), resetAndUpdate);
+            TensorPrimitives.Sigmoid<T>(resetAndUpdate, resetAndUpdate);
+            TensorPrimitives.MultiplyAdd<T>(gates.Slice(0, hidden), recurrent.Slice(2 * hidden, hidden), candidate, candidate);
+            TensorPrimitives.Tanh<T>(candidate, candidate);
+            for (int k = 0; k < hidden; k++)
+            {
+                int at = (j * hidden) + k;
+                T z = gates[hidden + k];
+                hNext[at] = ((one - z) * candidate[k]) + (z * hPrev[at]);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The chain rule through the step, with δ_n = dL/dh' ⊙ (1 − z) ⊙ (1 − n²) the gradient at n's pre-activation:
+    /// <code>
+    /// δu = [δ_r, δ_z, δ_n]    δv = [δ_r, δ_z, r ⊙ δ_n]    δ_r = δ_n ⊙ v_n ⊙ r(1 − r)    δ_z = dL/dh' ⊙ (h − n) ⊙ z(1 − z)
+    /// dL/dh (direct) = dL/dh' ⊙ z
+    /// </code>
+    /// </summary>
+    public override void Backward(
+        ReadOnlySpan<T> u, ReadOnlySpan<T> v, ReadOnlySpan<T> hPrev, ReadOnlySpan<T> cPrev, ReadOnlySpan<T> hNext, ReadOnlySpan<T> cNext,
+        ReadOnlySpan<T> dh, Span<T> dc, Span<T> deltaU, Span<T> deltaV, Span<T> dhPrevDirect, int hidden)
+    {
+        int columns = hNext.Length / hidden;
+        int rows = 3 * hidden;
+        T one = T.One;
+        for (int j = 0; j < columns; j++)
+        {
+            ReadOnlySpan<T> gates = u.Slice(j * rows, rows);
+            ReadOnlySpan<T> recurrent = v.Slice(j * rows, rows);
+            Span<T> du = deltaU.Slice(j * rows, rows);
+            Span<T> dv = deltaV.Slice(j * rows, rows);
+            for (int k = 0; k < hidden; k++)
+            {
+                int at = (j * hidden) + k;
+                T r = gates[k];
+                T z = gates[hidden + k];
+                T n = gates[(2 * hidden) + k];
+                T dhk = dh[at];
+                T deltaN = dhk * (one - z) * (one - (n * n));
+                T deltaR = deltaN * recurrent[(2 * hidden) + k] * r * (one - r);
+                T deltaZ = dhk * (hPrev[at] - n) * z * (one - z);
+                du[k] = deltaR;
+                du[hidden + k] = deltaZ;
+                du[(2 * hidden) + k] = deltaN;
+                dv[k] = deltaR;
+                dv[hidden + k] = deltaZ;
+                dv[(2 * hidden) + k] = r * deltaN;
+                dhPrevDirect[at] = dhk * z;
+            }
+        }
+    }
+}

@@ -1,0 +1,61 @@
+using System.Numerics;
+
+namespace RnnCore.Cells;
+
+/// <summary>
+/// One step of a recurrent cell and its backward twin, for a batch of B columns. The model computes the two products
+/// around the cell, <c>u = W_ih x + b_ih</c> (hoisted: one GEMM over all T·B columns) and <c>v = W_hh h + b_hh</c> (the only
+/// product inside the time loop); the cell turns (u, v, h, c) into (h', c') and back.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Layout: every block is column-major with one column per sequence. u, v, δu and δv are [G·H, B]: column j holds the G
+/// gate blocks of H rows in PyTorch's order, so gate g of unit i in column j is at <c>j·G·H + g·H + i</c>. h and c are
+/// [H, B].
+/// </para>
+/// <para>
+/// The forward step may overwrite u and v with what its backward needs (gate activations), so that nothing else is
+/// cached. The backward step receives dL/dh' (every path: the head or the next layer, and the later steps) and, for a
+/// cell with a cell state, dL/dc' from the later steps, and writes δu = dL/du and δv = dL/dv (the model turns them into
+/// the weight gradients with GEMMs over all steps, and into dL/dh through W_hhᵀ δv), plus the part of dL/dh that does
+/// not pass through v (<c>dhPrevDirect</c>) and dL/dc.
+/// </para>
+/// <para>A fourth cell is one more file beside this one and one line in <see cref="Create"/>.</para>
+/// </remarks>
+/// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
+internal abstract class RecurrentCell<T>
+    where T : unmanaged, IFloatingPointIeee754<T>
+{
+    /// <summary>G, the number of gate blocks of H rows in W_ih, W_hh, b_ih and b_hh.</summary>
+    public abstract int Gates { get; }
+
+    /// <summary>True when the cell carries a cell state c beside h (LSTM).</summary>
+    public virtual bool HasCellState => false;
+
+    /// <summary>True when the backward needs every step's v (the model keeps [G·H, T·B] instead of one [G·H, B] block).</summary>
+    public virtual bool KeepsRecurrentProjection => false;
+
+    /// <summary>True when δv differs from δu (GRU, where b_hn sits inside r ⊙ (…)); otherwise the model passes one buffer as both.</summary>
+    public virtual bool SeparateRecurrentDelta => false;
+
+    /// <summary>The cell for <paramref name="kind"/>: the only place that knows every cell.</summary>
+    public static RecurrentCell<T> Create(RecurrentCellKind kind, HiddenActivation hiddenActivation) => kind switch
+    {
+        RecurrentCellKind.Vanilla => new VanillaCell<T>(hiddenActivation),
+        RecurrentCellKind.Lstm => new LstmCell<T>(),
+        RecurrentCellKind.Gru => new GruCell<T>(),
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "expected Vanilla, Lstm or Gru."),
+    };
+
+    /// <summary>(u, v, h, c) → (h', c') for B columns; u and v may be overwritten with what <see cref="Backward"/> reads.</summary>
+    public abstract void Forward(Span<T> u, Span<T> v, ReadOnlySpan<T> hPrev, ReadOnlySpan<T> cPrev, Span<T> hNext, Span<T> cNext, int hidden);
+
+    /// <summary>
+    /// From dL/dh' (<paramref name="dh"/>) and dL/dc' (<paramref name="dc"/>, replaced by dL/dc), writes δu, δv and the direct
+    /// part of dL/dh (<paramref name="dhPrevDirect"/>, zero when every path goes through v). u and v are what
+    /// <see cref="Forward"/> left in them.
+    /// </summary>
+    public abstract void Backward(
+        ReadOnlySpan<T> u, ReadOnlySpan<T> v, ReadOnlySpan<T> hPrev, ReadOnlySpan<T> cPrev, ReadOnlySpan<T> hNext, ReadOnlySpan<T> cNext,
+        ReadOnlySpan<T> dh, Span<T> dc, Span<T> deltaU, Span<T> deltaV, Span<T> dhPrevDirect, int hidden);
+}

@@ -1,0 +1,47 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+using RnnCore.Activations;
+
+namespace RnnCore.Cells;
+
+/// <summary>
+/// The vanilla (Elman) cell, PyTorch's <c>nn.RNN</c> (G = 1): <c>h' = f(u + v)</c> with <c>u = W_ih x + b_ih</c>,
+/// <c>v = W_hh h + b_hh</c>, f = tanh or ReLU.
+/// </summary>
+internal sealed class VanillaCell<T>(HiddenActivation activation) : RecurrentCell<T>
+    where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public override int Gates => 1;
+
+    /// <summary>h' = f(u + v).</summary>
+    public override void Forward(Span<T> u, Span<T> v, ReadOnlySpan<T> hPrev, ReadOnlySpan<T> cPrev, Span<T> hNext, Span<T> cNext, int hidden)
+    {
+        TensorPrimitives.Add(u, v, hNext);
+        if (activation == HiddenActivation.Tanh)
+        {
+            Tanh.Forward(hNext);
+        }
+        else
+        {
+            Relu.Forward(hNext);
+        }
+    }
+
+    /// <summary>δu = δv = dL/dh' ⊙ f'(a), from the cached h' (tanh' = 1 − h'², relu' = [h' &gt; 0]); nothing bypasses v.</summary>
+    public override void Backward(
+        ReadOnlySpan<T> u, ReadOnlySpan<T> v, ReadOnlySpan<T> hPrev, ReadOnlySpan<T> cPrev, ReadOnlySpan<T> hNext, ReadOnlySpan<T> cNext,
+        ReadOnlySpan<T> dh, Span<T> dc, Span<T> deltaU, Span<T> deltaV, Span<T> dhPrevDirect, int hidden)
+    {
+        dh.CopyTo(deltaU);
+        if (activation == HiddenActivation.Tanh)
+        {
+            Tanh.Backward(hNext, deltaU);
+        }
+        else
+        {
+            Relu.Backward(hNext, deltaU);
+        }
+
+        dhPrevDirect.Clear();
+    }
+}

@@ -1,0 +1,531 @@
+using System.Numerics;
+using MathNet.Numerics.LinearAlgebra;
+using RnnCore.Cells;
+using RnnCore.Internal;
+using RnnCore.Kernels;
+using RnnCore.Models;
+
+namespace RnnCore;
+
+/// <summary>
+/// A stack of L recurrent layers (vanilla, LSTM or GRU cells; one or two directions each) followed by an output head,
+/// with PyTorch's semantics and PyTorch's parameter names:
+/// <code>
+/// layer k, direction d:  state' = cell(W_ih x + b_ih, W_hh h + b_hh, state)      (x: layer k−1's output, dropped out while training)
+/// head:                  z_t = W_head o_t + b_head,  y_t = g(z_t)                  (o_t: the top layer's [h_fwd ; h_rev] at t)
+/// </code>
+/// <see cref="Forward(IReadOnlyList{Matrix{T}}, RecurrentModelCache{T}, IReadOnlyList{Matrix{T}}?, IReadOnlyList{Matrix{T}}?, IReadOnlyList{int}?, bool)"/>
+/// unrolls every layer and direction into a <see cref="RecurrentModelCache{T}"/>; <see cref="RecurrentModelBptt{T}"/>
+/// walks it back to gradients; any <see cref="Optimizers.IOptimizer{T}"/> updates <see cref="Parameters"/>.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Each layer-direction holds W_ih (G·H x n_in), W_hh (G·H x H), b_ih and b_hh (G·H), G = 1, 4, 3 for vanilla, LSTM, GRU,
+/// the G blocks in PyTorch's gate order; n_in is I for layer 0 and D·H above it. <see cref="Parameters"/> names them as
+/// PyTorch's <c>state_dict</c> does (<c>rnn.weight_ih_l0</c>, <c>rnn.weight_hh_l1_reverse</c>, …, <c>head.weight</c>,
+/// <c>head.bias</c>) in the same order; each tensor is stored column-major (element (i, j) of a rows x cols matrix at
+/// i + j·rows), and <see cref="Parameter"/> shows it as a live matrix.
+/// </para>
+/// <para>
+/// Initial and final states are indexed as PyTorch's h_0 / h_n: layer·D + direction. Thread safety: an inference
+/// forward pass only reads the parameters; a training pass with dropout draws from the model's generator, so training
+/// passes must not overlap, and nothing may overlap an update.
+/// </para>
+/// </remarks>
+/// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>; any other type is refused.</typeparam>
+public sealed class RecurrentModel<T>
+    where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly T[][] _inputWeights; // W_ih per layer-direction, [G·H, n_in]
+    private readonly T[][] _recurrentWeights; // W_hh, [G·H, H]
+    private readonly T[][] _inputBiases; // b_ih, [G·H]
+    private readonly T[][] _recurrentBiases; // b_hh, [G·H]
+    private readonly (int Rows, int Columns)[] _shapes;
+    private readonly Dictionary<string, int> _index;
+    private readonly SeededRandom _random;
+
+    /// <summary>
+    /// Creates a model with PyTorch's default initialization: every recurrent parameter from U(−1/√H, 1/√H), the head
+    /// from U(−1/√(D·H), 1/√(D·H)) (nn.Linear's bound), drawn by RnnCore's own seeded generator in <c>state_dict</c> order
+    /// (each tensor in column-major order), so the same seed gives the same weights on every machine. The same generator
+    /// then draws the dropout masks.
+    /// </summary>
+    /// <param name="options">Sizes, cell, layers, directions, dropout, activations and seed.</param>
+    /// <exception cref="NotSupportedException">T is neither float nor double.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A size is not positive, L &lt; 1, p is outside [0, 1), or an enum value is not defined.</exception>
+    public RecurrentModel(RecurrentModelOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        Guard.RequireSupportedElementType<T>();
+        Guard.Positive(options.InputSize, "options.InputSize");
+        Guard.Positive(options.HiddenSize, "options.HiddenSize");
+        Guard.Positive(options.OutputSize, "options.OutputSize");
+        if (options.Layers < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.Layers, $"options.Layers is {options.Layers}; expected at least 1.");
+        }
+
+        if (!(options.Dropout >= 0 && options.Dropout < 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.Dropout, $"options.Dropout is {options.Dropout}; expected a probability in [0, 1).");
+        }
+
+        if (!Enum.IsDefined(options.Cell) || !Enum.IsDefined(options.HiddenActivation) || !Enum.IsDefined(options.OutputActivation))
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(options), $"options.Cell ({options.Cell}), HiddenActivation ({options.HiddenActivation}) and OutputActivation ({options.OutputActivation}) must be defined values.");
+        }
+
+        Options = options;
+        Cell = RecurrentCell<T>.Create(options.Cell, options.HiddenActivation);
+        int h = options.HiddenSize;
+        int d = Directions;
+        int gh = Cell.Gates * h;
+        int count = options.Layers * d;
+        _inputWeights = new T[count][];
+        _recurrentWeights = new T[count][];
+        _inputBiases = new T[count][];
+        _recurrentBiases = new T[count][];
+        var names = new List<string>();
+        var tensors = new List<Memory<T>>();
+        var shapes = new List<(int, int)>();
+        for (int ld = 0; ld < count; ld++)
+        {
+            int inputRows = ld / d == 0 ? options.InputSize : d * h;
+            string suffix = $"_l{ld / d}{(ld % d == 1 ? "_reverse" : string.Empty)}";
+            _inputWeights[ld] = new T[Guard.ElementCount<T>(gh, inputRows, "rnn.weight_ih" + suffix)];
+            _recurrentWeights[ld] = new T[Guard.ElementCount<T>(gh, h, "rnn.weight_hh" + suffix)];
+            _inputBiases[ld] = new T[gh];
+            _recurrentBiases[ld] = new T[gh];
+            names.AddRange(["rnn.weight_ih" + suffix, "rnn.weight_hh" + suffix, "rnn.bias_ih" + suffix, "rnn.bias_hh" + suffix]);
+            tensors.AddRange([_inputWeights[ld], _recurrentWeights[ld], _inputBiases[ld], _recurrentBiases[ld]]);
+            shapes.AddRange([(gh, inputRows), (gh, h), (gh, 1), (gh, 1)]);
+        }
+
+        Head = new OutputHead<T>(d * h, options.OutputSize, options.OutputActivation);
+        names.AddRange(["head.weight", "head.bias"]);
+        tensors.AddRange([Head.Weight, Head.Bias]);
+        shapes.AddRange([(options.OutputSize, d * h), (options.OutputSize, 1)]);
+        ParameterNames = names.ToArray();
+        _shapes = shapes.ToArray();
+        _index = names.Select((name, i) => (name, i)).ToDictionary(p => p.name, p => p.i);
+        Parameters = new TensorSet<T>(names, tensors);
+
+        _random = new SeededRandom(options.Seed);
+        double recurrentBound = 1.0 / Math.Sqrt(h);
+        double headBound = 1.0 / Math.Sqrt(d * h);
+        for (int i = 0; i < Parameters.Count; i++)
+        {
+            double bound = i < 4 * count ? recurrentBound : headBound;
+            Span<T> tensor = Parameters[i];
+            for (int e = 0; e < tensor.Length; e++)
+            {
+                tensor[e] = T.CreateTruncating(_random.NextUniform(-bound, bound));
+            }
+        }
+    }
+
+    /// <summary>The options the model was built with.</summary>
+    public RecurrentModelOptions Options { get; }
+
+    /// <summary>Input size I.</summary>
+    public int InputSize => Options.InputSize;
+
+    /// <summary>Hidden size H of each direction.</summary>
+    public int HiddenSize => Options.HiddenSize;
+
+    /// <summary>Output size O.</summary>
+    public int OutputSize => Options.OutputSize;
+
+    /// <summary>L, the number of stacked layers.</summary>
+    public int Layers => Options.Layers;
+
+    /// <summary>D, 2 for a bidirectional model, else 1.</summary>
+    public int Directions => Options.Bidirectional ? 2 : 1;
+
+    /// <summary>
+    /// Every parameter as one <see cref="TensorSet{T}"/> over the live storage, named and ordered as PyTorch's
+    /// <c>state_dict</c>, for optimizers and clipping: <c>optimizer.Step(model.Parameters, gradients.ParameterGradients)</c>.
+    /// </summary>
+    public TensorSet<T> Parameters { get; }
+
+    internal string[] ParameterNames { get; }
+
+    internal RecurrentCell<T> Cell { get; }
+
+    internal OutputHead<T> Head { get; }
+
+    /// <summary>
+    /// The parameter named <paramref name="name"/> (a PyTorch <c>state_dict</c> name) as a live matrix over its storage:
+    /// rows x cols for a weight, n x 1 for a bias. Writing to it changes the model.
+    /// </summary>
+    /// <param name="name">E.g. <c>"rnn.weight_ih_l0"</c>, <c>"rnn.bias_hh_l1_reverse"</c>, <c>"head.weight"</c>.</param>
+    /// <exception cref="ArgumentException">The model has no parameter of that name (the message lists them).</exception>
+    public Matrix<T> Parameter(string name) => View(Parameters, name);
+
+    /// <summary>Allocates a cache for forward passes of <paramref name="steps"/> steps over <paramref name="batch"/> sequences.</summary>
+    /// <param name="steps">T, positive.</param>
+    /// <param name="batch">B, positive.</param>
+    public RecurrentModelCache<T> CreateCache(int steps, int batch) => new(this, steps, batch);
+
+    /// <summary>Allocates gradient buffers for BPTT over <paramref name="steps"/> steps and <paramref name="batch"/> sequences.</summary>
+    /// <param name="steps">T, positive.</param>
+    /// <param name="batch">B, positive.</param>
+    public RecurrentModelGradients<T> CreateGradients(int steps, int batch) => new(this, steps, batch);
+
+    /// <summary>Runs an inference forward pass (no dropout) into a new cache. See the overload with a cache.</summary>
+    /// <param name="inputs">T matrices, each I x B.</param>
+    /// <param name="initialHidden">h_0: L·D matrices of H x B (index layer·D + direction); zeros when null.</param>
+    /// <param name="initialCell">c_0 for LSTM, as <paramref name="initialHidden"/>; zeros when null.</param>
+    /// <returns>The filled cache.</returns>
+    public RecurrentModelCache<T> Forward(
+        IReadOnlyList<Matrix<T>> inputs, IReadOnlyList<Matrix<T>>? initialHidden = null, IReadOnlyList<Matrix<T>>? initialCell = null)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        if (inputs.Count == 0)
+        {
+            throw new ArgumentException("inputs is empty; a sequence needs at least one step.", nameof(inputs));
+        }
+
+        Matrix<T> first = inputs[0] ?? throw new ArgumentNullException(nameof(inputs), "inputs[0] is null.");
+        RecurrentModelCache<T> cache = CreateCache(inputs.Count, first.ColumnCount);
+        Forward(inputs, cache, initialHidden, initialCell);
+        return cache;
+    }
+
+    /// <summary>
+    /// Runs the forward pass over B sequences of T steps, overwriting <paramref name="cache"/>: every layer and direction
+    /// in turn, then the head at every position. A steady-state call allocates nothing.
+    /// </summary>
+    /// <param name="inputs">T matrices, each I x B (column b is sequence b's input); finite (padded entries too).</param>
+    /// <param name="cache">A cache from <see cref="CreateCache"/> of this model for exactly T steps and B sequences.</param>
+    /// <param name="initialHidden">h_0: L·D matrices of H x B, index layer·D + direction; zeros when null.</param>
+    /// <param name="initialCell">c_0 (LSTM only), as <paramref name="initialHidden"/>; zeros when null.</param>
+    /// <param name="lengths">
+    /// B lengths in 1..T for a padded batch (PyTorch's packed sequences): positions t ≥ lengths[b] are padding, the reverse
+    /// direction starts at each sequence's own last real step, the final states are each sequence's own, and the padded
+    /// outputs are zero. Null for full-length sequences.
+    /// </param>
+    /// <param name="training">
+    /// True for a training pass: dropout (p &gt; 0, L ≥ 2) masks every layer's output except the last with fresh masks
+    /// from the model's generator. False (inference) applies none.
+    /// </param>
+    /// <exception cref="ArgumentException">An argument's shape, count or value is wrong (the message names it, the expected and the actual value); the model and its generator are unchanged.</exception>
+    /// <exception cref="NonFiniteValueException">The parameters produced a NaN or infinity (reported at the first position where it appeared).</exception>
+    public void Forward(
+        IReadOnlyList<Matrix<T>> inputs, RecurrentModelCache<T> cache, IReadOnlyList<Matrix<T>>? initialHidden = null,
+        IReadOnlyList<Matrix<T>>? initialCell = null, IReadOnlyList<int>? lengths = null, bool training = false)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        RequireCache(cache, nameof(cache));
+        if (inputs.Count != cache.Steps)
+        {
+            throw new ArgumentException($"inputs has {inputs.Count} steps but cache was created for {cache.Steps}; create a cache with CreateCache({inputs.Count}, batch).", nameof(inputs));
+        }
+
+        ValidateStates(initialHidden, initialCell, cache.Batch);
+        if (lengths is not null)
+        {
+            if (lengths.Count != cache.Batch)
+            {
+                throw new ArgumentException($"lengths has {lengths.Count} entries but the batch holds {cache.Batch} sequences.", nameof(lengths));
+            }
+
+            for (int b = 0; b < lengths.Count; b++)
+            {
+                if (lengths[b] < 1 || lengths[b] > inputs.Count)
+                {
+                    throw new ArgumentOutOfRangeException(nameof(lengths), lengths[b], $"lengths[{b}] is {lengths[b]} but must be in [1, {inputs.Count}] (the number of steps).");
+                }
+            }
+        }
+
+        cache.Owner = null;
+        int block = InputSize * cache.Batch;
+        for (int t = 0; t < inputs.Count; t++)
+        {
+            Guard.CopyMatrix(inputs[t], InputSize, cache.Batch, cache.Inputs.AsSpan(t * block, block), nameof(inputs), t, "inputSize x batch");
+        }
+
+        CopyStates(cache, initialHidden, initialCell);
+        cache.HasLengths = lengths is not null;
+        for (int b = 0; b < cache.Batch; b++)
+        {
+            cache.Lengths[b] = lengths is null ? cache.Steps : lengths[b];
+        }
+
+        bool dropout = training && Options.Dropout > 0 && Layers > 1;
+        if (dropout)
+        {
+            DrawDropoutMasks(cache);
+        }
+
+        ForwardCore(cache, dropout);
+    }
+
+    /// <summary>Checks h_0 and c_0 (count L·D, each H x B, finite) without copying them.</summary>
+    internal void ValidateStates(IReadOnlyList<Matrix<T>>? initialHidden, IReadOnlyList<Matrix<T>>? initialCell, int batch)
+    {
+        if (initialCell is not null && !Cell.HasCellState)
+        {
+            throw new ArgumentException($"initialCell was given but a {Options.Cell} cell has no cell state; expected null.", nameof(initialCell));
+        }
+
+        ValidateStateList(initialHidden, nameof(initialHidden), batch);
+        ValidateStateList(initialCell, nameof(initialCell), batch);
+    }
+
+    private void ValidateStateList(IReadOnlyList<Matrix<T>>? states, string name, int batch)
+    {
+        int count = Layers * Directions;
+        if (states is null)
+        {
+            return;
+        }
+
+        if (states.Count != count)
+        {
+            throw new ArgumentException(
+                $"{name} has {states.Count} matrices but this model has {Layers} layer(s) x {Directions} direction(s); expected {count} (index layer·D + direction).", name);
+        }
+
+        for (int i = 0; i < count; i++)
+        {
+            Guard.ValidateMatrix(states[i], HiddenSize, batch, name, i, "hiddenSize x batch");
+        }
+    }
+
+    /// <summary>Copies h_0 and c_0 (or zeros) into block 0 of every layer-direction's state slabs.</summary>
+    internal void CopyStates(RecurrentModelCache<T> cache, IReadOnlyList<Matrix<T>>? initialHidden, IReadOnlyList<Matrix<T>>? initialCell)
+    {
+        for (int ld = 0; ld < cache.Hiddens.Length; ld++)
+        {
+            Span<T> h0 = cache.StateBlock(cache.Hiddens[ld], 0);
+            if (initialHidden is null)
+            {
+                h0.Clear();
+            }
+            else
+            {
+                Guard.CopyMatrix(initialHidden[ld], HiddenSize, cache.Batch, h0, nameof(initialHidden), ld, "hiddenSize x batch");
+            }
+
+            if (Cell.HasCellState)
+            {
+                Span<T> c0 = cache.StateBlock(cache.Cells[ld], 0);
+                if (initialCell is null)
+                {
+                    c0.Clear();
+                }
+                else
+                {
+                    Guard.CopyMatrix(initialCell[ld], HiddenSize, cache.Batch, c0, nameof(initialCell), ld, "hiddenSize x batch");
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Draws inverted-dropout masks for every layer below the top: each element kept with probability 1 − p and then
+    /// scaled by 1/(1 − p) (so the expected value of a masked output is the output), dropped (0) with probability p.
+    /// </summary>
+    internal void DrawDropoutMasks(RecurrentModelCache<T> cache)
+    {
+        double p = Options.Dropout;
+        T scale = T.One / T.CreateTruncating(1 - p);
+        for (int k = 0; k < Layers - 1; k++)
+        {
+            Span<T> mask = cache.DropoutMasks[k];
+            for (int i = 0; i < mask.Length; i++)
+            {
+                mask[i] = _random.NextDouble() < p ? T.Zero : scale;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The forward pass proper, once the cache holds the inputs, the initial states, the lengths and (when
+    /// <paramref name="dropout"/>) the masks.
+    /// </summary>
+    internal void ForwardCore(RecurrentModelCache<T> cache, bool dropout)
+    {
+        int h = HiddenSize;
+        int d = Directions;
+        int b = cache.Batch;
+        cache.DropoutApplied = dropout;
+        ReadOnlySpan<T> layerInput = cache.Inputs;
+        int inputRows = InputSize;
+        for (int k = 0; k < Layers; k++)
+        {
+            T[] output = cache.LayerOutputs[k];
+            for (int dir = 0; dir < d; dir++)
+            {
+                UnrollDirection(cache, k, dir, layerInput, inputRows);
+            }
+
+            // The next layer reads this one's output, masked while training: x' = o ⊙ m, m ∈ {0, 1/(1 − p)}.
+            if (k < Layers - 1 && dropout)
+            {
+                System.Numerics.Tensors.TensorPrimitives.Multiply<T>(output, cache.DropoutMasks[k], cache.DroppedOutputs[k]);
+                layerInput = cache.DroppedOutputs[k];
+            }
+            else
+            {
+                layerInput = output;
+            }
+
+            inputRows = d * h;
+        }
+
+        Head.Forward(cache.LayerOutputs[^1], cache.Logits, cache.Outputs, cache.LogSumExps, b);
+        cache.Owner = this;
+    }
+
+    /// <summary>
+    /// One layer-direction over all steps: u = W_ih x + b_ih for all T·B columns in one GEMM (in processing order), then
+    /// the time loop with only v = W_hh h + b_hh (W_hh packed once) and the cell step inside, then the states scattered
+    /// into the layer's output by position.
+    /// </summary>
+    private void UnrollDirection(RecurrentModelCache<T> cache, int k, int dir, ReadOnlySpan<T> layerInput, int inputRows)
+    {
+        int h = HiddenSize;
+        int d = Directions;
+        int b = cache.Batch;
+        int steps = cache.Steps;
+        int columns = steps * b;
+        int ld = (k * d) + dir;
+        int gh = Cell.Gates * h;
+        T one = T.One;
+        ReadOnlySpan<int> lengths = cache.Lengths;
+
+        // The reverse direction reads its input in its own processing order.
+        ReadOnlySpan<T> x = layerInput.Slice(0, inputRows * columns);
+        if (dir == 1)
+        {
+            SequenceOrder.Reverse(x, cache.ReversedInputs[ld], inputRows, steps, lengths);
+            x = cache.ReversedInputs[ld];
+        }
+
+        Span<T> u = cache.Projections[ld];
+        ColumnBlocks.BroadcastColumns<T>(_inputBiases[ld], u);
+        Gemm.Multiply(false, false, gh, columns, inputRows, one, _inputWeights[ld], gh, x, inputRows, one, u, gh);
+
+        PackedMatrix<T> packed = cache.PackedRecurrentWeights;
+        packed.Pack(false, _recurrentWeights[ld], gh);
+        T[] hiddens = cache.Hiddens[ld];
+        T[] cells = cache.Cells[ld];
+        bool keepV = Cell.KeepsRecurrentProjection;
+        for (int s = 0; s < steps; s++)
+        {
+            Span<T> v = cache.RecurrentProjections[ld].AsSpan((keepV ? s : 0) * gh * b, gh * b);
+            ReadOnlySpan<T> hPrev = cache.StateBlock(hiddens, s);
+            Span<T> hNext = cache.StateBlock(hiddens, s + 1);
+            Span<T> cPrev = Cell.HasCellState ? cache.StateBlock(cells, s) : default;
+            Span<T> cNext = Cell.HasCellState ? cache.StateBlock(cells, s + 1) : default;
+
+            // v = W_hh h + b_hh, the only product inside the loop, with the cell step fused into its epilogue.
+            ColumnBlocks.BroadcastColumns<T>(_recurrentBiases[ld], v);
+            var step = new CellStepEpilogue<T>(Cell, cache.Projections[ld], s * gh * b, hiddens, cells, s * h * b, (s + 1) * h * b, h);
+            long badProduct = Gemm.Multiply(packed, false, b, one, hPrev, h, one, v, gh, ref step);
+            if (badProduct >= 0)
+            {
+                int sequence = (int)(badProduct / gh);
+                throw new NonFiniteValueException(
+                    $"recurrent pre-activation W_hh h + b_hh (layer {k}, {(dir == 0 ? "forward" : "reverse")} direction)",
+                    dir == 0 ? s : Math.Max(lengths[sequence] - 1 - s, 0), $"row {badProduct % gh}, sequence {sequence}");
+            }
+
+            // Padding (s ≥ length_b): the state is carried unchanged.
+            if (cache.HasLengths)
+            {
+                for (int j = 0; j < b; j++)
+                {
+                    if (s >= lengths[j])
+                    {
+                        hPrev.Slice(j * h, h).CopyTo(hNext.Slice(j * h, h));
+                        if (Cell.HasCellState)
+                        {
+                            cPrev.Slice(j * h, h).CopyTo(cNext.Slice(j * h, h));
+                        }
+                    }
+                }
+            }
+
+            int bad = Guard.IndexOfNonFinite<T>(hNext);
+            if (bad < 0 && Cell.HasCellState)
+            {
+                bad = Guard.IndexOfNonFinite<T>(cNext);
+            }
+
+            if (bad >= 0)
+            {
+                int sequence = bad / h;
+                int position = dir == 0 ? s : lengths[sequence] - 1 - s;
+                throw new NonFiniteValueException(
+                    $"state h_t (layer {k}, {(dir == 0 ? "forward" : "reverse")} direction)", position, $"row {bad % h}, sequence {sequence}");
+            }
+        }
+
+        // o_t by position: rows dir·H … dir·H+H−1 of the layer's output; zero at padded positions.
+        Span<T> output = cache.LayerOutputs[k];
+        int outRows = d * h;
+        for (int t = 0; t < steps; t++)
+        {
+            for (int j = 0; j < b; j++)
+            {
+                Span<T> to = output.Slice((((t * b) + j) * outRows) + (dir * h), h);
+                if (t >= lengths[j])
+                {
+                    to.Clear();
+                    continue;
+                }
+
+                int s = dir == 0 ? t : lengths[j] - 1 - t;
+                hiddens.AsSpan(((((s + 1) * b) + j) * h), h).CopyTo(to);
+            }
+        }
+    }
+
+    /// <summary>Throws unless <paramref name="cache"/> was created for a model of exactly this shape.</summary>
+    internal void RequireCache(RecurrentModelCache<T> cache, string paramName)
+    {
+        ArgumentNullException.ThrowIfNull(cache, paramName);
+        RequireSameShape(cache.Options, paramName, "cache");
+    }
+
+    /// <summary>Throws unless <paramref name="other"/> describes the same cell, layers, directions and sizes.</summary>
+    internal void RequireSameShape(RecurrentModelOptions other, string paramName, string what)
+    {
+        RecurrentModelOptions o = Options;
+        if (other.Cell != o.Cell || other.Layers != o.Layers || other.Bidirectional != o.Bidirectional
+            || other.InputSize != o.InputSize || other.HiddenSize != o.HiddenSize || other.OutputSize != o.OutputSize)
+        {
+            throw new ArgumentException(
+                $"{what} was created for {Describe(other)} but this model is {Describe(o)}; create it with this model.", paramName);
+        }
+    }
+
+    internal Matrix<T> View(TensorSet<T> set, string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        if (!_index.TryGetValue(name, out int i))
+        {
+            throw new ArgumentException($"name is '{name}' but this model's parameters are: {string.Join(", ", ParameterNames)}.", nameof(name));
+        }
+
+        (int rows, int cols) = _shapes[i];
+        return Matrix<T>.Build.Dense(rows, cols, (T[])MemoryMarshalArray(set, i));
+    }
+
+    internal T[] InputWeights(int ld) => _inputWeights[ld];
+
+    internal T[] RecurrentWeights(int ld) => _recurrentWeights[ld];
+
+    private static string Describe(RecurrentModelOptions o)
+        => $"(cell {o.Cell}, layers {o.Layers}, directions {(o.Bidirectional ? 2 : 1)}, I={o.InputSize}, H={o.HiddenSize}, O={o.OutputSize})";
+
+    private static object MemoryMarshalArray(TensorSet<T> set, int index)
+        => System.Runtime.InteropServices.MemoryMarshal.TryGetArray<T>(set.Memory(index), out ArraySegment<T> segment) && segment.Offset == 0
+            ? segment.Array!
+            : throw new InvalidOperationException("parameter storage is not a whole array.");
+}

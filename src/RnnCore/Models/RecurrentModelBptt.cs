@@ -1,0 +1,455 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+using RnnCore.Internal;
+using RnnCore.Kernels;
+using RnnCore.Models;
+
+namespace RnnCore;
+
+/// <summary>
+/// Backpropagation through time for a <see cref="RecurrentModel{T}"/>: walks a <see cref="RecurrentModelCache{T}"/> in
+/// reverse, from the head down through every layer and, within a layer-direction, from its last processing step back to
+/// its first, and computes the loss, every parameter's gradient, dL/dh_0 and dL/dc_0, and the dh norms.
+/// </summary>
+/// <remarks>
+/// <para>The chain rule per layer-direction (δu = dL/du, δv = dL/dv from the cell's backward step):</para>
+/// <code>
+/// dL/do_t      = W_headᵀ dL/dz_t (top layer)   or   mask ⊙ (W_ih,aboveᵀ δu_above)_t (below it; dropout's backward)
+/// dL/dh_t      = dL/do_t[direction's half] + W_hhᵀ δv_{t+1} + direct_{t+1}        (the later step reaches back)
+/// dW_ih = Σ δu xᵀ    dW_hh = Σ δv h_{t−1}ᵀ    db_ih = Σ δu    db_hh = Σ δv          (GEMMs over all T·B columns)
+/// </code>
+/// <para>
+/// Only the δ recursion is sequential: the head's products, the weight gradients and the gradient sent to the layer
+/// below are single GEMMs over all T·B columns after the time loop. The gradients use the model's current parameters:
+/// call Backward after the forward pass and before changing them. An instance owns scratch buffers that it reuses (a
+/// steady-state call allocates nothing), so one instance must not be used by two threads at once.
+/// </para>
+/// </remarks>
+/// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
+public sealed class RecurrentModelBptt<T>
+    where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private T[] _logitGradient = []; // dL/dz, [O, T·B]
+    private T[] _outputGradient = []; // dL/do of the layer being walked, by position, [D·H, T·B]
+    private T[] _belowGradient = []; // dL/d(input) of that layer = dL/do of the layer below, [D·H, T·B]
+    private T[] _reversedInputGradient = []; // a reverse direction's W_ihᵀ δu in processing order, [D·H, T·B]
+    private T[] _hiddenGradient = []; // dL/dh of one direction in processing order, [H, T·B]
+    private T[] _deltaU = []; // δu, [G·H, T·B]
+    private T[] _deltaV = []; // δv when it differs from δu (GRU), [G·H, T·B]
+    private T[] _future = []; // the gradient reaching h_{s−1} from step s, [H, B]
+    private T[] _cellGradient = []; // dL/dc carried backwards (LSTM), [H, B]
+    private T[] _passHidden = []; // padded columns of dL/dh, passed unchanged to the previous step, [H, B]
+    private T[] _passCell = []; // the same for dL/dc, [H, B]
+    private double[] _normSquares = []; // padded batches: Σ over real columns of |dL/dh|² by position, [T]
+    private PackedMatrix<T>? _recurrentWeightsTransposed; // W_hhᵀ in the GEMM kernel's panel layout, [H, G·H]
+
+    /// <summary>Creates BPTT for <paramref name="model"/> with the given loss placement and reduction.</summary>
+    /// <param name="model">The model whose caches will be walked.</param>
+    /// <param name="placement">Loss at every step (default) or at each sequence's last step only.</param>
+    /// <param name="reduction">Sum (default) or PyTorch's mean.</param>
+    public RecurrentModelBptt(RecurrentModel<T> model, LossPlacement placement = LossPlacement.EveryStep, LossReduction reduction = LossReduction.Sum)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        if (!Enum.IsDefined(placement))
+        {
+            throw new ArgumentOutOfRangeException(nameof(placement), placement, "expected EveryStep or LastStep.");
+        }
+
+        if (!Enum.IsDefined(reduction))
+        {
+            throw new ArgumentOutOfRangeException(nameof(reduction), reduction, "expected Sum or Mean.");
+        }
+
+        Model = model;
+        Placement = placement;
+        Reduction = reduction;
+    }
+
+    /// <summary>The model this instance differentiates.</summary>
+    public RecurrentModel<T> Model { get; }
+
+    /// <summary>Where the loss is measured.</summary>
+    public LossPlacement Placement { get; }
+
+    /// <summary>How the loss terms are combined.</summary>
+    public LossReduction Reduction { get; }
+
+    /// <summary>Computes the loss and new gradient buffers.</summary>
+    /// <param name="cache">A cache filled by <see cref="Model"/>'s forward pass.</param>
+    /// <param name="targets">The targets of the scored steps.</param>
+    /// <returns>New gradients (with the loss set).</returns>
+    public RecurrentModelGradients<T> Backward(RecurrentModelCache<T> cache, SequenceTargets<T> targets)
+    {
+        ArgumentNullException.ThrowIfNull(cache);
+        RecurrentModelGradients<T> gradients = Model.CreateGradients(cache.Steps, cache.Batch);
+        Backward(cache, targets, gradients);
+        return gradients;
+    }
+
+    /// <summary>Computes the loss and overwrites <paramref name="gradients"/>.</summary>
+    /// <param name="cache">A cache filled by <see cref="Model"/>'s forward pass.</param>
+    /// <param name="targets">Class indices (softmax) or values (sigmoid, identity): one step per position for EveryStep; for LastStep one step (read at each sequence's last step) or one per position.</param>
+    /// <param name="gradients">Buffers from <see cref="RecurrentModel{T}.CreateGradients"/> for the cache's T and B.</param>
+    /// <returns>The loss.</returns>
+    /// <exception cref="ArgumentException">The cache, targets or gradients do not match the model or each other, or a target is out of range. Nothing is written.</exception>
+    /// <exception cref="NonFiniteValueException">A gradient dL/dh became NaN or infinite (reported at its position).</exception>
+    public T Backward(RecurrentModelCache<T> cache, SequenceTargets<T> targets, RecurrentModelGradients<T> gradients)
+    {
+        Validate(cache, targets);
+        ValidateTargetValues(targets);
+        ArgumentNullException.ThrowIfNull(gradients);
+        Model.RequireSameShape(gradients.Options, nameof(gradients), "gradients");
+        if (gradients.Steps != cache.Steps || gradients.Batch != cache.Batch)
+        {
+            throw new ArgumentException(
+                $"gradients were created for {gradients.Steps} steps x {gradients.Batch} sequences but the cache has {cache.Steps} x {cache.Batch}; create them with CreateGradients({cache.Steps}, {cache.Batch}).",
+                nameof(gradients));
+        }
+
+        return BackwardCore(cache, targets, 0, gradients);
+    }
+
+    /// <summary>The loss alone, without gradients (for validation sets and finite differences).</summary>
+    /// <param name="cache">A cache filled by <see cref="Model"/>'s forward pass.</param>
+    /// <param name="targets">The targets, as for Backward.</param>
+    /// <returns>The loss.</returns>
+    public T Loss(RecurrentModelCache<T> cache, SequenceTargets<T> targets)
+    {
+        Validate(cache, targets);
+        ValidateTargetValues(targets);
+        return T.CreateTruncating(Model.Head.Loss(
+            cache.Logits, cache.Outputs, cache.LogSumExps, targets, 0, cache.Lengths, cache.Steps, Placement, Reduction, []));
+    }
+
+    /// <summary>BPTT proper, once validated: cache position t is scored against target step <paramref name="targetOffset"/> + t.</summary>
+    internal T BackwardCore(RecurrentModelCache<T> cache, SequenceTargets<T> targets, int targetOffset, RecurrentModelGradients<T> gradients)
+    {
+        RecurrentModel<T> model = Model;
+        int d = model.Directions;
+        int dh = d * model.HiddenSize;
+        int columns = cache.Steps * cache.Batch;
+        EnsureWorkspace(cache);
+
+        // Seed: dL/dz at every scored column (zero elsewhere), then the head's gradients and dL/do of the top layer.
+        Span<T> logitGradient = _logitGradient.AsSpan(0, model.OutputSize * columns);
+        double loss = model.Head.Loss(
+            cache.Logits, cache.Outputs, cache.LogSumExps, targets, targetOffset, cache.Lengths, cache.Steps, Placement, Reduction, logitGradient);
+        int headIndex = 4 * model.Layers * d;
+        T[] outputGradient = _outputGradient;
+        T[] belowGradient = _belowGradient;
+        model.Head.Backward(
+            logitGradient, cache.LayerOutputs[^1], gradients.ParameterGradients[headIndex], gradients.ParameterGradients[headIndex + 1],
+            outputGradient.AsSpan(0, dh * columns));
+
+        // Down the stack: each layer's directions, then dropout's backward on what reaches the layer below.
+        for (int k = model.Layers - 1; k >= 0; k--)
+        {
+            int inputRows = k == 0 ? model.InputSize : dh;
+            ReadOnlySpan<T> layerInput = k == 0 ? cache.Inputs : cache.DropoutApplied ? cache.DroppedOutputs[k - 1] : cache.LayerOutputs[k - 1];
+            for (int dir = 0; dir < d; dir++)
+            {
+                BackwardDirection(cache, gradients, k, dir, outputGradient, belowGradient, layerInput.Slice(0, inputRows * columns), inputRows);
+            }
+
+            if (k > 0)
+            {
+                if (cache.DropoutApplied)
+                {
+                    // x = o ⊙ m, so dL/do = dL/dx ⊙ m.
+                    TensorPrimitives.Multiply<T>(belowGradient.AsSpan(0, dh * columns), cache.DropoutMasks[k - 1], belowGradient.AsSpan(0, dh * columns));
+                }
+
+                (outputGradient, belowGradient) = (belowGradient, outputGradient);
+            }
+        }
+
+        T lossValue = T.CreateTruncating(loss);
+        gradients.Loss = lossValue;
+        return lossValue;
+    }
+
+    /// <summary>Checks that the targets suit the model's output and loss: their kind, their size and their range.</summary>
+    internal void ValidateTargetValues(SequenceTargets<T> targets)
+    {
+        int o = Model.OutputSize;
+        if (Model.Options.OutputActivation == OutputActivation.Softmax)
+        {
+            if (!targets.IsClasses)
+            {
+                throw new ArgumentException("targets hold values but a softmax output is trained with class indices (cross-entropy).", nameof(targets));
+            }
+
+            ReadOnlySpan<int> classes = targets.AllClasses;
+            for (int i = 0; i < classes.Length; i++)
+            {
+                if (classes[i] >= o)
+                {
+                    throw new ArgumentOutOfRangeException(
+                        nameof(targets), classes[i], $"class target at step {i / targets.Batch}, sequence {i % targets.Batch} is {classes[i]} but must be in [0, {o - 1}] (outputSize {o}).");
+                }
+            }
+
+            return;
+        }
+
+        if (targets.IsClasses || targets.ValueRows != o)
+        {
+            throw new ArgumentException(
+                targets.IsClasses
+                    ? $"targets hold class indices but a {Model.Options.OutputActivation} output is trained with value targets of length {o}."
+                    : $"value targets have {targets.ValueRows} rows but the model's outputSize is {o}.",
+                nameof(targets));
+        }
+
+        if (Model.Options.OutputActivation == OutputActivation.Sigmoid)
+        {
+            ReadOnlySpan<T> values = targets.AllValues;
+            for (int i = 0; i < values.Length; i++)
+            {
+                if (!(values[i] >= T.Zero && values[i] <= T.One))
+                {
+                    throw new ArgumentOutOfRangeException(nameof(targets), values[i], $"binary cross-entropy target {i} is {values[i]} but must be in [0, 1].");
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// One layer-direction backwards: gather its half of dL/do into processing order, walk the steps back through the
+    /// cell, then the weight gradients and the gradient to the layer below as GEMMs over all T·B columns.
+    /// </summary>
+    private void BackwardDirection(
+        RecurrentModelCache<T> cache, RecurrentModelGradients<T> gradients, int k, int dir, T[] outputGradient, T[] belowGradient,
+        ReadOnlySpan<T> layerInput, int inputRows)
+    {
+        RecurrentModel<T> model = Model;
+        Cells.RecurrentCell<T> cell = model.Cell;
+        int h = model.HiddenSize;
+        int d = model.Directions;
+        int b = cache.Batch;
+        int steps = cache.Steps;
+        int columns = steps * b;
+        int gh = cell.Gates * h;
+        int ld = (k * d) + dir;
+        int outRows = d * h;
+        T one = T.One;
+        ReadOnlySpan<int> lengths = cache.Lengths;
+        bool padded = cache.HasLengths;
+
+        // dL/do[this direction's half], from positions into processing order.
+        Span<T> hiddenGradient = _hiddenGradient.AsSpan(0, h * columns);
+        for (int s = 0; s < steps; s++)
+        {
+            for (int j = 0; j < b; j++)
+            {
+                int from = dir == 0 ? (s * b) + j : SequenceOrder.ReversedColumn(s, j, b, lengths[j]);
+                outputGradient.AsSpan((from * outRows) + (dir * h), h).CopyTo(hiddenGradient.Slice(((s * b) + j) * h, h));
+            }
+        }
+
+        Span<T> deltaU = _deltaU.AsSpan(0, gh * columns);
+        Span<T> deltaV = cell.SeparateRecurrentDelta ? _deltaV.AsSpan(0, gh * columns) : deltaU;
+        PackedMatrix<T> transposed = _recurrentWeightsTransposed!;
+        transposed.Pack(true, model.RecurrentWeights(ld), gh);
+        Span<T> future = _future.AsSpan(0, h * b);
+        Span<T> dc = cell.HasCellState ? _cellGradient.AsSpan(0, h * b) : default;
+        dc.Clear();
+        double[] norms = gradients.DhNormsData[ld];
+        Span<double> normSquares = _normSquares.AsSpan(0, steps);
+        normSquares.Clear();
+        T[] hiddens = cache.Hiddens[ld];
+        T[] cells = cache.Cells[ld];
+        T[] projections = cache.Projections[ld];
+        T[] recurrent = cache.RecurrentProjections[ld];
+        for (int s = steps - 1; s >= 0; s--)
+        {
+            Span<T> dhs = hiddenGradient.Slice(s * h * b, h * b);
+            if (s < steps - 1)
+            {
+                TensorPrimitives.Add(dhs, future, dhs);
+            }
+
+            // Padding (s ≥ length_b): the state was carried, so its gradients pass to the previous step unchanged; the
+            // columns are set aside and zeroed (no norm, no δ) and put back after the step.
+            bool anyPadding = false;
+            if (padded)
+            {
+                for (int j = 0; j < b; j++)
+                {
+                    if (s >= lengths[j])
+                    {
+                        anyPadding = true;
+                        dhs.Slice(j * h, h).CopyTo(_passHidden.AsSpan(j * h, h));
+                        dhs.Slice(j * h, h).Clear();
+                        if (cell.HasCellState)
+                        {
+                            dc.Slice(j * h, h).CopyTo(_passCell.AsSpan(j * h, h));
+                            dc.Slice(j * h, h).Clear();
+                        }
+                    }
+                }
+            }
+
+            RecordNorm(dhs, s, dir, k, lengths, padded, norms, normSquares, h);
+
+            ReadOnlySpan<T> u = projections.AsSpan(s * gh * b, gh * b);
+            ReadOnlySpan<T> v = recurrent.AsSpan((cell.KeepsRecurrentProjection ? s : 0) * gh * b, gh * b);
+            ReadOnlySpan<T> cPrev = cell.HasCellState ? cache.StateBlock(cells, s) : default;
+            ReadOnlySpan<T> cNext = cell.HasCellState ? cache.StateBlock(cells, s + 1) : default;
+            Span<T> du = deltaU.Slice(s * gh * b, gh * b);
+            Span<T> dv = deltaV.Slice(s * gh * b, gh * b);
+            cell.Backward(u, v, cache.StateBlock(hiddens, s), cPrev, cache.StateBlock(hiddens, s + 1), cNext, dhs, dc, du, dv, future, h);
+
+            // The gradient reaching h_{s−1}: the cell's direct part plus W_hhᵀ δv_s.
+            Gemm.Multiply(transposed, false, b, one, dv, gh, one, future, h);
+            if (anyPadding)
+            {
+                for (int j = 0; j < b; j++)
+                {
+                    if (s >= lengths[j])
+                    {
+                        _passHidden.AsSpan(j * h, h).CopyTo(future.Slice(j * h, h));
+                        if (cell.HasCellState)
+                        {
+                            _passCell.AsSpan(j * h, h).CopyTo(dc.Slice(j * h, h));
+                        }
+                    }
+                }
+            }
+        }
+
+        if (padded)
+        {
+            for (int t = 0; t < steps; t++)
+            {
+                norms[t] = Math.Sqrt(normSquares[t]);
+            }
+        }
+
+        future.CopyTo(gradients.InitialHiddenData[ld]);
+        dc.CopyTo(gradients.InitialCellData[ld]);
+
+        // dW_ih = Σ δu xᵀ, dW_hh = Σ δv h_{s−1}ᵀ, db_ih = Σ δu, db_hh = Σ δv: reductions over all T·B columns at once.
+        ReadOnlySpan<T> x = dir == 1 ? cache.ReversedInputs[ld] : layerInput;
+        TensorSet<T> g = gradients.ParameterGradients;
+        Gemm.Multiply(false, true, gh, inputRows, columns, one, deltaU, gh, x, inputRows, T.Zero, g[4 * ld], gh);
+        Gemm.Multiply(false, true, gh, h, columns, one, deltaV, gh, hiddens.AsSpan(0, h * columns), h, T.Zero, g[(4 * ld) + 1], gh);
+        ColumnBlocks.SumColumns<T>(deltaU, g[(4 * ld) + 2]);
+        ColumnBlocks.SumColumns<T>(deltaV, g[(4 * ld) + 3]);
+
+        // dL/dx = W_ihᵀ δu for the layer below, by position (the forward direction writes it, the reverse adds to it).
+        if (k > 0)
+        {
+            Span<T> below = belowGradient.AsSpan(0, inputRows * columns);
+            if (dir == 0)
+            {
+                Gemm.Multiply(true, false, inputRows, columns, gh, one, model.InputWeights(ld), gh, deltaU, gh, T.Zero, below, inputRows);
+            }
+            else
+            {
+                Span<T> reversed = _reversedInputGradient.AsSpan(0, inputRows * columns);
+                Gemm.Multiply(true, false, inputRows, columns, gh, one, model.InputWeights(ld), gh, deltaU, gh, T.Zero, reversed, inputRows);
+                SequenceOrder.AddReversed<T>(reversed, below, inputRows, steps, lengths);
+            }
+        }
+    }
+
+    /// <summary>|dL/dh| at processing step s, by position; a NaN or infinity is reported where it appeared.</summary>
+    private static void RecordNorm(
+        ReadOnlySpan<T> dhs, int s, int dir, int k, ReadOnlySpan<int> lengths, bool padded, double[] norms, Span<double> normSquares, int h)
+    {
+        int steps = norms.Length;
+        double norm;
+        if (!padded)
+        {
+            norm = ColumnBlocks.FrobeniusNorm(dhs);
+            norms[dir == 0 ? s : steps - 1 - s] = norm;
+        }
+        else
+        {
+            norm = 0;
+            for (int j = 0; j < lengths.Length; j++)
+            {
+                if (s < lengths[j])
+                {
+                    double column = ColumnBlocks.FrobeniusNorm(dhs.Slice(j * h, h));
+                    normSquares[dir == 0 ? s : lengths[j] - 1 - s] += column * column;
+                    norm += column;
+                }
+            }
+        }
+
+        if (!double.IsFinite(norm))
+        {
+            int bad = Guard.IndexOfNonFinite(dhs);
+            int sequence = bad >= 0 ? bad / h : 0;
+            int position = dir == 0 ? s : lengths[sequence] - 1 - s;
+            throw new NonFiniteValueException(
+                $"gradient dL/dh_t (layer {k}, {(dir == 0 ? "forward" : "reverse")} direction)", position,
+                bad >= 0 ? $"row {bad % h}, sequence {sequence}" : "its norm overflowed");
+        }
+    }
+
+    private void Validate(RecurrentModelCache<T> cache, SequenceTargets<T> targets)
+    {
+        ArgumentNullException.ThrowIfNull(cache);
+        ArgumentNullException.ThrowIfNull(targets);
+        if (!ReferenceEquals(cache.Owner, Model))
+        {
+            throw new ArgumentException(
+                cache.IsFilled
+                    ? "cache was filled by another model's forward pass; BPTT must walk a cache of the model it differentiates."
+                    : "cache is empty: run the model's Forward with it first.",
+                nameof(cache));
+        }
+
+        if (targets.Batch != cache.Batch)
+        {
+            throw new ArgumentException($"targets are for {targets.Batch} sequences but the cache holds {cache.Batch}.", nameof(targets));
+        }
+
+        bool fits = targets.Steps == cache.Steps || (targets.Steps == 1 && Placement == LossPlacement.LastStep);
+        if (!fits)
+        {
+            throw new ArgumentException(
+                $"targets cover {targets.Steps} steps but the loss ({Placement}) over a {cache.Steps}-step cache needs {(Placement == LossPlacement.EveryStep ? cache.Steps.ToString(System.Globalization.CultureInfo.InvariantCulture) : $"1 or {cache.Steps}")}.",
+                nameof(targets));
+        }
+    }
+
+    private void EnsureWorkspace(RecurrentModelCache<T> cache)
+    {
+        // Grow only: a steady-state call with the same (T, B) reuses the same arrays.
+        RecurrentModel<T> model = Model;
+        int h = model.HiddenSize;
+        int b = cache.Batch;
+        int columns = cache.Steps * b;
+        int gh = model.Cell.Gates * h;
+        int dh = model.Directions * h;
+        Grow(ref _logitGradient, model.OutputSize * columns);
+        Grow(ref _outputGradient, dh * columns);
+        Grow(ref _belowGradient, dh * columns);
+        Grow(ref _reversedInputGradient, model.Directions == 2 && model.Layers > 1 ? dh * columns : 0);
+        Grow(ref _hiddenGradient, h * columns);
+        Grow(ref _deltaU, gh * columns);
+        Grow(ref _deltaV, model.Cell.SeparateRecurrentDelta ? gh * columns : 0);
+        Grow(ref _future, h * b);
+        Grow(ref _cellGradient, h * b);
+        Grow(ref _passHidden, h * b);
+        Grow(ref _passCell, h * b);
+        if (_normSquares.Length < cache.Steps)
+        {
+            _normSquares = new double[cache.Steps];
+        }
+
+        _recurrentWeightsTransposed ??= new PackedMatrix<T>(h, gh);
+    }
+
+    private static void Grow(ref T[] buffer, int length)
+    {
+        if (buffer.Length < length)
+        {
+            buffer = new T[length];
+        }
+    }
+}

@@ -1,0 +1,207 @@
+using System.Numerics;
+using MathNet.Numerics.LinearAlgebra;
+using RnnCore.Internal;
+using RnnCore.Kernels;
+
+namespace RnnCore;
+
+/// <summary>
+/// The unrolled forward pass of a <see cref="RecurrentModel{T}"/> over B sequences of T steps: every layer's and
+/// direction's states and gate activations, the dropout masks, the head's logits and outputs. Exactly what
+/// <see cref="RecurrentModelBptt{T}"/> reads on its way back. Create one with <see cref="RecurrentModel{T}.CreateCache"/>
+/// and pass it to every forward pass: it is overwritten, never reallocated.
+/// </summary>
+/// <remarks>
+/// Positions are numbered from 0. Each direction walks its own processing order: the forward direction s = 0, 1, … is
+/// position s; the reverse direction's step s is position length_b − 1 − s of sequence b (each sequence starts at its
+/// own last real step, as PyTorch's packed sequences do). A cache is not thread-safe; use one per thread.
+/// </remarks>
+/// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
+public sealed class RecurrentModelCache<T>
+    where T : unmanaged, IFloatingPointIeee754<T>
+{
+    internal RecurrentModelCache(RecurrentModel<T> model, int steps, int batch)
+    {
+        Guard.Positive(steps, nameof(steps));
+        Guard.Positive(batch, nameof(batch));
+        Options = model.Options;
+        Steps = steps;
+        Batch = batch;
+        int h = model.HiddenSize;
+        int d = model.Directions;
+        int gh = model.Cell.Gates * h;
+        long columns = (long)steps * batch;
+        Inputs = new T[Guard.ElementCount<T>(model.InputSize, columns, "inputs cache")];
+        int count = model.Layers * d;
+        ReversedInputs = new T[count][];
+        Projections = new T[count][];
+        RecurrentProjections = new T[count][];
+        Hiddens = new T[count][];
+        Cells = new T[count][];
+        for (int ld = 0; ld < count; ld++)
+        {
+            int layer = ld / d;
+            int inputRows = layer == 0 ? model.InputSize : d * h;
+            ReversedInputs[ld] = ld % d == 1 ? new T[Guard.ElementCount<T>(inputRows, columns, "reversed inputs cache")] : [];
+            Projections[ld] = new T[Guard.ElementCount<T>(gh, columns, "gate cache")];
+            RecurrentProjections[ld] = new T[Guard.ElementCount<T>(gh, model.Cell.KeepsRecurrentProjection ? columns : batch, "recurrent gate cache")];
+            Hiddens[ld] = new T[Guard.ElementCount<T>(h, columns + batch, "hidden-state cache")];
+            Cells[ld] = model.Cell.HasCellState ? new T[Guard.ElementCount<T>(h, columns + batch, "cell-state cache")] : [];
+        }
+
+        LayerOutputs = new T[model.Layers][];
+        DropoutMasks = new T[model.Layers][];
+        DroppedOutputs = new T[model.Layers][];
+        for (int k = 0; k < model.Layers; k++)
+        {
+            LayerOutputs[k] = new T[Guard.ElementCount<T>(d * h, columns, "layer-output cache")];
+            // Every layer below the top gets mask buffers, whatever p: a cache serves any model of the same shape.
+            bool dropped = k < model.Layers - 1;
+            DropoutMasks[k] = dropped ? new T[LayerOutputs[k].Length] : [];
+            DroppedOutputs[k] = dropped ? new T[LayerOutputs[k].Length] : [];
+        }
+
+        Logits = new T[Guard.ElementCount<T>(model.OutputSize, columns, "logits cache")];
+        Outputs = new T[Logits.Length];
+        LogSumExps = new double[columns];
+        PackedRecurrentWeights = new PackedMatrix<T>(gh, h);
+        Lengths = new int[batch];
+    }
+
+    /// <summary>The options of the model this cache was created for.</summary>
+    public RecurrentModelOptions Options { get; }
+
+    /// <summary>Number of steps T.</summary>
+    public int Steps { get; }
+
+    /// <summary>Number of sequences B.</summary>
+    public int Batch { get; }
+
+    /// <summary>True once a forward pass has filled the cache.</summary>
+    public bool IsFilled => Owner is not null;
+
+    /// <summary>True when the last forward pass was given per-sequence lengths.</summary>
+    public bool HasLengths { get; internal set; }
+
+    /// <summary>True when the last forward pass applied dropout (training with p &gt; 0 and at least two layers).</summary>
+    public bool DropoutApplied { get; internal set; }
+
+    internal object? Owner { get; set; }
+
+    // [I, T·B], position order: x_t in columns t·B … t·B+B−1.
+    internal T[] Inputs { get; }
+
+    // Per layer-direction k·D+d. Reverse directions only: the layer's input in processing order, [n_in, T·B].
+    internal T[][] ReversedInputs { get; }
+
+    // u = W_ih x + b_ih in processing order, [G·H, T·B]; the cell's forward replaces it with what its backward reads.
+    internal T[][] Projections { get; }
+
+    // v = W_hh h + b_hh, [G·H, T·B] when the cell keeps it (GRU), else one [G·H, B] scratch block.
+    internal T[][] RecurrentProjections { get; }
+
+    // States in processing order, [H, (T+1)·B]: the initial state in block 0, the state after processing step s in
+    // block s+1 (padded steps carry it). Cells: the same for c (LSTM only).
+    internal T[][] Hiddens { get; }
+
+    internal T[][] Cells { get; }
+
+    // Per layer: [h_fwd ; h_rev] by position, [D·H, T·B] (zero at padded positions).
+    internal T[][] LayerOutputs { get; }
+
+    // Per layer below the top: the mask (0 or 1/(1 − p)) and the masked output the next layer reads.
+    internal T[][] DropoutMasks { get; }
+
+    internal T[][] DroppedOutputs { get; }
+
+    // [O, T·B]: z = W_head o + b_head and y = g(z), by position.
+    internal T[] Logits { get; }
+
+    internal T[] Outputs { get; }
+
+    internal double[] LogSumExps { get; }
+
+    // W_hh of the layer-direction being unrolled, in the GEMM kernel's panel layout (packed once per layer-direction).
+    internal PackedMatrix<T> PackedRecurrentWeights { get; }
+
+    // [B]: real steps per sequence (T for every sequence when HasLengths is false).
+    internal int[] Lengths { get; }
+
+    private int Directions => Options.Bidirectional ? 2 : 1;
+
+    /// <summary>The output y_t = g(z_t) at position <paramref name="step"/>, a new O x B matrix.</summary>
+    /// <param name="step">0-based position, 0 ≤ step &lt; <see cref="Steps"/>.</param>
+    public Matrix<T> Output(int step) => Block(Outputs, Options.OutputSize, CheckStep(step));
+
+    /// <summary>The logits z_t at position <paramref name="step"/>, a new O x B matrix.</summary>
+    /// <param name="step">0-based position, 0 ≤ step &lt; <see cref="Steps"/>.</param>
+    public Matrix<T> Logit(int step) => Block(Logits, Options.OutputSize, CheckStep(step));
+
+    /// <summary>
+    /// The top layer's output o_t = [h_fwd ; h_rev] at position <paramref name="step"/> (PyTorch's <c>output[t]</c>), a new
+    /// D·H x B matrix; zero at a padded position.
+    /// </summary>
+    /// <param name="step">0-based position, 0 ≤ step &lt; <see cref="Steps"/>.</param>
+    public Matrix<T> TopHidden(int step) => Block(LayerOutputs[^1], Directions * Options.HiddenSize, CheckStep(step));
+
+    /// <summary>
+    /// The final hidden state h_n of layer-direction <paramref name="index"/> = layer·D + direction (PyTorch's
+    /// <c>h_n[index]</c>), a new H x B matrix: the forward direction's state after each sequence's last real step, the
+    /// reverse direction's state at position 0.
+    /// </summary>
+    /// <param name="index">layer·D + direction, 0 ≤ index &lt; L·D.</param>
+    public Matrix<T> FinalHidden(int index) => Block(Hiddens[CheckIndex(index)], Options.HiddenSize, Steps);
+
+    /// <summary>The final cell state c_n of layer-direction <paramref name="index"/> (LSTM only), a new H x B matrix.</summary>
+    /// <param name="index">layer·D + direction, 0 ≤ index &lt; L·D.</param>
+    /// <exception cref="InvalidOperationException">The cell has no cell state.</exception>
+    public Matrix<T> FinalCell(int index)
+    {
+        if (Options.Cell != RecurrentCellKind.Lstm)
+        {
+            throw new InvalidOperationException($"a {Options.Cell} cell has no cell state; only Lstm carries c.");
+        }
+
+        return Block(Cells[CheckIndex(index)], Options.HiddenSize, Steps);
+    }
+
+    /// <summary>Every layer-direction's final hidden state, in PyTorch's order (index layer·D + direction).</summary>
+    public IReadOnlyList<Matrix<T>> FinalHiddens() => Enumerable.Range(0, Hiddens.Length).Select(FinalHidden).ToArray();
+
+    /// <summary>Every layer-direction's final cell state (LSTM only), in PyTorch's order.</summary>
+    public IReadOnlyList<Matrix<T>> FinalCells() => Enumerable.Range(0, Hiddens.Length).Select(FinalCell).ToArray();
+
+    /// <summary>The H x B block <paramref name="block"/> of a state slab, without copying.</summary>
+    internal Span<T> StateBlock(T[] slab, int block) => slab.AsSpan(block * Options.HiddenSize * Batch, Options.HiddenSize * Batch);
+
+    private int CheckIndex(int index)
+    {
+        CheckFilled();
+        return (uint)index < (uint)Hiddens.Length
+            ? index
+            : throw new ArgumentOutOfRangeException(nameof(index), index, $"index must be in [0, {Hiddens.Length - 1}] (layer·D + direction), but was {index}.");
+    }
+
+    private int CheckStep(int step)
+    {
+        CheckFilled();
+        return (uint)step < (uint)Steps
+            ? step
+            : throw new ArgumentOutOfRangeException(nameof(step), step, $"step must be in [0, {Steps - 1}], but was {step}.");
+    }
+
+    private void CheckFilled()
+    {
+        if (!IsFilled)
+        {
+            throw new InvalidOperationException("The cache is empty: run RecurrentModel.Forward with it first.");
+        }
+    }
+
+    private Matrix<T> Block(T[] slab, int rows, int block)
+    {
+        CheckFilled();
+        T[] copy = slab.AsSpan(block * rows * Batch, rows * Batch).ToArray();
+        return Matrix<T>.Build.Dense(rows, Batch, copy);
+    }
+}

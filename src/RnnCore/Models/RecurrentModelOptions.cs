@@ -1,0 +1,35 @@
+namespace RnnCore;
+
+/// <summary>
+/// The shape of a <see cref="RecurrentModel{T}"/>: sizes, cell, number of stacked layers, directions, dropout between
+/// layers and activations. Checked by the model's constructor.
+/// </summary>
+/// <param name="InputSize">I, the length of each input vector x_t; positive.</param>
+/// <param name="HiddenSize">H, the length of each direction's hidden state; positive.</param>
+/// <param name="OutputSize">O, the length of each output y_t (the number of classes for softmax); positive.</param>
+public sealed record RecurrentModelOptions(int InputSize, int HiddenSize, int OutputSize)
+{
+    /// <summary>The recurrent cell of every layer (PyTorch's <c>nn.RNN</c>, <c>nn.LSTM</c> or <c>nn.GRU</c>). Default LSTM.</summary>
+    public RecurrentCellKind Cell { get; init; } = RecurrentCellKind.Lstm;
+
+    /// <summary>L, the number of stacked layers (PyTorch's <c>num_layers</c>); at least 1.</summary>
+    public int Layers { get; init; } = 1;
+
+    /// <summary>True for bidirectional layers (D = 2): a reverse direction beside the forward one, outputs concatenated.</summary>
+    public bool Bidirectional { get; init; }
+
+    /// <summary>
+    /// p, the dropout probability applied to every layer's output except the last, while training (PyTorch's
+    /// <c>dropout</c>); in [0, 1). Kept values are scaled by 1/(1 − p).
+    /// </summary>
+    public double Dropout { get; init; }
+
+    /// <summary>f of the vanilla cell: tanh (default) or ReLU (PyTorch's <c>nonlinearity</c>). Ignored by LSTM and GRU.</summary>
+    public HiddenActivation HiddenActivation { get; init; } = HiddenActivation.Tanh;
+
+    /// <summary>g, which also chooses the loss: softmax (default, cross-entropy), sigmoid (binary cross-entropy) or identity (squared error).</summary>
+    public OutputActivation OutputActivation { get; init; } = OutputActivation.Softmax;
+
+    /// <summary>Seed of the initialization and of the dropout masks.</summary>
+    public int Seed { get; init; }
+}

@@ -1,0 +1,189 @@
+using MathNet.Numerics.LinearAlgebra;
+
+namespace RnnCore.Tests.Models;
+
+/// <summary>
+/// <see cref="RecurrentModelBptt{T}"/> against central finite differences of the loss in double, for every parameter
+/// element and every element of h_0 and c_0: every cell × {1, 2} layers × {uni, bi} × every output × placement, padded
+/// batches, and dropout with a fixed mask.
+/// </summary>
+/// <remarks>
+/// The fourth-order difference (−L(θ+2ε) + 8L(θ+ε) − 8L(θ−ε) + L(θ−2ε)) / 12ε with ε = 1e-4 has truncation and rounding
+/// errors near 1e-12 in double. Errors are measured as <see cref="GradientCheck"/> does: relative to the largest magnitude
+/// in the same tensor, with a floor of 1e-4 of the largest gradient over all tensors (a tensor whose gradients all but
+/// vanish is resolved only to the loss's rounding noise). The vanilla cell is checked with tanh: ReLU's kinks make
+/// finite differences meaningless where a unit switches (the vanilla layer's own check handles kinks).
+/// </remarks>
+public sealed class ModelGradientCheckTests
+{
+    private const double Epsilon = 1e-4;
+
+    public static TheoryData<RecurrentCellKind, int, bool, OutputActivation, LossPlacement> Configurations()
+    {
+        var data = new TheoryData<RecurrentCellKind, int, bool, OutputActivation, LossPlacement>();
+        foreach (RecurrentCellKind cell in Enum.GetValues<RecurrentCellKind>())
+        {
+            foreach (int layers in new[] { 1, 2 })
+            {
+                foreach (bool bidirectional in new[] { false, true })
+                {
+                    foreach (OutputActivation output in Enum.GetValues<OutputActivation>())
+                    {
+                        foreach (LossPlacement placement in Enum.GetValues<LossPlacement>())
+                        {
+                            data.Add(cell, layers, bidirectional, output, placement);
+                        }
+                    }
+                }
+            }
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Configurations))]
+    public void Bptt_matches_central_differences(RecurrentCellKind cell, int layers, bool bidirectional, OutputActivation output, LossPlacement placement)
+    {
+        int seed = ((int)cell * 100) + (layers * 10) + (bidirectional ? 5 : 0) + ((int)output * 2) + (int)placement;
+        LossReduction reduction = seed % 2 == 0 ? LossReduction.Sum : LossReduction.Mean;
+        double worst = Check(ModelProblems.Options(cell, layers, bidirectional, output, seed: seed), placement, reduction, steps: 4, batch: 2, lengths: null, dropout: false, seed);
+        worst.Should().BeLessThan(1e-6);
+    }
+
+    [Theory]
+    [InlineData(RecurrentCellKind.Vanilla, false, LossPlacement.EveryStep)]
+    [InlineData(RecurrentCellKind.Lstm, true, LossPlacement.EveryStep)]
+    [InlineData(RecurrentCellKind.Lstm, true, LossPlacement.LastStep)]
+    [InlineData(RecurrentCellKind.Gru, true, LossPlacement.EveryStep)]
+    [InlineData(RecurrentCellKind.Gru, false, LossPlacement.LastStep)]
+    public void Padded_batches_match_central_differences(RecurrentCellKind cell, bool bidirectional, LossPlacement placement)
+    {
+        RecurrentModelOptions options = ModelProblems.Options(cell, 2, bidirectional, OutputActivation.Softmax, seed: 7);
+        double worst = Check(options, placement, LossReduction.Mean, steps: 5, batch: 3, lengths: [5, 2, 3], dropout: false, seed: 7);
+        worst.Should().BeLessThan(1e-6);
+    }
+
+    [Theory]
+    [InlineData(RecurrentCellKind.Lstm, false)]
+    [InlineData(RecurrentCellKind.Gru, true)]
+    [InlineData(RecurrentCellKind.Vanilla, true)]
+    public void Dropout_with_a_fixed_mask_matches_central_differences(RecurrentCellKind cell, bool bidirectional)
+    {
+        RecurrentModelOptions options = ModelProblems.Options(cell, 3, bidirectional, OutputActivation.Identity, dropout: 0.4, seed: 11);
+        double worst = Check(options, LossPlacement.EveryStep, LossReduction.Sum, steps: 4, batch: 2, lengths: null, dropout: true, seed: 11);
+        worst.Should().BeLessThan(1e-6);
+    }
+
+    [Fact]
+    public void A_wrong_gradient_is_caught()
+    {
+        // The check must be able to fail: one gradient element changed by 1e-3 of its tensor's scale.
+        RecurrentModelOptions options = ModelProblems.Options(RecurrentCellKind.Gru, 1, false, OutputActivation.Softmax, seed: 3);
+        double worst = Check(options, LossPlacement.EveryStep, LossReduction.Sum, 4, 2, null, false, 3, tamper: g =>
+        {
+            Span<double> bias = g.ParameterGradients[3];
+            double scale = bias.ToArray().Max(Math.Abs);
+            bias[2 * 3] += 1e-3 * scale; // b_hn: the bias inside the reset product
+        });
+        worst.Should().BeGreaterThan(1e-4);
+    }
+
+    /// <summary>The worst relative error over every parameter tensor, h_0 and c_0.</summary>
+    private static double Check(
+        RecurrentModelOptions options, LossPlacement placement, LossReduction reduction, int steps, int batch, int[]? lengths, bool dropout, int seed,
+        Action<RecurrentModelGradients<double>>? tamper = null)
+    {
+        var random = new Random(seed);
+        var model = new RecurrentModel<double>(options);
+        List<Matrix<double>> inputs = TestUtilities.RandomProblems.Inputs<double>(random, options.InputSize, steps, batch);
+        List<Matrix<double>> h0 = ModelProblems.States(random, model, batch);
+        List<Matrix<double>>? c0 = options.Cell == RecurrentCellKind.Lstm ? ModelProblems.States(random, model, batch) : null;
+        SequenceTargets<double> targets = ModelProblems.Targets(random, model, steps, batch, placement);
+        var bptt = new RecurrentModelBptt<double>(model, placement, reduction);
+        RecurrentModelCache<double> cache = model.CreateCache(steps, batch);
+        model.Forward(inputs, cache, h0, c0, lengths, training: dropout);
+        if (dropout)
+        {
+            cache.DropoutApplied.Should().BeTrue();
+            cache.DropoutMasks[0].Should().Contain(0.0, "some units are dropped").And.Contain(1 / 0.6, "some are kept and scaled");
+        }
+
+        RecurrentModelGradients<double> gradients = bptt.Backward(cache, targets);
+        tamper?.Invoke(gradients);
+
+        // Perturb in place and rerun the forward pass proper on the same cache (same inputs, states block 0 and masks).
+        double LossAt()
+        {
+            model.ForwardCore(cache, dropout);
+            return bptt.Loss(cache, targets);
+        }
+
+        double Numeric(Memory<double> values, int i)
+        {
+            double original = values.Span[i];
+            double Shifted(double by)
+            {
+                values.Span[i] = original + by;
+                return LossAt();
+            }
+
+            double plus2 = Shifted(2 * Epsilon), plus1 = Shifted(Epsilon), minus1 = Shifted(-Epsilon), minus2 = Shifted(-2 * Epsilon);
+            values.Span[i] = original;
+            return (-plus2 + (8 * plus1) - (8 * minus1) + minus2) / (12 * Epsilon);
+        }
+
+        var tensors = new List<(string Name, double[] Analytic, double[] Numeric)>();
+        for (int p = 0; p < model.Parameters.Count; p++)
+        {
+            Memory<double> values = model.Parameters.Memory(p);
+            double[] numeric = new double[values.Length];
+            for (int i = 0; i < values.Length; i++)
+            {
+                numeric[i] = Numeric(values, i);
+            }
+
+            tensors.Add((model.Parameters.GetName(p), gradients.ParameterGradients[p].ToArray(), numeric));
+        }
+
+        for (int ld = 0; ld < model.Layers * model.Directions; ld++)
+        {
+            tensors.Add(($"h0[{ld}]", gradients.InitialHiddenData[ld], NumericState(cache.Hiddens[ld])));
+            if (c0 is not null)
+            {
+                tensors.Add(($"c0[{ld}]", gradients.InitialCellData[ld], NumericState(cache.Cells[ld])));
+            }
+        }
+
+        double[] NumericState(double[] slab)
+        {
+            int length = model.HiddenSize * batch;
+            double[] numeric = new double[length];
+            for (int i = 0; i < length; i++)
+            {
+                numeric[i] = Numeric(slab, i);
+            }
+
+            return numeric;
+        }
+
+        double global = tensors.Max(t => t.Analytic.Max(Math.Abs));
+        global.Should().BeGreaterThan(0);
+        double worst = 0;
+        var report = new System.Text.StringBuilder();
+        foreach ((string name, double[] analytic, double[] numeric) in tensors)
+        {
+            double scale = Math.Max(analytic.Max(Math.Abs), GradientCheck.GlobalFloor * global);
+            double error = analytic.Zip(numeric, (a, n) => Math.Abs(a - n)).Max() / scale;
+            report.AppendLine(System.Globalization.CultureInfo.InvariantCulture, $"{name}: {error:E2}");
+            worst = Math.Max(worst, error);
+        }
+
+        if (tamper is null && worst >= 1e-6)
+        {
+            throw new Xunit.Sdk.XunitException($"worst relative error {worst:E2} ≥ 1e-6\n{report}");
+        }
+
+        return worst;
+    }
+}
