@@ -10,7 +10,7 @@ public sealed record AddingOptions
 
     public int BatchSize { get; init; } = 32;
 
-    public int Updates { get; init; } = 2000;
+    public int Updates { get; init; } = 4000;
 
     public double LearningRate { get; init; } = 0.001;
 
