@@ -107,7 +107,7 @@ public abstract class CharModel
         private (IReadOnlyList<Matrix<float>>? H, IReadOnlyList<Matrix<float>>? C) _state, _validationState, _stepState;
 
         public override string Description =>
-            $"{model.Options.Cell.ToString().ToUpperInvariant()}, {model.Layers} layer{(model.Layers == 1 ? "" : "s")}, H = {model.HiddenSize}, dropout {model.Options.Dropout}";
+            $"{(model.Options.Cell == RecurrentCellKind.Vanilla ? "RNN (tanh)" : model.Options.Cell.ToString().ToUpperInvariant())}, {model.Layers} layer{(model.Layers == 1 ? "" : "s")}, H = {model.HiddenSize}, dropout {model.Options.Dropout}";
 
         public override long ParameterCount => model.Parameters.TotalLength;
 
