@@ -34,8 +34,19 @@ public sealed record AddingRun(int Steps, IReadOnlyList<ModelRecord> Models, dou
 /// </summary>
 public static class AddingExperiment
 {
-    public static IReadOnlyList<AddingRun> Run(AddingOptions options, Action<string> log) =>
-        options.Steps.Select(steps => RunAt(steps, options, log)).ToArray();
+    /// <summary>Runs the experiment at each T of the options in turn, handing each finished run to <paramref name="finished"/> at once.</summary>
+    public static IReadOnlyList<AddingRun> Run(AddingOptions options, Action<string> log, Action<AddingRun> finished)
+    {
+        var runs = new List<AddingRun>();
+        foreach (int steps in options.Steps)
+        {
+            AddingRun run = RunAt(steps, options, log);
+            finished(run);
+            runs.Add(run);
+        }
+
+        return runs;
+    }
 
     public static AddingRun RunAt(int steps, AddingOptions options, Action<string> log)
     {

@@ -17,17 +17,17 @@ public static class AddingReport
 
     public static int RunAndReport(AddingOptions options)
     {
-        IReadOnlyList<AddingRun> runs = AddingExperiment.Run(options, Console.WriteLine);
         Directory.CreateDirectory(options.OutputFolder);
-        foreach (AddingRun run in runs)
+        IReadOnlyList<AddingRun> runs = AddingExperiment.Run(options, Console.WriteLine, run =>
         {
+            // Each T's tables and pictures as soon as its four models are trained (T = 200 takes twice as long).
             Console.WriteLine();
             Console.WriteLine(GradientTable("before training", run.Models, m => m.DhNormsAtStart, run.Steps));
             Console.WriteLine(GradientTable("after training", run.Models, m => m.DhNormsAtEnd, run.Steps));
             Console.WriteLine(ResultTable(run));
             DrawMse(run, Path.Combine(options.OutputFolder, MseName(run.Steps)));
             DrawGradients(run, Path.Combine(options.OutputFolder, GradientsName(run.Steps)));
-        }
+        });
 
         var summary = new
         {
