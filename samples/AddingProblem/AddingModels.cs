@@ -2,7 +2,7 @@ using MathNet.Numerics.LinearAlgebra;
 
 namespace RnnCore.Samples.AddingProblem;
 
-/// <summary>The two models compared: I = 2 inputs, H hidden units, one linear output (squared error).</summary>
+/// <summary>The four models compared: I = 2 inputs, H hidden units, one linear output (squared error).</summary>
 public static class AddingModels
 {
     /// <summary>tanh units with PyTorch's default initialization, U(−1/√H, 1/√H) for every parameter.</summary>
@@ -30,6 +30,19 @@ public static class AddingModels
         layer.By.Clear();
         return layer;
     }
+
+    /// <summary>
+    /// The remedy: one LSTM (or GRU) layer with PyTorch's initialization, U(−1/√H, 1/√H). Its cell state c_t is updated
+    /// additively (c_t = f_t ⊙ c_{t−1} + i_t ⊙ g_t), so dL/dc_t flows back through f_t alone, which the model can learn to
+    /// hold near 1; the GRU's h_t = (1 − z_t) ⊙ n_t + z_t ⊙ h_{t−1} does the same with its update gate.
+    /// </summary>
+    public static RecurrentModel<float> Gated(RecurrentCellKind cell, int hiddenSize, int seed) =>
+        new(new RecurrentModelOptions(2, hiddenSize, 1)
+        {
+            Cell = cell,
+            OutputActivation = OutputActivation.Identity,
+            Seed = seed,
+        });
 
     private static void Fill(Matrix<float> matrix, SampleRandom random, double deviation)
     {

@@ -3,14 +3,14 @@ namespace RnnCore.Samples.AddingProblem;
 /// <summary>The command line's settings, with the defaults of the no-argument run.</summary>
 public sealed record AddingOptions
 {
-    /// <summary>T: the sequence length, the distance the first marked value must be carried.</summary>
-    public int Steps { get; init; } = 100;
+    /// <summary>T: the sequence lengths (the distance the first marked value must be carried), one experiment each.</summary>
+    public IReadOnlyList<int> Steps { get; init; } = [100, 200];
 
     public int HiddenSize { get; init; } = 64;
 
     public int BatchSize { get; init; } = 32;
 
-    public int Updates { get; init; } = 8000;
+    public int Updates { get; init; } = 4000;
 
     public double LearningRate { get; init; } = 0.001;
 
@@ -21,7 +21,7 @@ public sealed record AddingOptions
     public int TestSize { get; init; } = 1000;
 
     /// <summary>Measures the held-out error every this many updates.</summary>
-    public int EvaluateEvery { get; init; } = 250;
+    public int EvaluateEvery { get; init; } = 100;
 
     public int Seed { get; init; } = 7;
 
@@ -29,9 +29,9 @@ public sealed record AddingOptions
 
     public void Validate()
     {
-        if (Steps < 2)
+        if (Steps.Count == 0 || Steps.Any(t => t < 2))
         {
-            throw new SampleException($"--steps must be at least 2 (one marked value in each half), but was {Steps}.");
+            throw new SampleException($"--steps must list lengths of at least 2 (one marked value in each half), but was {string.Join(",", Steps)}.");
         }
 
         Positive(HiddenSize, "--hidden-size");
@@ -53,6 +53,24 @@ public sealed record AddingOptions
         {
             throw new SampleException("--output must name a folder.");
         }
+    }
+
+    /// <summary>"100,200" to [100, 200]; anything that is not a list of whole numbers is a one-line error naming --steps.</summary>
+    public static IReadOnlyList<int> ParseSteps(string text)
+    {
+        string[] parts = text.Split(',', StringSplitOptions.TrimEntries);
+        var steps = new List<int>();
+        foreach (string part in parts)
+        {
+            if (!int.TryParse(part, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out int t))
+            {
+                throw new SampleException($"--steps must be whole numbers separated by commas (e.g. 100,200), but was '{text}'.");
+            }
+
+            steps.Add(t);
+        }
+
+        return steps;
     }
 
     private static void Positive(int value, string name)

@@ -4,49 +4,65 @@ using System.Text.Json;
 
 namespace RnnCore.Samples.AddingProblem;
 
-/// <summary>Runs the experiment and reports it: the gradient numbers, the table against the baseline, two pictures, summary.json.</summary>
+/// <summary>Runs the experiment at each T and reports it: the gradient numbers, the table against the baseline, two pictures per T, summary.json.</summary>
 public static class AddingReport
 {
-    public const string MseName = "adding-mse.png";
-    public const string GradientsName = "adding-gradients.png";
     public const string SummaryName = "summary.json";
+
+    /// <summary>The held-out error picture of the experiment at T steps.</summary>
+    public static string MseName(int steps) => $"adding-mse-t{steps}.png";
+
+    /// <summary>The ‖dL/dh_t‖ picture of the experiment at T steps.</summary>
+    public static string GradientsName(int steps) => $"adding-gradients-t{steps}.png";
 
     public static int RunAndReport(AddingOptions options)
     {
-        IReadOnlyList<ModelRecord> models = AddingExperiment.Run(options, Console.WriteLine);
-        int steps = options.Steps;
-
-        Console.WriteLine();
-        Console.WriteLine(GradientTable("before training", models, m => m.DhNormsAtStart, steps));
-        Console.WriteLine(GradientTable("after training", models, m => m.DhNormsAtEnd, steps));
-        Console.WriteLine(ResultTable(models));
-
         Directory.CreateDirectory(options.OutputFolder);
-        DrawMse(models, Path.Combine(options.OutputFolder, MseName));
-        DrawGradients(models, steps, Path.Combine(options.OutputFolder, GradientsName));
+        IReadOnlyList<AddingRun> runs = AddingExperiment.Run(options, Console.WriteLine, run =>
+        {
+            // Each T's tables and pictures as soon as its four models are trained (T = 200 takes twice as long).
+            Console.WriteLine();
+            Console.WriteLine(GradientTable("before training", run.Models, m => m.DhNormsAtStart, run.Steps));
+            Console.WriteLine(GradientTable("after training", run.Models, m => m.DhNormsAtEnd, run.Steps));
+            Console.WriteLine(ResultTable(run));
+            DrawMse(run, Path.Combine(options.OutputFolder, MseName(run.Steps)));
+            DrawGradients(run, Path.Combine(options.OutputFolder, GradientsName(run.Steps)));
+        });
+
         var summary = new
         {
             sample = "AddingProblem",
-            steps,
             updates = options.Updates,
+            hiddenSize = options.HiddenSize,
+            batchSize = options.BatchSize,
             baseline = AddingData.Baseline,
-            models = models.Select(m => new
+            runs = runs.Select(run => new
             {
-                name = m.Name,
-                mseFirst = m.TestMse[0].Mse,
-                mseLast = m.FinalMse,
-                dhNormRatioAtStart = Ratio(m.DhNormsAtStart),
-                dhNormRatioAtEnd = Ratio(m.DhNormsAtEnd),
+                steps = run.Steps,
+                seconds = Math.Round(run.Seconds, 1),
+                models = run.Models.Select(m => new
+                {
+                    name = m.Name,
+                    key = m.Key,
+                    mseFirst = m.TestMse[0].Mse,
+                    mseLast = m.FinalMse,
+                    verdict = Verdict(m.FinalMse),
+                    dhNormRatioAtStart = Ratio(m.DhNormsAtStart),
+                    dhNormRatioAtEnd = Ratio(m.DhNormsAtEnd),
+                }),
+                pictures = new[] { MseName(run.Steps), GradientsName(run.Steps) },
             }),
-            pictures = new[] { MseName, GradientsName },
         };
         File.WriteAllText(Path.Combine(options.OutputFolder, SummaryName), JsonSerializer.Serialize(summary, new JsonSerializerOptions { WriteIndented = true }));
-        Console.WriteLine($"wrote {MseName}, {GradientsName} and {SummaryName} to {Path.GetFullPath(options.OutputFolder)}");
+        Console.WriteLine($"wrote {string.Join(", ", runs.SelectMany(r => new[] { MseName(r.Steps), GradientsName(r.Steps) }))} and {SummaryName} to {Path.GetFullPath(options.OutputFolder)}");
 
-        // For scripts (.ci/samples-smoke): each model's held-out MSE before its first and after its last update.
-        foreach (ModelRecord m in models)
+        // For scripts (.ci/samples-smoke): each model's held-out MSE before its first and after its last update, per T.
+        foreach (AddingRun run in runs)
         {
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{Key(m)} loss first={m.TestMse[0].Mse:F4} last={m.FinalMse:F4}"));
+            foreach (ModelRecord m in run.Models)
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"T={run.Steps} {m.Key} loss first={m.TestMse[0].Mse:F4} last={m.FinalMse:F4}"));
+            }
         }
 
         return 0;
@@ -61,8 +77,6 @@ public static class AddingReport
     /// </summary>
     public static string Verdict(double mse) =>
         mse < AddingData.Baseline / 10 ? "solved" : mse < 0.9 * AddingData.Baseline ? "beats the baseline" : "no better than the baseline";
-
-    private static string Key(ModelRecord m) => m.Layer.HiddenActivation == HiddenActivation.Relu ? "irnn" : "tanh";
 
     private static string GradientTable(string when, IReadOnlyList<ModelRecord> models, Func<ModelRecord, IReadOnlyList<double>> norms, int steps)
     {
@@ -91,12 +105,12 @@ public static class AddingReport
         return text.ToString();
     }
 
-    private static string ResultTable(IReadOnlyList<ModelRecord> models)
+    private static string ResultTable(AddingRun run)
     {
         var text = new StringBuilder();
-        text.AppendLine(CultureInfo.InvariantCulture, $"held-out mean squared error (baseline {AddingData.Baseline:F3}: always answer 1):");
+        text.AppendLine(CultureInfo.InvariantCulture, $"T = {run.Steps}: held-out mean squared error (baseline {AddingData.Baseline:F3}: always answer 1), {run.Seconds:F0} s for the four models:");
         text.AppendLine(CultureInfo.InvariantCulture, $"  {"model",-22}{"at start",10}{"final",10}  verdict");
-        foreach (ModelRecord m in models)
+        foreach (ModelRecord m in run.Models)
         {
             text.AppendLine(CultureInfo.InvariantCulture, $"  {m.Name,-22}{m.TestMse[0].Mse,10:F4}{m.FinalMse,10:F4}  {Verdict(m.FinalMse)}");
         }
@@ -104,11 +118,12 @@ public static class AddingReport
         return text.ToString();
     }
 
-    private static void DrawMse(IReadOnlyList<ModelRecord> models, string path)
+    private static void DrawMse(AddingRun run, string path)
     {
+        IReadOnlyList<ModelRecord> models = run.Models;
         Plots.Lines(
             path,
-            "Adding problem: held-out mean squared error",
+            $"Adding problem, T = {run.Steps}: held-out mean squared error",
             "update",
             "mean squared error",
             models.Select((m, i) => new Series(m.Name, m.TestMse.Select(p => (double)p.Update).ToArray(), m.TestMse.Select(p => p.Mse).ToArray(), i)).ToArray(),
@@ -117,8 +132,10 @@ public static class AddingReport
             (0, 0.5));
     }
 
-    private static void DrawGradients(IReadOnlyList<ModelRecord> models, int steps, string path)
+    private static void DrawGradients(AddingRun run, string path)
     {
+        IReadOnlyList<ModelRecord> models = run.Models;
+        int steps = run.Steps;
         double[] t = Enumerable.Range(0, steps).Select(i => (double)i).ToArray();
         static double[] Log10(IReadOnlyList<double> norms) => norms.Select(n => Math.Log10(Math.Max(n, 1e-30))).ToArray();
         var series = new List<Series>();
@@ -130,7 +147,7 @@ public static class AddingReport
 
         Plots.Lines(
             path,
-            "Adding problem: how far back the gradient reaches, log10 ‖dL/dh_t‖",
+            $"Adding problem, T = {steps}: how far back the gradient reaches, log10 ‖dL/dh_t‖",
             $"step t (the loss is at the last step, t = {steps - 1})",
             "log10 ‖dL/dh_t‖",
             series,

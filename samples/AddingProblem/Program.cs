@@ -2,10 +2,11 @@ using System.CommandLine;
 using RnnCore.Samples;
 using RnnCore.Samples.AddingProblem;
 
-// The adding problem: a tanh RNN with default initialization beside an IRNN, trained on the same batches. Prints how far
-// back each model's gradient reaches and a table of final errors against the 0.167 baseline, and draws both.
+// The adding problem at T = 100 and T = 200: a tanh RNN with default initialization, an IRNN, an LSTM and a GRU, trained on
+// the same batches. Prints how far back each model's gradient reaches and a table of final errors against the 0.167
+// baseline, and draws both for each T.
 var defaults = new AddingOptions();
-var steps = new Option<int>("--steps") { Description = "T, the sequence length", DefaultValueFactory = _ => defaults.Steps };
+var steps = new Option<string>("--steps") { Description = "T, the sequence lengths, comma-separated (one experiment each)", DefaultValueFactory = _ => string.Join(",", defaults.Steps) };
 var hiddenSize = new Option<int>("--hidden-size") { Description = "H, the hidden state's size", DefaultValueFactory = _ => defaults.HiddenSize };
 var batchSize = new Option<int>("--batch-size") { Description = "B, sequences per update", DefaultValueFactory = _ => defaults.BatchSize };
 var updates = new Option<int>("--updates") { Description = "updates per model", DefaultValueFactory = _ => defaults.Updates };
@@ -16,7 +17,7 @@ var evaluateEvery = new Option<int>("--evaluate-every") { Description = "measure
 var seed = new Option<int>("--seed") { Description = "seeds the initialization and the data", DefaultValueFactory = _ => defaults.Seed };
 var output = new Option<string>("--output") { Description = "folder for the pictures and summary.json", DefaultValueFactory = _ => defaults.OutputFolder };
 
-var command = new RootCommand("AddingProblem: the vanishing gradient of a tanh RNN, and an IRNN that carries a value across T steps.")
+var command = new RootCommand("AddingProblem: the vanishing gradient of a tanh RNN, and three remedies (IRNN, LSTM, GRU) that carry a value across T steps.")
 {
     steps, hiddenSize, batchSize, updates, learningRate, clip, testSize, evaluateEvery, seed, output,
 };
@@ -25,7 +26,7 @@ command.SetAction(parsed =>
 {
     var options = new AddingOptions
     {
-        Steps = parsed.GetValue(steps),
+        Steps = AddingOptions.ParseSteps(parsed.GetValue(steps)!),
         HiddenSize = parsed.GetValue(hiddenSize),
         BatchSize = parsed.GetValue(batchSize),
         Updates = parsed.GetValue(updates),

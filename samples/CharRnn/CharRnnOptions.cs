@@ -7,11 +7,28 @@ public sealed record CharRnnOptions
 {
     public static readonly string[] OptimizerNames = ["adam", "adagrad", "rmsprop", "sgd"];
 
+    public static readonly string[] CellNames = ["rnn", "lstm", "gru"];
+
+    /// <summary>The share of the text, at its end, held out for the validation loss (never trained on).</summary>
+    public const double ValidationFraction = 0.1;
+
     public static string DefaultTextPath => Path.Combine(AppContext.BaseDirectory, "data", "tinyshakespeare-300k.txt");
 
     public string TextPath { get; init; } = DefaultTextPath;
 
     public int HiddenSize { get; init; } = 256;
+
+    /// <summary>rnn (the vanilla tanh layer), lstm or gru.</summary>
+    public string Cell { get; init; } = "rnn";
+
+    /// <summary>L, stacked recurrent layers.</summary>
+    public int Layers { get; init; } = 1;
+
+    /// <summary>p, dropout on every layer's output but the last while training (PyTorch's dropout); needs L ≥ 2.</summary>
+    public double Dropout { get; init; }
+
+    /// <summary>True for the default network, the vanilla <see cref="RecurrentLayer{T}"/>, which has checkpoints.</summary>
+    public bool IsVanillaLayer => Cell == "rnn" && Layers == 1;
 
     /// <summary>T: characters per truncated-BPTT chunk (the gradient reaches back this far).</summary>
     public int SequenceLength { get; init; } = 50;
@@ -52,6 +69,27 @@ public sealed record CharRnnOptions
     public void Validate()
     {
         Positive(HiddenSize, "--hidden-size");
+        Positive(Layers, "--layers");
+        if (!CellNames.Contains(Cell))
+        {
+            throw new SampleException($"--cell must be one of {string.Join(", ", CellNames)}, but was '{Cell}'.");
+        }
+
+        if (!(Dropout >= 0 && Dropout < 1))
+        {
+            throw new SampleException($"--dropout must be in [0, 1), but was {Dropout}.");
+        }
+
+        if (Dropout > 0 && Layers < 2)
+        {
+            throw new SampleException($"--dropout {Dropout} acts between stacked layers, so it needs --layers 2 or more, but --layers was {Layers}.");
+        }
+
+        if (Resume is not null && !IsVanillaLayer)
+        {
+            throw new SampleException($"--resume needs --cell rnn --layers 1: only the vanilla layer has a checkpoint format in this release (was --cell {Cell} --layers {Layers}).");
+        }
+
         Positive(SequenceLength, "--seq-length");
         Positive(BatchSize, "--batch-size");
         Positive(Epochs, "--epochs");

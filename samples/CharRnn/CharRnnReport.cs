@@ -26,9 +26,15 @@ public static class CharRnnReport
             updates = result.Losses.Count,
             seconds = Math.Round(result.Seconds, 1),
             charactersPerSecond = Math.Round(result.CharactersPerSecond),
+            cell = options.Cell,
+            layers = options.Layers,
+            dropout = options.Dropout,
             lossFirst = first,
             lossLast = last,
-            checkpoint = CharRnnTraining.CheckpointName,
+            validationLossFirst = result.Validation[0].ValidationLoss,
+            validationLossLast = result.Validation[^1].ValidationLoss,
+            epochs = result.Validation.Skip(1).Select(p => new { update = p.Update, epoch = Math.Round(p.Epoch, 3), trainLoss = p.TrainLoss, validationLoss = p.ValidationLoss }),
+            checkpoint = options.IsVanillaLayer ? CharRnnTraining.CheckpointName : null,
             pictures = new[] { LossCurveName, GradientHealthName },
         };
         File.WriteAllText(Path.Combine(folder, SummaryName), JsonSerializer.Serialize(summary, new JsonSerializerOptions { WriteIndented = true }));
@@ -37,9 +43,12 @@ public static class CharRnnReport
         Console.WriteLine(result.FinalSample.TrimEnd());
         Console.WriteLine("---");
         Console.WriteLine($"{result.Losses.Count:N0} updates in {result.Seconds:F1} s ({result.CharactersPerSecond:N0} characters/s); " +
-            $"wrote {LossCurveName}, {GradientHealthName}, {CharRnnTraining.CheckpointName} and {SummaryName} to {Path.GetFullPath(folder)}");
+            $"wrote {LossCurveName}, {GradientHealthName}, {(options.IsVanillaLayer ? CharRnnTraining.CheckpointName + ", " : "")}{SummaryName} to {Path.GetFullPath(folder)}");
 
-        // The closing line is for scripts (.ci/samples-smoke): the loss of the first and the last updates, in nats/char.
+        // The closing lines are for scripts (.ci/samples-smoke), in nats/char: the validation loss before training and
+        // at the end, then the training loss of the first and the last updates.
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"validation loss first={result.Validation[0].ValidationLoss:F4} last={result.Validation[^1].ValidationLoss:F4}"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"loss first={first:F4} last={last:F4}"));
         return 0;
     }
@@ -66,10 +75,14 @@ public static class CharRnnReport
 
         Plots.Lines(
             path,
-            "CharRnn: training loss (cross-entropy per character)",
+            "CharRnn: training and validation loss (cross-entropy per character)",
             "update (one chunk of B streams x T characters)",
             "loss (nats per character)",
-            [new Series("loss of each update", updates, result.Losses), new Series($"mean of the last {window}", updates, smoothed)],
+            [
+                new Series("loss of each update", updates, result.Losses),
+                new Series($"mean of the last {window}", updates, smoothed),
+                new Series("validation (held-out tail)", result.Validation.Select(p => (double)p.Update).ToArray(), result.Validation.Select(p => p.ValidationLoss).ToArray()),
+            ],
             [("uniform guess ln(V)", Math.Log(result.VocabularySize))],
             ScottPlot.Alignment.LowerLeft);
     }

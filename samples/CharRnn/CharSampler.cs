@@ -65,25 +65,50 @@ public static class CharSampler
         RecurrentLayer<float> layer, string vocabulary, string prime, int length, double temperature, int topK, SampleRandom random)
     {
         ArgumentNullException.ThrowIfNull(layer);
+        ForwardCache<float> cache = layer.CreateCache(1, 1);
+        Matrix<float>? h = null;
+        return Generate(
+            (input, first) =>
+            {
+                layer.Forward([input], cache, first ? null : h);
+                h = cache.FinalHidden;
+                return cache.Output(0);
+            },
+            vocabulary, prime, length, temperature, topK, random);
+    }
+
+    /// <summary>
+    /// Primes the model with <paramref name="prime"/> (its characters must be in the vocabulary) and generates
+    /// <paramref name="length"/> more characters.
+    /// </summary>
+    public static string Generate(
+        CharModel model, string vocabulary, string prime, int length, double temperature, int topK, SampleRandom random)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return Generate(model.Step, vocabulary, prime, length, temperature, topK, random);
+    }
+
+    /// <summary>The loop both overloads share: <paramref name="step"/> feeds one one-hot character (first: from a zero state) and returns y_t.</summary>
+    private static string Generate(
+        Func<Matrix<float>, bool, Matrix<float>> step, string vocabulary, string prime, int length, double temperature, int topK, SampleRandom random)
+    {
         if (prime.Length == 0)
         {
             throw new ArgumentException("the prime needs at least one character.", nameof(prime));
         }
 
         int vocabularySize = vocabulary.Length;
-        ForwardCache<float> cache = layer.CreateCache(1, 1);
-        var input = new[] { Matrix<float>.Build.Dense(vocabularySize, 1) };
-        Matrix<float> h = Matrix<float>.Build.Dense(layer.HiddenSize, 1);
+        Matrix<float> input = Matrix<float>.Build.Dense(vocabularySize, 1);
         var probabilities = new double[vocabularySize];
         var text = new System.Text.StringBuilder(length);
+        bool first = true;
 
         int Step(int code)
         {
-            input[0].Clear();
-            input[0][code, 0] = 1;
-            layer.Forward(input, cache, h);
-            h = cache.FinalHidden;
-            Matrix<float> y = cache.Output(0);
+            input.Clear();
+            input[code, 0] = 1;
+            Matrix<float> y = step(input, first);
+            first = false;
             for (int i = 0; i < vocabularySize; i++)
             {
                 probabilities[i] = y[i, 0];

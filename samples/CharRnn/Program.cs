@@ -7,6 +7,9 @@ using RnnCore.Samples.CharRnn;
 var defaults = new CharRnnOptions();
 var text = new Option<string>("--text") { Description = "UTF-8 text to learn", DefaultValueFactory = _ => defaults.TextPath };
 var hiddenSize = new Option<int>("--hidden-size") { Description = "H, the hidden state's size", DefaultValueFactory = _ => defaults.HiddenSize };
+var cell = new Option<string>("--cell") { Description = "rnn (vanilla tanh), lstm or gru", DefaultValueFactory = _ => defaults.Cell };
+var layers = new Option<int>("--layers") { Description = "L, stacked recurrent layers", DefaultValueFactory = _ => defaults.Layers };
+var dropout = new Option<double>("--dropout") { Description = "p, dropout between stacked layers while training (needs --layers 2+)", DefaultValueFactory = _ => defaults.Dropout };
 var seqLength = new Option<int>("--seq-length") { Description = "T, characters per truncated-BPTT chunk", DefaultValueFactory = _ => defaults.SequenceLength };
 var batchSize = new Option<int>("--batch-size") { Description = "B, streams read in parallel", DefaultValueFactory = _ => defaults.BatchSize };
 var learningRate = new Option<double>("--learning-rate") { Description = "the optimizer's step size", DefaultValueFactory = _ => defaults.LearningRate };
@@ -23,9 +26,9 @@ var sampleLength = new Option<int>("--sample-length") { Description = "character
 var output = new Option<string>("--output") { Description = "folder for the pictures, the checkpoint and summary.json", DefaultValueFactory = _ => defaults.OutputFolder };
 var resume = new Option<string?>("--resume") { Description = "continue from a checkpoint written by an earlier run" };
 
-var command = new RootCommand("CharRnn: a character-level vanilla RNN language model trained with RnnCore.")
+var command = new RootCommand("CharRnn: a character-level RNN, LSTM or GRU language model trained with RnnCore.")
 {
-    text, hiddenSize, seqLength, batchSize, learningRate, optimizer, clip, epochs, maxSteps, seed, temperature, topK,
+    text, hiddenSize, cell, layers, dropout, seqLength, batchSize, learningRate, optimizer, clip, epochs, maxSteps, seed, temperature, topK,
     sampleEvery, sampleLength, output, resume,
 };
 
@@ -35,6 +38,9 @@ command.SetAction(parsed =>
     {
         TextPath = parsed.GetValue(text)!,
         HiddenSize = parsed.GetValue(hiddenSize),
+        Cell = parsed.GetValue(cell)!,
+        Layers = parsed.GetValue(layers),
+        Dropout = parsed.GetValue(dropout),
         SequenceLength = parsed.GetValue(seqLength),
         BatchSize = parsed.GetValue(batchSize),
         LearningRate = parsed.GetValue(learningRate),

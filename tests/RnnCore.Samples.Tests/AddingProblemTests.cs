@@ -46,24 +46,58 @@ public sealed class AddingProblemTests
     }
 
     [Fact]
-    public void A_tiny_run_shows_the_tanh_gradient_vanishing_and_writes_its_pictures()
+    public void A_tiny_run_compares_the_four_models_at_each_length_and_writes_their_pictures()
     {
         using var folder = new TempFolder();
         string output = folder.File("out");
-        (int code, string stdout, string error) = ConsoleCapture.RunMain(Sample, "--steps", "40", "--hidden-size", "16", "--updates", "30",
+        (int code, string stdout, string error) = ConsoleCapture.RunMain(Sample, "--steps", "20,40", "--hidden-size", "8", "--updates", "30",
             "--test-size", "100", "--evaluate-every", "10", "--output", output);
         code.Should().Be(0, error);
-        foreach (string name in new[] { AddingReport.MseName, AddingReport.GradientsName, AddingReport.SummaryName })
+        foreach (int steps in new[] { 20, 40 })
         {
-            new FileInfo(Path.Combine(output, name)).Length.Should().BeGreaterThan(0, name);
+            foreach (string name in new[] { AddingReport.MseName(steps), AddingReport.GradientsName(steps) })
+            {
+                new FileInfo(Path.Combine(output, name)).Length.Should().BeGreaterThan(0, name);
+            }
+
+            foreach (string key in new[] { "tanh", "irnn", "lstm", "gru" })
+            {
+                stdout.Should().MatchRegex($@"T={steps} {key} loss first=\d+\.\d{{4}} last=\d+\.\d{{4}}");
+            }
+
+            stdout.Should().Contain($"T = {steps}: held-out mean squared error");
         }
 
-        stdout.Should().MatchRegex(@"tanh loss first=\d+\.\d{4} last=\d+\.\d{4}").And.MatchRegex(@"irnn loss first=\d+\.\d{4} last=\d+\.\d{4}");
-        stdout.Should().Contain("held-out mean squared error");
+        using var summary = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(output, AddingReport.SummaryName)));
+        System.Text.Json.JsonElement runs = summary.RootElement.GetProperty("runs");
+        runs.GetArrayLength().Should().Be(2);
+        runs[1].GetProperty("steps").GetInt32().Should().Be(40);
+        runs[1].GetProperty("models").EnumerateArray().Select(m => m.GetProperty("key").GetString()).Should().Equal("tanh", "irnn", "lstm", "gru");
+    }
+
+    [Fact]
+    public void The_gated_models_are_one_lstm_or_gru_layer_with_a_linear_output()
+    {
+        RecurrentModel<float> lstm = AddingModels.Gated(RecurrentCellKind.Lstm, 5, seed: 1);
+        lstm.Options.Cell.Should().Be(RecurrentCellKind.Lstm);
+        lstm.Options.OutputActivation.Should().Be(OutputActivation.Identity);
+        (lstm.InputSize, lstm.HiddenSize, lstm.OutputSize, lstm.Layers).Should().Be((2, 5, 1, 1));
+        AddingModels.Gated(RecurrentCellKind.Gru, 5, seed: 1).Options.Cell.Should().Be(RecurrentCellKind.Gru);
+    }
+
+    [Fact]
+    public void Steps_parse_as_a_comma_separated_list()
+    {
+        AddingOptions.ParseSteps("100,200").Should().Equal(100, 200);
+        AddingOptions.ParseSteps(" 7 ").Should().Equal(7);
+        Action bad = () => AddingOptions.ParseSteps("100,x");
+        bad.Should().Throw<adding::RnnCore.Samples.SampleException>().WithMessage("*--steps*100,x*");
     }
 
     [Theory]
     [InlineData("--steps", "1")]
+    [InlineData("--steps", "100,1")]
+    [InlineData("--steps", "ten")]
     [InlineData("--updates", "0")]
     [InlineData("--learning-rate", "-1")]
     public void Bad_options_exit_non_zero_with_one_line(string option, string value)

@@ -37,11 +37,57 @@ public sealed class CharRnnTests
     [InlineData("--learning-rate", "0")]
     [InlineData("--temperature", "-2")]
     [InlineData("--epochs", "0")]
+    [InlineData("--cell", "transformer")]
+    [InlineData("--layers", "0")]
+    [InlineData("--dropout", "1")]
+    [InlineData("--dropout", "-0.1")]
+    [InlineData("--dropout", "NaN")]
     public void Out_of_range_options_exit_non_zero_with_one_line(string option, string value)
     {
         (int code, _, string error) = ConsoleCapture.RunMain(Sample, option, value);
         code.Should().Be(SampleCommandLine.RunError);
         error.TrimEnd().Should().NotContain("\n").And.Contain(option).And.NotContain("   at ");
+    }
+
+    [Fact]
+    public void Dropout_without_a_second_layer_and_resuming_a_gated_model_are_refused_in_one_line()
+    {
+        (int code, _, string error) = ConsoleCapture.RunMain(Sample, "--dropout", "0.2");
+        code.Should().Be(SampleCommandLine.RunError);
+        error.TrimEnd().Should().NotContain("\n").And.Contain("--dropout 0.2").And.Contain("--layers 2");
+
+        (code, _, error) = ConsoleCapture.RunMain(Sample, "--cell", "lstm", "--resume", "out/charrnn.rnncore");
+        code.Should().Be(SampleCommandLine.RunError);
+        error.TrimEnd().Should().NotContain("\n").And.Contain("--resume");
+    }
+
+    [Theory]
+    [InlineData("lstm", "1", "0")]
+    [InlineData("gru", "2", "0.2")]
+    [InlineData("rnn", "2", "0.1")]
+    public void A_tiny_run_of_each_cell_reports_a_falling_validation_loss_every_epoch(string cell, string layers, string dropout)
+    {
+        using var folder = new TempFolder();
+        File.WriteAllText(folder.File("text.txt"), Text);
+        string output = folder.File("out");
+        (int code, string stdout, string error) = ConsoleCapture.RunMain(Sample, "--text", folder.File("text.txt"), "--cell", cell,
+            "--layers", layers, "--dropout", dropout, "--hidden-size", "24", "--seq-length", "10", "--batch-size", "4",
+            "--learning-rate", "0.01", "--epochs", "2", "--sample-every", "0", "--sample-length", "20", "--output", output);
+        code.Should().Be(0, error);
+        stdout.Should().MatchRegex(@"epoch 1: train loss \d+\.\d{4}, validation loss \d+\.\d{4}")
+            .And.MatchRegex(@"epoch 2: train loss \d+\.\d{4}, validation loss \d+\.\d{4}")
+            .And.Contain($"{cell.ToUpperInvariant()}").And.Contain($", {layers} layer");
+        foreach (string name in new[] { CharRnnReport.LossCurveName, CharRnnReport.GradientHealthName, CharRnnReport.SummaryName })
+        {
+            new FileInfo(Path.Combine(output, name)).Length.Should().BeGreaterThan(0, name);
+        }
+
+        File.Exists(Path.Combine(output, CharRnnTraining.CheckpointName)).Should().BeFalse("only the vanilla layer has a checkpoint format");
+        using JsonDocument summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, CharRnnReport.SummaryName)));
+        double[] validation = summary.RootElement.GetProperty("epochs").EnumerateArray().Select(e => e.GetProperty("validationLoss").GetDouble()).ToArray();
+        validation.Should().HaveCount(2);
+        summary.RootElement.GetProperty("validationLossFirst").GetDouble().Should().BeGreaterThan(validation[0]);
+        validation[1].Should().BeLessThan(validation[0]);
     }
 
     [Theory]
@@ -87,7 +133,11 @@ public sealed class CharRnnTests
         double first = summary.RootElement.GetProperty("lossFirst").GetDouble();
         double last = summary.RootElement.GetProperty("lossLast").GetDouble();
         last.Should().BeLessThan(first);
-        stdout.Should().MatchRegex(@"loss first=\d+\.\d{4} last=\d+\.\d{4}\s*$");
+        stdout.Should().MatchRegex(@"loss first=\d+\.\d{4} last=\d+\.\d{4}\s*$")
+            .And.MatchRegex(@"validation loss first=\d+\.\d{4} last=\d+\.\d{4}")
+            .And.MatchRegex(@"epoch 1: train loss \d+\.\d{4}, validation loss \d+\.\d{4}")
+            .And.Contain("held out for validation");
+        summary.RootElement.GetProperty("validationLossLast").GetDouble().Should().BeLessThan(summary.RootElement.GetProperty("validationLossFirst").GetDouble());
 
         Checkpoint<float> checkpoint = ModelFile.LoadCheckpoint<float>(Path.Combine(output, CharRnnTraining.CheckpointName));
         checkpoint.Position!.Epoch.Should().Be(1);
