@@ -111,9 +111,9 @@ public sealed partial class Trainer<T>
             throw new ArgumentException($"checkpoint's optimizer state does not suit this trainer's optimizer: {e.Message}", paramName, e);
         }
 
-        for (int p = 0; p < Layer.Parameters.Count; p++)
+        for (int p = 0; p < _network.Parameters.Count; p++)
         {
-            checkpoint.Layer.Parameters[p].CopyTo(Layer.Parameters[p]);
+            checkpoint.Layer.Parameters[p].CopyTo(_network.Parameters[p]);
         }
 
         return Run(training, validation, progress, cancellationToken, epochsDone + 1, shuffler, initialRate);
