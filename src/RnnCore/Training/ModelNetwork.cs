@@ -141,9 +141,10 @@ internal sealed class ModelNetwork<T> : TrainableNetwork<T>
             model.ForwardCore(_cache, dropout);
         }
 
+        // Rounded to T, as RecurrentModelBptt.Loss and the layer's loss are.
         public override double Loss(SequenceTargets<T> targets) =>
-            _network.Model.Head.Loss(
-                _cache.Logits, _cache.Outputs, _cache.LogSumExps, targets, 0, _cache.Lengths, _cache.Steps, _bptt.Placement, _bptt.Reduction, []);
+            double.CreateTruncating(T.CreateTruncating(_network.Model.Head.Loss(
+                _cache.Logits, _cache.Outputs, _cache.LogSumExps, targets, 0, _cache.Lengths, _cache.Steps, _bptt.Placement, _bptt.Reduction, [])));
 
         public override double Backward(SequenceTargets<T> targets, int targetStep0) =>
             double.CreateTruncating(_bptt.BackwardCore(_cache, targets, targetStep0, Gradients));

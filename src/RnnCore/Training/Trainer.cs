@@ -114,6 +114,8 @@ public sealed partial class Trainer<T>
     /// <exception cref="InvalidOperationException">The trainer trains a <see cref="RecurrentModel{T}"/> (see <see cref="Model"/>).</exception>
     public RecurrentLayer<T> Layer => _layer ?? throw new InvalidOperationException("this trainer trains a RecurrentModel, not a RecurrentLayer: use Model.");
 
+    private string Owner => _layer is null ? "model" : "layer";
+
     /// <summary>The model being trained, or null when the trainer trains a <see cref="RecurrentLayer{T}"/> (see <see cref="Layer"/>).</summary>
     public RecurrentModel<T>? Model { get; }
 
@@ -644,7 +646,7 @@ public sealed partial class Trainer<T>
         ArgumentNullException.ThrowIfNull(data, paramName);
         if (data.InputSize != _network.InputSize)
         {
-            throw new ArgumentException($"{paramName} has input size {data.InputSize} but the layer's inputSize is {_network.InputSize}.", paramName);
+            throw new ArgumentException($"{paramName} has input size {data.InputSize} but the {Owner}'s inputSize is {_network.InputSize}.", paramName);
         }
 
         bool softmax = _network.OutputActivation == OutputActivation.Softmax;
@@ -676,7 +678,7 @@ public sealed partial class Trainer<T>
                 {
                     if (c >= _network.OutputSize)
                     {
-                        throw new ArgumentOutOfRangeException(paramName, c, $"{paramName}[{s}] has class {c} but the layer's outputSize is {_network.OutputSize}.");
+                        throw new ArgumentOutOfRangeException(paramName, c, $"{paramName}[{s}] has class {c} but the {Owner}'s outputSize is {_network.OutputSize}.");
                     }
                 }
             }
