@@ -42,7 +42,7 @@ public sealed partial class RecurrentModel<T>
     private readonly T[][] _recurrentBiases; // b_hh, [G·H]
     private readonly (int Rows, int Columns)[] _shapes;
     private readonly Dictionary<string, int> _index;
-    private readonly SeededRandom _random;
+    private SeededRandom _random; // initialization, then dropout masks
 
     /// <summary>
     /// Creates a model with PyTorch's default initialization: every recurrent parameter from U(−1/√H, 1/√H), the head
@@ -150,6 +150,16 @@ public sealed partial class RecurrentModel<T>
     public TensorSet<T> Parameters { get; }
 
     internal string[] ParameterNames { get; }
+
+    /// <summary>
+    /// The dropout generator's four words of xoshiro256** state, for model files and checkpoints: a model loaded from a
+    /// file draws the same masks as the one that was saved. Setting it checks the words (not all zero).
+    /// </summary>
+    internal ulong[] RandomState
+    {
+        get => _random.GetState();
+        set => _random = SeededRandom.FromState(value);
+    }
 
     internal RecurrentCell<T> Cell { get; }
 

@@ -36,18 +36,6 @@ public sealed class Checkpoint<T>
     /// <exception cref="ArgumentException">The state belongs to another kind of optimizer or to other options, or the optimizer is not one of RnnCore's; nothing is changed.</exception>
     public void RestoreOptimizer(IOptimizer<T> optimizer)
     {
-        ArgumentNullException.ThrowIfNull(optimizer);
-        if (OptimizerState is null)
-        {
-            throw new InvalidOperationException("this checkpoint holds no optimizer state; it was saved without an optimizer.");
-        }
-
-        if (optimizer is not OptimizerBase<T> known)
-        {
-            throw new ArgumentException(
-                $"optimizer is a {optimizer.GetType().Name}, which cannot take a saved state; only RnnCore's optimizers (OptimizerBase<T>) can.", nameof(optimizer));
-        }
-
-        known.RestoreState(OptimizerState);
+        ModelFileSections.RestoreOptimizer(OptimizerState, optimizer);
     }
 }

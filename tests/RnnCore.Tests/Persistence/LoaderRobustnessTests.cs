@@ -32,7 +32,8 @@ public abstract class LoaderRobustnessTests<T>
             ["Wx", "Wh", "Wy", "Bh", "By"],
             Enumerable.Range(0, 5).Select(i => (Memory<T>)Enumerable.Range(0, layer.Parameters.GetLength(i)).Select(_ => T.CreateTruncating(random.NextDouble() - 0.5)).ToArray()).ToList());
         adam.Step(layer.Parameters, gradients);
-        _checkpoint = ModelFile.Serialize(layer, adam.CaptureState(), new TrainingPosition(3, 1, [1, 2, 3, 4]));
+        // A version 1 checkpoint: these tests keep the first release's reader honest (ModelFileV2RobustnessTests does the same for version 2).
+        _checkpoint = ModelFileV1.Serialize(layer, adam.CaptureState(), new TrainingPosition(3, 1, [1, 2, 3, 4]));
         _safetensors = SafeTensors.Serialize(layer);
         _parameters = RandomProblems.Snapshot(layer);
     }
@@ -110,10 +111,10 @@ public abstract class LoaderRobustnessTests<T>
     }
 
     [Theory]
-    [InlineData(ModelFile.SizesOffset + 4, 40000u, "*H=40000*need*bytes of parameters but only*remain*")]
-    [InlineData(ModelFile.SizesOffset + 4, 0x7FFFFFFFu, "*H=2147483647*more than one .NET array can hold*")]
-    [InlineData(ModelFile.SizesOffset, 0xFFFFFFFFu, "*size I is 4294967295*")]
-    [InlineData(ModelFile.SizesOffset + 8, 0u, "*size O is 0*")]
+    [InlineData(ModelFileV1.SizesOffset + 4, 40000u, "*H=40000*need*bytes of parameters but only*remain*")]
+    [InlineData(ModelFileV1.SizesOffset + 4, 0x7FFFFFFFu, "*H=2147483647*more than one .NET array can hold*")]
+    [InlineData(ModelFileV1.SizesOffset, 0xFFFFFFFFu, "*size I is 4294967295*")]
+    [InlineData(ModelFileV1.SizesOffset + 8, 0u, "*size O is 0*")]
     public void A_forged_size_with_a_valid_checksum_is_refused_before_allocating(int offset, uint value, string message)
     {
         byte[] forged = (byte[])_checkpoint.Clone();

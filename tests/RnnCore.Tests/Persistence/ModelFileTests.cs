@@ -77,10 +77,10 @@ public abstract class ModelFileTests<T> : IDisposable
     }
 
     [Fact]
-    public void The_header_is_laid_out_as_documented()
+    public void The_version_1_header_is_laid_out_as_documented()
     {
         var layer = new RecurrentLayer<T>(3, 5, 4, HiddenActivation.Relu, OutputActivation.Sigmoid, seed: 3);
-        byte[] file = ModelFile.Serialize(layer, null, null);
+        byte[] file = ModelFileV1.Serialize(layer, null, null);
         int size = typeof(T) == typeof(float) ? 4 : 8;
         long parameters = (5 * 3) + (5 * 5) + (4 * 5) + 5 + 4;
 
@@ -248,9 +248,9 @@ public abstract class ModelFileTests<T> : IDisposable
     public void Another_format_version_is_refused_even_with_a_valid_checksum()
     {
         byte[] file = ModelFile.Serialize(new RecurrentLayer<T>(3, 4, 2, seed: 1), null, null);
-        BinaryPrimitives.WriteUInt32LittleEndian(file.AsSpan(8), 2);
+        BinaryPrimitives.WriteUInt32LittleEndian(file.AsSpan(8), 3);
         Reseal(file);
-        Expect(ModelFormatError.UnsupportedVersion, file, "*format version 2*reads version 1 only*newer RnnCore*");
+        Expect(ModelFormatError.UnsupportedVersion, file, "*format version 3*reads versions 1 and 2 only*newer RnnCore*");
     }
 
     [Fact]
@@ -275,12 +275,12 @@ public abstract class ModelFileTests<T> : IDisposable
     [Fact]
     public void A_forged_but_resealed_field_is_reported_as_invalid()
     {
-        byte[] file = ModelFile.Serialize(new RecurrentLayer<T>(2, 2, 2), null, null);
+        byte[] file = ModelFileV1.Serialize(new RecurrentLayer<T>(2, 2, 2), null, null);
         file[21] = 9;
         Reseal(file);
         Expect(ModelFormatError.Invalid, file, "*hidden activation code is 9*");
 
-        file = ModelFile.Serialize(new RecurrentLayer<T>(2, 2, 2), null, null);
+        file = ModelFileV1.Serialize(new RecurrentLayer<T>(2, 2, 2), null, null);
         int size = typeof(T) == typeof(float) ? 4 : 8;
         (typeof(T) == typeof(float) ? BitConverter.GetBytes(float.NaN) : BitConverter.GetBytes(double.NaN)).CopyTo(file, 36 + size);
         Reseal(file);

@@ -1,0 +1,211 @@
+using System.Buffers.Binary;
+using System.Numerics;
+using RnnCore.Internal;
+using RnnCore.Optimizers;
+
+namespace RnnCore.Persistence;
+
+/// <summary>
+/// Format version 1, the first release's: one vanilla <see cref="RecurrentLayer{T}"/> and its five parameters at fixed
+/// places. Every release reads it; this one writes version 2, and keeps this writer only so that tests can build
+/// version 1 files (and damaged ones) for the reader.
+/// </summary>
+/// <remarks>
+/// <code>
+/// offset  size  field
+///      0     8  signature 89 52 4E 4E 0D 0A 1A 0A
+///      8     4  format version (uint32) = 1
+///     12     8  length of the whole file in bytes, checksum included (uint64)
+///     20     1  element size: 4 = float32, 8 = float64
+///     21     1  hidden activation: 1 = tanh, 2 = ReLU
+///     22     1  output activation: 1 = identity, 2 = sigmoid, 3 = softmax
+///     23     1  sections: bit 0 = optimizer state follows, bit 1 = training position follows; other bits 0
+///     24    12  I, H, O (uint32 each, positive)
+///     36        W_x (H·I), W_h (H·H), W_y (O·H), b_h (H), b_y (O): column-major elements
+///   then the optional sections (<see cref="ModelFileSections"/>)
+///   last       4  CRC-32C of every byte before it
+/// </code>
+/// </remarks>
+internal static class ModelFileV1
+{
+    /// <summary>This format's version number.</summary>
+    public const uint Version = 1;
+
+    /// <summary>Offset of I, H, O.</summary>
+    public const int SizesOffset = 24;
+
+    private const byte OptimizerSection = 1;
+    private const byte PositionSection = 2;
+
+    /// <summary>The complete version 1 file for a layer and optional sections (kept to test the version 1 reader).</summary>
+    internal static byte[] Serialize<T>(RecurrentLayer<T> layer, OptimizerState<T>? optimizer, TrainingPosition? position)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(layer);
+        Guard.RequireFiniteParameters(layer, nameof(layer));
+        int size = LittleEndianTensors.SizeOf<T>();
+        TensorSet<T> parameters = layer.Parameters;
+        if (optimizer is not null && optimizer.TensorLengths.Count != 0)
+        {
+            ModelFileSections.RequireMatchingLengths(optimizer, parameters);
+        }
+
+        long length = ModelFile.V1HeaderLength + (parameters.TotalLength * size) + ModelFile.ChecksumLength;
+        if (optimizer is not null)
+        {
+            length += ModelFileSections.OptimizerLength(optimizer);
+        }
+
+        if (position is not null)
+        {
+            length += ModelFileSections.PositionLength(position);
+        }
+
+        if (length > Array.MaxLength)
+        {
+            throw new NotSupportedException(
+                $"the file would be {length:N0} bytes, more than one .NET array can hold ({Array.MaxLength:N0}); models this large are not supported yet.");
+        }
+
+        byte[] file = new byte[length];
+        var writer = new SpanWriter(file);
+        writer.Bytes(ModelFile.Signature);
+        writer.UInt32(Version);
+        writer.UInt64((ulong)length);
+        writer.Byte((byte)size);
+        writer.Byte(layer.HiddenActivation == HiddenActivation.Tanh ? (byte)1 : (byte)2);
+        writer.Byte(layer.OutputActivation switch
+        {
+            OutputActivation.Identity => 1,
+            OutputActivation.Sigmoid => 2,
+            _ => 3,
+        });
+        writer.Byte((byte)((optimizer is null ? 0 : OptimizerSection) | (position is null ? 0 : PositionSection)));
+        writer.UInt32((uint)layer.InputSize);
+        writer.UInt32((uint)layer.HiddenSize);
+        writer.UInt32((uint)layer.OutputSize);
+        for (int i = 0; i < parameters.Count; i++)
+        {
+            writer.Elements<T>(parameters[i]);
+        }
+
+        if (optimizer is not null)
+        {
+            ModelFileSections.WriteOptimizer(ref writer, optimizer);
+        }
+
+        if (position is not null)
+        {
+            ModelFileSections.WritePosition(ref writer, position);
+        }
+
+        BinaryPrimitives.WriteUInt32LittleEndian(file.AsSpan(file.Length - ModelFile.ChecksumLength), Crc32C.Compute(file.AsSpan(0, file.Length - ModelFile.ChecksumLength)));
+        return file;
+    }
+
+
+    /// <summary>Validates a whole version 1 file (checksum first, then every field) and builds the checkpoint.</summary>
+    public static Checkpoint<T> Parse<T>(byte[] file)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        uint stored = BinaryPrimitives.ReadUInt32LittleEndian(file.AsSpan(file.Length - ModelFile.ChecksumLength));
+        uint actual = Crc32C.Compute(file.AsSpan(0, file.Length - ModelFile.ChecksumLength));
+        if (stored != actual)
+        {
+            throw new ModelFormatException(
+                ModelFormatError.Corrupted,
+                $"the file is corrupted: its CRC-32C checksum is 0x{stored:X8} but its contents give 0x{actual:X8}.");
+        }
+
+        var reader = new SpanReader(file.AsSpan(0, file.Length - ModelFile.ChecksumLength));
+        reader.Skip(ModelFile.ElementSizeOffset);
+        int elementSize = reader.Byte("element size");
+        int expectedSize = LittleEndianTensors.SizeOf<T>();
+        if (elementSize != 4 && elementSize != 8)
+        {
+            throw ModelFile.Invalid($"the element size is {elementSize}; expected 4 (float32) or 8 (float64).");
+        }
+
+        if (elementSize != expectedSize)
+        {
+            string held = elementSize == 4 ? "float32" : "float64";
+            throw new ModelFormatException(
+                ModelFormatError.WrongElementType,
+                $"the file holds {held} parameters but was loaded as {typeof(T).Name}; load it with ModelFile.Load<{(elementSize == 4 ? "float" : "double")}>.");
+        }
+
+        HiddenActivation hidden = reader.Byte("hidden activation") switch
+        {
+            1 => HiddenActivation.Tanh,
+            2 => HiddenActivation.Relu,
+            var code => throw ModelFile.Invalid($"the hidden activation code is {code}; expected 1 (tanh) or 2 (ReLU)."),
+        };
+        OutputActivation output = reader.Byte("output activation") switch
+        {
+            1 => OutputActivation.Identity,
+            2 => OutputActivation.Sigmoid,
+            3 => OutputActivation.Softmax,
+            var code => throw ModelFile.Invalid($"the output activation code is {code}; expected 1 (identity), 2 (sigmoid) or 3 (softmax)."),
+        };
+        int sections = reader.Byte("sections");
+        if ((sections & ~(OptimizerSection | PositionSection)) != 0)
+        {
+            throw ModelFile.Invalid($"the sections byte is 0x{sections:X2}; only bits 0 (optimizer) and 1 (position) are defined.");
+        }
+
+        int inputSize = reader.Size("I");
+        int hiddenSize = reader.Size("H");
+        int outputSize = reader.Size("O");
+        if (output == OutputActivation.Softmax && outputSize < 2)
+        {
+            // Older releases accepted this model; it cannot have learned anything (its output is always 1).
+            throw ModelFile.Invalid(RecurrentLayer<T>.SoftmaxNeedsTwoClasses(outputSize));
+        }
+
+        // Bound every parameter by the bytes actually present before allocating anything.
+        long[] lengths = [(long)hiddenSize * inputSize, (long)hiddenSize * hiddenSize, (long)outputSize * hiddenSize, hiddenSize, outputSize];
+        for (int i = 0; i < lengths.Length; i++)
+        {
+            // Each product of two sizes fits a long; bounding each keeps their sum in range too.
+            if (lengths[i] > Array.MaxLength)
+            {
+                throw ModelFile.Invalid(
+                    $"the sizes I={inputSize}, H={hiddenSize}, O={outputSize} give {RecurrentLayer<T>.ParameterNames[i]} {lengths[i]:N0} elements, more than one .NET array can hold.");
+            }
+        }
+
+        long parameterBytes = lengths.Sum() * elementSize;
+        if (parameterBytes > reader.Remaining)
+        {
+            throw ModelFile.Invalid(
+                $"the sizes I={inputSize}, H={hiddenSize}, O={outputSize} need {parameterBytes:N0} bytes of parameters but only {reader.Remaining:N0} remain.");
+        }
+
+        T[][] values = new T[lengths.Length][];
+        for (int i = 0; i < lengths.Length; i++)
+        {
+            values[i] = reader.Elements<T>((int)lengths[i], RecurrentLayer<T>.ParameterNames[i]);
+            int bad = Guard.IndexOfNonFinite<T>(values[i]);
+            if (bad >= 0)
+            {
+                throw ModelFile.Invalid($"parameter {RecurrentLayer<T>.ParameterNames[i]} holds {values[i][bad]} at element {bad}; every parameter must be finite.");
+            }
+        }
+
+        OptimizerState<T>? optimizerState = (sections & OptimizerSection) != 0 ? ModelFileSections.ReadOptimizer<T>(ref reader, lengths, RecurrentLayer<T>.ParameterNames) : null;
+        TrainingPosition? position = (sections & PositionSection) != 0 ? ModelFileSections.ReadPosition(ref reader) : null;
+        if (reader.Remaining != 0)
+        {
+            throw ModelFile.Invalid($"{reader.Remaining} bytes remain after the last section; the sections byte or a count is wrong.");
+        }
+
+        // Only now, with everything validated, build the model.
+        var layer = new RecurrentLayer<T>(inputSize, hiddenSize, outputSize, hidden, output);
+        for (int i = 0; i < values.Length; i++)
+        {
+            values[i].CopyTo(layer.Parameters[i]);
+        }
+
+        return new Checkpoint<T>(layer, optimizerState, position);
+    }
+}

@@ -1,0 +1,445 @@
+using System.Buffers.Binary;
+using System.Numerics;
+using System.Text;
+using RnnCore.Internal;
+using RnnCore.Optimizers;
+
+namespace RnnCore.Persistence;
+
+/// <summary>
+/// Format version 2: a self-describing model file for a <see cref="RecurrentLayer{T}"/> or any
+/// <see cref="RecurrentModel{T}"/>. The header records the kind of model, the cell, the sizes, the layers, the
+/// directions, the dropout, the activations, the seed and the dropout generator's state; a table then names every tensor
+/// with its shape (PyTorch's <c>state_dict</c> names for a model; Wx, Wh, Wy, Bh, By for a layer) before the values.
+/// </summary>
+/// <remarks>
+/// <code>
+/// offset  size  field
+///      0     8  signature 89 52 4E 4E 0D 0A 1A 0A
+///      8     4  format version (uint32) = 2
+///     12     8  length of the whole file in bytes, checksum included (uint64)
+///     20     1  element size: 4 = float32, 8 = float64
+///     21     1  model kind: 1 = RecurrentLayer, 2 = RecurrentModel
+///     22     1  cell: 1 = vanilla, 2 = LSTM, 3 = GRU (a RecurrentLayer: 1)
+///     23     1  hidden activation: 1 = tanh, 2 = ReLU
+///     24     1  output activation: 1 = identity, 2 = sigmoid, 3 = softmax
+///     25     1  sections: bit 0 = optimizer state follows, bit 1 = training position follows; other bits 0
+///     26     2  reserved, 0
+///     28    12  I, H, O (uint32 each, positive)
+///     40     4  L, layers (uint32, positive; a RecurrentLayer: 1)
+///     44     4  D, directions (uint32, 1 or 2; a RecurrentLayer: 1)
+///     48     8  dropout p (float64 in [0, 1); a RecurrentLayer: 0)
+///     56     4  seed (int32; a RecurrentLayer: 0)
+///     60     4  reserved, 0
+///     64    32  dropout generator state: xoshiro256**'s four words (uint64 each; a RecurrentLayer: all 0, a model: not all 0)
+///     96     4  N, the number of tensors (uint32): 4·L·D + 2 for a model, 5 for a RecurrentLayer
+///    100        the table, N entries: name length (uint16, 1..64), name (ASCII), rows (uint32), columns (uint32)
+///     then      the tensors in table order, rows·columns elements each, column-major
+///     then      the optional sections (<see cref="ModelFileSections"/>), the optimizer's tensors in table order
+///   last     4  CRC-32C of every byte before it
+/// </code>
+/// <para>
+/// The loader accepts exactly the table the header implies (names, order and shapes), so a file is never read with a
+/// tensor in the wrong place; the sizes are bounded by the bytes present before anything is allocated.
+/// </para>
+/// </remarks>
+internal static class ModelFileV2
+{
+    /// <summary>This format's version number.</summary>
+    public const uint Version = 2;
+
+    /// <summary>Offset of the model kind byte.</summary>
+    public const int KindOffset = 21;
+
+    /// <summary>Offset of I, H, O.</summary>
+    public const int SizesOffset = 28;
+
+    /// <summary>Offset of L.</summary>
+    public const int LayersOffset = 40;
+
+    /// <summary>Offset of the dropout probability.</summary>
+    public const int DropoutOffset = 48;
+
+    /// <summary>Offset of the generator state.</summary>
+    public const int RandomStateOffset = 64;
+
+    /// <summary>Offset of the tensor count.</summary>
+    public const int TensorCountOffset = 96;
+
+    /// <summary>The length of the fixed header, before the table.</summary>
+    public const int HeaderLength = 100;
+
+    /// <summary>The longest tensor name.</summary>
+    public const int MaxNameLength = 64;
+
+    private const byte LayerKind = 1;
+    private const byte ModelKind = 2;
+    private const byte OptimizerSection = 1;
+    private const byte PositionSection = 2;
+
+    // The smallest table entry: a 1-byte name with its length and the two dimensions.
+    private const int MinEntryLength = 2 + 1 + 4 + 4;
+
+    /// <summary>The complete file for a vanilla layer.</summary>
+    public static byte[] Serialize<T>(RecurrentLayer<T> layer, OptimizerState<T>? optimizer, TrainingPosition? position)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(layer);
+        Guard.RequireFiniteParameters(layer, nameof(layer));
+        var header = new Header(
+            LayerKind, RecurrentCellKind.Vanilla, layer.HiddenActivation, layer.OutputActivation,
+            layer.InputSize, layer.HiddenSize, layer.OutputSize, Layers: 1, Directions: 1, Dropout: 0, Seed: 0, RandomState: new ulong[4]);
+        return Write(header, layer.Parameters, optimizer, position);
+    }
+
+    /// <summary>The complete file for a model, with its dropout generator's state.</summary>
+    public static byte[] Serialize<T>(RecurrentModel<T> model, OptimizerState<T>? optimizer, TrainingPosition? position)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        RequireFinite(model.Parameters, nameof(model));
+        RecurrentModelOptions o = model.Options;
+        var header = new Header(
+            ModelKind, o.Cell, o.HiddenActivation, o.OutputActivation, o.InputSize, o.HiddenSize, o.OutputSize,
+            o.Layers, model.Directions, o.Dropout, o.Seed, model.RandomState);
+        return Write(header, model.Parameters, optimizer, position);
+    }
+
+    /// <summary>Validates a whole version 2 file (checksum first, then every field); builds nothing.</summary>
+    public static Contents<T> Parse<T>(byte[] file)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ModelFile.VerifyChecksum(file);
+        var reader = new SpanReader(file.AsSpan(0, file.Length - ModelFile.ChecksumLength));
+        reader.Skip(ModelFile.ElementSizeOffset);
+        ModelFile.RequireElementType<T>(reader.Byte("element size"));
+        byte kind = reader.Byte("model kind");
+        if (kind != LayerKind && kind != ModelKind)
+        {
+            throw ModelFile.Invalid($"the model kind code is {kind}; expected 1 (RecurrentLayer) or 2 (RecurrentModel).");
+        }
+
+        RecurrentCellKind cell = reader.Byte("cell") switch
+        {
+            1 => RecurrentCellKind.Vanilla,
+            2 => RecurrentCellKind.Lstm,
+            3 => RecurrentCellKind.Gru,
+            var code => throw ModelFile.Invalid($"the cell code is {code}; expected 1 (vanilla), 2 (LSTM) or 3 (GRU)."),
+        };
+        HiddenActivation hidden = reader.Byte("hidden activation") switch
+        {
+            1 => HiddenActivation.Tanh,
+            2 => HiddenActivation.Relu,
+            var code => throw ModelFile.Invalid($"the hidden activation code is {code}; expected 1 (tanh) or 2 (ReLU)."),
+        };
+        OutputActivation output = reader.Byte("output activation") switch
+        {
+            1 => OutputActivation.Identity,
+            2 => OutputActivation.Sigmoid,
+            3 => OutputActivation.Softmax,
+            var code => throw ModelFile.Invalid($"the output activation code is {code}; expected 1 (identity), 2 (sigmoid) or 3 (softmax)."),
+        };
+        int sections = reader.Byte("sections");
+        if ((sections & ~(OptimizerSection | PositionSection)) != 0)
+        {
+            throw ModelFile.Invalid($"the sections byte is 0x{sections:X2}; only bits 0 (optimizer) and 1 (position) are defined.");
+        }
+
+        if (reader.UInt16("reserved") != 0)
+        {
+            throw ModelFile.Invalid("the reserved bytes 26..27 are not zero.");
+        }
+
+        int inputSize = reader.Size("I");
+        int hiddenSize = reader.Size("H");
+        int outputSize = reader.Size("O");
+        int layers = reader.Size("L");
+        uint directions = reader.UInt32("D");
+        if (directions is not (1 or 2))
+        {
+            throw ModelFile.Invalid($"the number of directions D is {directions}; expected 1 or 2.");
+        }
+
+        double dropout = reader.Double("dropout");
+        if (!(dropout >= 0 && dropout < 1))
+        {
+            throw ModelFile.Invalid($"the dropout probability is {dropout}; expected a value in [0, 1).");
+        }
+
+        int seed = (int)reader.UInt32("seed");
+        if (reader.UInt32("reserved") != 0)
+        {
+            throw ModelFile.Invalid("the reserved bytes 60..63 are not zero.");
+        }
+
+        ulong[] randomState = [reader.UInt64("generator state"), reader.UInt64("generator state"), reader.UInt64("generator state"), reader.UInt64("generator state")];
+        bool stateIsZero = (randomState[0] | randomState[1] | randomState[2] | randomState[3]) == 0;
+        var header = new Header(kind, cell, hidden, output, inputSize, hiddenSize, outputSize, layers, (int)directions, dropout, seed, randomState);
+        if (kind == LayerKind)
+        {
+            if (cell != RecurrentCellKind.Vanilla || layers != 1 || directions != 1 || dropout != 0 || seed != 0 || !stateIsZero)
+            {
+                throw ModelFile.Invalid(
+                    $"a RecurrentLayer is a vanilla cell, 1 layer, 1 direction, no dropout, seed 0 and no generator state, but the header says {header.Describe()}.");
+            }
+
+            if (output == OutputActivation.Softmax && outputSize < 2)
+            {
+                throw ModelFile.Invalid(RecurrentLayer<T>.SoftmaxNeedsTwoClasses(outputSize));
+            }
+        }
+        else if (stateIsZero)
+        {
+            throw ModelFile.Invalid("the dropout generator state is four zero words, a state xoshiro256** never reaches.");
+        }
+
+        // The table's size follows from L and D; bound it by the bytes present before building the expected names.
+        uint count = reader.UInt32("tensor count");
+        long expectedCount = kind == LayerKind ? 5 : (4L * layers * directions) + 2;
+        if (count != expectedCount)
+        {
+            throw ModelFile.Invalid($"the table lists {count} tensors but {header.Describe()} has {expectedCount}.");
+        }
+
+        if ((long)count * MinEntryLength > reader.Remaining)
+        {
+            throw ModelFile.Invalid($"the table of {count} tensors needs at least {(long)count * MinEntryLength:N0} bytes but only {reader.Remaining:N0} remain.");
+        }
+
+        TensorEntry[] expected = ExpectedTable(header);
+        long totalElements = 0;
+        for (int i = 0; i < expected.Length; i++)
+        {
+            int nameLength = reader.UInt16("tensor name length");
+            if (nameLength == 0 || nameLength > MaxNameLength)
+            {
+                throw ModelFile.Invalid($"tensor {i}'s name is {nameLength} bytes long; expected 1..{MaxNameLength}.");
+            }
+
+            ReadOnlySpan<byte> name = reader.Bytes(nameLength, "tensor name");
+            if (!name.SequenceEqual(Encoding.ASCII.GetBytes(expected[i].Name)))
+            {
+                throw ModelFile.Invalid($"tensor {i} is named '{Printable(name)}' but {header.Describe()} has '{expected[i].Name}' there.");
+            }
+
+            uint rows = reader.UInt32("tensor rows");
+            uint columns = reader.UInt32("tensor columns");
+            if (rows != expected[i].Rows || columns != expected[i].Columns)
+            {
+                throw ModelFile.Invalid(
+                    $"tensor '{expected[i].Name}' is {rows} x {columns} in the table but the header's sizes give {expected[i].Rows} x {expected[i].Columns}.");
+            }
+
+            // Each product of two sizes fits a long; bounding each keeps their sum in range too.
+            if (expected[i].Length > Array.MaxLength)
+            {
+                throw ModelFile.Invalid(
+                    $"the sizes I={inputSize}, H={hiddenSize}, O={outputSize} give {expected[i].Name} {expected[i].Length:N0} elements, more than one .NET array can hold.");
+            }
+
+            totalElements += expected[i].Length;
+        }
+
+        long parameterBytes = totalElements * LittleEndianTensors.SizeOf<T>();
+        if (parameterBytes > reader.Remaining)
+        {
+            throw ModelFile.Invalid(
+                $"the sizes I={inputSize}, H={hiddenSize}, O={outputSize} need {parameterBytes:N0} bytes of parameters but only {reader.Remaining:N0} remain.");
+        }
+
+        T[][] values = new T[expected.Length][];
+        for (int i = 0; i < expected.Length; i++)
+        {
+            values[i] = reader.Elements<T>((int)expected[i].Length, expected[i].Name);
+            int bad = Guard.IndexOfNonFinite<T>(values[i]);
+            if (bad >= 0)
+            {
+                throw ModelFile.Invalid($"parameter {expected[i].Name} holds {values[i][bad]} at element {bad}; every parameter must be finite.");
+            }
+        }
+
+        long[] lengths = expected.Select(e => e.Length).ToArray();
+        string[] names = expected.Select(e => e.Name).ToArray();
+        OptimizerState<T>? optimizerState = (sections & OptimizerSection) != 0 ? ModelFileSections.ReadOptimizer<T>(ref reader, lengths, names) : null;
+        TrainingPosition? position = (sections & PositionSection) != 0 ? ModelFileSections.ReadPosition(ref reader) : null;
+        if (reader.Remaining != 0)
+        {
+            throw ModelFile.Invalid($"{reader.Remaining} bytes remain after the last section; the sections byte or a count is wrong.");
+        }
+
+        return new Contents<T>(header, values, optimizerState, position);
+    }
+
+    /// <summary>The table the header implies: names in <c>state_dict</c> order with their shapes.</summary>
+    private static TensorEntry[] ExpectedTable(Header header)
+    {
+        if (header.Kind == LayerKind)
+        {
+            long i = header.InputSize, h = header.HiddenSize, o = header.OutputSize;
+            string[] names = RecurrentLayer<float>.ParameterNames;
+            return [new(names[0], h, i), new(names[1], h, h), new(names[2], o, h), new(names[3], h, 1), new(names[4], o, 1)];
+        }
+
+        long gates = header.Cell switch { RecurrentCellKind.Vanilla => 1, RecurrentCellKind.Lstm => 4, _ => 3 };
+        long gh = gates * header.HiddenSize;
+        int d = header.Directions;
+        var table = new List<TensorEntry>((4 * header.Layers * d) + 2);
+        for (int ld = 0; ld < header.Layers * d; ld++)
+        {
+            // The same names and shapes RecurrentModel gives its parameters (PyTorch's state_dict).
+            long inputRows = ld / d == 0 ? header.InputSize : (long)d * header.HiddenSize;
+            string suffix = $"_l{ld / d}{(ld % d == 1 ? "_reverse" : string.Empty)}";
+            table.Add(new("rnn.weight_ih" + suffix, gh, inputRows));
+            table.Add(new("rnn.weight_hh" + suffix, gh, header.HiddenSize));
+            table.Add(new("rnn.bias_ih" + suffix, gh, 1));
+            table.Add(new("rnn.bias_hh" + suffix, gh, 1));
+        }
+
+        table.Add(new("head.weight", header.OutputSize, (long)d * header.HiddenSize));
+        table.Add(new("head.bias", header.OutputSize, 1));
+        return table.ToArray();
+    }
+
+    private static byte[] Write<T>(Header header, TensorSet<T> parameters, OptimizerState<T>? optimizer, TrainingPosition? position)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (optimizer is not null && optimizer.TensorLengths.Count != 0)
+        {
+            ModelFileSections.RequireMatchingLengths(optimizer, parameters);
+        }
+
+        TensorEntry[] table = ExpectedTable(header);
+        int size = LittleEndianTensors.SizeOf<T>();
+        long length = HeaderLength + table.Sum(e => 2L + e.Name.Length + 8) + (parameters.TotalLength * size) + ModelFile.ChecksumLength;
+        if (optimizer is not null)
+        {
+            length += ModelFileSections.OptimizerLength(optimizer);
+        }
+
+        if (position is not null)
+        {
+            length += ModelFileSections.PositionLength(position);
+        }
+
+        if (length > Array.MaxLength)
+        {
+            throw new NotSupportedException(
+                $"the file would be {length:N0} bytes, more than one .NET array can hold ({Array.MaxLength:N0}); models this large are not supported yet.");
+        }
+
+        byte[] file = new byte[length];
+        var writer = new SpanWriter(file);
+        writer.Bytes(ModelFile.Signature);
+        writer.UInt32(Version);
+        writer.UInt64((ulong)length);
+        writer.Byte((byte)size);
+        writer.Byte(header.Kind);
+        writer.Byte(header.Cell switch { RecurrentCellKind.Vanilla => 1, RecurrentCellKind.Lstm => 2, _ => 3 });
+        writer.Byte(header.Hidden == HiddenActivation.Tanh ? (byte)1 : (byte)2);
+        writer.Byte(header.Output switch { OutputActivation.Identity => 1, OutputActivation.Sigmoid => 2, _ => 3 });
+        writer.Byte((byte)((optimizer is null ? 0 : OptimizerSection) | (position is null ? 0 : PositionSection)));
+        writer.UInt16(0);
+        writer.UInt32((uint)header.InputSize);
+        writer.UInt32((uint)header.HiddenSize);
+        writer.UInt32((uint)header.OutputSize);
+        writer.UInt32((uint)header.Layers);
+        writer.UInt32((uint)header.Directions);
+        writer.Double(header.Dropout);
+        writer.UInt32(unchecked((uint)header.Seed));
+        writer.UInt32(0);
+        foreach (ulong word in header.RandomState)
+        {
+            writer.UInt64(word);
+        }
+
+        writer.UInt32((uint)table.Length);
+        for (int i = 0; i < table.Length; i++)
+        {
+            // The table is derived from the header; the model's own names and lengths must agree with it.
+            if (parameters.GetName(i) != table[i].Name || parameters.GetLength(i) != table[i].Length)
+            {
+                throw new InvalidOperationException($"parameter {i} is {parameters.GetName(i)} ({parameters.GetLength(i)} elements) but the table expects {table[i].Name} ({table[i].Length}).");
+            }
+
+            writer.UInt16((ushort)table[i].Name.Length);
+            writer.Bytes(Encoding.ASCII.GetBytes(table[i].Name));
+            writer.UInt32((uint)table[i].Rows);
+            writer.UInt32((uint)table[i].Columns);
+        }
+
+        for (int i = 0; i < parameters.Count; i++)
+        {
+            writer.Elements<T>(parameters[i]);
+        }
+
+        if (optimizer is not null)
+        {
+            ModelFileSections.WriteOptimizer(ref writer, optimizer);
+        }
+
+        if (position is not null)
+        {
+            ModelFileSections.WritePosition(ref writer, position);
+        }
+
+        BinaryPrimitives.WriteUInt32LittleEndian(file.AsSpan(file.Length - ModelFile.ChecksumLength), Crc32C.Compute(file.AsSpan(0, file.Length - ModelFile.ChecksumLength)));
+        return file;
+    }
+
+    /// <summary>Refuses a model holding a NaN or infinity: such a file could not be loaded again.</summary>
+    private static void RequireFinite<T>(TensorSet<T> parameters, string paramName)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int i = 0; i < parameters.Count; i++)
+        {
+            int bad = Guard.IndexOfNonFinite<T>(parameters[i]);
+            if (bad >= 0)
+            {
+                throw new ArgumentException(
+                    $"{paramName}'s parameter {parameters.GetName(i)} holds {parameters[i][bad]} at element {bad}; a model with NaN or infinite parameters is not saved (it could not be loaded again).",
+                    paramName);
+            }
+        }
+    }
+
+    private static string Printable(ReadOnlySpan<byte> name)
+    {
+        var text = new StringBuilder(name.Length);
+        foreach (byte b in name)
+        {
+            text.Append(b is >= 0x20 and < 0x7F ? (char)b : '?');
+        }
+
+        return text.ToString();
+    }
+
+    /// <summary>One table entry: a tensor's name and shape (rows x columns, column-major).</summary>
+    private readonly record struct TensorEntry(string Name, long Rows, long Columns)
+    {
+        public long Length => Rows * Columns;
+    }
+
+    /// <summary>The fixed header's fields, as written or as read and checked.</summary>
+    internal sealed record Header(
+        byte Kind, RecurrentCellKind Cell, HiddenActivation Hidden, OutputActivation Output, int InputSize, int HiddenSize, int OutputSize,
+        int Layers, int Directions, double Dropout, int Seed, ulong[] RandomState)
+    {
+        /// <summary>True for a <see cref="RecurrentLayer{T}"/>, false for a <see cref="RecurrentModel{T}"/>.</summary>
+        public bool IsLayer => Kind == LayerKind;
+
+        /// <summary>The options of the model the header describes.</summary>
+        public RecurrentModelOptions Options => new(InputSize, HiddenSize, OutputSize)
+        {
+            Cell = Cell, Layers = Layers, Bidirectional = Directions == 2, Dropout = Dropout, HiddenActivation = Hidden, OutputActivation = Output, Seed = Seed,
+        };
+
+        /// <summary>A description for messages.</summary>
+        public string Describe() => IsLayer
+            ? $"a RecurrentLayer (I={InputSize}, H={HiddenSize}, O={OutputSize}, {Hidden}/{Output})"
+            : $"a RecurrentModel (cell {Cell}, layers {Layers}, directions {Directions}, I={InputSize}, H={HiddenSize}, O={OutputSize}, dropout {Dropout}, {Hidden}/{Output})";
+    }
+
+    /// <summary>A validated file: the header, the tensors in table order, and the optional sections.</summary>
+    internal sealed record Contents<T>(Header Header, T[][] Tensors, OptimizerState<T>? OptimizerState, TrainingPosition? Position)
+        where T : unmanaged, IFloatingPointIeee754<T>;
+}
