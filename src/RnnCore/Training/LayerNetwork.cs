@@ -20,8 +20,6 @@ internal sealed class LayerNetwork<T> : TrainableNetwork<T>
 
     public override int StateRows => Layer.HiddenSize;
 
-    public override bool RunsAtCapacity => false;
-
     public override int LayerDirections => 1;
 
     public override NetworkPass<T> CreatePass(int capacity, int batch, LossPlacement placement, LossReduction reduction)

@@ -2,8 +2,9 @@ namespace RnnCore.Training;
 
 /// <summary>
 /// The <see cref="TrainableNetwork{T}"/> of a <see cref="RecurrentModel{T}"/>. A model's cache has a fixed number of
-/// steps, so a pass always runs at its capacity: a shorter batch runs as padding past every sequence's end (the
-/// forward pass carries the states through it, the loss and BPTT skip it), which keeps one cache per batch size.
+/// steps, so a pass holds one cache of the batch's exact length and replaces it when a batch of another length comes:
+/// memory stays bounded (one cache per batch size), and a batch's result, its dropout masks included, does not depend
+/// on the batches before it (a resumed run draws the same masks as one that never stopped).
 /// </summary>
 internal sealed class ModelNetwork<T> : TrainableNetwork<T>
     where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
@@ -24,8 +25,6 @@ internal sealed class ModelNetwork<T> : TrainableNetwork<T>
 
     /// <summary>[h; c] (c for LSTM only) of every layer-direction, index layer·D + direction.</summary>
     public override int StateRows => LayerDirections * Model.HiddenSize * (Model.Cell.HasCellState ? 2 : 1);
-
-    public override bool RunsAtCapacity => true;
 
     public override int LayerDirections => Model.Layers * Model.Directions;
 
@@ -54,7 +53,7 @@ internal sealed class ModelNetwork<T> : TrainableNetwork<T>
     {
         private readonly ModelNetwork<T> _network;
         private readonly RecurrentModelBptt<T> _bptt;
-        private readonly RecurrentModelCache<T> _cache;
+        private RecurrentModelCache<T> _cache;
         private RecurrentModelGradients<T>? _gradients;
         private bool _padded;
 
@@ -90,7 +89,9 @@ internal sealed class ModelNetwork<T> : TrainableNetwork<T>
         {
             if (steps != _cache.Steps)
             {
-                throw new InvalidOperationException($"a model's pass runs at its capacity {_cache.Steps}, not {steps} steps.");
+                // Batches of one length reuse the cache (no allocation); another length replaces it.
+                _cache = _network.Model.CreateCache(steps, _cache.Batch);
+                _gradients = null;
             }
         }
 

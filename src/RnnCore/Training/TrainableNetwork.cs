@@ -23,12 +23,6 @@ internal abstract class TrainableNetwork<T>
     /// <summary>Rows of carried state per sequence (see the remarks).</summary>
     public abstract int StateRows { get; }
 
-    /// <summary>
-    /// True when a pass always runs at its capacity, shorter batches as padding (a model's cache has a fixed length);
-    /// false when it runs over a prefix of its steps (the layer's).
-    /// </summary>
-    public abstract bool RunsAtCapacity { get; }
-
     /// <summary>Layer-directions whose dL/dh profile gradient health reports: 1 for the layer, L·D for a model.</summary>
     public abstract int LayerDirections { get; }
 
@@ -53,7 +47,7 @@ internal abstract class NetworkPass<T>
     /// <summary>The steps the next forward pass runs (at most <see cref="Capacity"/>).</summary>
     public abstract int Steps { get; }
 
-    /// <summary>[I, Steps·B]: the inputs, column t·B + j for step t of sequence j.</summary>
+    /// <summary>[I, Steps·B] at least: the inputs, column t·B + j for step t of sequence j.</summary>
     public abstract Span<T> Inputs { get; }
 
     /// <summary>Each sequence's real steps (0 ≤ length ≤ Steps).</summary>

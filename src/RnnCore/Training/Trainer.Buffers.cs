@@ -23,10 +23,7 @@ public sealed partial class Trainer<T>
                 _bySize[batch] = buffers;
             }
 
-            // A model's pass runs at its capacity: the batch is padded to it (see ModelNetwork).
-            int run = network.RunsAtCapacity ? buffers.Capacity : steps;
-            buffers.Longest = steps;
-            buffers.UseSteps(run, lastStep ? 1 : run);
+            buffers.UseSteps(steps, lastStep ? 1 : steps);
             return buffers;
         }
     }
@@ -65,8 +62,6 @@ public sealed partial class Trainer<T>
         public int Capacity { get; }
 
         public int Steps { get; private set; }
-
-        public int Longest { get; set; } // the batch's longest sequence (Steps, unless a model runs it padded to Capacity)
 
         public T[] Inputs { get; } // [I, Capacity·B]; the first Steps·B columns hold the batch, zeros past each end
 

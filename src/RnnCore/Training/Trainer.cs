@@ -61,10 +61,10 @@ public sealed partial class Trainer<T>
     /// c for LSTM) carried.
     /// </summary>
     /// <remarks>
-    /// A model's cache has a fixed length, so the trainer keeps one per batch size sized to the longest batch seen and
-    /// runs shorter batches in it as padding (the states are carried through it, nothing is scored there): memory stays
-    /// bounded, at the cost of computing the padded steps. Truncated BPTT needs a unidirectional model (a reverse
-    /// direction would read the future of a chunk).
+    /// A model's cache has a fixed length, so the trainer keeps one per batch size, of the current batch's length, and
+    /// replaces it when a batch of another length comes: memory stays bounded, and batches of one length allocate
+    /// nothing; a dataset of mixed lengths reallocates that cache when the length changes. Truncated BPTT needs a
+    /// unidirectional model (a reverse direction would read the future of a chunk).
     /// </remarks>
     /// <param name="model">The model to train (its parameters change in place; its generator draws the dropout masks).</param>
     /// <param name="optimizer">The update rule; its <see cref="IOptimizer{T}.LearningRate"/> at the start of <see cref="Fit"/> is the schedule's initial rate.</param>
@@ -74,11 +74,6 @@ public sealed partial class Trainer<T>
         : this(new ModelNetwork<T>(model ?? throw new ArgumentNullException(nameof(model))), optimizer, options)
     {
         Model = model;
-        if (Options.CheckpointPath is not null)
-        {
-            throw new NotSupportedException("CheckpointPath is not yet supported for a RecurrentModel (model files v2 are under way); set it to null.");
-        }
-
         if (Options.TruncationLength is int k && model.Options.Bidirectional)
         {
             throw new ArgumentException(
@@ -376,7 +371,7 @@ public sealed partial class Trainer<T>
         {
             NetworkPass<T> cache = buffers.FullPass(Options.Placement, Options.Reduction);
             PrepareFullCache(buffers, cache);
-            (double loss, norm) = OptimizerStep(cache, buffers.Targets, 0, epoch, batch, 0, buffers.Longest);
+            (double loss, norm) = OptimizerStep(cache, buffers.Targets, 0, epoch, batch, 0, buffers.Steps);
             (double weight, _) = Weight(buffers.Lengths, b, Options.Placement);
             lossSum = Options.Reduction == LossReduction.Mean ? loss * weight : loss;
             weightSum = weight;
@@ -384,8 +379,7 @@ public sealed partial class Trainer<T>
         }
         else
         {
-            // Chunks cover the batch's real steps only (a model's padding past them needs no chunk of its own).
-            int steps = buffers.Longest;
+            int steps = buffers.Steps;
             EnsureLength(ref _carry, _network.StateRows * b);
             Span<T> carry = _carry.AsSpan(0, _network.StateRows * b);
             _state.AsSpan(0, carry.Length).CopyTo(carry);
@@ -515,7 +509,6 @@ public sealed partial class Trainer<T>
 
         bool lastStep = Options.Placement == LossPlacement.LastStep;
         BatchBuffers buffers = _batches.For(_network, steps, b, lastStep, data.IsClasses);
-        steps = buffers.Steps; // a model's pass runs padded to the buffers' capacity
         int i = _network.InputSize;
         int o = data.TargetSize;
         T[] inputs = buffers.Inputs;
@@ -563,7 +556,8 @@ public sealed partial class Trainer<T>
     /// <summary>Inputs, lengths and the initial state (the carried state in stateful mode, zeros otherwise) into a full-length pass.</summary>
     private void PrepareFullCache(BatchBuffers buffers, NetworkPass<T> cache)
     {
-        buffers.Inputs.CopyTo(cache.Inputs);
+        int columns = cache.Steps * cache.Batch;
+        buffers.Inputs.AsSpan(0, _network.InputSize * columns).CopyTo(cache.Inputs);
         buffers.Lengths.CopyTo(cache.Lengths.AsSpan());
         cache.HasLengths = buffers.Padded;
         cache.LoadState(_state.AsSpan(0, _network.StateRows * cache.Batch));

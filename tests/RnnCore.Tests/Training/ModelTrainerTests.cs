@@ -50,9 +50,10 @@ public abstract class ModelTrainerTests<T>
     }
 
     [Fact]
-    public void A_shorter_batch_runs_padded_to_the_buffers_capacity_and_equals_the_padded_hand_loop()
+    public void A_mixed_length_batch_after_a_longer_one_equals_the_hand_loop_over_its_own_length()
     {
-        // Batch 1 (lengths 7, 7) sizes the buffers to 7 steps; batch 2 (lengths 3, 4) runs in them, padded to 7.
+        // Batch 1 (lengths 7, 7) sizes the buffers to 7 steps; batch 2 (lengths 3, 4) runs over its own 4 steps, padded
+        // only to its longest sequence, so its result and its dropout masks do not depend on batch 1's length.
         var random = new Random(2);
         SequenceDataset<T> data = TrainingData.Classes<T>(random, 3, 4, [7, 7, 3, 4]);
         RecurrentModelOptions shape = ModelProblems.Options(RecurrentCellKind.Lstm, 2, true, OutputActivation.Softmax, 3, 4, 4, 0.25, seed: 3);
@@ -68,8 +69,10 @@ public abstract class ModelTrainerTests<T>
         bptt.Backward(cache, Targets(data.Take(2).ToArray(), 7), gradients);
         optimizer.Step(twin.Parameters, gradients.ParameterGradients);
         Sequence<T>[] second = data.Skip(2).ToArray();
-        twin.Forward(Inputs(second, 7), cache, lengths: [3, 4], training: true);
-        bptt.Backward(cache, Targets(second, 7), gradients);
+        cache = twin.CreateCache(4, 2);
+        gradients = twin.CreateGradients(4, 2);
+        twin.Forward(Inputs(second, 4), cache, lengths: [3, 4], training: true);
+        bptt.Backward(cache, Targets(second, 4), gradients);
         optimizer.Step(twin.Parameters, gradients.ParameterGradients);
 
         ShouldEqual(model, ModelProblems.Snapshot(twin));
