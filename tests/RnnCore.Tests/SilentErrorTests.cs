@@ -101,15 +101,18 @@ public abstract class SilentErrorTests<T>
             .WithParameterName("outputActivation").WithMessage("*OutputActivation.Sigmoid*");
         SafeTensors.Import<T>(new MemoryStream(oneOutput), outputActivation: OutputActivation.Sigmoid).OutputSize.Should().Be(1);
 
-        // ModelFile: the output-activation byte of a saved sigmoid model set to softmax, with the checksum made right again.
+        // ModelFile: the output-activation byte of a saved sigmoid model set to softmax, with the checksum made right
+        // again, in the current format (byte 24) and in version 1 (byte 22).
         using var saved = new MemoryStream();
         ModelFile.Save(sigmoid, saved);
-        byte[] model = saved.ToArray();
-        model[22].Should().Be(2, "byte 22 is the output activation, 2 = sigmoid");
-        model[22] = 3;
-        BinaryPrimitives.WriteUInt32LittleEndian(model.AsSpan(model.Length - 4), Crc32COf(model.AsSpan(0, model.Length - 4)));
-        ((Action)(() => ModelFile.Load<T>(new MemoryStream(model)))).Should().Throw<ModelFormatException>()
-            .Where(e => e.Error == ModelFormatError.Invalid).WithMessage("*softmax*outputSize is 1*OutputActivation.Sigmoid*");
+        foreach ((byte[] model, int at) in new[] { (saved.ToArray(), 24), (ModelFileV1.Serialize(sigmoid, null, null), 22) })
+        {
+            model[at].Should().Be(2, $"byte {at} is the output activation, 2 = sigmoid");
+            model[at] = 3;
+            BinaryPrimitives.WriteUInt32LittleEndian(model.AsSpan(model.Length - 4), Crc32COf(model.AsSpan(0, model.Length - 4)));
+            ((Action)(() => ModelFile.Load<T>(new MemoryStream(model)))).Should().Throw<ModelFormatException>()
+                .Where(e => e.Error == ModelFormatError.Invalid).WithMessage("*softmax*outputSize is 1*OutputActivation.Sigmoid*");
+        }
     }
 
     [Fact]

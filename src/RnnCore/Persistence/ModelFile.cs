@@ -91,7 +91,7 @@ public static class ModelFile
     /// <typeparam name="T">The element type the file must hold.</typeparam>
     /// <returns>A new layer with the saved sizes, activations and parameters.</returns>
     /// <exception cref="FileNotFoundException">There is no such file (file-system errors keep their own types).</exception>
-    /// <exception cref="ModelFormatException">The file is truncated, corrupted, of an unknown version, of the other element type, or not a valid model (see <see cref="ModelFormatException.Error"/>).</exception>
+    /// <exception cref="ModelFormatException">The file is truncated, corrupted, of an unknown version, of the other element type, or not a valid model (see <see cref="ModelFormatException.Error"/>); or it holds a <see cref="RecurrentModel{T}"/> (<see cref="ModelFormatError.Mismatch"/>: load it with <see cref="LoadModel{T}(string)"/>).</exception>
     /// <exception cref="NotSupportedException"><typeparamref name="T"/> is neither float nor double.</exception>
     public static RecurrentLayer<T> Load<T>(string path)
         where T : unmanaged, IFloatingPointIeee754<T> => LoadCheckpoint<T>(path).Layer;

@@ -103,37 +103,14 @@ internal static class ModelFileV1
         return file;
     }
 
-
     /// <summary>Validates a whole version 1 file (checksum first, then every field) and builds the checkpoint.</summary>
     public static Checkpoint<T> Parse<T>(byte[] file)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        uint stored = BinaryPrimitives.ReadUInt32LittleEndian(file.AsSpan(file.Length - ModelFile.ChecksumLength));
-        uint actual = Crc32C.Compute(file.AsSpan(0, file.Length - ModelFile.ChecksumLength));
-        if (stored != actual)
-        {
-            throw new ModelFormatException(
-                ModelFormatError.Corrupted,
-                $"the file is corrupted: its CRC-32C checksum is 0x{stored:X8} but its contents give 0x{actual:X8}.");
-        }
-
+        ModelFile.VerifyChecksum(file);
         var reader = new SpanReader(file.AsSpan(0, file.Length - ModelFile.ChecksumLength));
         reader.Skip(ModelFile.ElementSizeOffset);
-        int elementSize = reader.Byte("element size");
-        int expectedSize = LittleEndianTensors.SizeOf<T>();
-        if (elementSize != 4 && elementSize != 8)
-        {
-            throw ModelFile.Invalid($"the element size is {elementSize}; expected 4 (float32) or 8 (float64).");
-        }
-
-        if (elementSize != expectedSize)
-        {
-            string held = elementSize == 4 ? "float32" : "float64";
-            throw new ModelFormatException(
-                ModelFormatError.WrongElementType,
-                $"the file holds {held} parameters but was loaded as {typeof(T).Name}; load it with ModelFile.Load<{(elementSize == 4 ? "float" : "double")}>.");
-        }
-
+        ModelFile.RequireElementType<T>(reader.Byte("element size"));
         HiddenActivation hidden = reader.Byte("hidden activation") switch
         {
             1 => HiddenActivation.Tanh,
@@ -174,7 +151,7 @@ internal static class ModelFileV1
             }
         }
 
-        long parameterBytes = lengths.Sum() * elementSize;
+        long parameterBytes = lengths.Sum() * LittleEndianTensors.SizeOf<T>();
         if (parameterBytes > reader.Remaining)
         {
             throw ModelFile.Invalid(

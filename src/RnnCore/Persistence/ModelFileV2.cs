@@ -166,7 +166,7 @@ internal static class ModelFileV2
             throw ModelFile.Invalid($"the dropout probability is {dropout}; expected a value in [0, 1).");
         }
 
-        int seed = (int)reader.UInt32("seed");
+        int seed = unchecked((int)reader.UInt32("seed"));
         if (reader.UInt32("reserved") != 0)
         {
             throw ModelFile.Invalid("the reserved bytes 60..63 are not zero.");
