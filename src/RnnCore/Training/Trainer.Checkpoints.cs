@@ -9,7 +9,9 @@ public sealed partial class Trainer<T>
 {
     /// <summary>
     /// Continues a run from a checkpoint file that <see cref="TrainerOptions.CheckpointPath"/> wrote: loads it with
-    /// <see cref="ModelFile.LoadCheckpoint{T}(string)"/>, then as <see cref="Resume(Checkpoint{T}, SequenceDataset{T}, SequenceDataset{T}, IProgress{TrainingProgress}, CancellationToken)"/>.
+    /// <see cref="ModelFile.LoadCheckpoint{T}(string)"/>, then as <see cref="Resume(Checkpoint{T}, SequenceDataset{T}, SequenceDataset{T}, IProgress{TrainingProgress}, CancellationToken)"/>;
+    /// for a trainer of a <see cref="RecurrentModel{T}"/>, with <see cref="ModelFile.LoadModelCheckpoint{T}(string)"/>, then as
+    /// <see cref="Resume(RecurrentModelCheckpoint{T}, SequenceDataset{T}, SequenceDataset{T}, IProgress{TrainingProgress}, CancellationToken)"/>.
     /// </summary>
     /// <param name="checkpointPath">The checkpoint file.</param>
     /// <param name="training">The training set, the same as the interrupted run's.</param>
@@ -158,6 +160,7 @@ public sealed partial class Trainer<T>
     /// no training position, or its position is not one a trainer writes (between epochs, at most
     /// <see cref="TrainerOptions.Epochs"/>, four words of generator state). Nothing is changed.
     /// </exception>
+    /// <exception cref="InvalidOperationException">This trainer trains a <see cref="RecurrentModel{T}"/>; use the overload with a <see cref="RecurrentModelCheckpoint{T}"/>.</exception>
     /// <exception cref="TrainingDivergedException">A NaN or infinity appeared; the parameters are the last good ones.</exception>
     /// <exception cref="OperationCanceledException">Cancelled; every finished batch is applied, none half-applied.</exception>
     /// <exception cref="IOException">Writing the next checkpoint failed (permission denied and file-size limits included, wrapped with the original as inner exception).</exception>

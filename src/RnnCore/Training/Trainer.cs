@@ -5,7 +5,8 @@ using RnnCore.Optimizers;
 namespace RnnCore.Training;
 
 /// <summary>
-/// Trains a <see cref="RecurrentLayer{T}"/> on a <see cref="SequenceDataset{T}"/>: epochs of shuffled mini-batches of
+/// Trains a <see cref="RecurrentLayer{T}"/> or a <see cref="RecurrentModel{T}"/> (LSTM, GRU or vanilla cells, stacked,
+/// bidirectional, with dropout) on a <see cref="SequenceDataset{T}"/>: epochs of shuffled mini-batches of
 /// variable-length sequences, an optional validation set, early stopping that restores the best parameters,
 /// learning-rate schedules, truncated BPTT, stateful mode, gradient-health reports, divergence detection, progress and
 /// cancellation.
