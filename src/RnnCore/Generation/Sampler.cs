@@ -18,7 +18,9 @@ namespace RnnCore.Generation;
 public sealed class Sampler<T>
     where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
 {
-    private readonly ForwardCache<T> _cache;
+    private readonly ForwardCache<T>? _cache;
+    private readonly RecurrentLayer<T>? _layer;
+    private readonly RecurrentModelCache<T>? _modelCache;
     private readonly double[] _weights;
     private readonly int[] _ranked;
 
@@ -35,14 +37,46 @@ public sealed class Sampler<T>
                 nameof(layer));
         }
 
-        Layer = layer;
+        _layer = layer;
         _cache = layer.CreateCache(1, 1);
         _weights = new double[layer.OutputSize];
         _ranked = new int[layer.OutputSize];
     }
 
+    /// <summary>
+    /// Creates a sampler for a <see cref="RecurrentModel{T}"/> (vanilla, LSTM or GRU cells, any number of layers): every
+    /// layer's h (and c for LSTM) is carried from token to token, and dropout is off (inference passes).
+    /// </summary>
+    /// <param name="model">A unidirectional model with a softmax output and as many inputs as outputs (one-hot tokens).</param>
+    /// <exception cref="ArgumentException">The model's output is not softmax, its input and output sizes differ, or it is bidirectional (its reverse direction would need the tokens not yet generated).</exception>
+    public Sampler(RecurrentModel<T> model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        OutputActivation output = model.Options.OutputActivation;
+        if (output != OutputActivation.Softmax || model.InputSize != model.OutputSize)
+        {
+            throw new ArgumentException(
+                $"sampling feeds each token back as a one-hot input, so it needs a softmax output with inputSize == outputSize; this model has a {output} output, inputSize {model.InputSize}, outputSize {model.OutputSize}.",
+                nameof(model));
+        }
+
+        if (model.Options.Bidirectional)
+        {
+            throw new ArgumentException("model is bidirectional, but sampling goes one token at a time and a reverse direction would read tokens not yet generated; expected Bidirectional = false.", nameof(model));
+        }
+
+        Model = model;
+        _modelCache = model.CreateCache(1, 1);
+        _weights = new double[model.OutputSize];
+        _ranked = new int[model.OutputSize];
+    }
+
     /// <summary>The layer sampled from.</summary>
-    public RecurrentLayer<T> Layer { get; }
+    /// <exception cref="InvalidOperationException">The sampler samples from a <see cref="RecurrentModel{T}"/> (see <see cref="Model"/>).</exception>
+    public RecurrentLayer<T> Layer => _layer ?? throw new InvalidOperationException("this sampler samples from a RecurrentModel, not a RecurrentLayer: use Model.");
+
+    /// <summary>The model sampled from, or null when the sampler samples from a <see cref="RecurrentLayer{T}"/>.</summary>
+    public RecurrentModel<T>? Model { get; }
 
     /// <summary>
     /// Reads <paramref name="prefix"/> from h_0 = 0, then samples <paramref name="count"/> tokens, each from
@@ -58,7 +92,7 @@ public sealed class Sampler<T>
     public int[] Generate(IReadOnlyList<int> prefix, int count, double temperature = 1.0, int topK = 0, long seed = 0)
     {
         ArgumentNullException.ThrowIfNull(prefix);
-        int v = Layer.OutputSize;
+        int v = _weights.Length;
         if (prefix.Count == 0)
         {
             throw new ArgumentException("prefix is empty; at least one token is needed to predict the next.", nameof(prefix));
@@ -84,7 +118,6 @@ public sealed class Sampler<T>
         }
 
         var random = new SeededRandom(seed);
-        _cache.HiddenBlock(0).Clear();
         for (int i = 0; i < prefix.Count; i++)
         {
             Step(prefix[i], first: i == 0);
@@ -106,22 +139,67 @@ public sealed class Sampler<T>
     /// <summary>One step of the recurrence with a one-hot input, from h_0 = 0 (the first step) or from the previous step's state.</summary>
     private void Step(int token, bool first)
     {
-        Span<T> x = _cache.Inputs;
+        if (_modelCache is not null)
+        {
+            StepModel(token, first);
+            return;
+        }
+
+        ForwardCache<T> cache = _cache!;
+        if (first)
+        {
+            cache.HiddenBlock(0).Clear();
+        }
+
+        Span<T> x = cache.Inputs;
         x.Clear();
         x[token] = T.One;
         if (!first)
         {
-            _cache.HiddenBlock(1).CopyTo(_cache.HiddenBlock(0));
+            cache.HiddenBlock(1).CopyTo(cache.HiddenBlock(0));
         }
 
-        _cache.HasLengths = false;
-        Layer.ForwardCore(_cache);
+        cache.HasLengths = false;
+        _layer!.ForwardCore(cache);
+    }
+
+    /// <summary>The model's step: every layer-direction's h (and c) carried from the previous step's end, or zeros first.</summary>
+    private void StepModel(int token, bool first)
+    {
+        RecurrentModelCache<T> cache = _modelCache!;
+        RecurrentModel<T> model = Model!;
+        Span<T> x = cache.Inputs;
+        x.Clear();
+        x[token] = T.One;
+        for (int ld = 0; ld < cache.Hiddens.Length; ld++)
+        {
+            // The states of a one-step cache: block 0 is the initial state, block 1 the state after the step.
+            Span<T> h = cache.Hiddens[ld];
+            Span<T> c = cache.Cells[ld];
+            if (first)
+            {
+                h.Clear();
+                c.Clear();
+            }
+            else
+            {
+                cache.StateBlock(cache.Hiddens[ld], 1).CopyTo(cache.StateBlock(cache.Hiddens[ld], 0));
+                if (c.Length > 0)
+                {
+                    cache.StateBlock(cache.Cells[ld], 1).CopyTo(cache.StateBlock(cache.Cells[ld], 0));
+                }
+            }
+        }
+
+        cache.HasLengths = false;
+        cache.Lengths[0] = 1;
+        model.ForwardCore(cache, dropout: false);
     }
 
     /// <summary>Samples from softmax(z / τ) restricted to the k largest logits, in double.</summary>
     private int Draw(double temperature, int k, SeededRandom random)
     {
-        ReadOnlySpan<T> logits = _cache.Logits;
+        ReadOnlySpan<T> logits = _cache is not null ? _cache.Logits : _modelCache!.Logits;
         int v = logits.Length;
         for (int i = 0; i < v; i++)
         {

@@ -33,7 +33,7 @@ namespace RnnCore;
 /// </para>
 /// </remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>; any other type is refused.</typeparam>
-public sealed class RecurrentModel<T>
+public sealed partial class RecurrentModel<T>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly T[][] _inputWeights; // W_ih per layer-direction, [G·H, n_in]

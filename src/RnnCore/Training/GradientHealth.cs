@@ -34,8 +34,9 @@ public sealed class GradientHealth
 {
     internal GradientHealth(
         GradientVerdict verdict, string reason, double dhNormRatio, IReadOnlyList<double> dhNorms, double spectralRadius,
-        double meanGradientNorm, double maxGradientNorm, double clipFraction, bool clippingSaturated)
+        double meanGradientNorm, double maxGradientNorm, double clipFraction, bool clippingSaturated, IReadOnlyList<LayerGradientHealth> layers)
     {
+        Layers = layers;
         ClippingSaturated = clippingSaturated;
         Verdict = verdict;
         Reason = reason;
@@ -47,8 +48,17 @@ public sealed class GradientHealth
         ClipFraction = clipFraction;
     }
 
-    /// <summary>Healthy, vanishing or exploding.</summary>
+    /// <summary>
+    /// Healthy, vanishing or exploding: for a <see cref="RecurrentModel{T}"/>, the verdict of the most extreme
+    /// layer-direction (Exploding if any explodes, else the one with the smallest ratio), whose figures
+    /// <see cref="DhNormRatio"/>, <see cref="DhNorms"/> and <see cref="SpectralRadius"/> also are; <see cref="Layers"/> has them all.
+    /// </summary>
     public GradientVerdict Verdict { get; }
+
+    /// <summary>
+    /// Every layer and direction's figures, index layer·D + direction (one entry for a <see cref="RecurrentLayer{T}"/>).
+    /// </summary>
+    public IReadOnlyList<LayerGradientHealth> Layers { get; }
 
     /// <summary>Why, in one sentence with the numbers, e.g. <c>‖dL/dh_1‖/‖dL/dh_T‖ = 3.1E-007 &lt; 1E-003 ...</c>.</summary>
     public string Reason { get; }
@@ -162,10 +172,29 @@ public sealed class GradientHealth
         CultureInfo.InvariantCulture,
         $"{Verdict}: {Reason} (rho(W_h) = {SpectralRadius:G4}, gradient norm mean {MeanGradientNorm:G4}, max {MaxGradientNorm:G4}, clipped {ClipFraction:P0}{(ClippingSaturated ? ", clipping saturated" : "")})");
 
-    /// <summary>The verdict for the epoch's figures.</summary>
+    /// <summary>The verdict of a dL/dh ratio against the options' thresholds.</summary>
+    internal static GradientVerdict VerdictOf(TrainerOptions options, double ratio) =>
+        ratio > options.ExplodingRatio ? GradientVerdict.Exploding
+        : ratio < options.VanishingRatio ? GradientVerdict.Vanishing
+        : GradientVerdict.Healthy;
+
+    /// <summary>The verdict for the epoch's figures: the most extreme layer-direction's (see <see cref="Verdict"/>).</summary>
     internal static GradientHealth Assess(
-        TrainerOptions options, double ratio, IReadOnlyList<double> dhNorms, double spectralRadius, double meanNorm, double maxNorm, double clipFraction)
+        TrainerOptions options, IReadOnlyList<LayerGradientHealth> layers, bool nameLayer, double meanNorm, double maxNorm, double clipFraction)
     {
+        LayerGradientHealth worst = layers[0];
+        foreach (LayerGradientHealth layer in layers)
+        {
+            bool worse = layer.Verdict == GradientVerdict.Exploding
+                ? worst.Verdict != GradientVerdict.Exploding || layer.DhNormRatio > worst.DhNormRatio
+                : worst.Verdict != GradientVerdict.Exploding && (double.IsNaN(worst.DhNormRatio) || layer.DhNormRatio < worst.DhNormRatio);
+            if (worse)
+            {
+                worst = layer;
+            }
+        }
+
+        double ratio = worst.DhNormRatio;
         GradientVerdict verdict;
         string reason;
         CultureInfo c = CultureInfo.InvariantCulture;
@@ -193,7 +222,12 @@ public sealed class GradientHealth
             reason += string.Create(c, $"; clipping fired on {clipFraction:P0} of the steps (saturation threshold {options.ClippingSaturationFraction:P0})");
         }
 
-        return new GradientHealth(verdict, reason, ratio, dhNorms, spectralRadius, meanNorm, maxNorm, clipFraction, saturated);
+        if (nameLayer)
+        {
+            reason = string.Create(c, $"layer {worst.Layer} {(worst.Direction == 0 ? "forward" : "reverse")}: ") + reason;
+        }
+
+        return new GradientHealth(verdict, reason, ratio, worst.DhNorms, worst.SpectralRadius, meanNorm, maxNorm, clipFraction, saturated, layers);
     }
 
     private static double Normalize(double[] v)

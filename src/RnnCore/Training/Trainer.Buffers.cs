@@ -15,11 +15,11 @@ public sealed partial class Trainer<T>
     {
         private readonly Dictionary<int, BatchBuffers> _bySize = [];
 
-        public BatchBuffers For(RecurrentLayer<T> layer, int steps, int batch, bool lastStep, bool classes)
+        public BatchBuffers For(TrainableNetwork<T> network, int steps, int batch, bool lastStep, bool classes)
         {
             if (!_bySize.TryGetValue(batch, out BatchBuffers? buffers) || buffers.Capacity < steps || buffers.Classes is null != !classes)
             {
-                buffers = new BatchBuffers(layer, steps, batch, lastStep, classes);
+                buffers = new BatchBuffers(network, steps, batch, lastStep, classes);
                 _bySize[batch] = buffers;
             }
 
@@ -35,16 +35,17 @@ public sealed partial class Trainer<T>
     private sealed class BatchBuffers
     {
         private readonly int _batch;
-        private ForwardCache<T>? _cache;
-        private RecurrentGradients<T>? _gradients;
+        private readonly TrainableNetwork<T> _network;
+        private NetworkPass<T>? _pass;
 
-        public BatchBuffers(RecurrentLayer<T> layer, int capacity, int batch, bool lastStep, bool classes)
+        public BatchBuffers(TrainableNetwork<T> network, int capacity, int batch, bool lastStep, bool classes)
         {
+            _network = network;
             Capacity = capacity;
             Steps = capacity;
             _batch = batch;
             int targetCapacity = lastStep ? 1 : capacity;
-            Inputs = new T[Guard.ElementCount<T>(layer.InputSize, (long)capacity * batch, "batch inputs")];
+            Inputs = new T[Guard.ElementCount<T>(network.InputSize, (long)capacity * batch, "batch inputs")];
             Lengths = new int[batch];
             if (classes)
             {
@@ -53,8 +54,8 @@ public sealed partial class Trainer<T>
             }
             else
             {
-                Values = new T[layer.OutputSize * targetCapacity * batch];
-                Targets = SequenceTargets<T>.Create(targetCapacity, batch, layer.OutputSize, null, Values);
+                Values = new T[network.OutputSize * targetCapacity * batch];
+                Targets = SequenceTargets<T>.Create(targetCapacity, batch, network.OutputSize, null, Values);
             }
         }
 
@@ -80,18 +81,12 @@ public sealed partial class Trainer<T>
             Targets.UseSteps(targetSteps);
         }
 
-        public ForwardCache<T> FullCache(RecurrentLayer<T> layer)
+        /// <summary>The pass of this batch size over <see cref="Steps"/> steps (created when first needed).</summary>
+        public NetworkPass<T> FullPass(LossPlacement placement, LossReduction reduction)
         {
-            _cache ??= layer.CreateCache(Capacity, _batch);
-            _cache.UseSteps(Steps);
-            return _cache;
-        }
-
-        public RecurrentGradients<T> FullGradients(RecurrentLayer<T> layer)
-        {
-            _gradients ??= layer.CreateGradients(Capacity, _batch);
-            _gradients.UseSteps(Steps);
-            return _gradients;
+            _pass ??= _network.CreatePass(Capacity, _batch, placement, reduction);
+            _pass.UseSteps(Steps);
+            return _pass;
         }
     }
 }

@@ -25,7 +25,7 @@ public sealed partial class Trainer<T>
 
             try
             {
-                _ = metric.Start(Layer.OutputActivation, Layer.OutputSize);
+                _ = metric.Start(_network.OutputActivation, _network.OutputSize);
             }
             catch (ArgumentException e)
             {
@@ -67,8 +67,8 @@ public sealed partial class Trainer<T>
     private MetricAccumulator[] StartMetrics()
     {
         var accumulators = new List<MetricAccumulator>();
-        OutputActivation output = Layer.OutputActivation;
-        int o = Layer.OutputSize;
+        OutputActivation output = _network.OutputActivation;
+        int o = _network.OutputSize;
         if (output == OutputActivation.Sigmoid)
         {
             accumulators.Add(Metric.Accuracy().Start(output, o));
@@ -91,14 +91,14 @@ public sealed partial class Trainer<T>
     /// Adds a batch's scored items to every accumulator: each sequence's last step (LastStep) or each real step
     /// (EveryStep), with y_t as doubles and the target as a vector (one-hot for a class).
     /// </summary>
-    private void ScoreMetrics(ForwardCache<T> cache, BatchBuffers buffers, MetricAccumulator[] accumulators)
+    private void ScoreMetrics(NetworkPass<T> cache, BatchBuffers buffers, MetricAccumulator[] accumulators)
     {
         if (accumulators.Length == 0)
         {
             return;
         }
 
-        int o = Layer.OutputSize;
+        int o = _network.OutputSize;
         int b = cache.Batch;
         bool lastStep = Options.Placement == LossPlacement.LastStep;
         Span<double> output = o <= 256 ? stackalloc double[o] : new double[o];
@@ -108,7 +108,7 @@ public sealed partial class Trainer<T>
             int length = buffers.Lengths[j];
             for (int t = lastStep ? length - 1 : 0; t < length; t++)
             {
-                ReadOnlySpan<T> y = cache.Outputs.AsSpan(((t * b) + j) * o, o);
+                ReadOnlySpan<T> y = cache.Outputs.Slice(((t * b) + j) * o, o);
                 int targetStep = lastStep ? 0 : t;
                 for (int k = 0; k < o; k++)
                 {
@@ -142,11 +142,11 @@ public sealed partial class Trainer<T>
     {
         int next = 0;
         double? accuracy = softmaxAccuracy, mae = null, rmse = null;
-        if (Layer.OutputActivation == OutputActivation.Sigmoid)
+        if (_network.OutputActivation == OutputActivation.Sigmoid)
         {
             accuracy = accumulators[next++].Result;
         }
-        else if (Layer.OutputActivation == OutputActivation.Identity)
+        else if (_network.OutputActivation == OutputActivation.Identity)
         {
             mae = accumulators[next++].Result;
             rmse = accumulators[next++].Result;

@@ -5,7 +5,8 @@ using RnnCore.Optimizers;
 namespace RnnCore.Training;
 
 /// <summary>
-/// Trains a <see cref="RecurrentLayer{T}"/> on a <see cref="SequenceDataset{T}"/>: epochs of shuffled mini-batches of
+/// Trains a <see cref="RecurrentLayer{T}"/> or a <see cref="RecurrentModel{T}"/> (LSTM, GRU or vanilla cells, stacked,
+/// bidirectional, with dropout) on a <see cref="SequenceDataset{T}"/>: epochs of shuffled mini-batches of
 /// variable-length sequences, an optional validation set, early stopping that restores the best parameters,
 /// learning-rate schedules, truncated BPTT, stateful mode, gradient-health reports, divergence detection, progress and
 /// cancellation.
@@ -31,14 +32,15 @@ namespace RnnCore.Training;
 public sealed partial class Trainer<T>
     where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
 {
-    private readonly Bptt<T> _bptt;
+    private readonly TrainableNetwork<T> _network;
+    private readonly RecurrentLayer<T>? _layer;
     private readonly BatchBufferSet _batches = new();
-    private readonly Dictionary<(int Steps, int Batch), (ForwardCache<T> Cache, RecurrentGradients<T> Gradients)> _chunks = [];
+    private readonly Dictionary<(int Steps, int Batch), NetworkPass<T>> _chunks = [];
     private readonly T[][] _lastGood;
     private readonly T[][] _best;
     private readonly int[] _chunkLengths;
-    private T[] _state = []; // stateful mode: the final hidden state of each column of the previous batch, [H, B]
-    private T[] _carry = []; // truncated BPTT: the hidden state carried from chunk to chunk, [H, B]
+    private T[] _state = []; // stateful mode: the final state of each column of the previous batch, [StateRows, B]
+    private T[] _carry = []; // truncated BPTT: the state carried from chunk to chunk, [StateRows, B]
     private bool _hasLastGood;
     private EpochAccumulator _epoch = new();
 
@@ -48,8 +50,41 @@ public sealed partial class Trainer<T>
     /// <param name="options">The options; defaults when null.</param>
     /// <exception cref="ArgumentException">The options are inconsistent (the message says which and why).</exception>
     public Trainer(RecurrentLayer<T> layer, IOptimizer<T> optimizer, TrainerOptions? options = null)
+        : this(new LayerNetwork<T>(layer ?? throw new ArgumentNullException(nameof(layer))), optimizer, options)
     {
-        ArgumentNullException.ThrowIfNull(layer);
+        _layer = layer;
+    }
+
+    /// <summary>
+    /// Creates a trainer for a <see cref="RecurrentModel{T}"/> (vanilla, LSTM or GRU cells, stacked, bidirectional,
+    /// with dropout): everything the layer's trainer does, with dropout active in training passes and off for
+    /// validation, <see cref="Evaluate"/> and prediction, and, in stateful mode and truncated BPTT, every layer's h (and
+    /// c for LSTM) carried.
+    /// </summary>
+    /// <remarks>
+    /// A model's cache has a fixed length, so the trainer keeps one per batch size, of the current batch's length, and
+    /// replaces it when a batch of another length comes: memory stays bounded, and batches of one length allocate
+    /// nothing; a dataset of mixed lengths reallocates that cache when the length changes. Truncated BPTT needs a
+    /// unidirectional model (a reverse direction would read the future of a chunk).
+    /// </remarks>
+    /// <param name="model">The model to train (its parameters change in place; its generator draws the dropout masks).</param>
+    /// <param name="optimizer">The update rule; its <see cref="IOptimizer{T}.LearningRate"/> at the start of <see cref="Fit"/> is the schedule's initial rate.</param>
+    /// <param name="options">The options; defaults when null.</param>
+    /// <exception cref="ArgumentException">The options are inconsistent, or <see cref="TrainerOptions.TruncationLength"/> is set for a bidirectional model.</exception>
+    public Trainer(RecurrentModel<T> model, IOptimizer<T> optimizer, TrainerOptions? options = null)
+        : this(new ModelNetwork<T>(model ?? throw new ArgumentNullException(nameof(model))), optimizer, options)
+    {
+        Model = model;
+        if (Options.TruncationLength is int k && model.Options.Bidirectional)
+        {
+            throw new ArgumentException(
+                $"TruncationLength is {k} but the model is bidirectional: its reverse direction reads each chunk's future, so truncated BPTT needs a unidirectional model.",
+                nameof(options));
+        }
+    }
+
+    private Trainer(TrainableNetwork<T> network, IOptimizer<T> optimizer, TrainerOptions? options)
+    {
         ArgumentNullException.ThrowIfNull(optimizer);
         options ??= new TrainerOptions();
         options.Validate();
@@ -61,18 +96,24 @@ public sealed partial class Trainer<T>
                 nameof(optimizer));
         }
 
-        Layer = layer;
+        _network = network;
         Optimizer = optimizer;
         Options = options;
-        _bptt = new Bptt<T>(layer, options.Placement, options.Reduction);
-        _lastGood = Enumerable.Range(0, layer.Parameters.Count).Select(i => new T[layer.Parameters.GetLength(i)]).ToArray();
-        _best = Enumerable.Range(0, layer.Parameters.Count).Select(i => new T[layer.Parameters.GetLength(i)]).ToArray();
+        TensorSet<T> parameters = network.Parameters;
+        _lastGood = Enumerable.Range(0, parameters.Count).Select(i => new T[parameters.GetLength(i)]).ToArray();
+        _best = Enumerable.Range(0, parameters.Count).Select(i => new T[parameters.GetLength(i)]).ToArray();
         _chunkLengths = new int[options.BatchSize];
         ValidateMetrics();
     }
 
     /// <summary>The layer being trained.</summary>
-    public RecurrentLayer<T> Layer { get; }
+    /// <exception cref="InvalidOperationException">The trainer trains a <see cref="RecurrentModel{T}"/> (see <see cref="Model"/>).</exception>
+    public RecurrentLayer<T> Layer => _layer ?? throw new InvalidOperationException("this trainer trains a RecurrentModel, not a RecurrentLayer: use Model.");
+
+    private string Owner => _layer is null ? "model" : "layer";
+
+    /// <summary>The model being trained, or null when the trainer trains a <see cref="RecurrentLayer{T}"/> (see <see cref="Layer"/>).</summary>
+    public RecurrentModel<T>? Model { get; }
 
     /// <summary>The optimizer.</summary>
     public IOptimizer<T> Optimizer { get; }
@@ -178,9 +219,7 @@ public sealed partial class Trainer<T>
             }
 
             EvaluationResult? validated = validation is null ? null : EvaluateCore(validation, epoch);
-            GradientHealth health = GradientHealth.Assess(
-                Options, _epoch.Ratio, _epoch.LastDhNorms, GradientHealth.EstimateSpectralRadius(Layer.Wh),
-                _epoch.MeanNorm, _epoch.MaxNorm, _epoch.ClipFraction);
+            GradientHealth health = AssessHealth();
             lastHealth = health;
             var record = new EpochRecord(
                 epoch, _epoch.Loss, validated?.Loss, validated?.Accuracy, rate, health, batchesPerEpoch, _epoch.Steps, clock.Elapsed - epochStart)
@@ -199,7 +238,7 @@ public sealed partial class Trainer<T>
                 epochsWithoutImprovement = 0;
                 if (earlyStopping)
                 {
-                    Copy(Layer.Parameters, _best);
+                    Copy(_network.Parameters, _best);
                 }
             }
             else
@@ -288,13 +327,13 @@ public sealed partial class Trainer<T>
         {
             ReadOnlySpan<int> members = all.AsSpan(batch * batchSize, Math.Min(batchSize, data.Count - (batch * batchSize)));
             BatchBuffers buffers = Assemble(data, members);
-            ForwardCache<T> cache = buffers.FullCache(Layer);
+            NetworkPass<T> cache = buffers.FullPass(Options.Placement, Options.Reduction);
             PrepareFullCache(buffers, cache);
             double loss;
             try
             {
-                Layer.ForwardCore(cache);
-                loss = double.CreateTruncating(_bptt.Loss(cache, buffers.Targets));
+                cache.Forward(training: false);
+                loss = cache.Loss(buffers.Targets);
             }
             catch (NonFiniteValueException e) when (epoch > 0)
             {
@@ -309,7 +348,7 @@ public sealed partial class Trainer<T>
             (double weight, long items) = Weight(buffers.Lengths, members.Length, Options.Placement);
             lossSum += Options.Reduction == LossReduction.Mean ? loss * weight : loss;
             weightSum += weight;
-            if (Layer.OutputActivation == OutputActivation.Softmax)
+            if (_network.OutputActivation == OutputActivation.Softmax)
             {
                 correct += CountCorrect(cache, buffers);
                 scored += items;
@@ -317,10 +356,10 @@ public sealed partial class Trainer<T>
 
             ScoreMetrics(cache, buffers, metrics);
 
-            SaveState(cache.HiddenBlock(cache.Steps), members.Length);
+            SaveState(cache, members.Length);
         }
 
-        return FinishEvaluation(lossSum / weightSum, Layer.OutputActivation == OutputActivation.Softmax ? correct / (double)scored : null, metrics);
+        return FinishEvaluation(lossSum / weightSum, _network.OutputActivation == OutputActivation.Softmax ? correct / (double)scored : null, metrics);
     }
 
     /// <summary>One batch: the padded inputs and targets, then one optimizer step (or one per chunk). Returns the batch's loss and last gradient norm.</summary>
@@ -328,31 +367,30 @@ public sealed partial class Trainer<T>
     {
         BatchBuffers buffers = Assemble(data, members);
         int b = members.Length;
-        int steps = buffers.Steps;
         double lossSum = 0, weightSum = 0, norm = 0;
         if (Options.TruncationLength is not int k)
         {
-            ForwardCache<T> cache = buffers.FullCache(Layer);
+            NetworkPass<T> cache = buffers.FullPass(Options.Placement, Options.Reduction);
             PrepareFullCache(buffers, cache);
-            RecurrentGradients<T> gradients = buffers.FullGradients(Layer);
-            (double loss, norm) = OptimizerStep(cache, gradients, buffers.Targets, 0, epoch, batch, 0);
+            (double loss, norm) = OptimizerStep(cache, buffers.Targets, 0, epoch, batch, 0, buffers.Steps);
             (double weight, _) = Weight(buffers.Lengths, b, Options.Placement);
             lossSum = Options.Reduction == LossReduction.Mean ? loss * weight : loss;
             weightSum = weight;
-            SaveState(cache.HiddenBlock(steps), b);
+            SaveState(cache, b);
         }
         else
         {
-            EnsureLength(ref _carry, Layer.HiddenSize * b);
-            Span<T> carry = _carry.AsSpan(0, Layer.HiddenSize * b);
+            int steps = buffers.Steps;
+            EnsureLength(ref _carry, _network.StateRows * b);
+            Span<T> carry = _carry.AsSpan(0, _network.StateRows * b);
             _state.AsSpan(0, carry.Length).CopyTo(carry);
-            int block = Layer.InputSize * b;
+            int block = _network.InputSize * b;
             for (int start = 0; start < steps; start += k)
             {
                 int length = Math.Min(k, steps - start);
-                (ForwardCache<T> cache, RecurrentGradients<T> gradients) = ChunkBuffers(length, b);
+                NetworkPass<T> cache = ChunkBuffers(length, b);
                 buffers.Inputs.AsSpan(start * block, length * block).CopyTo(cache.Inputs);
-                carry.CopyTo(cache.HiddenBlock(0));
+                cache.LoadState(carry);
 
                 // Each sequence's real steps within this chunk: 0 when it ended before the chunk (its state is carried).
                 bool padded = false;
@@ -363,7 +401,7 @@ public sealed partial class Trainer<T>
                 }
 
                 cache.HasLengths = padded;
-                (double loss, norm) = OptimizerStep(cache, gradients, buffers.Targets, start, epoch, batch, start);
+                (double loss, norm) = OptimizerStep(cache, buffers.Targets, start, epoch, batch, start, length);
                 for (int j = 0; j < b; j++)
                 {
                     _chunkLengths[j] = cache.Lengths[j];
@@ -372,7 +410,7 @@ public sealed partial class Trainer<T>
                 (double weight, _) = Weight(_chunkLengths.AsSpan(0, b), b, LossPlacement.EveryStep);
                 lossSum += Options.Reduction == LossReduction.Mean ? loss * weight : loss;
                 weightSum += Options.Reduction == LossReduction.Mean ? weight : 0;
-                cache.HiddenBlock(length).CopyTo(carry);
+                cache.StoreFinalState(carry);
             }
 
             if (Options.Reduction == LossReduction.Sum)
@@ -380,7 +418,10 @@ public sealed partial class Trainer<T>
                 weightSum = b;
             }
 
-            SaveState(carry, b);
+            if (Options.Stateful)
+            {
+                carry.CopyTo(_state);
+            }
         }
 
         _epoch.AddBatch(lossSum, weightSum, norm);
@@ -392,13 +433,13 @@ public sealed partial class Trainer<T>
     /// restores the last good parameters and throws.
     /// </summary>
     private (double Loss, double Norm) OptimizerStep(
-        ForwardCache<T> cache, RecurrentGradients<T> gradients, SequenceTargets<T> targets, int targetStep0, int epoch, int batch, int stepOffset)
+        NetworkPass<T> cache, SequenceTargets<T> targets, int targetStep0, int epoch, int batch, int stepOffset, int realSteps)
     {
         double loss;
         try
         {
-            Layer.ForwardCore(cache);
-            loss = double.CreateTruncating(_bptt.BackwardCore(cache, targets, targetStep0, gradients));
+            cache.Forward(training: true);
+            loss = cache.Backward(targets, targetStep0);
         }
         catch (NonFiniteValueException e)
         {
@@ -410,9 +451,10 @@ public sealed partial class Trainer<T>
             throw Diverged(epoch, batch, -1, "loss", false, null);
         }
 
+        TensorSet<T> gradients = cache.ParameterGradients;
         Clipping clipping = Options.Clipping;
-        bool fired = clipping.Mode == ClippingMode.Value && MaxMagnitude(gradients.ParameterGradients) > clipping.Threshold;
-        double norm = clipping.Apply(gradients.ParameterGradients);
+        bool fired = clipping.Mode == ClippingMode.Value && MaxMagnitude(gradients) > clipping.Threshold;
+        double norm = clipping.Apply(gradients);
         if (!double.IsFinite(norm))
         {
             throw Diverged(epoch, batch, -1, "global gradient norm", false, null);
@@ -421,11 +463,12 @@ public sealed partial class Trainer<T>
         // PyTorch's clip_grad_norm_ rescales when maxNorm / (norm + 1e-6) < 1.
         fired |= clipping.Mode == ClippingMode.GlobalNorm && clipping.Threshold / (norm + 1e-6) < 1;
 
-        Copy(Layer.Parameters, _lastGood);
+        TensorSet<T> parameters = _network.Parameters;
+        Copy(parameters, _lastGood);
         _hasLastGood = true;
         try
         {
-            Optimizer.Step(Layer.Parameters, gradients.ParameterGradients);
+            Optimizer.Step(parameters, gradients);
         }
         catch (NonFiniteValueException e)
         {
@@ -433,15 +476,15 @@ public sealed partial class Trainer<T>
             throw Diverged(epoch, batch, -1, e.Quantity, false, e);
         }
 
-        for (int p = 0; p < Layer.Parameters.Count; p++)
+        for (int p = 0; p < parameters.Count; p++)
         {
-            if (Guard.IndexOfNonFinite<T>(Layer.Parameters[p]) >= 0)
+            if (Guard.IndexOfNonFinite<T>(parameters[p]) >= 0)
             {
-                throw Diverged(epoch, batch, -1, $"parameter {Layer.Parameters.GetName(p)}", false, null);
+                throw Diverged(epoch, batch, -1, $"parameter {parameters.GetName(p)}", false, null);
             }
         }
 
-        _epoch.AddStep(gradients.DhNorms, norm, fired);
+        _epoch.AddStep(cache, _network, realSteps, norm, fired);
         return (loss, norm);
     }
 
@@ -466,8 +509,8 @@ public sealed partial class Trainer<T>
         }
 
         bool lastStep = Options.Placement == LossPlacement.LastStep;
-        BatchBuffers buffers = _batches.For(Layer, steps, b, lastStep, data.IsClasses);
-        int i = Layer.InputSize;
+        BatchBuffers buffers = _batches.For(_network, steps, b, lastStep, data.IsClasses);
+        int i = _network.InputSize;
         int o = data.TargetSize;
         T[] inputs = buffers.Inputs;
         inputs.AsSpan(0, i * steps * b).Clear();
@@ -511,39 +554,40 @@ public sealed partial class Trainer<T>
         return buffers;
     }
 
-    /// <summary>Inputs, lengths and h_0 (the carried state in stateful mode, zeros otherwise) into a full-length cache.</summary>
-    private void PrepareFullCache(BatchBuffers buffers, ForwardCache<T> cache)
+    /// <summary>Inputs, lengths and the initial state (the carried state in stateful mode, zeros otherwise) into a full-length pass.</summary>
+    private void PrepareFullCache(BatchBuffers buffers, NetworkPass<T> cache)
     {
-        buffers.Inputs.CopyTo(cache.Inputs.AsSpan());
+        int columns = cache.Steps * cache.Batch;
+        buffers.Inputs.AsSpan(0, _network.InputSize * columns).CopyTo(cache.Inputs);
         buffers.Lengths.CopyTo(cache.Lengths.AsSpan());
         cache.HasLengths = buffers.Padded;
-        _state.AsSpan(0, Layer.HiddenSize * cache.Batch).CopyTo(cache.HiddenBlock(0));
+        cache.LoadState(_state.AsSpan(0, _network.StateRows * cache.Batch));
     }
 
-    /// <summary>Stateful mode keeps each column's final state for the next batch; otherwise every batch starts from zeros.</summary>
-    private void SaveState(ReadOnlySpan<T> finalHidden, int b)
+    /// <summary>Stateful mode keeps each column's final state (every layer's h, and c) for the next batch; otherwise every batch starts from zeros.</summary>
+    private void SaveState(NetworkPass<T> cache, int b)
     {
         if (Options.Stateful)
         {
-            finalHidden.Slice(0, Layer.HiddenSize * b).CopyTo(_state);
+            cache.StoreFinalState(_state.AsSpan(0, _network.StateRows * b));
         }
     }
 
     private void ResetState(int batchSize)
     {
-        EnsureLength(ref _state, Layer.HiddenSize * batchSize);
+        EnsureLength(ref _state, _network.StateRows * batchSize);
         Array.Clear(_state);
     }
 
-    private (ForwardCache<T> Cache, RecurrentGradients<T> Gradients) ChunkBuffers(int length, int b)
+    private NetworkPass<T> ChunkBuffers(int length, int b)
     {
-        if (!_chunks.TryGetValue((length, b), out (ForwardCache<T> Cache, RecurrentGradients<T> Gradients) pair))
+        if (!_chunks.TryGetValue((length, b), out NetworkPass<T>? pass))
         {
-            pair = (Layer.CreateCache(length, b), Layer.CreateGradients(length, b));
-            _chunks.Add((length, b), pair);
+            pass = _network.CreatePass(length, b, Options.Placement, Options.Reduction);
+            _chunks.Add((length, b), pass);
         }
 
-        return pair;
+        return pass;
     }
 
     /// <summary>
@@ -559,13 +603,13 @@ public sealed partial class Trainer<T>
         }
 
         double weight = Options.Reduction == LossReduction.Sum ? b
-            : Layer.OutputActivation == OutputActivation.Softmax ? items : (double)items * Layer.OutputSize;
+            : _network.OutputActivation == OutputActivation.Softmax ? items : (double)items * _network.OutputSize;
         return (weight, items);
     }
 
-    private long CountCorrect(ForwardCache<T> cache, BatchBuffers buffers)
+    private long CountCorrect(NetworkPass<T> cache, BatchBuffers buffers)
     {
-        int o = Layer.OutputSize;
+        int o = _network.OutputSize;
         int b = cache.Batch;
         long correct = 0;
         for (int j = 0; j < b; j++)
@@ -574,7 +618,7 @@ public sealed partial class Trainer<T>
             int first = Options.Placement == LossPlacement.LastStep ? length - 1 : 0;
             for (int t = first; t < length; t++)
             {
-                ReadOnlySpan<T> output = cache.Outputs.AsSpan(((t * b) + j) * o, o);
+                ReadOnlySpan<T> output = cache.Outputs.Slice(((t * b) + j) * o, o);
                 int best = 0;
                 for (int c = 1; c < o; c++)
                 {
@@ -595,18 +639,18 @@ public sealed partial class Trainer<T>
     private void ValidateDataset(SequenceDataset<T> data, string paramName)
     {
         ArgumentNullException.ThrowIfNull(data, paramName);
-        if (data.InputSize != Layer.InputSize)
+        if (data.InputSize != _network.InputSize)
         {
-            throw new ArgumentException($"{paramName} has input size {data.InputSize} but the layer's inputSize is {Layer.InputSize}.", paramName);
+            throw new ArgumentException($"{paramName} has input size {data.InputSize} but the {Owner}'s inputSize is {_network.InputSize}.", paramName);
         }
 
-        bool softmax = Layer.OutputActivation == OutputActivation.Softmax;
-        if (data.IsClasses != softmax || (!softmax && data.TargetSize != Layer.OutputSize))
+        bool softmax = _network.OutputActivation == OutputActivation.Softmax;
+        if (data.IsClasses != softmax || (!softmax && data.TargetSize != _network.OutputSize))
         {
             throw new ArgumentException(
                 softmax
                     ? $"{paramName} has value targets but a softmax output is trained with class indices."
-                    : $"{paramName} has {(data.IsClasses ? "class targets" : $"value targets of size {data.TargetSize}")} but a {Layer.OutputActivation} output needs value targets of size {Layer.OutputSize}.",
+                    : $"{paramName} has {(data.IsClasses ? "class targets" : $"value targets of size {data.TargetSize}")} but a {_network.OutputActivation} output needs value targets of size {_network.OutputSize}.",
                 paramName);
         }
 
@@ -627,13 +671,13 @@ public sealed partial class Trainer<T>
             {
                 foreach (int c in sequence.Classes)
                 {
-                    if (c >= Layer.OutputSize)
+                    if (c >= _network.OutputSize)
                     {
-                        throw new ArgumentOutOfRangeException(paramName, c, $"{paramName}[{s}] has class {c} but the layer's outputSize is {Layer.OutputSize}.");
+                        throw new ArgumentOutOfRangeException(paramName, c, $"{paramName}[{s}] has class {c} but the {Owner}'s outputSize is {_network.OutputSize}.");
                     }
                 }
             }
-            else if (Layer.OutputActivation == OutputActivation.Sigmoid)
+            else if (_network.OutputActivation == OutputActivation.Sigmoid)
             {
                 foreach (T v in sequence.Values!)
                 {
@@ -692,7 +736,7 @@ public sealed partial class Trainer<T>
     {
         for (int p = 0; p < snapshot.Length; p++)
         {
-            snapshot[p].CopyTo(Layer.Parameters[p]);
+            snapshot[p].CopyTo(_network.Parameters[p]);
         }
     }
 
@@ -704,13 +748,30 @@ public sealed partial class Trainer<T>
         }
     }
 
+    /// <summary>The epoch's gradient health: one entry per layer-direction, the verdict from the most extreme of them.</summary>
+    private GradientHealth AssessHealth()
+    {
+        int count = _network.LayerDirections;
+        var layers = new LayerGradientHealth[count];
+        for (int ld = 0; ld < count; ld++)
+        {
+            (int layer, int direction) = _network.Locate(ld);
+            double ratio = _epoch.Ratio(ld);
+            layers[ld] = new LayerGradientHealth(
+                layer, direction, GradientHealth.VerdictOf(Options, ratio), ratio, _epoch.LastDhNorms(ld), _network.SpectralRadius(ld));
+        }
+
+        return GradientHealth.Assess(Options, layers, count > 1, _epoch.MeanNorm, _epoch.MaxNorm, _epoch.ClipFraction);
+    }
+
     /// <summary>An epoch's running figures: the loss, and the gradient-health statistics over its optimizer steps.</summary>
     private sealed class EpochAccumulator
     {
         private double _lossSum;
         private double _weightSum;
-        private double _logRatioSum;
-        private int _ratioCount;
+        private double[] _logRatioSums = [];
+        private int[] _ratioCounts = [];
+        private double[][] _lastDhNorms = [];
         private double _normSum;
         private int _clipped;
 
@@ -728,9 +789,11 @@ public sealed partial class Trainer<T>
 
         public double ClipFraction => Steps > 0 ? _clipped / (double)Steps : 0;
 
-        public double Ratio => _ratioCount > 0 ? Math.Exp(_logRatioSum / _ratioCount) : double.NaN;
+        public double Ratio(int layerDirection) => layerDirection < _ratioCounts.Length && _ratioCounts[layerDirection] > 0
+            ? Math.Exp(_logRatioSums[layerDirection] / _ratioCounts[layerDirection])
+            : double.NaN;
 
-        public double[] LastDhNorms { get; private set; } = [];
+        public double[] LastDhNorms(int layerDirection) => layerDirection < _lastDhNorms.Length ? _lastDhNorms[layerDirection] : [];
 
         public void AddBatch(double lossSum, double weightSum, double norm)
         {
@@ -740,27 +803,45 @@ public sealed partial class Trainer<T>
             LastNorm = norm;
         }
 
-        public void AddStep(IReadOnlyList<double> dhNorms, double norm, bool clipped)
+        /// <summary>
+        /// One optimizer step: its norm, and each layer-direction's ‖dL/dh‖ at its first and last processed step over the
+        /// chunk's <paramref name="realSteps"/> (position 0 to realSteps − 1 forward, the other way for a reverse direction).
+        /// </summary>
+        public void AddStep(NetworkPass<T> pass, TrainableNetwork<T> network, int realSteps, double norm, bool clipped)
         {
             Steps++;
             _normSum += norm;
             MaxNorm = Math.Max(MaxNorm, norm);
             _clipped += clipped ? 1 : 0;
-            double first = dhNorms[0], last = dhNorms[dhNorms.Count - 1];
-            if (first > 0 && last > 0 && double.IsFinite(first / last))
+            int count = network.LayerDirections;
+            if (_ratioCounts.Length != count)
             {
-                _logRatioSum += Math.Log(first / last);
-                _ratioCount++;
+                _logRatioSums = new double[count];
+                _ratioCounts = new int[count];
+                _lastDhNorms = new double[count][];
+                for (int ld = 0; ld < count; ld++)
+                {
+                    _lastDhNorms[ld] = [];
+                }
             }
 
-            if (LastDhNorms.Length != dhNorms.Count)
+            for (int ld = 0; ld < count; ld++)
             {
-                LastDhNorms = new double[dhNorms.Count];
-            }
+                ReadOnlySpan<double> dhNorms = pass.DhNorms(ld).Slice(0, realSteps);
+                bool reverse = network.Locate(ld).Direction == 1;
+                double first = reverse ? dhNorms[^1] : dhNorms[0], last = reverse ? dhNorms[0] : dhNorms[^1];
+                if (first > 0 && last > 0 && double.IsFinite(first / last))
+                {
+                    _logRatioSums[ld] += Math.Log(first / last);
+                    _ratioCounts[ld]++;
+                }
 
-            for (int t = 0; t < dhNorms.Count; t++)
-            {
-                LastDhNorms[t] = dhNorms[t];
+                if (_lastDhNorms[ld].Length != dhNorms.Length)
+                {
+                    _lastDhNorms[ld] = new double[dhNorms.Length];
+                }
+
+                dhNorms.CopyTo(_lastDhNorms[ld]);
             }
         }
     }

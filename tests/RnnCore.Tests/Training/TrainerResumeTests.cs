@@ -176,6 +176,97 @@ public abstract class TrainerResumeTests<T> : IDisposable
             .Should().Throw<ArgumentException>().WithParameterName("CheckpointPath");
     }
 
+    public static TheoryData<string, string> ModelSetups
+    {
+        get
+        {
+            var data = new TheoryData<string, string>();
+            foreach (string model in new[] { "lstm", "gru", "stacked-bidirectional" })
+            {
+                foreach (string setup in new[] { "adam-step", "stateful-momentum-step" })
+                {
+                    data.Add(model, setup);
+                }
+            }
+
+            return data;
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(ModelSetups))]
+    public void A_model_run_resumed_from_its_checkpoint_ends_bit_identical_to_an_uninterrupted_one(string model, string setup)
+    {
+        RecurrentModel<T> expected = NewModel(model);
+        History full = new Trainer<T>(expected, NewOptimizer(setup), Options(setup, null)).Fit(_training, _validation);
+        full.Epochs.Should().HaveCount(Epochs);
+
+        string path = CheckpointPath(model);
+        var stop = new DelegateCallback(onEpoch: r => r.Epoch == StopAfter ? TrainingDecision.Stop : TrainingDecision.Continue);
+        new Trainer<T>(NewModel(model), NewOptimizer(setup), Options(setup, path, stop)).Fit(_training, _validation)
+            .Epochs.Should().HaveCount(StopAfter);
+
+        // Fresh objects, other weights and another dropout generator (seed 99): the file alone must restore them.
+        string epoch2 = CheckpointPath(model + "-epoch2");
+        File.Copy(path, epoch2); // the resumed run goes on writing to path
+        RecurrentModel<T> resumedModel = NewModel(model, seed: 99);
+        History resumed = new Trainer<T>(resumedModel, NewOptimizer(setup), Options(setup, path)).Resume(path, _training, _validation);
+
+        ShouldBeBitIdentical(resumedModel, expected);
+        resumed.Epochs.Select(e => e.Epoch).Should().Equal(3, 4, 5);
+        resumed.Epochs.Select(e => e.TrainingLoss).Should().Equal(full.Epochs.Skip(StopAfter).Select(e => e.TrainingLoss));
+        resumed.Epochs.Select(e => e.ValidationLoss).Should().Equal(full.Epochs.Skip(StopAfter).Select(e => e.ValidationLoss));
+
+        // Control (the model with dropout): the same resume with the dropout generator not restored (the checkpoint's
+        // replaced by a fresh one) ends elsewhere, so the generator state is part of what makes the run bit-identical.
+        if (expected.Options.Dropout == 0)
+        {
+            return;
+        }
+
+        RecurrentModelCheckpoint<T> checkpoint = ModelFile.LoadModelCheckpoint<T>(epoch2);
+        checkpoint.Model.RandomState = NewModel(model, seed: 99).RandomState;
+        RecurrentModel<T> control = NewModel(model);
+        new Trainer<T>(control, NewOptimizer(setup), Options(setup, null)).Resume(checkpoint, _training, _validation);
+        control.Parameters[0].ToArray().Should().NotEqual(expected.Parameters[0].ToArray());
+    }
+
+    [Fact]
+    public void A_model_checkpoint_that_does_not_suit_the_trainer_is_refused_and_changes_nothing()
+    {
+        string path = CheckpointPath("gru");
+        new Trainer<T>(NewModel("gru"), NewOptimizer("adam-step"), Options("adam-step", path)).Fit(_training);
+        RecurrentModel<T> lstm = NewModel("lstm");
+        T[][] before = Enumerable.Range(0, lstm.Parameters.Count).Select(i => lstm.Parameters[i].ToArray()).ToArray();
+
+        ((Action)(() => new Trainer<T>(lstm, NewOptimizer("adam-step"), Options("adam-step", null)).Resume(path, _training)))
+            .Should().Throw<ArgumentException>().WithParameterName("checkpointPath").WithMessage("*Gru*Lstm*");
+        for (int i = 0; i < before.Length; i++)
+        {
+            lstm.Parameters[i].ToArray().Should().Equal(before[i]);
+        }
+
+        ((Action)(() => new Trainer<T>(NewLayer(), NewOptimizer("adam-step"), Options("adam-step", null)).Resume(ModelFile.LoadModelCheckpoint<T>(path), _training)))
+            .Should().Throw<InvalidOperationException>();
+    }
+
+    private static RecurrentModel<T> NewModel(string kind, int seed = 5) => new(new RecurrentModelOptions(3, 5, 4)
+    {
+        Cell = kind == "gru" ? RecurrentCellKind.Gru : RecurrentCellKind.Lstm,
+        Layers = kind == "stacked-bidirectional" ? 2 : 1,
+        Bidirectional = kind == "stacked-bidirectional",
+        Dropout = kind == "stacked-bidirectional" ? 0.3 : 0,
+        Seed = seed,
+    });
+
+    private static void ShouldBeBitIdentical(RecurrentModel<T> actual, RecurrentModel<T> expected)
+    {
+        for (int i = 0; i < expected.Parameters.Count; i++)
+        {
+            actual.Parameters[i].ToArray().Should().Equal(expected.Parameters[i].ToArray(), $"{expected.Parameters.GetName(i)} must be bit-identical");
+        }
+    }
+
     private static void ShouldBeBitIdentical(RecurrentLayer<T> actual, RecurrentLayer<T> expected)
     {
         for (int i = 0; i < expected.Parameters.Count; i++)

@@ -1,0 +1,155 @@
+namespace RnnCore.Training;
+
+/// <summary>
+/// The <see cref="TrainableNetwork{T}"/> of a <see cref="RecurrentModel{T}"/>. A model's cache has a fixed number of
+/// steps, so a pass holds one cache of the batch's exact length and replaces it when a batch of another length comes:
+/// memory stays bounded (one cache per batch size), and a batch's result, its dropout masks included, does not depend
+/// on the batches before it (a resumed run draws the same masks as one that never stopped).
+/// </summary>
+internal sealed class ModelNetwork<T> : TrainableNetwork<T>
+    where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+{
+    private RecurrentModelBptt<T>? _bptt;
+
+    public ModelNetwork(RecurrentModel<T> model) => Model = model;
+
+    public RecurrentModel<T> Model { get; }
+
+    public override int InputSize => Model.InputSize;
+
+    public override int OutputSize => Model.OutputSize;
+
+    public override OutputActivation OutputActivation => Model.Options.OutputActivation;
+
+    public override TensorSet<T> Parameters => Model.Parameters;
+
+    /// <summary>[h; c] (c for LSTM only) of every layer-direction, index layer·D + direction.</summary>
+    public override int StateRows => LayerDirections * Model.HiddenSize * (Model.Cell.HasCellState ? 2 : 1);
+
+    public override int LayerDirections => Model.Layers * Model.Directions;
+
+    public override NetworkPass<T> CreatePass(int capacity, int batch, LossPlacement placement, LossReduction reduction)
+    {
+        _bptt ??= new RecurrentModelBptt<T>(Model, placement, reduction);
+        return new Pass(this, _bptt, capacity, batch);
+    }
+
+    /// <summary>ρ(W_hh) for vanilla cells; NaN for LSTM and GRU, whose W_hh stacks the gates (G·H x H, not square).</summary>
+    public override double SpectralRadius(int layerDirection)
+    {
+        if (Model.Cell.Gates != 1)
+        {
+            return double.NaN;
+        }
+
+        (int layer, int direction) = Locate(layerDirection);
+        return GradientHealth.EstimateSpectralRadius(Model.Parameter($"rnn.weight_hh_l{layer}{(direction == 1 ? "_reverse" : string.Empty)}"));
+    }
+
+    public override (int Layer, int Direction) Locate(int layerDirection) =>
+        (layerDirection / Model.Directions, layerDirection % Model.Directions);
+
+    private sealed class Pass : NetworkPass<T>
+    {
+        private readonly ModelNetwork<T> _network;
+        private readonly RecurrentModelBptt<T> _bptt;
+        private RecurrentModelCache<T> _cache;
+        private RecurrentModelGradients<T>? _gradients;
+        private bool _padded;
+
+        public Pass(ModelNetwork<T> network, RecurrentModelBptt<T> bptt, int capacity, int batch)
+        {
+            _network = network;
+            _bptt = bptt;
+            _cache = network.Model.CreateCache(capacity, batch);
+        }
+
+        public override int Capacity => _cache.Steps;
+
+        public override int Batch => _cache.Batch;
+
+        public override int Steps => _cache.Steps;
+
+        public override Span<T> Inputs => _cache.Inputs;
+
+        public override int[] Lengths => _cache.Lengths;
+
+        public override bool HasLengths
+        {
+            set => _padded = value;
+        }
+
+        public override ReadOnlySpan<T> Outputs => _cache.Outputs;
+
+        public override TensorSet<T> ParameterGradients => Gradients.ParameterGradients;
+
+        private RecurrentModelGradients<T> Gradients => _gradients ??= _network.Model.CreateGradients(_cache.Steps, _cache.Batch);
+
+        public override void UseSteps(int steps)
+        {
+            if (steps != _cache.Steps)
+            {
+                // Batches of one length reuse the cache (no allocation); another length replaces it.
+                _cache = _network.Model.CreateCache(steps, _cache.Batch);
+                _gradients = null;
+            }
+        }
+
+        public override void LoadState(ReadOnlySpan<T> state)
+        {
+            RecurrentModel<T> model = _network.Model;
+            int block = model.HiddenSize * _cache.Batch;
+            int at = 0;
+            for (int ld = 0; ld < _cache.Hiddens.Length; ld++)
+            {
+                state.Slice(at, block).CopyTo(_cache.StateBlock(_cache.Hiddens[ld], 0));
+                at += block;
+                if (model.Cell.HasCellState)
+                {
+                    state.Slice(at, block).CopyTo(_cache.StateBlock(_cache.Cells[ld], 0));
+                    at += block;
+                }
+            }
+        }
+
+        public override void StoreFinalState(Span<T> state)
+        {
+            RecurrentModel<T> model = _network.Model;
+            int block = model.HiddenSize * _cache.Batch;
+            int at = 0;
+            for (int ld = 0; ld < _cache.Hiddens.Length; ld++)
+            {
+                _cache.StateBlock(_cache.Hiddens[ld], _cache.Steps).CopyTo(state.Slice(at, block));
+                at += block;
+                if (model.Cell.HasCellState)
+                {
+                    _cache.StateBlock(_cache.Cells[ld], _cache.Steps).CopyTo(state.Slice(at, block));
+                    at += block;
+                }
+            }
+        }
+
+        public override void Forward(bool training)
+        {
+            RecurrentModel<T> model = _network.Model;
+            _cache.HasLengths = _padded;
+            bool dropout = training && model.Options.Dropout > 0 && model.Layers > 1;
+            if (dropout)
+            {
+                model.DrawDropoutMasks(_cache);
+            }
+
+            model.ForwardCore(_cache, dropout);
+        }
+
+        // Rounded to T, as RecurrentModelBptt.Loss and the layer's loss are.
+        public override double Loss(SequenceTargets<T> targets) =>
+            double.CreateTruncating(T.CreateTruncating(_network.Model.Head.Loss(
+                _cache.Logits, _cache.Outputs, _cache.LogSumExps, targets, 0, _cache.Lengths, _cache.Steps, _bptt.Placement, _bptt.Reduction, [])));
+
+        public override double Backward(SequenceTargets<T> targets, int targetStep0) =>
+            double.CreateTruncating(_bptt.BackwardCore(_cache, targets, targetStep0, Gradients));
+
+        public override ReadOnlySpan<double> DhNorms(int layerDirection) => Gradients.DhNormsData[layerDirection];
+    }
+}
