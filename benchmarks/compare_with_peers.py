@@ -66,13 +66,17 @@ def main():
             "--", "--peer-step", "--iters", str(a.iters)] + model
     tools = {"RnnCore": lambda c: run(ours + ["--configs", c])}
 
+    # OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, where this workplace sets them, slow a current OpenBLAS. Both peers run on
+    # Debian's OpenBLAS, so both run without them, alike.
+    peer_env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+
     torch_script = os.path.join(PEERS, "pytorch_rnn_step.py")
     if not os.path.exists(torch_script):
         print(f"PyTorch peer skipped: {torch_script} not found (set RNNCORE_PEERS_DIR).")
     elif not has_module("torch"):
         print(f"PyTorch peer skipped: {PYTHON} cannot import torch (Debian: apt-get install -y python3-torch).")
     else:
-        tools["PyTorch --threads 1"] = lambda c: run([PYTHON, torch_script, "--threads", "1", "--iters", str(a.iters), "--configs", c] + model)
+        tools["PyTorch --threads 1"] = lambda c: run([PYTHON, torch_script, "--threads", "1", "--iters", str(a.iters), "--configs", c] + model, peer_env)
 
     numpy_script = os.path.join(PEERS, "numpy_rnn_step.py")
     if not vanilla:
@@ -82,9 +86,7 @@ def main():
     elif not has_module("numpy"):
         print(f"numpy peer skipped: {PYTHON} cannot import numpy (Debian: apt-get install -y python3-numpy).")
     else:
-        # OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, where this workplace sets them, slow a current OpenBLAS: unset for this peer only.
-        env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
-        tools["numpy hoisted"] = lambda c: run([PYTHON, numpy_script, "--variants", "hoisted", "--iters", str(a.iters), "--configs", c], env)
+        tools["numpy hoisted"] = lambda c: run([PYTHON, numpy_script, "--variants", "hoisted", "--iters", str(a.iters), "--configs", c], peer_env)
 
     samples = {t: {c: [] for c in configs} for t in tools}
     for r in range(a.rounds):
