@@ -43,6 +43,7 @@ public sealed partial class RecurrentModel<T>
     private readonly (int Rows, int Columns)[] _shapes;
     private readonly Dictionary<string, int> _index;
     private SeededRandom _random; // initialization, then dropout masks
+    private int? _maxDegreeOfParallelism;
 
     /// <summary>
     /// Creates a model with PyTorch's default initialization: every recurrent parameter from U(−1/√H, 1/√H), the head
@@ -148,6 +149,27 @@ public sealed partial class RecurrentModel<T>
     /// <c>state_dict</c>, for optimizers and clipping: <c>optimizer.Step(model.Parameters, gradients.ParameterGradients)</c>.
     /// </summary>
     public TensorSet<T> Parameters { get; }
+
+    /// <summary>
+    /// The most threads one matrix product of this model's forward pass and BPTT may use (the calling thread included),
+    /// or null (the default) for the process-wide <see cref="RnnCoreSettings.MaxDegreeOfParallelism"/>. A
+    /// <see cref="RnnCoreSettings.UseDegreeOfParallelism"/> scope on the calling thread takes precedence. Results are
+    /// bit-identical for every value. Set it between calls, not while a pass is running.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is less than 1.</exception>
+    public int? MaxDegreeOfParallelism
+    {
+        get => _maxDegreeOfParallelism;
+        set
+        {
+            if (value is int degree)
+            {
+                RnnCoreSettings.RequireDegree(degree, nameof(value));
+            }
+
+            _maxDegreeOfParallelism = value;
+        }
+    }
 
     internal string[] ParameterNames { get; }
 
@@ -359,6 +381,7 @@ public sealed partial class RecurrentModel<T>
     /// </summary>
     internal void ForwardCore(RecurrentModelCache<T> cache, bool dropout)
     {
+        using RnnCoreSettings.ParallelismScope parallelism = RnnCoreSettings.UseModelDegree(MaxDegreeOfParallelism);
         int h = HiddenSize;
         int d = Directions;
         int b = cache.Batch;

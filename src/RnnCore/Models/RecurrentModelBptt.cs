@@ -124,6 +124,7 @@ public sealed class RecurrentModelBptt<T>
     /// <summary>BPTT proper, once validated: cache position t is scored against target step <paramref name="targetOffset"/> + t.</summary>
     internal T BackwardCore(RecurrentModelCache<T> cache, SequenceTargets<T> targets, int targetOffset, RecurrentModelGradients<T> gradients)
     {
+        using RnnCoreSettings.ParallelismScope parallelism = RnnCoreSettings.UseModelDegree(Model.MaxDegreeOfParallelism);
         RecurrentModel<T> model = Model;
         int d = model.Directions;
         int dh = d * model.HiddenSize;

@@ -152,6 +152,41 @@ public sealed unsafe class KernelWorkersTests
     }
 
     [Fact]
+    public void A_recurrent_models_degree_of_parallelism_reaches_its_forward_and_bptt_products_with_the_same_bits()
+    {
+        // H = 128, four gates: W_hh·h is 512 x 32 x 128 per step, large enough to split at a degree of 3.
+        var random = new Random(5);
+        var model = new RecurrentModel<double>(new RecurrentModelOptions(20, 128, 12) { Cell = RecurrentCellKind.Lstm, Seed = 4 });
+        List<Matrix<double>> inputs = RandomProblems.Inputs<double>(random, 20, 4, 32);
+        int[][] classes = Enumerable.Range(0, 4).Select(_ => Enumerable.Range(0, 32).Select(_ => random.Next(12)).ToArray()).ToArray();
+        SequenceTargets<double> targets = SequenceTargets<double>.FromClasses(classes);
+        var bptt = new RecurrentModelBptt<double>(model);
+        int before = RnnCoreSettings.MaxDegreeOfParallelism;
+        try
+        {
+            RnnCoreSettings.MaxDegreeOfParallelism = 3;
+            model.MaxDegreeOfParallelism = 1;
+            long splits = KernelWorkers.SplitCallsOnThisThread;
+            RecurrentModelGradients<double> serial = bptt.Backward(model.Forward(inputs), targets);
+            KernelWorkers.SplitCallsOnThisThread.Should().Be(splits, "a model limited to one thread splits no product");
+
+            model.MaxDegreeOfParallelism = null;
+            RecurrentModelGradients<double> parallel = bptt.Backward(model.Forward(inputs), targets);
+            KernelWorkers.SplitCallsOnThisThread.Should().BeGreaterThan(splits, "the process default of 3 splits the large products");
+            for (int p = 0; p < serial.ParameterGradients.Count; p++)
+            {
+                parallel.ParameterGradients[p].ToArray().Should().Equal(serial.ParameterGradients[p].ToArray());
+            }
+
+            ((Action)(() => model.MaxDegreeOfParallelism = 0)).Should().Throw<ArgumentOutOfRangeException>().WithMessage("*at least 1*was 0*");
+        }
+        finally
+        {
+            RnnCoreSettings.MaxDegreeOfParallelism = before;
+        }
+    }
+
+    [Fact]
     public void A_steady_state_step_split_between_threads_allocates_nothing_on_any_thread()
     {
         // H = 256, B = 32 on three threads: the recurrent and weight-gradient products are split, so the caller's batch,
