@@ -77,12 +77,7 @@ public static class ModelFile
     public static void Save<T>(RecurrentLayer<T> layer, Stream stream, IOptimizer<T>? optimizer = null, TrainingPosition? position = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        ArgumentNullException.ThrowIfNull(stream);
-        if (!stream.CanWrite)
-        {
-            throw new ArgumentException("stream is not writable.", nameof(stream));
-        }
-
+        RequireWritable(stream);
         stream.Write(ModelFileV2.Serialize(layer, ModelFileSections.CaptureState(optimizer), position));
     }
 
@@ -192,12 +187,7 @@ public static class ModelFile
     public static void Save<T>(RecurrentModel<T> model, Stream stream, IOptimizer<T>? optimizer = null, TrainingPosition? position = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        ArgumentNullException.ThrowIfNull(stream);
-        if (!stream.CanWrite)
-        {
-            throw new ArgumentException("stream is not writable.", nameof(stream));
-        }
-
+        RequireWritable(stream);
         stream.Write(ModelFileV2.Serialize(model, ModelFileSections.CaptureState(optimizer), position));
     }
 
@@ -286,6 +276,16 @@ public static class ModelFile
     /// <summary>The complete file (the current version) for a model and optional sections.</summary>
     internal static byte[] Serialize<T>(RecurrentModel<T> model, OptimizerState<T>? optimizer, TrainingPosition? position)
         where T : unmanaged, IFloatingPointIeee754<T> => ModelFileV2.Serialize(model, optimizer, position);
+
+    /// <summary>The checks both stream overloads of Save make before serializing anything.</summary>
+    private static void RequireWritable(Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        if (!stream.CanWrite)
+        {
+            throw new ArgumentException("stream is not writable.", nameof(stream));
+        }
+    }
 
     internal static ModelFormatException Invalid(string message) => new(ModelFormatError.Invalid, "the file is not a valid RnnCore model: " + message);
 

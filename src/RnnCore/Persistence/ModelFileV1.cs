@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Numerics;
 using RnnCore.Internal;
 using RnnCore.Optimizers;
@@ -34,9 +33,6 @@ internal static class ModelFileV1
     /// <summary>Offset of I, H, O.</summary>
     public const int SizesOffset = 24;
 
-    private const byte OptimizerSection = 1;
-    private const byte PositionSection = 2;
-
     /// <summary>The complete version 1 file for a layer and optional sections (kept to test the version 1 reader).</summary>
     internal static byte[] Serialize<T>(RecurrentLayer<T> layer, OptimizerState<T>? optimizer, TrainingPosition? position)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -50,56 +46,20 @@ internal static class ModelFileV1
             ModelFileSections.RequireMatchingLengths(optimizer, parameters);
         }
 
-        long length = ModelFile.V1HeaderLength + (parameters.TotalLength * size) + ModelFile.ChecksumLength;
-        if (optimizer is not null)
-        {
-            length += ModelFileSections.OptimizerLength(optimizer);
-        }
-
-        if (position is not null)
-        {
-            length += ModelFileSections.PositionLength(position);
-        }
-
-        if (length > Array.MaxLength)
-        {
-            throw new NotSupportedException(
-                $"the file would be {length:N0} bytes, more than one .NET array can hold ({Array.MaxLength:N0}); models this large are not supported yet.");
-        }
-
+        long length = ModelFileFields.FileLength(ModelFile.V1HeaderLength, parameters, optimizer, position);
         byte[] file = new byte[length];
         var writer = new SpanWriter(file);
         writer.Bytes(ModelFile.Signature);
         writer.UInt32(Version);
         writer.UInt64((ulong)length);
         writer.Byte((byte)size);
-        writer.Byte(layer.HiddenActivation == HiddenActivation.Tanh ? (byte)1 : (byte)2);
-        writer.Byte(layer.OutputActivation switch
-        {
-            OutputActivation.Identity => 1,
-            OutputActivation.Sigmoid => 2,
-            _ => 3,
-        });
-        writer.Byte((byte)((optimizer is null ? 0 : OptimizerSection) | (position is null ? 0 : PositionSection)));
+        writer.Byte(ModelFileFields.HiddenCode(layer.HiddenActivation));
+        writer.Byte(ModelFileFields.OutputCode(layer.OutputActivation));
+        writer.Byte(ModelFileFields.SectionsCode(optimizer, position));
         writer.UInt32((uint)layer.InputSize);
         writer.UInt32((uint)layer.HiddenSize);
         writer.UInt32((uint)layer.OutputSize);
-        for (int i = 0; i < parameters.Count; i++)
-        {
-            writer.Elements<T>(parameters[i]);
-        }
-
-        if (optimizer is not null)
-        {
-            ModelFileSections.WriteOptimizer(ref writer, optimizer);
-        }
-
-        if (position is not null)
-        {
-            ModelFileSections.WritePosition(ref writer, position);
-        }
-
-        BinaryPrimitives.WriteUInt32LittleEndian(file.AsSpan(file.Length - ModelFile.ChecksumLength), Crc32C.Compute(file.AsSpan(0, file.Length - ModelFile.ChecksumLength)));
+        ModelFileFields.WriteParametersAndSections(ref writer, file, parameters, optimizer, position);
         return file;
     }
 
@@ -111,24 +71,9 @@ internal static class ModelFileV1
         var reader = new SpanReader(file.AsSpan(0, file.Length - ModelFile.ChecksumLength));
         reader.Skip(ModelFile.ElementSizeOffset);
         ModelFile.RequireElementType<T>(reader.Byte("element size"));
-        HiddenActivation hidden = reader.Byte("hidden activation") switch
-        {
-            1 => HiddenActivation.Tanh,
-            2 => HiddenActivation.Relu,
-            var code => throw ModelFile.Invalid($"the hidden activation code is {code}; expected 1 (tanh) or 2 (ReLU)."),
-        };
-        OutputActivation output = reader.Byte("output activation") switch
-        {
-            1 => OutputActivation.Identity,
-            2 => OutputActivation.Sigmoid,
-            3 => OutputActivation.Softmax,
-            var code => throw ModelFile.Invalid($"the output activation code is {code}; expected 1 (identity), 2 (sigmoid) or 3 (softmax)."),
-        };
-        int sections = reader.Byte("sections");
-        if ((sections & ~(OptimizerSection | PositionSection)) != 0)
-        {
-            throw ModelFile.Invalid($"the sections byte is 0x{sections:X2}; only bits 0 (optimizer) and 1 (position) are defined.");
-        }
+        HiddenActivation hidden = ModelFileFields.ReadHidden(ref reader);
+        OutputActivation output = ModelFileFields.ReadOutput(ref reader);
+        int sections = ModelFileFields.ReadSections(ref reader);
 
         int inputSize = reader.Size("I");
         int hiddenSize = reader.Size("H");
@@ -151,30 +96,8 @@ internal static class ModelFileV1
             }
         }
 
-        long parameterBytes = lengths.Sum() * LittleEndianTensors.SizeOf<T>();
-        if (parameterBytes > reader.Remaining)
-        {
-            throw ModelFile.Invalid(
-                $"the sizes I={inputSize}, H={hiddenSize}, O={outputSize} need {parameterBytes:N0} bytes of parameters but only {reader.Remaining:N0} remain.");
-        }
-
-        T[][] values = new T[lengths.Length][];
-        for (int i = 0; i < lengths.Length; i++)
-        {
-            values[i] = reader.Elements<T>((int)lengths[i], RecurrentLayer<T>.ParameterNames[i]);
-            int bad = Guard.IndexOfNonFinite<T>(values[i]);
-            if (bad >= 0)
-            {
-                throw ModelFile.Invalid($"parameter {RecurrentLayer<T>.ParameterNames[i]} holds {values[i][bad]} at element {bad}; every parameter must be finite.");
-            }
-        }
-
-        OptimizerState<T>? optimizerState = (sections & OptimizerSection) != 0 ? ModelFileSections.ReadOptimizer<T>(ref reader, lengths, RecurrentLayer<T>.ParameterNames) : null;
-        TrainingPosition? position = (sections & PositionSection) != 0 ? ModelFileSections.ReadPosition(ref reader) : null;
-        if (reader.Remaining != 0)
-        {
-            throw ModelFile.Invalid($"{reader.Remaining} bytes remain after the last section; the sections byte or a count is wrong.");
-        }
+        T[][] values = ModelFileFields.ReadParameters<T>(ref reader, lengths, RecurrentLayer<T>.ParameterNames, inputSize, hiddenSize, outputSize);
+        (OptimizerState<T>? optimizerState, TrainingPosition? position) = ModelFileFields.ReadSections<T>(ref reader, sections, lengths, RecurrentLayer<T>.ParameterNames);
 
         // Only now, with everything validated, build the model.
         var layer = new RecurrentLayer<T>(inputSize, hiddenSize, outputSize, hidden, output);

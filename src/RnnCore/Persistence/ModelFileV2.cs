@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Numerics;
 using System.Text;
 using RnnCore.Internal;
@@ -74,8 +73,6 @@ internal static class ModelFileV2
 
     private const byte LayerKind = 1;
     private const byte ModelKind = 2;
-    private const byte OptimizerSection = 1;
-    private const byte PositionSection = 2;
 
     // The smallest table entry: a 1-byte name with its length and the two dimensions.
     private const int MinEntryLength = 2 + 1 + 4 + 4;
@@ -126,24 +123,9 @@ internal static class ModelFileV2
             3 => RecurrentCellKind.Gru,
             var code => throw ModelFile.Invalid($"the cell code is {code}; expected 1 (vanilla), 2 (LSTM) or 3 (GRU)."),
         };
-        HiddenActivation hidden = reader.Byte("hidden activation") switch
-        {
-            1 => HiddenActivation.Tanh,
-            2 => HiddenActivation.Relu,
-            var code => throw ModelFile.Invalid($"the hidden activation code is {code}; expected 1 (tanh) or 2 (ReLU)."),
-        };
-        OutputActivation output = reader.Byte("output activation") switch
-        {
-            1 => OutputActivation.Identity,
-            2 => OutputActivation.Sigmoid,
-            3 => OutputActivation.Softmax,
-            var code => throw ModelFile.Invalid($"the output activation code is {code}; expected 1 (identity), 2 (sigmoid) or 3 (softmax)."),
-        };
-        int sections = reader.Byte("sections");
-        if ((sections & ~(OptimizerSection | PositionSection)) != 0)
-        {
-            throw ModelFile.Invalid($"the sections byte is 0x{sections:X2}; only bits 0 (optimizer) and 1 (position) are defined.");
-        }
+        HiddenActivation hidden = ModelFileFields.ReadHidden(ref reader);
+        OutputActivation output = ModelFileFields.ReadOutput(ref reader);
+        int sections = ModelFileFields.ReadSections(ref reader);
 
         if (reader.UInt16("reserved") != 0)
         {
@@ -207,7 +189,6 @@ internal static class ModelFileV2
         }
 
         TensorEntry[] expected = ExpectedTable(header);
-        long totalElements = 0;
         for (int i = 0; i < expected.Length; i++)
         {
             int nameLength = reader.UInt16("tensor name length");
@@ -236,36 +217,12 @@ internal static class ModelFileV2
                 throw ModelFile.Invalid(
                     $"the sizes I={inputSize}, H={hiddenSize}, O={outputSize} give {expected[i].Name} {expected[i].Length:N0} elements, more than one .NET array can hold.");
             }
-
-            totalElements += expected[i].Length;
-        }
-
-        long parameterBytes = totalElements * LittleEndianTensors.SizeOf<T>();
-        if (parameterBytes > reader.Remaining)
-        {
-            throw ModelFile.Invalid(
-                $"the sizes I={inputSize}, H={hiddenSize}, O={outputSize} need {parameterBytes:N0} bytes of parameters but only {reader.Remaining:N0} remain.");
-        }
-
-        T[][] values = new T[expected.Length][];
-        for (int i = 0; i < expected.Length; i++)
-        {
-            values[i] = reader.Elements<T>((int)expected[i].Length, expected[i].Name);
-            int bad = Guard.IndexOfNonFinite<T>(values[i]);
-            if (bad >= 0)
-            {
-                throw ModelFile.Invalid($"parameter {expected[i].Name} holds {values[i][bad]} at element {bad}; every parameter must be finite.");
-            }
         }
 
         long[] lengths = expected.Select(e => e.Length).ToArray();
         string[] names = expected.Select(e => e.Name).ToArray();
-        OptimizerState<T>? optimizerState = (sections & OptimizerSection) != 0 ? ModelFileSections.ReadOptimizer<T>(ref reader, lengths, names) : null;
-        TrainingPosition? position = (sections & PositionSection) != 0 ? ModelFileSections.ReadPosition(ref reader) : null;
-        if (reader.Remaining != 0)
-        {
-            throw ModelFile.Invalid($"{reader.Remaining} bytes remain after the last section; the sections byte or a count is wrong.");
-        }
+        T[][] values = ModelFileFields.ReadParameters<T>(ref reader, lengths, names, inputSize, hiddenSize, outputSize);
+        (OptimizerState<T>? optimizerState, TrainingPosition? position) = ModelFileFields.ReadSections<T>(ref reader, sections, lengths, names);
 
         return new Contents<T>(header, values, optimizerState, position);
     }
@@ -310,22 +267,7 @@ internal static class ModelFileV2
 
         TensorEntry[] table = ExpectedTable(header);
         int size = LittleEndianTensors.SizeOf<T>();
-        long length = HeaderLength + table.Sum(e => 2L + e.Name.Length + 8) + (parameters.TotalLength * size) + ModelFile.ChecksumLength;
-        if (optimizer is not null)
-        {
-            length += ModelFileSections.OptimizerLength(optimizer);
-        }
-
-        if (position is not null)
-        {
-            length += ModelFileSections.PositionLength(position);
-        }
-
-        if (length > Array.MaxLength)
-        {
-            throw new NotSupportedException(
-                $"the file would be {length:N0} bytes, more than one .NET array can hold ({Array.MaxLength:N0}); models this large are not supported yet.");
-        }
+        long length = ModelFileFields.FileLength(HeaderLength + table.Sum(e => 2L + e.Name.Length + 8), parameters, optimizer, position);
 
         byte[] file = new byte[length];
         var writer = new SpanWriter(file);
@@ -335,9 +277,9 @@ internal static class ModelFileV2
         writer.Byte((byte)size);
         writer.Byte(header.Kind);
         writer.Byte(header.Cell switch { RecurrentCellKind.Vanilla => 1, RecurrentCellKind.Lstm => 2, _ => 3 });
-        writer.Byte(header.Hidden == HiddenActivation.Tanh ? (byte)1 : (byte)2);
-        writer.Byte(header.Output switch { OutputActivation.Identity => 1, OutputActivation.Sigmoid => 2, _ => 3 });
-        writer.Byte((byte)((optimizer is null ? 0 : OptimizerSection) | (position is null ? 0 : PositionSection)));
+        writer.Byte(ModelFileFields.HiddenCode(header.Hidden));
+        writer.Byte(ModelFileFields.OutputCode(header.Output));
+        writer.Byte(ModelFileFields.SectionsCode(optimizer, position));
         writer.UInt16(0);
         writer.UInt32((uint)header.InputSize);
         writer.UInt32((uint)header.HiddenSize);
@@ -367,22 +309,7 @@ internal static class ModelFileV2
             writer.UInt32((uint)table[i].Columns);
         }
 
-        for (int i = 0; i < parameters.Count; i++)
-        {
-            writer.Elements<T>(parameters[i]);
-        }
-
-        if (optimizer is not null)
-        {
-            ModelFileSections.WriteOptimizer(ref writer, optimizer);
-        }
-
-        if (position is not null)
-        {
-            ModelFileSections.WritePosition(ref writer, position);
-        }
-
-        BinaryPrimitives.WriteUInt32LittleEndian(file.AsSpan(file.Length - ModelFile.ChecksumLength), Crc32C.Compute(file.AsSpan(0, file.Length - ModelFile.ChecksumLength)));
+        ModelFileFields.WriteParametersAndSections(ref writer, file, parameters, optimizer, position);
         return file;
     }
 

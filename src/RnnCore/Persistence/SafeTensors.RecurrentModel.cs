@@ -1,5 +1,3 @@
-using System.Buffers;
-using System.Buffers.Binary;
 using System.Globalization;
 using System.Numerics;
 using System.Text.Json;
@@ -10,7 +8,7 @@ namespace RnnCore.Persistence;
 
 // safetensors for RecurrentModel<T> (nn.RNN / nn.LSTM / nn.GRU, any number of layers, one or two directions, then a
 // linear head), beside the single-layer RecurrentLayer<T> part in SafeTensors.cs, whose format checks it reuses
-// (ParseEntry, ReadIntegers, WriteRowMajor, ReadRowMajor, Invalid). See docs/interop-models.md.
+// (ReadHeader, ParseEntry, ReadIntegers, RequireContiguous, WriteHeader, WriteRowMajor, ReadRowMajor, Invalid). See docs/interop-models.md.
 public static partial class SafeTensors
 {
     /// <summary>PyTorch's module name RnnCore writes for the recurrent module: <c>rnn.weight_ih_l0</c>, ….</summary>
@@ -169,52 +167,9 @@ public static partial class SafeTensors
         metadata.Add((ModelOutputKey, OutputName(o.OutputActivation)));
         metadata.Add((ModelDropoutKey, o.Dropout.ToString("R", CultureInfo.InvariantCulture)));
 
-        var json = new ArrayBufferWriter<byte>();
-        using (var writer = new Utf8JsonWriter(json))
-        {
-            writer.WriteStartObject();
-            writer.WriteStartObject(MetadataKey);
-            foreach ((string key, string value) in metadata)
-            {
-                writer.WriteString(key, value);
-            }
-
-            writer.WriteEndObject();
-            for (int k = 0; k < tensors.Length; k++)
-            {
-                writer.WriteStartObject(tensors[k].Name);
-                writer.WriteString("dtype", size == 4 ? "F32" : "F64");
-                writer.WriteStartArray("shape");
-                writer.WriteNumberValue(tensors[k].Rows);
-                if (!tensors[k].IsVector)
-                {
-                    writer.WriteNumberValue(tensors[k].Columns);
-                }
-
-                writer.WriteEndArray();
-                writer.WriteStartArray("data_offsets");
-                writer.WriteNumberValue(begins[k]);
-                writer.WriteNumberValue(begins[k + 1]);
-                writer.WriteEndArray();
-                writer.WriteEndObject();
-            }
-
-            writer.WriteEndObject();
-        }
-
-        // Pad the header with spaces so that the data starts 8-byte aligned, as the reference writer does.
-        int headerLength = (json.WrittenCount + 7) / 8 * 8;
-        long total = 8 + headerLength + begins[^1];
-        if (total > Array.MaxLength)
-        {
-            throw new NotSupportedException($"the file would be {total:N0} bytes, more than one .NET array can hold; models this large are not supported yet.");
-        }
-
-        byte[] file = new byte[total];
-        BinaryPrimitives.WriteUInt64LittleEndian(file, (ulong)headerLength);
-        json.WrittenSpan.CopyTo(file.AsSpan(8));
-        file.AsSpan(8 + json.WrittenCount, headerLength - json.WrittenCount).Fill((byte)' ');
-        Span<byte> data = file.AsSpan(8 + headerLength);
+        byte[] file = WriteHeader(
+            metadata, tensors.Select(t => (t.Name, t.IsVector ? new[] { t.Rows } : new[] { t.Rows, t.Columns })).ToArray(), begins, size, out int dataStart);
+        Span<byte> data = file.AsSpan(dataStart);
         T[] scratch = new T[tensors.Max(t => t.Count)];
         for (int k = 0; k < tensors.Length; k++)
         {
@@ -241,7 +196,7 @@ public static partial class SafeTensors
             throw new ArgumentException("stream is not readable.", nameof(stream));
         }
 
-        byte[] header = ReadModelHeader(stream);
+        byte[] header = ReadHeader(stream);
         ModelLayout layout = ParseModelHeader<T>(header);
         RecurrentModelOptions options = ChooseModelOptions(layout, expected);
         byte[] data = StreamReading.ReadExactly(stream, layout.DataLength, "the tensor data");
@@ -280,41 +235,6 @@ public static partial class SafeTensors
         }
 
         return model;
-    }
-
-    /// <summary>Reads the 8-byte header length and the JSON header it announces, checking both before trusting them.</summary>
-    private static byte[] ReadModelHeader(Stream stream)
-    {
-        Span<byte> prefix = stackalloc byte[8];
-        int got = StreamReading.ReadUpTo(stream, prefix);
-        if (got < 8)
-        {
-            throw new ModelFormatException(
-                got == 0 ? ModelFormatError.NotAModelFile : ModelFormatError.Truncated,
-                $"the file is {got} bytes long; a safetensors file starts with an 8-byte header length.");
-        }
-
-        ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(prefix);
-        if (headerLength < 2 || headerLength > MaxHeaderLength)
-        {
-            throw new ModelFormatException(
-                ModelFormatError.NotAModelFile,
-                $"the header length is {headerLength:N0} bytes; a safetensors header is 2..{MaxHeaderLength:N0} bytes, so this is not a safetensors file (or its first 8 bytes are damaged).");
-        }
-
-        byte[] header = StreamReading.ReadExactly(stream, (long)headerLength, "the JSON header");
-        if (header[0] != (byte)'{')
-        {
-            throw new ModelFormatException(ModelFormatError.NotAModelFile, "the header does not start with '{'; this is not a safetensors file.");
-        }
-
-        // JsonDocument checks the structure but leaves invalid UTF-8 inside strings to be found when they are read.
-        if (!System.Text.Unicode.Utf8.IsValid(header))
-        {
-            throw Invalid("the header is not valid UTF-8.");
-        }
-
-        return header;
     }
 
     /// <summary>
@@ -377,24 +297,8 @@ public static partial class SafeTensors
                 (dtype is "F32" or "F64" ? $"import with SafeTensors.ImportModel<{(dtype == "F32" ? "float" : "double")}>, or convert in PyTorch." : $"convert in PyTorch with model.{(expected == "F32" ? "float" : "double")}() before saving."));
         }
 
-        // The data section must be exactly covered, without holes or overlaps (the safetensors rule).
-        int size = LittleEndianTensors.SizeOf<T>();
-        long end = 0;
-        foreach ((Entry entry, ModelTensor tensor) in layout.Entries.Zip(layout.Tensors).OrderBy(p => p.First.Begin))
-        {
-            if (entry.Begin != end)
-            {
-                throw Invalid($"'{tensor.FileName}' starts at data offset {entry.Begin} but the previous tensor ends at {end}; tensors must be contiguous, without holes or overlaps.");
-            }
-
-            if (entry.End - entry.Begin != tensor.Count * size)
-            {
-                throw Invalid($"'{tensor.FileName}' has shape [{string.Join(", ", entry.Shape)}], {tensor.Count * size} bytes of {dtype}, but its data_offsets span {entry.End - entry.Begin}.");
-            }
-
-            end = entry.End;
-        }
-
+        // InferModelLayout has checked each entry's shape against its tensor's, so the shapes give the tensors' sizes.
+        long end = RequireContiguous(layout.Entries, layout.Tensors.Select(t => t.FileName).ToArray(), LittleEndianTensors.SizeOf<T>(), dtype);
         CheckModelMetadata(layout, metadata);
         return layout with { DataLength = end, Metadata = metadata };
     }

@@ -150,22 +150,51 @@ public static partial class SafeTensors
             begins[k + 1] = begins[k] + (shapes[k].Aggregate(1L, (a, b) => a * b) * size);
         }
 
+        (string, string)[] metadata =
+        [
+            ("format", "pt"),
+            ("producer", "RnnCore"),
+            (HiddenActivationKey, Name(layer.HiddenActivation)),
+            (OutputActivationKey, Name(layer.OutputActivation)),
+        ];
+        byte[] file = WriteHeader(metadata, Names.Zip(shapes).ToArray(), begins, size, out int dataStart);
+        Span<byte> data = file.AsSpan(dataStart);
+
+        T[] rowMajor = new T[Math.Max(h * Math.Max(i, h), o * h)];
+        WriteRowMajor(layer.Parameters[0], h, i, rowMajor, data.Slice((int)begins[0]));
+        WriteRowMajor(layer.Parameters[1], h, h, rowMajor, data.Slice((int)begins[1]));
+        LittleEndianTensors.Write<T>(layer.Parameters[3], data.Slice((int)begins[2]));
+        LittleEndianTensors.Write<T>(new T[h], data.Slice((int)begins[3]));
+        WriteRowMajor(layer.Parameters[2], o, h, rowMajor, data.Slice((int)begins[4]));
+        LittleEndianTensors.Write<T>(layer.Parameters[4], data.Slice((int)begins[5]));
+        return file;
+    }
+
+    /// <summary>
+    /// A safetensors file whose header is written (the 8-byte length, then the JSON: <c>__metadata__</c>, then each
+    /// tensor's dtype, shape and data_offsets) and whose data section, from <paramref name="dataStart"/>, is left zero
+    /// for the caller to fill.
+    /// </summary>
+    private static byte[] WriteHeader(
+        IReadOnlyList<(string Key, string Value)> metadata, IReadOnlyList<(string Name, long[] Shape)> tensors, long[] begins, int size, out int dataStart)
+    {
         var json = new ArrayBufferWriter<byte>();
         using (var writer = new Utf8JsonWriter(json))
         {
             writer.WriteStartObject();
             writer.WriteStartObject(MetadataKey);
-            writer.WriteString("format", "pt");
-            writer.WriteString("producer", "RnnCore");
-            writer.WriteString(HiddenActivationKey, Name(layer.HiddenActivation));
-            writer.WriteString(OutputActivationKey, Name(layer.OutputActivation));
-            writer.WriteEndObject();
-            for (int k = 0; k < Names.Length; k++)
+            foreach ((string key, string value) in metadata)
             {
-                writer.WriteStartObject(Names[k]);
+                writer.WriteString(key, value);
+            }
+
+            writer.WriteEndObject();
+            for (int k = 0; k < tensors.Count; k++)
+            {
+                writer.WriteStartObject(tensors[k].Name);
                 writer.WriteString("dtype", size == 4 ? "F32" : "F64");
                 writer.WriteStartArray("shape");
-                foreach (long dimension in shapes[k])
+                foreach (long dimension in tensors[k].Shape)
                 {
                     writer.WriteNumberValue(dimension);
                 }
@@ -193,15 +222,7 @@ public static partial class SafeTensors
         BinaryPrimitives.WriteUInt64LittleEndian(file, (ulong)headerLength);
         json.WrittenSpan.CopyTo(file.AsSpan(8));
         file.AsSpan(8 + json.WrittenCount, headerLength - json.WrittenCount).Fill((byte)' ');
-        Span<byte> data = file.AsSpan(8 + headerLength);
-
-        T[] rowMajor = new T[Math.Max(h * Math.Max(i, h), o * h)];
-        WriteRowMajor(layer.Parameters[0], h, i, rowMajor, data.Slice((int)begins[0]));
-        WriteRowMajor(layer.Parameters[1], h, h, rowMajor, data.Slice((int)begins[1]));
-        LittleEndianTensors.Write<T>(layer.Parameters[3], data.Slice((int)begins[2]));
-        LittleEndianTensors.Write<T>(new T[h], data.Slice((int)begins[3]));
-        WriteRowMajor(layer.Parameters[2], o, h, rowMajor, data.Slice((int)begins[4]));
-        LittleEndianTensors.Write<T>(layer.Parameters[4], data.Slice((int)begins[5]));
+        dataStart = 8 + headerLength;
         return file;
     }
 
@@ -228,6 +249,17 @@ public static partial class SafeTensors
             throw new ArgumentException("stream is not readable.", nameof(stream));
         }
 
+        byte[] header = ReadHeader(stream);
+        Entry[] entries = ParseHeader<T>(header, out long dataLength, out RecordedActivations recorded);
+        (HiddenActivation f, OutputActivation g) = ChooseActivations(recorded, hidden, output, (int)entries[4].Shape[0]);
+        byte[] data = StreamReading.ReadExactly(stream, dataLength, "the tensor data");
+        consumed = 8 + header.LongLength + dataLength;
+        return Build<T>(entries, data, f, g);
+    }
+
+    /// <summary>Reads the 8-byte header length and the JSON header it announces, checking both before trusting them.</summary>
+    private static byte[] ReadHeader(Stream stream)
+    {
         Span<byte> prefix = stackalloc byte[8];
         int got = StreamReading.ReadUpTo(stream, prefix);
         if (got < 8)
@@ -257,11 +289,7 @@ public static partial class SafeTensors
             throw Invalid("the header is not valid UTF-8.");
         }
 
-        Entry[] entries = ParseHeader<T>(header, out long dataLength, out RecordedActivations recorded);
-        (HiddenActivation f, OutputActivation g) = ChooseActivations(recorded, hidden, output, (int)entries[4].Shape[0]);
-        byte[] data = StreamReading.ReadExactly(stream, dataLength, "the tensor data");
-        consumed = 8 + (long)headerLength + dataLength;
-        return Build<T>(entries, data, f, g);
+        return header;
     }
 
     /// <summary>A tensor's header entry: shape and byte range within the data section.</summary>
@@ -333,27 +361,34 @@ public static partial class SafeTensors
         Entry[] all = entries.Select(e => e!.Value).ToArray();
         RequireShapes(all);
 
-        // The data section must be exactly covered, without holes or overlaps (the safetensors rule).
-        int size = LittleEndianTensors.SizeOf<T>();
+        dataLength = RequireContiguous(all, Names, LittleEndianTensors.SizeOf<T>(), dtype);
+        return all;
+    }
+
+    /// <summary>
+    /// Checks that the tensors (whose shapes are already checked) cover the data section exactly, without holes or
+    /// overlaps (the safetensors rule), each spanning its shape's bytes; returns the data section's length.
+    /// </summary>
+    private static long RequireContiguous(Entry[] entries, IReadOnlyList<string> names, int size, string? dtype)
+    {
         long end = 0;
-        foreach ((Entry entry, int k) in all.Select((e, k) => (e, k)).OrderBy(p => p.e.Begin))
+        foreach ((Entry entry, int k) in entries.Select((e, k) => (e, k)).OrderBy(p => p.e.Begin))
         {
             long count = entry.Shape.Aggregate(1L, (a, b) => a * b);
             if (entry.Begin != end)
             {
-                throw Invalid($"'{Names[k]}' starts at data offset {entry.Begin} but the previous tensor ends at {end}; tensors must be contiguous, without holes or overlaps.");
+                throw Invalid($"'{names[k]}' starts at data offset {entry.Begin} but the previous tensor ends at {end}; tensors must be contiguous, without holes or overlaps.");
             }
 
             if (entry.End - entry.Begin != count * size)
             {
-                throw Invalid($"'{Names[k]}' has shape [{string.Join(", ", entry.Shape)}], {count * size} bytes of {dtype}, but its data_offsets span {entry.End - entry.Begin}.");
+                throw Invalid($"'{names[k]}' has shape [{string.Join(", ", entry.Shape)}], {count * size} bytes of {dtype}, but its data_offsets span {entry.End - entry.Begin}.");
             }
 
             end = entry.End;
         }
 
-        dataLength = end;
-        return all;
+        return end;
     }
 
     /// <summary>Checks that <c>__metadata__</c> maps strings to strings, and reads the activations Export records there.</summary>
