@@ -1,10 +1,12 @@
 using System.Numerics;
+using MathNet.Numerics.LinearAlgebra;
+using RnnCore.Internal;
 
 namespace RnnCore;
 
 /// <summary>
-/// The argument checks shared by <see cref="Bptt{T}"/> and <see cref="RecurrentModelBptt{T}"/>; <c>owner</c> ("layer"
-/// or "model") words the messages. They allocate nothing unless they throw.
+/// The argument checks shared by <see cref="Bptt{T}"/> and <see cref="RecurrentModelBptt{T}"/> (and by the truncated
+/// BPTT of each); <c>owner</c> ("layer" or "model") words the messages. They allocate nothing unless they throw.
 /// </summary>
 internal static class BpttChecks<T>
     where T : unmanaged, IFloatingPointIeee754<T>
@@ -69,6 +71,36 @@ internal static class BpttChecks<T>
                 targets.IsClasses
                     ? $"targets hold class indices but a {activation} output is trained with value targets of length {o}."
                     : $"value targets have {targets.ValueRows} rows but the {owner}'s outputSize is {o}.",
+                nameof(targets));
+        }
+    }
+
+    /// <summary>Truncated BPTT: at least one step, every step an I x B matrix of finite values; returns B.</summary>
+    internal static int RequireInputs(IReadOnlyList<Matrix<T>> inputs, int inputSize)
+    {
+        int steps = inputs.Count;
+        if (steps == 0)
+        {
+            throw new ArgumentException("inputs is empty; a sequence needs at least one step.", nameof(inputs));
+        }
+
+        // Everything is validated before the first update, so a refused call trains nothing.
+        int batch = inputs[0]?.ColumnCount ?? throw new ArgumentNullException(nameof(inputs), "inputs[0] is null.");
+        for (int t = 0; t < steps; t++)
+        {
+            Guard.ValidateMatrix(inputs[t], inputSize, batch, nameof(inputs), t, "inputSize x batch");
+        }
+
+        return batch;
+    }
+
+    /// <summary>Truncated BPTT: one target per step, for the same B sequences as the inputs.</summary>
+    internal static void RequireOneTargetPerStep(SequenceTargets<T> targets, int steps, int batch)
+    {
+        if (targets.Steps != steps || targets.Batch != batch)
+        {
+            throw new ArgumentException(
+                $"targets cover {targets.Steps} steps of {targets.Batch} sequences but truncated BPTT needs one target per step: {steps} steps of {batch}.",
                 nameof(targets));
         }
     }
