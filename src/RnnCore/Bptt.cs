@@ -50,15 +50,7 @@ public sealed partial class Bptt<T>
     public Bptt(RecurrentLayer<T> layer, LossPlacement placement = LossPlacement.EveryStep, LossReduction reduction = LossReduction.Sum)
     {
         ArgumentNullException.ThrowIfNull(layer);
-        if (!Enum.IsDefined(placement))
-        {
-            throw new ArgumentOutOfRangeException(nameof(placement), placement, "expected EveryStep or LastStep.");
-        }
-
-        if (!Enum.IsDefined(reduction))
-        {
-            throw new ArgumentOutOfRangeException(nameof(reduction), reduction, "expected Sum or Mean.");
-        }
+        BpttChecks<T>.RequireDefined(placement, reduction);
 
         Layer = layer;
         Placement = placement;
@@ -299,19 +291,7 @@ public sealed partial class Bptt<T>
     {
         ArgumentNullException.ThrowIfNull(cache);
         ArgumentNullException.ThrowIfNull(targets);
-        if (!ReferenceEquals(cache.Owner, Layer))
-        {
-            throw new ArgumentException(
-                cache.IsFilled
-                    ? "cache was filled by another layer's forward pass; BPTT must walk a cache of the layer it differentiates."
-                    : "cache is empty: run the layer's Forward with it first.",
-                nameof(cache));
-        }
-
-        if (targets.Batch != cache.Batch)
-        {
-            throw new ArgumentException($"targets are for {targets.Batch} sequences but the cache holds {cache.Batch}.", nameof(targets));
-        }
+        BpttChecks<T>.RequireOwnCache(ReferenceEquals(cache.Owner, Layer), cache.IsFilled, cache.Batch, targets, "layer");
 
         int expectedSteps = Placement == LossPlacement.EveryStep ? cache.Steps : 1;
         int targetStep0;
@@ -339,31 +319,11 @@ public sealed partial class Bptt<T>
         int o = Layer.OutputSize;
         if (Layer.OutputActivation == OutputActivation.Softmax)
         {
-            if (!targets.IsClasses)
-            {
-                throw new ArgumentException("targets hold values but a softmax output is trained with class indices (cross-entropy).", nameof(targets));
-            }
-
-            ReadOnlySpan<int> classes = targets.AllClasses;
-            for (int i = 0; i < classes.Length; i++)
-            {
-                if (classes[i] >= o)
-                {
-                    throw new ArgumentOutOfRangeException(
-                        nameof(targets), classes[i], $"class target at step {i / targets.Batch}, sequence {i % targets.Batch} is {classes[i]} but must be in [0, {o - 1}] (outputSize {o}).");
-                }
-            }
+            BpttChecks<T>.RequireClasses(targets, o);
         }
         else
         {
-            if (targets.IsClasses || targets.ValueRows != o)
-            {
-                throw new ArgumentException(
-                    targets.IsClasses
-                        ? $"targets hold class indices but a {Layer.OutputActivation} output is trained with value targets of length {o}."
-                        : $"value targets have {targets.ValueRows} rows but the layer's outputSize is {o}.",
-                    nameof(targets));
-            }
+            BpttChecks<T>.RequireValues(targets, o, Layer.OutputActivation, "layer");
 
             if (Layer.OutputActivation == OutputActivation.Sigmoid)
             {

@@ -83,29 +83,14 @@ public sealed class TruncatedBptt<T>
         ArgumentNullException.ThrowIfNull(targets);
         RecurrentLayer<T> layer = Layer;
         int steps = inputs.Count;
-        if (steps == 0)
-        {
-            throw new ArgumentException("inputs is empty; a sequence needs at least one step.", nameof(inputs));
-        }
-
-        // Everything is validated before the first update, so a refused call trains nothing.
-        int batch = inputs[0]?.ColumnCount ?? throw new ArgumentNullException(nameof(inputs), "inputs[0] is null.");
-        for (int t = 0; t < steps; t++)
-        {
-            Guard.ValidateMatrix(inputs[t], layer.InputSize, batch, nameof(inputs), t, "inputSize x batch");
-        }
+        int batch = BpttChecks<T>.RequireInputs(inputs, layer.InputSize);
 
         if (initialHidden is not null)
         {
             Guard.ValidateMatrix(initialHidden, layer.HiddenSize, batch, nameof(initialHidden), -1, "hiddenSize x batch");
         }
 
-        if (targets.Steps != steps || targets.Batch != batch)
-        {
-            throw new ArgumentException(
-                $"targets cover {targets.Steps} steps of {targets.Batch} sequences but truncated BPTT needs one target per step: {steps} steps of {batch}.",
-                nameof(targets));
-        }
+        BpttChecks<T>.RequireOneTargetPerStep(targets, steps, batch);
 
         _bptt.ValidateTargetValues(targets);
 

@@ -111,37 +111,12 @@ public sealed partial class RecurrentModel<T>
     public T[][][] PredictEveryStep(IReadOnlyList<Sequence<T>> sequences) => RunEveryStep(FromMany(sequences, nameof(sequences), FromSequence), RecurrentLayer<T>.PredictionBatchSize);
 
     /// <summary>Each sequence's output at its own last step: y_{L_n}, of length O.</summary>
-    internal T[][] RunLast(IReadOnlyList<(T[] Inputs, int Length)> sequences, int batchSize)
-    {
-        int o = OutputSize;
-        var outputs = new T[sequences.Count][];
-        Run(sequences, batchSize, (n, cache, j) =>
-        {
-            int b = cache.Batch;
-            int t = sequences[n].Length - 1;
-            outputs[n] = cache.Outputs.AsSpan(((t * b) + j) * o, o).ToArray();
-        });
-        return outputs;
-    }
+    internal T[][] RunLast(IReadOnlyList<(T[] Inputs, int Length)> sequences, int batchSize) =>
+        PredictionBatches<T>.RunLast(sequences, batchSize, InputSize, OutputSize, CreatePredictionBatch);
 
     /// <summary>Each sequence's outputs at its real steps: L_n rows of length O.</summary>
-    internal T[][][] RunEveryStep(IReadOnlyList<(T[] Inputs, int Length)> sequences, int batchSize)
-    {
-        int o = OutputSize;
-        var outputs = new T[sequences.Count][][];
-        Run(sequences, batchSize, (n, cache, j) =>
-        {
-            int b = cache.Batch;
-            var rows = new T[sequences[n].Length][];
-            for (int t = 0; t < rows.Length; t++)
-            {
-                rows[t] = cache.Outputs.AsSpan(((t * b) + j) * o, o).ToArray();
-            }
-
-            outputs[n] = rows;
-        });
-        return outputs;
-    }
+    internal T[][][] RunEveryStep(IReadOnlyList<(T[] Inputs, int Length)> sequences, int batchSize) =>
+        PredictionBatches<T>.RunEveryStep(sequences, batchSize, InputSize, OutputSize, CreatePredictionBatch);
 
     /// <summary>Converts each of many sequences with <paramref name="convert"/>, naming it <c>paramName[n]</c> in messages.</summary>
     internal (T[] Inputs, int Length)[] FromMany<TSequence>(
@@ -159,42 +134,18 @@ public sealed partial class RecurrentModel<T>
     internal (T[] Inputs, int Length) FromSequence(Sequence<T> sequence, string paramName, int index) => Inputs.FromSequence(sequence, paramName, index);
 
     /// <summary>
-    /// The inference forward pass over every sequence, in batches of up to <paramref name="batchSize"/> sequences taken in
-    /// order of length (so a batch pads little), from zero states; then <paramref name="collect"/>(sequence index, cache,
-    /// column) for each. The parameters and the dropout generator are only read.
+    /// A fresh cache for one prediction batch, run through the inference forward pass (no dropout) from zero states. The
+    /// parameters and the dropout generator are only read.
     /// </summary>
-    private void Run(IReadOnlyList<(T[] Inputs, int Length)> sequences, int batchSize, Action<int, RecurrentModelCache<T>, int> collect)
+    private PredictionBatches<T>.Batch CreatePredictionBatch(int steps, int batch)
     {
-        int i = InputSize;
-        int[] order = Enumerable.Range(0, sequences.Count).OrderBy(n => sequences[n].Length).ToArray();
-        for (int start = 0; start < order.Length; start += batchSize)
+        RecurrentModelCache<T> cache = CreateCache(steps, batch);
+        return new(cache.Inputs, cache.Lengths, cache.Outputs, padded =>
         {
-            ReadOnlySpan<int> members = order.AsSpan(start, Math.Min(batchSize, order.Length - start));
-            int b = members.Length;
-            int steps = sequences[members[b - 1]].Length; // the longest, as members are sorted by length
-            RecurrentModelCache<T> cache = CreateCache(steps, b);
-            bool padded = false;
-            for (int j = 0; j < b; j++)
-            {
-                (T[] inputs, int length) = sequences[members[j]];
-                for (int t = 0; t < length; t++)
-                {
-                    // x_t of sequence j is column j of the step-t block [I, B] (the padding stays 0).
-                    inputs.AsSpan(t * i, i).CopyTo(cache.Inputs.AsSpan(((t * b) + j) * i, i));
-                }
-
-                cache.Lengths[j] = length;
-                padded |= length < steps;
-            }
-
             cache.HasLengths = padded;
             CopyStates(cache, null, null);
             ForwardCore(cache, dropout: false);
-            for (int j = 0; j < b; j++)
-            {
-                collect(members[j], cache, j);
-            }
-        }
+        });
     }
 
     private PredictionInputs<T> Inputs => new(InputSize, "model");

@@ -50,15 +50,7 @@ public sealed class RecurrentModelBptt<T>
     public RecurrentModelBptt(RecurrentModel<T> model, LossPlacement placement = LossPlacement.EveryStep, LossReduction reduction = LossReduction.Sum)
     {
         ArgumentNullException.ThrowIfNull(model);
-        if (!Enum.IsDefined(placement))
-        {
-            throw new ArgumentOutOfRangeException(nameof(placement), placement, "expected EveryStep or LastStep.");
-        }
-
-        if (!Enum.IsDefined(reduction))
-        {
-            throw new ArgumentOutOfRangeException(nameof(reduction), reduction, "expected Sum or Mean.");
-        }
+        BpttChecks<T>.RequireDefined(placement, reduction);
 
         Model = model;
         Placement = placement;
@@ -175,32 +167,11 @@ public sealed class RecurrentModelBptt<T>
         int o = Model.OutputSize;
         if (Model.Options.OutputActivation == OutputActivation.Softmax)
         {
-            if (!targets.IsClasses)
-            {
-                throw new ArgumentException("targets hold values but a softmax output is trained with class indices (cross-entropy).", nameof(targets));
-            }
-
-            ReadOnlySpan<int> classes = targets.AllClasses;
-            for (int i = 0; i < classes.Length; i++)
-            {
-                if (classes[i] >= o)
-                {
-                    throw new ArgumentOutOfRangeException(
-                        nameof(targets), classes[i], $"class target at step {i / targets.Batch}, sequence {i % targets.Batch} is {classes[i]} but must be in [0, {o - 1}] (outputSize {o}).");
-                }
-            }
-
+            BpttChecks<T>.RequireClasses(targets, o);
             return;
         }
 
-        if (targets.IsClasses || targets.ValueRows != o)
-        {
-            throw new ArgumentException(
-                targets.IsClasses
-                    ? $"targets hold class indices but a {Model.Options.OutputActivation} output is trained with value targets of length {o}."
-                    : $"value targets have {targets.ValueRows} rows but the model's outputSize is {o}.",
-                nameof(targets));
-        }
+        BpttChecks<T>.RequireValues(targets, o, Model.Options.OutputActivation, "model");
 
         if (Model.Options.OutputActivation == OutputActivation.Sigmoid)
         {
@@ -395,19 +366,7 @@ public sealed class RecurrentModelBptt<T>
     {
         ArgumentNullException.ThrowIfNull(cache);
         ArgumentNullException.ThrowIfNull(targets);
-        if (!ReferenceEquals(cache.Owner, Model))
-        {
-            throw new ArgumentException(
-                cache.IsFilled
-                    ? "cache was filled by another model's forward pass; BPTT must walk a cache of the model it differentiates."
-                    : "cache is empty: run the model's Forward with it first.",
-                nameof(cache));
-        }
-
-        if (targets.Batch != cache.Batch)
-        {
-            throw new ArgumentException($"targets are for {targets.Batch} sequences but the cache holds {cache.Batch}.", nameof(targets));
-        }
+        BpttChecks<T>.RequireOwnCache(ReferenceEquals(cache.Owner, Model), cache.IsFilled, cache.Batch, targets, "model");
 
         bool fits = targets.Steps == cache.Steps || (targets.Steps == 1 && Placement == LossPlacement.LastStep);
         if (!fits)

@@ -82,24 +82,10 @@ public sealed class RecurrentModelTruncatedBptt<T>
         ArgumentNullException.ThrowIfNull(targets);
         RecurrentModel<T> model = Model;
         int steps = inputs.Count;
-        if (steps == 0)
-        {
-            throw new ArgumentException("inputs is empty; a sequence needs at least one step.", nameof(inputs));
-        }
-
-        int batch = inputs[0]?.ColumnCount ?? throw new ArgumentNullException(nameof(inputs), "inputs[0] is null.");
-        for (int t = 0; t < steps; t++)
-        {
-            Guard.ValidateMatrix(inputs[t], model.InputSize, batch, nameof(inputs), t, "inputSize x batch");
-        }
+        int batch = BpttChecks<T>.RequireInputs(inputs, model.InputSize);
 
         model.ValidateStates(initialHidden, initialCell, batch);
-        if (targets.Steps != steps || targets.Batch != batch)
-        {
-            throw new ArgumentException(
-                $"targets cover {targets.Steps} steps of {targets.Batch} sequences but truncated BPTT needs one target per step: {steps} steps of {batch}.",
-                nameof(targets));
-        }
+        BpttChecks<T>.RequireOneTargetPerStep(targets, steps, batch);
 
         _bptt.ValidateTargetValues(targets);
         int chunks = (steps + ChunkLength - 1) / ChunkLength;

@@ -101,20 +101,7 @@ public sealed partial class Trainer<T>
         }
 
         (int epochsDone, SeededRandom shuffler) = ReadPosition(checkpoint.Position, paramName);
-        if (checkpoint.OptimizerState is null)
-        {
-            throw new ArgumentException("checkpoint holds no optimizer state; it was saved without an optimizer, so the run cannot continue bit for bit.", paramName);
-        }
-
-        double initialRate = Optimizer.LearningRate;
-        try
-        {
-            checkpoint.RestoreOptimizer(Optimizer);
-        }
-        catch (ArgumentException e)
-        {
-            throw new ArgumentException($"checkpoint's optimizer state does not suit this trainer's optimizer: {e.Message}", paramName, e);
-        }
+        double initialRate = RestoreOptimizer(checkpoint.OptimizerState, checkpoint.RestoreOptimizer, paramName);
 
         for (int p = 0; p < model.Parameters.Count; p++)
         {
@@ -192,22 +179,7 @@ public sealed partial class Trainer<T>
         ValidateDatasets(training, validation);
         RequireSameModel(checkpoint.Layer, paramName);
         (int epochsDone, SeededRandom shuffler) = ReadPosition(checkpoint.Position, paramName);
-        if (checkpoint.OptimizerState is null)
-        {
-            throw new ArgumentException("checkpoint holds no optimizer state; it was saved without an optimizer, so the run cannot continue bit for bit.", paramName);
-        }
-
-        // Read before the saved state replaces it (the saved rate is epoch k's, not the schedule's start).
-        double initialRate = Optimizer.LearningRate;
-        try
-        {
-            // The last check, and the first change: RestoreOptimizer validates everything before changing anything.
-            checkpoint.RestoreOptimizer(Optimizer);
-        }
-        catch (ArgumentException e)
-        {
-            throw new ArgumentException($"checkpoint's optimizer state does not suit this trainer's optimizer: {e.Message}", paramName, e);
-        }
+        double initialRate = RestoreOptimizer(checkpoint.OptimizerState, checkpoint.RestoreOptimizer, paramName);
 
         for (int p = 0; p < _network.Parameters.Count; p++)
         {
@@ -245,6 +217,32 @@ public sealed partial class Trainer<T>
     }
 
     /// <summary>The epochs done and the shuffling generator of a position a trainer wrote; anything else is refused.</summary>
+    /// <summary>
+    /// Puts a checkpoint's optimizer state into <see cref="Optimizer"/> with <paramref name="restore"/> (the checkpoint's
+    /// RestoreOptimizer); returns the learning rate the optimizer had before, the schedule's start.
+    /// </summary>
+    private double RestoreOptimizer(OptimizerState<T>? state, Action<IOptimizer<T>> restore, string paramName)
+    {
+        if (state is null)
+        {
+            throw new ArgumentException("checkpoint holds no optimizer state; it was saved without an optimizer, so the run cannot continue bit for bit.", paramName);
+        }
+
+        // Read before the saved state replaces it (the saved rate is epoch k's, not the schedule's start).
+        double initialRate = Optimizer.LearningRate;
+        try
+        {
+            // The last check, and the first change: RestoreOptimizer validates everything before changing anything.
+            restore(Optimizer);
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"checkpoint's optimizer state does not suit this trainer's optimizer: {e.Message}", paramName, e);
+        }
+
+        return initialRate;
+    }
+
     private (int EpochsDone, SeededRandom Shuffler) ReadPosition(TrainingPosition? position, string paramName)
     {
         if (position is null)

@@ -1,0 +1,87 @@
+namespace RnnCore;
+
+/// <summary>
+/// The batching behind prediction, shared by <see cref="RecurrentLayer{T}"/> and <see cref="RecurrentModel{T}"/>: the
+/// sequences are taken in order of length, in batches of up to a batch size (so a batch pads little), each packed into
+/// a fresh cache and run through the owner's inference forward pass; the outputs are read back in the callers' order.
+/// </summary>
+internal static class PredictionBatches<T>
+    where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+{
+    /// <summary>
+    /// One batch's cache as the batching sees it: its [I, T·B] inputs (zeroed), its [B] lengths and its [O, T·B]
+    /// outputs, and the owner's forward pass over it from zero states, told whether any sequence is padded.
+    /// </summary>
+    internal readonly record struct Batch(T[] Inputs, int[] Lengths, T[] Outputs, Action<bool> Forward);
+
+    /// <summary>Each sequence's output at its own last step: y_{L_n}, of length O; createBatch(steps, batch) gives a fresh batch.</summary>
+    internal static T[][] RunLast(
+        IReadOnlyList<(T[] Inputs, int Length)> sequences, int batchSize, int inputSize, int outputSize, Func<int, int, Batch> createBatch)
+    {
+        int o = outputSize;
+        var outputs = new T[sequences.Count][];
+        Run(sequences, batchSize, inputSize, createBatch, (n, batch, b, j) =>
+        {
+            int t = sequences[n].Length - 1;
+            outputs[n] = batch.Outputs.AsSpan(((t * b) + j) * o, o).ToArray();
+        });
+        return outputs;
+    }
+
+    /// <summary>Each sequence's outputs at its real steps: L_n rows of length O; createBatch(steps, batch) gives a fresh batch.</summary>
+    internal static T[][][] RunEveryStep(
+        IReadOnlyList<(T[] Inputs, int Length)> sequences, int batchSize, int inputSize, int outputSize, Func<int, int, Batch> createBatch)
+    {
+        int o = outputSize;
+        var outputs = new T[sequences.Count][][];
+        Run(sequences, batchSize, inputSize, createBatch, (n, batch, b, j) =>
+        {
+            var rows = new T[sequences[n].Length][];
+            for (int t = 0; t < rows.Length; t++)
+            {
+                rows[t] = batch.Outputs.AsSpan(((t * b) + j) * o, o).ToArray();
+            }
+
+            outputs[n] = rows;
+        });
+        return outputs;
+    }
+
+    /// <summary>
+    /// The forward pass over every sequence, in batches of up to <paramref name="batchSize"/> sequences taken in order of
+    /// length; then <paramref name="collect"/>(sequence index, batch, batch size, column) for each.
+    /// </summary>
+    private static void Run(
+        IReadOnlyList<(T[] Inputs, int Length)> sequences, int batchSize, int inputSize, Func<int, int, Batch> createBatch,
+        Action<int, Batch, int, int> collect)
+    {
+        int i = inputSize;
+        int[] order = Enumerable.Range(0, sequences.Count).OrderBy(n => sequences[n].Length).ToArray();
+        for (int start = 0; start < order.Length; start += batchSize)
+        {
+            ReadOnlySpan<int> members = order.AsSpan(start, Math.Min(batchSize, order.Length - start));
+            int b = members.Length;
+            int steps = sequences[members[b - 1]].Length; // the longest, as members are sorted by length
+            Batch batch = createBatch(steps, b);
+            bool padded = false;
+            for (int j = 0; j < b; j++)
+            {
+                (T[] inputs, int length) = sequences[members[j]];
+                for (int t = 0; t < length; t++)
+                {
+                    // x_t of sequence j is column j of the step-t block [I, B] (the padding stays 0).
+                    inputs.AsSpan(t * i, i).CopyTo(batch.Inputs.AsSpan(((t * b) + j) * i, i));
+                }
+
+                batch.Lengths[j] = length;
+                padded |= length < steps;
+            }
+
+            batch.Forward(padded);
+            for (int j = 0; j < b; j++)
+            {
+                collect(members[j], batch, b, j);
+            }
+        }
+    }
+}
