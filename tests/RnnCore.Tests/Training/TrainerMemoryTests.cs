@@ -6,7 +6,10 @@ namespace RnnCore.Tests.Training;
 /// <summary>
 /// The Trainer's memory is bounded by its batch sizes and its longest sequence, not by how many distinct lengths it
 /// meets: one cache and one gradient set per batch size, sized to the longest batch and reused for shorter ones.
+/// It measures the whole process's retained memory, so it runs in the collection that runs alone: tests running beside
+/// it would add their own allocations to the figure.
 /// </summary>
+[Collection(RnnCore.Tests.Kernels.ProcessSettingsCollection.Name)]
 public sealed class TrainerMemoryTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     [Fact]
