@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Diagnostics;
 using System.Numerics;
 using RnnCore.Optimizers;
 using RnnCore.Persistence;
@@ -17,8 +16,6 @@ namespace RnnCore.Tests.Persistence;
 public abstract class LoaderRobustnessTests<T>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private static readonly TimeSpan HangLimit = TimeSpan.FromSeconds(60);
-
     private readonly byte[] _checkpoint;
     private readonly byte[] _safetensors;
     private readonly T[][] _parameters;
@@ -187,28 +184,9 @@ public abstract class LoaderRobustnessTests<T>
         }
     }
 
-    /// <summary>
-    /// Loads a damaged checkpoint; returns the exception, or null when the file loaded. Any other exception, or an
-    /// allocation far beyond the file's size, fails the test.
-    /// </summary>
-    private static ModelFormatException? LoadModelFile(byte[] file, bool seekable)
-    {
-        using Stream stream = seekable ? new MemoryStream(file) : new NonSeekableStream(file);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        try
-        {
-            ModelFile.LoadCheckpoint<T>(stream);
-            return null;
-        }
-        catch (ModelFormatException e)
-        {
-            return e;
-        }
-        finally
-        {
-            RequireBoundedAllocation(GC.GetAllocatedBytesForCurrentThread() - before, file.Length);
-        }
-    }
+    /// <summary>Loads a damaged checkpoint: its refusal, or null when it loaded (see <see cref="DamagedFiles.Load"/>).</summary>
+    private static ModelFormatException? LoadModelFile(byte[] file, bool seekable) =>
+        DamagedFiles.Load(file, seekable, stream => ModelFile.LoadCheckpoint<T>(stream));
 
     private static ModelFormatException? ImportSafeTensors(byte[] file, out RecurrentLayer<T>? layer)
     {
@@ -225,29 +203,11 @@ public abstract class LoaderRobustnessTests<T>
         }
         finally
         {
-            RequireBoundedAllocation(GC.GetAllocatedBytesForCurrentThread() - before, file.Length);
+            DamagedFiles.RequireBoundedAllocation(GC.GetAllocatedBytesForCurrentThread() - before, file.Length);
         }
     }
 
-    private static void RequireBoundedAllocation(long allocated, int fileLength)
-    {
-        // The file, the parsed tensors and the layer are a few copies of the file, plus messages and JSON: far below
-        // what a forged size would cost (megabytes to gigabytes).
-        long limit = (32L * fileLength) + (256 * 1024);
-        if (allocated > limit)
-        {
-            throw new Xunit.Sdk.XunitException($"loading a {fileLength}-byte file allocated {allocated:N0} bytes (limit {limit:N0}).");
-        }
-    }
-
-    private static void RunWithinLimit(Action body)
-    {
-        var watch = Stopwatch.StartNew();
-        Task task = Task.Run(body);
-        task.Wait(HangLimit).Should().BeTrue($"the loaders must not hang (gave up after {HangLimit.TotalSeconds} s)");
-        task.GetAwaiter().GetResult();
-        watch.Elapsed.Should().BeLessThan(HangLimit);
-    }
+    private static void RunWithinLimit(Action body) => DamagedFiles.RunWithinLimit(body);
 }
 
 public sealed class LoaderRobustnessTestsDouble : LoaderRobustnessTests<double>;

@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Diagnostics;
 using System.Numerics;
 using System.Text;
 using RnnCore.Optimizers;
@@ -17,8 +16,6 @@ namespace RnnCore.Tests.Persistence;
 public abstract class ModelFileV2RobustnessTests<T>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private static readonly TimeSpan HangLimit = TimeSpan.FromSeconds(60);
-
     private readonly byte[] _checkpoint;
 
     protected ModelFileV2RobustnessTests()
@@ -258,44 +255,11 @@ public abstract class ModelFileV2RobustnessTests<T>
         e.Message.Should().Match(message);
     }
 
-    /// <summary>
-    /// Loads a damaged checkpoint; returns the exception, or null when the file loaded. Any other exception, or an
-    /// allocation far beyond the file's size, fails the test.
-    /// </summary>
-    private static ModelFormatException? Load(byte[] file, bool seekable)
-    {
-        using Stream stream = seekable ? new MemoryStream(file) : new NonSeekableStream(file);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        try
-        {
-            ModelFile.LoadModelCheckpoint<T>(stream);
-            return null;
-        }
-        catch (ModelFormatException e)
-        {
-            return e;
-        }
-        finally
-        {
-            // The file, the parsed tensors, the table's names and the model are a few copies of the file, plus
-            // messages: far below what a forged size would cost (megabytes to gigabytes).
-            long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-            long limit = (32L * file.Length) + (256 * 1024);
-            if (allocated > limit)
-            {
-                throw new Xunit.Sdk.XunitException($"loading a {file.Length}-byte file allocated {allocated:N0} bytes (limit {limit:N0}).");
-            }
-        }
-    }
+    /// <summary>Loads a damaged model checkpoint: its refusal, or null when it loaded (see <see cref="DamagedFiles.Load"/>).</summary>
+    private static ModelFormatException? Load(byte[] file, bool seekable) =>
+        DamagedFiles.Load(file, seekable, stream => ModelFile.LoadModelCheckpoint<T>(stream));
 
-    private static void RunWithinLimit(Action body)
-    {
-        var watch = Stopwatch.StartNew();
-        Task task = Task.Run(body);
-        task.Wait(HangLimit).Should().BeTrue($"the loaders must not hang (gave up after {HangLimit.TotalSeconds} s)");
-        task.GetAwaiter().GetResult();
-        watch.Elapsed.Should().BeLessThan(HangLimit);
-    }
+    private static void RunWithinLimit(Action body) => DamagedFiles.RunWithinLimit(body);
 }
 
 public sealed class ModelFileV2RobustnessTestsDouble : ModelFileV2RobustnessTests<double>;
