@@ -37,7 +37,7 @@ public static class StepProfile
         var random = new Random(0);
         float[] Random(int n) => Enumerable.Range(0, n).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray();
         float[] wx = Random(h * i), wh = Random(h * h), wy = Random(o * h);
-        float[] inputs = Random(i * columns), hiddens = Random(h * (columns + b)), logits = Random(o * columns), outputs = new float[o * columns];
+        float[] inputs = Random(i * columns), hiddens = Random(h * (columns + b)), logits = Random(o * columns), outputs = new float[o * columns], inverseSums = new float[columns], column = new float[o];
         float[] deltas = Random(h * columns), future = new float[h * b], dwx = new float[h * i], dwh = new float[h * h], dwy = new float[o * h];
         var packed = new PackedMatrix<float>(h, h);
         double[] logSumExp = new double[columns];
@@ -57,7 +57,8 @@ public static class StepProfile
                 }
             }),
             ("Wy·H (all steps)", () => Gemm.Multiply(false, false, o, columns, h, 1f, wy, o, hiddens.AsSpan(h * b), h, 1f, logits, o)),
-            ("softmax", () => Softmax.Forward<float>(logits, outputs, o, logSumExp)),
+            ("softmax (log Σe^z, 1/Σ)", () => Softmax.Forward<float>(logits, o, logSumExp, inverseSums, column)),
+            ("softmax y (in dZ)", () => Softmax.Outputs<float>(logits, inverseSums, o, outputs)),
             ("dWy = dZ·Hᵀ", () => Gemm.Multiply(false, true, o, h, columns, 1f, logits, o, hiddens.AsSpan(h * b), h, 0f, dwy, o)),
             ("Wyᵀ·dZ", () => Gemm.Multiply(true, false, h, columns, o, 1f, wy, o, logits, o, 0f, deltas, h)),
             ("Whᵀ·δ_t (T steps)", () =>

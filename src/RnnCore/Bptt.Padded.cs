@@ -48,7 +48,6 @@ public sealed partial class Bptt<T>
                 int targetStep = !lastStep ? targetStep0 + t : targets.Steps == 1 ? 0 : targetStep0 - (steps - 1) + t;
                 int column = (t * b) + j;
                 ReadOnlySpan<T> logits = cache.Logits.AsSpan(column * o, o);
-                ReadOnlySpan<T> outputs = cache.Outputs.AsSpan(column * o, o);
                 Span<T> gradient = logitGradient.IsEmpty ? default : logitGradient.Slice(column * o, o);
                 if (Layer.OutputActivation == OutputActivation.Softmax)
                 {
@@ -56,7 +55,7 @@ public sealed partial class Bptt<T>
                     sum += SoftmaxCrossEntropy.Forward(logits, cache.LogSumExps.AsSpan(column, 1), target, o);
                     if (!gradient.IsEmpty)
                     {
-                        SoftmaxCrossEntropy.Backward(outputs, target, o, scale, gradient);
+                        SoftmaxCrossEntropy.Backward(logits, cache.InverseSums.AsSpan(column, 1), target, o, scale, gradient);
                     }
                 }
                 else
@@ -67,7 +66,7 @@ public sealed partial class Bptt<T>
                         sum += SigmoidBinaryCrossEntropy.Forward(logits, target);
                         if (!gradient.IsEmpty)
                         {
-                            SigmoidBinaryCrossEntropy.Backward(outputs, target, scale, gradient);
+                            SigmoidBinaryCrossEntropy.Backward(logits, target, scale, gradient);
                         }
                     }
                     else

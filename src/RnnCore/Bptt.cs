@@ -252,7 +252,6 @@ public sealed partial class Bptt<T>
             int step = firstScored + s;
             int targetStep = targetStep0 + s;
             ReadOnlySpan<T> logits = cache.Logits.AsSpan(step * o * b, o * b);
-            ReadOnlySpan<T> outputs = cache.Outputs.AsSpan(step * o * b, o * b);
             Span<T> gradient = logitGradient.IsEmpty ? default : logitGradient.Slice(s * o * b, o * b);
             switch (Layer.OutputActivation)
             {
@@ -260,7 +259,7 @@ public sealed partial class Bptt<T>
                     sum += SoftmaxCrossEntropy.Forward(logits, cache.LogSumExps.AsSpan(step * b, b), targets.ClassesAt(targetStep), o);
                     if (!gradient.IsEmpty)
                     {
-                        SoftmaxCrossEntropy.Backward(outputs, targets.ClassesAt(targetStep), o, scale, gradient);
+                        SoftmaxCrossEntropy.Backward(logits, cache.InverseSums.AsSpan(step * b, b), targets.ClassesAt(targetStep), o, scale, gradient);
                     }
 
                     break;
@@ -268,7 +267,7 @@ public sealed partial class Bptt<T>
                     sum += SigmoidBinaryCrossEntropy.Forward(logits, targets.ValuesAt(targetStep));
                     if (!gradient.IsEmpty)
                     {
-                        SigmoidBinaryCrossEntropy.Backward(outputs, targets.ValuesAt(targetStep), scale, gradient);
+                        SigmoidBinaryCrossEntropy.Backward(logits, targets.ValuesAt(targetStep), scale, gradient);
                     }
 
                     break;

@@ -1,5 +1,6 @@
 using System.Numerics;
 using MathNet.Numerics.LinearAlgebra;
+using RnnCore.Activations;
 using RnnCore.Internal;
 using RnnCore.Kernels;
 
@@ -35,8 +36,9 @@ public sealed class ForwardCache<T>
         Inputs = new T[Guard.ElementCount<T>(inputSize, (long)steps * batch, "inputs cache")];
         Hiddens = new T[Guard.ElementCount<T>(hiddenSize, ((long)steps + 1) * batch, "hidden-state cache")];
         Logits = new T[Guard.ElementCount<T>(outputSize, (long)steps * batch, "logits cache")];
-        Outputs = new T[Logits.Length];
         LogSumExps = new double[steps * batch];
+        InverseSums = new T[steps * batch];
+        OutputScratch = new T[outputSize];
         PackedRecurrentWeights = new PackedMatrix<T>(hiddenSize, hiddenSize);
         Lengths = new int[batch];
     }
@@ -75,14 +77,22 @@ public sealed class ForwardCache<T>
     // f'(a_t) (tanh' = 1 − h², relu' = [h > 0], so the pre-activation need not be kept) and for dW_h, dW_y.
     internal T[] Hiddens { get; }
 
-    // [O, T·B]: z_t = W_y h_t + b_y. Read by the loss (log-sum-exp and BCE are computed from logits, for stability).
+    // [O, T·B]: z_t = W_y h_t + b_y. Read by the loss (log-sum-exp and BCE are computed from logits, for stability) and
+    // by every reader of y_t = g(z_t), which is rebuilt from it (OutputValues) rather than kept as a second [O, T·B] slab.
     internal T[] Logits { get; }
-
-    // [O, T·B]: y_t = g(z_t). Read by the fused loss backward (dL/dz = y − target).
-    internal T[] Outputs { get; }
 
     // [T·B]: log Σ_k e^(z_k) of each logit column, kept by the softmax forward for the cross-entropy loss.
     internal double[] LogSumExps { get; }
+
+    // [T·B]: 1 / Σ_k e^(z_k − max z) of each logit column (softmax only), so that y = e^(z − max z) · this is rebuilt with
+    // the forward pass's own sum, bit for bit.
+    internal T[] InverseSums { get; }
+
+    // [O]: one column's exponentials while the softmax forward sums them.
+    internal T[] OutputScratch { get; }
+
+    // The output activation g of the layer that filled the cache, for rebuilding y.
+    internal OutputActivation OutputActivation { get; set; }
 
     // W_h in the GEMM kernel's panel layout, packed once per forward pass and shared by its T recurrent products.
     // Owned by the cache, not the layer, so that threads running Forward at once never share it.
@@ -120,7 +130,12 @@ public sealed class ForwardCache<T>
 
     /// <summary>The output y_t = g(z_t) of step <paramref name="step"/>, a new O x B matrix.</summary>
     /// <param name="step">0-based step, 0 ≤ step &lt; <see cref="Steps"/>.</param>
-    public Matrix<T> Output(int step) => Block(Outputs, OutputSize, CheckStep(step));
+    public Matrix<T> Output(int step)
+    {
+        T[] outputs = new T[OutputSize * Batch];
+        OutputColumns(CheckStep(step) * Batch, Batch, outputs);
+        return Matrix<T>.Build.Dense(OutputSize, Batch, outputs);
+    }
 
     /// <summary>
     /// Runs the next passes over the first <paramref name="steps"/> of the <see cref="Capacity"/> steps: every buffer is
@@ -136,6 +151,14 @@ public sealed class ForwardCache<T>
         Steps = steps;
         Owner = null;
     }
+
+    /// <summary>
+    /// y = g(z) of the <paramref name="count"/> columns from <paramref name="firstColumn"/> (column t·B + b is step t of
+    /// sequence b) into <paramref name="destination"/>, O x count, rebuilt from the logits.
+    /// </summary>
+    internal void OutputColumns(int firstColumn, int count, Span<T> destination) =>
+        OutputValues.FromLogits<T>(
+            OutputActivation, Logits.AsSpan(firstColumn * OutputSize, count * OutputSize), InverseSums.AsSpan(firstColumn, count), OutputSize, destination);
 
     /// <summary>The H x B hidden-state block <paramref name="block"/> (0 = h_0) without copying.</summary>
     internal Span<T> HiddenBlock(int block) => Hiddens.AsSpan(block * HiddenSize * Batch, HiddenSize * Batch);

@@ -9,10 +9,11 @@ internal static class PredictionBatches<T>
     where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
 {
     /// <summary>
-    /// One batch's cache as the batching sees it: its [I, T·B] inputs (zeroed), its [B] lengths and its [O, T·B]
-    /// outputs, and the owner's forward pass over it from zero states, told whether any sequence is padded.
+    /// One batch's cache as the batching sees it: its [I, T·B] inputs (zeroed), its [B] lengths, the output y of one
+    /// column (t·B + b) written into an array of length O (rebuilt from the cached logits), and the owner's forward pass
+    /// over it from zero states, told whether any sequence is padded.
     /// </summary>
-    internal readonly record struct Batch(T[] Inputs, int[] Lengths, T[] Outputs, Action<bool> Forward);
+    internal readonly record struct Batch(T[] Inputs, int[] Lengths, Action<int, T[]> Output, Action<bool> Forward);
 
     /// <summary>Each sequence's output at its own last step: y_{L_n}, of length O; createBatch(steps, batch) gives a fresh batch.</summary>
     internal static T[][] RunLast(
@@ -23,7 +24,8 @@ internal static class PredictionBatches<T>
         Run(sequences, batchSize, inputSize, createBatch, (n, batch, b, j) =>
         {
             int t = sequences[n].Length - 1;
-            outputs[n] = batch.Outputs.AsSpan(((t * b) + j) * o, o).ToArray();
+            outputs[n] = new T[o];
+            batch.Output((t * b) + j, outputs[n]);
         });
         return outputs;
     }
@@ -39,7 +41,8 @@ internal static class PredictionBatches<T>
             var rows = new T[sequences[n].Length][];
             for (int t = 0; t < rows.Length; t++)
             {
-                rows[t] = batch.Outputs.AsSpan(((t * b) + j) * o, o).ToArray();
+                rows[t] = new T[o];
+                batch.Output((t * b) + j, rows[t]);
             }
 
             outputs[n] = rows;

@@ -129,7 +129,7 @@ public sealed partial class RecurrentLayer<T>
     private PredictionBatches<T>.Batch CreatePredictionBatch(int steps, int batch)
     {
         ForwardCache<T> cache = CreateCache(steps, batch);
-        return new(cache.Inputs, cache.Lengths, cache.Outputs, padded =>
+        return new(cache.Inputs, cache.Lengths, (column, output) => cache.OutputColumns(column, 1, output), padded =>
         {
             cache.HasLengths = padded;
             cache.HiddenBlock(0).Clear();

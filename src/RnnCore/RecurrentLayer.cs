@@ -344,9 +344,9 @@ public sealed partial class RecurrentLayer<T>
             }
         }
 
-        // z_t = W_y h_t + b_y for every step at once, then y_t = g(z_t).
+        // z_t = W_y h_t + b_y for every step at once. y_t = g(z_t) is not stored: its readers rebuild it from z_t (and, for
+        // softmax, the 1 / Σ e^(z − max z) kept here beside the log-sum-exp), which saves an [O, T·B] slab.
         Span<T> logits = cache.Logits.AsSpan(0, OutputSize * columns);
-        Span<T> outputs = cache.Outputs.AsSpan(0, OutputSize * columns);
         ColumnBlocks.BroadcastColumns<T>(_by, logits);
         Gemm.Multiply(false, false, OutputSize, columns, h, one, _wy, OutputSize, cache.Hiddens.AsSpan(h * b), h, one, logits, OutputSize);
         int bad = Guard.IndexOfNonFinite<T>(logits);
@@ -356,19 +356,8 @@ public sealed partial class RecurrentLayer<T>
             throw new NonFiniteValueException("logit z_t", column / b, $"row {bad % OutputSize}, sequence {column % b}");
         }
 
-        switch (OutputActivation)
-        {
-            case OutputActivation.Softmax:
-                Softmax.Forward<T>(logits, outputs, OutputSize, cache.LogSumExps.AsSpan(0, columns));
-                break;
-            case OutputActivation.Sigmoid:
-                Sigmoid.Forward<T>(logits, outputs);
-                break;
-            default:
-                logits.CopyTo(outputs);
-                break;
-        }
-
+        OutputValues.Forward<T>(OutputActivation, logits, OutputSize, cache.LogSumExps.AsSpan(0, columns), cache.InverseSums.AsSpan(0, columns), cache.OutputScratch);
+        cache.OutputActivation = OutputActivation;
         cache.Owner = this;
     }
 

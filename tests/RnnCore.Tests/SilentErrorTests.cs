@@ -32,7 +32,8 @@ public abstract class SilentErrorTests<T>
 
         (imported.HiddenActivation, imported.OutputActivation).Should().Be((hidden, output));
         List<MathNet.Numerics.LinearAlgebra.Vector<T>> sequence = Enumerable.Range(0, 5).Select(t => MathNet.Numerics.LinearAlgebra.Vector<T>.Build.Dense(3, k => T.CreateTruncating(Math.Sin(t + (2 * k))))).ToList();
-        imported.Forward(sequence).Outputs.Should().Equal(layer.Forward(sequence).Outputs, "the same parameters and activations give the same outputs");
+        RandomProblems.AllOutputs(imported.Forward(sequence)).Should().Equal(
+            RandomProblems.AllOutputs(layer.Forward(sequence)), "the same parameters and activations give the same outputs");
 
         // Naming the file's own activations is fine too.
         SafeTensors.Import<T>(new MemoryStream(stream.ToArray()), hidden, output).OutputActivation.Should().Be(output);

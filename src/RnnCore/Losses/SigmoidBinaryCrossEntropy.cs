@@ -1,4 +1,5 @@
 using System.Numerics;
+using RnnCore.Activations;
 
 namespace RnnCore.Losses;
 
@@ -24,13 +25,13 @@ internal static class SigmoidBinaryCrossEntropy
         return sum;
     }
 
-    /// <summary>dL/dz = scale · (σ(z) − t), elementwise, from the cached sigmoid outputs.</summary>
-    public static void Backward<T>(ReadOnlySpan<T> outputs, ReadOnlySpan<T> targets, T scale, Span<T> logitGradient)
+    /// <summary>dL/dz = scale · (σ(z) − t), elementwise, with σ(z) computed from the logits as the forward defines it.</summary>
+    public static void Backward<T>(ReadOnlySpan<T> logits, ReadOnlySpan<T> targets, T scale, Span<T> logitGradient)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        for (int i = 0; i < outputs.Length; i++)
+        for (int i = 0; i < logits.Length; i++)
         {
-            logitGradient[i] = scale * (outputs[i] - targets[i]);
+            logitGradient[i] = scale * (Sigmoid.Of(logits[i]) - targets[i]);
         }
     }
 }

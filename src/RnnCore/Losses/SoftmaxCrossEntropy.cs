@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using RnnCore.Activations;
 
 namespace RnnCore.Losses;
 
@@ -25,11 +26,17 @@ internal static class SoftmaxCrossEntropy
         return sum;
     }
 
-    /// <summary>dL/dz = scale · (y − onehot(c)) for each column, written into <paramref name="logitGradient"/>.</summary>
-    public static void Backward<T>(ReadOnlySpan<T> outputs, ReadOnlySpan<int> classes, int rows, T scale, Span<T> logitGradient)
+    /// <summary>
+    /// dL/dz = scale · (y − onehot(c)) for each column, written into <paramref name="logitGradient"/>; y is rebuilt from
+    /// the logits and each column's 1 / Σ e^(z − max z) that the softmax forward kept (<see cref="Softmax.Outputs{T}"/>).
+    /// </summary>
+    public static void Backward<T>(
+        ReadOnlySpan<T> logits, ReadOnlySpan<T> inverseSums, ReadOnlySpan<int> classes, int rows, T scale, Span<T> logitGradient)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        TensorPrimitives.Multiply(outputs.Slice(0, classes.Length * rows), scale, logitGradient);
+        Span<T> gradient = logitGradient.Slice(0, classes.Length * rows);
+        Softmax.Outputs(logits.Slice(0, gradient.Length), inverseSums, rows, gradient);
+        TensorPrimitives.Multiply(gradient, scale, gradient);
         for (int j = 0; j < classes.Length; j++)
         {
             logitGradient[(j * rows) + classes[j]] -= scale;

@@ -37,8 +37,11 @@ internal sealed class OutputHead<T>
     /// <summary>b_head, [O].</summary>
     public T[] Bias { get; }
 
-    /// <summary>z = W_head o + b_head for all T·B columns in one GEMM, then y = g(z); a NaN or infinity in z is reported.</summary>
-    public void Forward(ReadOnlySpan<T> top, Span<T> logits, Span<T> outputs, Span<double> logSumExps, int batch)
+    /// <summary>
+    /// z = W_head o + b_head for all T·B columns in one GEMM; a NaN or infinity in z is reported. y = g(z) is not stored:
+    /// what rebuilds it is kept instead (<see cref="OutputValues.Forward{T}"/>), with <paramref name="scratch"/> one column.
+    /// </summary>
+    public void Forward(ReadOnlySpan<T> top, Span<T> logits, Span<double> logSumExps, Span<T> inverseSums, Span<T> scratch, int batch)
     {
         int o = OutputSize;
         int columns = logits.Length / o;
@@ -51,18 +54,7 @@ internal sealed class OutputHead<T>
             throw new NonFiniteValueException("logit z_t", column / batch, $"row {bad % o}, sequence {column % batch}");
         }
 
-        switch (Activation)
-        {
-            case OutputActivation.Softmax:
-                Softmax.Forward<T>(logits, outputs, o, logSumExps);
-                break;
-            case OutputActivation.Sigmoid:
-                Sigmoid.Forward<T>(logits, outputs);
-                break;
-            default:
-                logits.CopyTo(outputs);
-                break;
-        }
+        OutputValues.Forward<T>(Activation, logits, o, logSumExps, inverseSums, scratch);
     }
 
     /// <summary>
@@ -72,7 +64,7 @@ internal sealed class OutputHead<T>
     /// hold a single step. Mean divides by PyTorch's count: scored items for cross-entropy, items · O otherwise.
     /// </summary>
     public double Loss(
-        ReadOnlySpan<T> logits, ReadOnlySpan<T> outputs, ReadOnlySpan<double> logSumExps, SequenceTargets<T> targets, int targetOffset,
+        ReadOnlySpan<T> logits, ReadOnlySpan<double> logSumExps, ReadOnlySpan<T> inverseSums, SequenceTargets<T> targets, int targetOffset,
         ReadOnlySpan<int> lengths, int steps, LossPlacement placement, LossReduction reduction, Span<T> logitGradient)
     {
         int o = OutputSize;
@@ -105,7 +97,6 @@ internal sealed class OutputHead<T>
                 int targetStep = targets.Steps == 1 && lastStep ? 0 : targetOffset + t;
                 int column = (t * b) + j;
                 ReadOnlySpan<T> z = logits.Slice(column * o, o);
-                ReadOnlySpan<T> y = outputs.Slice(column * o, o);
                 Span<T> gradient = logitGradient.IsEmpty ? default : logitGradient.Slice(column * o, o);
                 if (Activation == OutputActivation.Softmax)
                 {
@@ -113,7 +104,7 @@ internal sealed class OutputHead<T>
                     sum += SoftmaxCrossEntropy.Forward(z, logSumExps.Slice(column, 1), target, o);
                     if (!gradient.IsEmpty)
                     {
-                        SoftmaxCrossEntropy.Backward(y, target, o, scale, gradient);
+                        SoftmaxCrossEntropy.Backward(z, inverseSums.Slice(column, 1), target, o, scale, gradient);
                     }
                 }
                 else
@@ -124,7 +115,7 @@ internal sealed class OutputHead<T>
                         sum += SigmoidBinaryCrossEntropy.Forward(z, target);
                         if (!gradient.IsEmpty)
                         {
-                            SigmoidBinaryCrossEntropy.Backward(y, target, scale, gradient);
+                            SigmoidBinaryCrossEntropy.Backward(z, target, scale, gradient);
                         }
                     }
                     else

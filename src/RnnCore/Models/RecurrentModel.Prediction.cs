@@ -140,7 +140,7 @@ public sealed partial class RecurrentModel<T>
     private PredictionBatches<T>.Batch CreatePredictionBatch(int steps, int batch)
     {
         RecurrentModelCache<T> cache = CreateCache(steps, batch);
-        return new(cache.Inputs, cache.Lengths, cache.Outputs, padded =>
+        return new(cache.Inputs, cache.Lengths, (column, output) => cache.OutputColumns(column, 1, output), padded =>
         {
             cache.HasLengths = padded;
             CopyStates(cache, null, null);

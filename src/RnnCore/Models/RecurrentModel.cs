@@ -410,7 +410,7 @@ public sealed partial class RecurrentModel<T>
             inputRows = d * h;
         }
 
-        Head.Forward(cache.LayerOutputs[^1], cache.Logits, cache.Outputs, cache.LogSumExps, b);
+        Head.Forward(cache.LayerOutputs[^1], cache.Logits, cache.LogSumExps, cache.InverseSums, cache.OutputScratch, b);
         cache.Owner = this;
     }
 

@@ -110,7 +110,7 @@ public sealed class RecurrentModelBptt<T>
         Validate(cache, targets);
         ValidateTargetValues(targets);
         return T.CreateTruncating(Model.Head.Loss(
-            cache.Logits, cache.Outputs, cache.LogSumExps, targets, 0, cache.Lengths, cache.Steps, Placement, Reduction, []));
+            cache.Logits, cache.LogSumExps, cache.InverseSums, targets, 0, cache.Lengths, cache.Steps, Placement, Reduction, []));
     }
 
     /// <summary>BPTT proper, once validated: cache position t is scored against target step <paramref name="targetOffset"/> + t.</summary>
@@ -126,7 +126,7 @@ public sealed class RecurrentModelBptt<T>
         // Seed: dL/dz at every scored column (zero elsewhere), then the head's gradients and dL/do of the top layer.
         Span<T> logitGradient = _logitGradient.AsSpan(0, model.OutputSize * columns);
         double loss = model.Head.Loss(
-            cache.Logits, cache.Outputs, cache.LogSumExps, targets, targetOffset, cache.Lengths, cache.Steps, Placement, Reduction, logitGradient);
+            cache.Logits, cache.LogSumExps, cache.InverseSums, targets, targetOffset, cache.Lengths, cache.Steps, Placement, Reduction, logitGradient);
         int headIndex = 4 * model.Layers * d;
         T[] outputGradient = _outputGradient;
         T[] belowGradient = _belowGradient;

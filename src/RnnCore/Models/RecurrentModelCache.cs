@@ -1,5 +1,6 @@
 using System.Numerics;
 using MathNet.Numerics.LinearAlgebra;
+using RnnCore.Activations;
 using RnnCore.Internal;
 using RnnCore.Kernels;
 
@@ -7,8 +8,8 @@ namespace RnnCore;
 
 /// <summary>
 /// The unrolled forward pass of a <see cref="RecurrentModel{T}"/> over B sequences of T steps: every layer's and
-/// direction's states and gate activations, the dropout masks, the head's logits and outputs. Exactly what
-/// <see cref="RecurrentModelBptt{T}"/> reads on its way back. Create one with <see cref="RecurrentModel{T}.CreateCache"/>
+/// direction's states and gate activations, the dropout masks, the head's logits (the outputs are rebuilt from them when
+/// read). Exactly what <see cref="RecurrentModelBptt{T}"/> reads on its way back. Create one with <see cref="RecurrentModel{T}.CreateCache"/>
 /// and pass it to every forward pass: it is overwritten, never reallocated.
 /// </summary>
 /// <remarks>
@@ -62,8 +63,9 @@ public sealed class RecurrentModelCache<T>
         }
 
         Logits = new T[Guard.ElementCount<T>(model.OutputSize, columns, "logits cache")];
-        Outputs = new T[Logits.Length];
         LogSumExps = new double[columns];
+        InverseSums = new T[columns];
+        OutputScratch = new T[model.OutputSize];
         PackedRecurrentWeights = new PackedMatrix<T>(gh, h);
         Lengths = new int[batch];
     }
@@ -114,12 +116,18 @@ public sealed class RecurrentModelCache<T>
 
     internal T[][] DroppedOutputs { get; }
 
-    // [O, T·B]: z = W_head o + b_head and y = g(z), by position.
+    // [O, T·B]: z = W_head o + b_head, by position. y = g(z) is rebuilt from it where it is read (OutputValues), not kept
+    // as a second [O, T·B] slab.
     internal T[] Logits { get; }
 
-    internal T[] Outputs { get; }
-
+    // [T·B]: log Σ_k e^(z_k) of each logit column (softmax), for the cross-entropy.
     internal double[] LogSumExps { get; }
+
+    // [T·B]: 1 / Σ_k e^(z_k − max z) of each logit column (softmax), to rebuild y with the forward pass's own sum.
+    internal T[] InverseSums { get; }
+
+    // [O]: one column's exponentials while the softmax forward sums them.
+    internal T[] OutputScratch { get; }
 
     // W_hh of the layer-direction being unrolled, in the GEMM kernel's panel layout (packed once per layer-direction).
     internal PackedMatrix<T> PackedRecurrentWeights { get; }
@@ -131,7 +139,12 @@ public sealed class RecurrentModelCache<T>
 
     /// <summary>The output y_t = g(z_t) at position <paramref name="step"/>, a new O x B matrix.</summary>
     /// <param name="step">0-based position, 0 ≤ step &lt; <see cref="Steps"/>.</param>
-    public Matrix<T> Output(int step) => Block(Outputs, Options.OutputSize, CheckStep(step));
+    public Matrix<T> Output(int step)
+    {
+        T[] outputs = new T[Options.OutputSize * Batch];
+        OutputColumns(CheckStep(step) * Batch, Batch, outputs);
+        return Matrix<T>.Build.Dense(Options.OutputSize, Batch, outputs);
+    }
 
     /// <summary>The logits z_t at position <paramref name="step"/>, a new O x B matrix.</summary>
     /// <param name="step">0-based position, 0 ≤ step &lt; <see cref="Steps"/>.</param>
@@ -170,6 +183,17 @@ public sealed class RecurrentModelCache<T>
 
     /// <summary>Every layer-direction's final cell state (LSTM only), in PyTorch's order.</summary>
     public IReadOnlyList<Matrix<T>> FinalCells() => Enumerable.Range(0, Hiddens.Length).Select(FinalCell).ToArray();
+
+    /// <summary>
+    /// y = g(z) of the <paramref name="count"/> columns from <paramref name="firstColumn"/> (column t·B + b is position t
+    /// of sequence b) into <paramref name="destination"/>, O x count, rebuilt from the logits.
+    /// </summary>
+    internal void OutputColumns(int firstColumn, int count, Span<T> destination)
+    {
+        int o = Options.OutputSize;
+        OutputValues.FromLogits<T>(
+            Options.OutputActivation, Logits.AsSpan(firstColumn * o, count * o), InverseSums.AsSpan(firstColumn, count), o, destination);
+    }
 
     /// <summary>The H x B block <paramref name="block"/> of a state slab, without copying.</summary>
     internal Span<T> StateBlock(T[] slab, int block) => slab.AsSpan(block * Options.HiddenSize * Batch, Options.HiddenSize * Batch);

@@ -37,6 +37,7 @@ internal sealed class LayerNetwork<T> : TrainableNetwork<T>
         private readonly LayerNetwork<T> _network;
         private readonly Bptt<T> _bptt;
         private readonly ForwardCache<T> _cache;
+        private readonly T[] _output; // [O]: the column Output returns
         private RecurrentGradients<T>? _gradients;
 
         public Pass(LayerNetwork<T> network, Bptt<T> bptt, int capacity, int batch)
@@ -44,6 +45,7 @@ internal sealed class LayerNetwork<T> : TrainableNetwork<T>
             _network = network;
             _bptt = bptt;
             _cache = network.Layer.CreateCache(capacity, batch);
+            _output = new T[network.OutputSize];
             Capacity = capacity;
         }
 
@@ -62,7 +64,11 @@ internal sealed class LayerNetwork<T> : TrainableNetwork<T>
             set => _cache.HasLengths = value;
         }
 
-        public override ReadOnlySpan<T> Outputs => _cache.Outputs.AsSpan(0, _cache.OutputSize * _cache.Steps * _cache.Batch);
+        public override ReadOnlySpan<T> Output(int column)
+        {
+            _cache.OutputColumns(column, 1, _output);
+            return _output;
+        }
 
         public override TensorSet<T> ParameterGradients => Gradients.ParameterGradients;
 

@@ -54,6 +54,7 @@ internal sealed class ModelNetwork<T> : TrainableNetwork<T>
         private readonly ModelNetwork<T> _network;
         private readonly RecurrentModelBptt<T> _bptt;
         private RecurrentModelCache<T> _cache;
+        private readonly T[] _output; // [O]: the column Output returns
         private RecurrentModelGradients<T>? _gradients;
         private bool _padded;
 
@@ -62,6 +63,7 @@ internal sealed class ModelNetwork<T> : TrainableNetwork<T>
             _network = network;
             _bptt = bptt;
             _cache = network.Model.CreateCache(capacity, batch);
+            _output = new T[network.OutputSize];
         }
 
         public override int Capacity => _cache.Steps;
@@ -79,7 +81,11 @@ internal sealed class ModelNetwork<T> : TrainableNetwork<T>
             set => _padded = value;
         }
 
-        public override ReadOnlySpan<T> Outputs => _cache.Outputs;
+        public override ReadOnlySpan<T> Output(int column)
+        {
+            _cache.OutputColumns(column, 1, _output);
+            return _output;
+        }
 
         public override TensorSet<T> ParameterGradients => Gradients.ParameterGradients;
 
@@ -145,7 +151,7 @@ internal sealed class ModelNetwork<T> : TrainableNetwork<T>
         // Rounded to T, as RecurrentModelBptt.Loss and the layer's loss are.
         public override double Loss(SequenceTargets<T> targets) =>
             double.CreateTruncating(T.CreateTruncating(_network.Model.Head.Loss(
-                _cache.Logits, _cache.Outputs, _cache.LogSumExps, targets, 0, _cache.Lengths, _cache.Steps, _bptt.Placement, _bptt.Reduction, [])));
+                _cache.Logits, _cache.LogSumExps, _cache.InverseSums, targets, 0, _cache.Lengths, _cache.Steps, _bptt.Placement, _bptt.Reduction, [])));
 
         public override double Backward(SequenceTargets<T> targets, int targetStep0) =>
             double.CreateTruncating(_bptt.BackwardCore(_cache, targets, targetStep0, Gradients));

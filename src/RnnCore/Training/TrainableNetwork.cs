@@ -55,8 +55,11 @@ internal abstract class NetworkPass<T>
 
     public abstract bool HasLengths { set; }
 
-    /// <summary>[O, Steps·B]: the outputs of the last forward pass.</summary>
-    public abstract ReadOnlySpan<T> Outputs { get; }
+    /// <summary>
+    /// The output y of column t·B + j of the last forward pass (length O), rebuilt from the cached logits into a buffer
+    /// that the next call overwrites.
+    /// </summary>
+    public abstract ReadOnlySpan<T> Output(int column);
 
     public abstract TensorSet<T> ParameterGradients { get; }
 

@@ -108,7 +108,7 @@ public sealed partial class Trainer<T>
             int length = buffers.Lengths[j];
             for (int t = lastStep ? length - 1 : 0; t < length; t++)
             {
-                ReadOnlySpan<T> y = cache.Outputs.Slice(((t * b) + j) * o, o);
+                ReadOnlySpan<T> y = cache.Output((t * b) + j);
                 int targetStep = lastStep ? 0 : t;
                 for (int k = 0; k < o; k++)
                 {

@@ -618,7 +618,7 @@ public sealed partial class Trainer<T>
             int first = Options.Placement == LossPlacement.LastStep ? length - 1 : 0;
             for (int t = first; t < length; t++)
             {
-                ReadOnlySpan<T> output = cache.Outputs.Slice(((t * b) + j) * o, o);
+                ReadOnlySpan<T> output = cache.Output((t * b) + j);
                 int best = 0;
                 for (int c = 1; c < o; c++)
                 {

@@ -34,6 +34,11 @@ internal static class RandomProblems
             .ToList());
     }
 
+    /// <summary>Every step's outputs y_t of a filled cache, step after step (each O x B block column-major).</summary>
+    public static T[] AllOutputs<T>(ForwardCache<T> cache)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        => Enumerable.Range(0, cache.Steps).SelectMany(t => cache.Output(t).ToColumnMajorArray()).ToArray();
+
     /// <summary>A copy of every parameter, to check that a refused call changed nothing.</summary>
     public static T[][] Snapshot<T>(RecurrentLayer<T> layer)
         where T : unmanaged, IFloatingPointIeee754<T>
