@@ -6,16 +6,92 @@ namespace RnnCore;
 public sealed partial class Bptt<T>
 {
     /// <summary>
-    /// The loss of a padded batch and, when <paramref name="logitGradient"/> is not empty, dL/dz for all T·B columns:
-    /// only real (step, sequence) items are scored (EveryStep: t &lt; length_b; LastStep: t = length_b − 1), every other
-    /// column of dL/dz is zero, and Mean divides by the number of real items (times O for BCE and squared error).
+    /// The loss of a padded batch, accumulated in double in step order: only real (step, sequence) items are scored
+    /// (EveryStep: t &lt; length_b; LastStep: t = length_b − 1), and Mean divides by the number of real items (times O
+    /// for BCE and squared error).
     /// </summary>
-    private double MaskedLossAndLogitGradient(
-        ForwardCache<T> cache, SequenceTargets<T> targets, int targetStep0, int[] lengths, Span<T> logitGradient)
+    private double MaskedLoss(ForwardCache<T> cache, SequenceTargets<T> targets, int targetStep0, int[] lengths)
     {
         int o = Layer.OutputSize;
         int b = cache.Batch;
-        int steps = cache.Steps;
+        double sum = 0;
+        for (int t = 0; t < cache.Steps; t++)
+        {
+            for (int j = 0; j < b; j++)
+            {
+                if (!IsScored(t, lengths[j]))
+                {
+                    continue;
+                }
+
+                int targetStep = MaskedTargetStep(targets, targetStep0, cache.Steps, t);
+                int column = (t * b) + j;
+                ReadOnlySpan<T> logits = cache.Logits.AsSpan(column * o, o);
+                sum += Layer.OutputActivation switch
+                {
+                    OutputActivation.Softmax => SoftmaxCrossEntropy.Forward(logits, cache.LogSumExps.AsSpan(column, 1), targets.ClassesAt(targetStep).Slice(j, 1), o),
+                    OutputActivation.Sigmoid => SigmoidBinaryCrossEntropy.Forward(logits, targets.ValuesAt(targetStep).Slice(j * o, o)),
+                    _ => SquaredError.Forward(logits, targets.ValuesAt(targetStep).Slice(j * o, o)),
+                };
+            }
+        }
+
+        return sum / MaskedDenominator(lengths);
+    }
+
+    /// <summary>
+    /// dL/dz of a padded batch for steps <paramref name="start"/>..<paramref name="end"/>−1 into
+    /// <paramref name="logitGradient"/>, O x (end − start)·B: the scored items' loss backward, zero in every other column.
+    /// </summary>
+    private void MaskedLogitGradient(
+        ForwardCache<T> cache, SequenceTargets<T> targets, int targetStep0, int[] lengths, int start, int end, Span<T> logitGradient)
+    {
+        int o = Layer.OutputSize;
+        int b = cache.Batch;
+        T scale = T.One / T.CreateTruncating(MaskedDenominator(lengths));
+        logitGradient.Clear();
+        for (int t = start; t < end; t++)
+        {
+            for (int j = 0; j < b; j++)
+            {
+                if (!IsScored(t, lengths[j]))
+                {
+                    continue;
+                }
+
+                int targetStep = MaskedTargetStep(targets, targetStep0, cache.Steps, t);
+                int column = (t * b) + j;
+                ReadOnlySpan<T> logits = cache.Logits.AsSpan(column * o, o);
+                Span<T> gradient = logitGradient.Slice((column - (start * b)) * o, o);
+                switch (Layer.OutputActivation)
+                {
+                    case OutputActivation.Softmax:
+                        SoftmaxCrossEntropy.Backward(logits, cache.InverseSums.AsSpan(column, 1), targets.ClassesAt(targetStep).Slice(j, 1), o, scale, gradient);
+                        break;
+                    case OutputActivation.Sigmoid:
+                        SigmoidBinaryCrossEntropy.Backward(logits, targets.ValuesAt(targetStep).Slice(j * o, o), scale, gradient);
+                        break;
+                    default:
+                        SquaredError.Backward(logits, targets.ValuesAt(targetStep).Slice(j * o, o), scale, gradient);
+                        break;
+                }
+            }
+        }
+    }
+
+    /// <summary>Whether step t of a sequence of <paramref name="length"/> real steps is scored: t &lt; length (EveryStep), t = length − 1 (LastStep).</summary>
+    private bool IsScored(int t, int length) => Placement == LossPlacement.LastStep ? t == length - 1 : t < length;
+
+    /// <summary>
+    /// The target step a scored cache step t is compared with. EveryStep: targetStep0 + t. LastStep: targets hold one step
+    /// (read step 0) or one per step, of which each sequence's own last step is read.
+    /// </summary>
+    private int MaskedTargetStep(SequenceTargets<T> targets, int targetStep0, int steps, int t) =>
+        Placement == LossPlacement.EveryStep ? targetStep0 + t : targets.Steps == 1 ? 0 : targetStep0 - (steps - 1) + t;
+
+    /// <summary>The masked loss's divisor: <see cref="Denominator"/> of the real items, at least 1 (a truncated chunk past every sequence's end scores nothing: loss 0).</summary>
+    private long MaskedDenominator(int[] lengths)
+    {
         bool lastStep = Placement == LossPlacement.LastStep;
         long items = 0;
         foreach (int length in lengths)
@@ -23,65 +99,7 @@ public sealed partial class Bptt<T>
             items += lastStep ? Math.Min(length, 1) : length;
         }
 
-        long denominator = Reduction == LossReduction.Sum ? 1
-            : Layer.OutputActivation == OutputActivation.Softmax ? items
-            : items * o;
-        denominator = Math.Max(denominator, 1); // a truncated chunk past every sequence's end scores nothing: loss 0
-        T scale = T.One / T.CreateTruncating(denominator);
-        if (!logitGradient.IsEmpty)
-        {
-            logitGradient.Clear();
-        }
-
-        double sum = 0;
-        for (int t = 0; t < steps; t++)
-        {
-            for (int j = 0; j < b; j++)
-            {
-                if (lastStep ? t != lengths[j] - 1 : t >= lengths[j])
-                {
-                    continue;
-                }
-
-                // EveryStep: cache step t is target step targetStep0 + t. LastStep: targets hold one step (read step 0)
-                // or one per step, of which each sequence's own last step is read.
-                int targetStep = !lastStep ? targetStep0 + t : targets.Steps == 1 ? 0 : targetStep0 - (steps - 1) + t;
-                int column = (t * b) + j;
-                ReadOnlySpan<T> logits = cache.Logits.AsSpan(column * o, o);
-                Span<T> gradient = logitGradient.IsEmpty ? default : logitGradient.Slice(column * o, o);
-                if (Layer.OutputActivation == OutputActivation.Softmax)
-                {
-                    ReadOnlySpan<int> target = targets.ClassesAt(targetStep).Slice(j, 1);
-                    sum += SoftmaxCrossEntropy.Forward(logits, cache.LogSumExps.AsSpan(column, 1), target, o);
-                    if (!gradient.IsEmpty)
-                    {
-                        SoftmaxCrossEntropy.Backward(logits, cache.InverseSums.AsSpan(column, 1), target, o, scale, gradient);
-                    }
-                }
-                else
-                {
-                    ReadOnlySpan<T> target = targets.ValuesAt(targetStep).Slice(j * o, o);
-                    if (Layer.OutputActivation == OutputActivation.Sigmoid)
-                    {
-                        sum += SigmoidBinaryCrossEntropy.Forward(logits, target);
-                        if (!gradient.IsEmpty)
-                        {
-                            SigmoidBinaryCrossEntropy.Backward(logits, target, scale, gradient);
-                        }
-                    }
-                    else
-                    {
-                        sum += SquaredError.Forward(logits, target);
-                        if (!gradient.IsEmpty)
-                        {
-                            SquaredError.Backward(logits, target, scale, gradient);
-                        }
-                    }
-                }
-            }
-        }
-
-        return sum / denominator;
+        return Math.Max(Denominator(items), 1);
     }
 
     /// <summary>Copies the padded columns (t ≥ length_b) of dL/dh_t aside and zeroes them; false when step t is real for every sequence.</summary>

@@ -20,8 +20,10 @@ namespace RnnCore;
 /// dW_y = Σ dL/dz_t h_tᵀ    dW_x = Σ δ_t x_tᵀ    dW_h = Σ δ_t h_{t−1}ᵀ    db_h = Σ δ_t    db_y = Σ dL/dz_t    dh_0 = W_hᵀ δ_1
 /// </code>
 /// <para>
-/// Only the δ recursion is sequential; the output-layer products and the three weight gradients are single GEMMs over
-/// all steps. The gradients use the layer's current parameters: call <see cref="Backward(ForwardCache{T}, SequenceTargets{T}, RecurrentGradients{T})"/>
+/// Only the δ recursion is sequential; the output-layer products and the three weight gradients are GEMMs over many
+/// steps at once. The time axis is walked in chunks of about 1024 columns (step, sequence), last chunk first, so the
+/// scratch holds one chunk of dL/dz and dL/dh_t rather than the whole sequence, and each weight gradient is summed over
+/// the chunks' products. The gradients use the layer's current parameters: call <see cref="Backward(ForwardCache{T}, SequenceTargets{T}, RecurrentGradients{T})"/>
 /// after the forward pass and before changing the parameters. A <see cref="Bptt{T}"/> owns scratch buffers that it reuses
 /// across calls (a steady-state call allocates nothing), so one instance must not be used by two threads at once.
 /// </para>
@@ -37,8 +39,8 @@ namespace RnnCore;
 public sealed partial class Bptt<T>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private T[] _logitGradient = []; // dL/dz for the scored steps, [O, scored steps · B]
-    private T[] _hiddenGradient = []; // dL/dh_t, turned in place into δ_t = dL/da_t, [H, T · B]
+    private T[] _logitGradient = []; // dL/dz for the scored steps of one time chunk, [O, chunk steps · B]
+    private T[] _hiddenGradient = []; // dL/dh_t of one time chunk, turned in place into δ_t = dL/da_t, [H, chunk steps · B]
     private T[] _future = []; // W_hᵀ δ_{t+1}: the gradient the next step sends back to h_t, [H, B]
     private PackedMatrix<T>? _recurrentWeightsTransposed; // W_hᵀ in the GEMM kernel's panel layout, [H, H]
     private T[] _passThrough = []; // padded batches only: dL/dh_t of padded columns, passed unchanged to h_{t−1}, [H, B]
@@ -56,6 +58,12 @@ public sealed partial class Bptt<T>
         Placement = placement;
         Reduction = reduction;
     }
+
+    /// <summary>
+    /// The columns a time chunk aims for (<see cref="TimeChunks.TargetColumns"/>); tests set it smaller to walk small
+    /// problems in many chunks.
+    /// </summary>
+    internal int ChunkColumns { get; set; } = TimeChunks.TargetColumns;
 
     /// <summary>The layer this instance differentiates.</summary>
     public RecurrentLayer<T> Layer { get; }
@@ -117,22 +125,22 @@ public sealed partial class Bptt<T>
         using RnnCoreSettings.ParallelismScope parallelism = RnnCoreSettings.UseModelDegree(Layer.MaxDegreeOfParallelism);
         int h = Layer.HiddenSize;
         int o = Layer.OutputSize;
+        int i = Layer.InputSize;
         int b = cache.Batch;
         int steps = cache.Steps;
         int[]? lengths = cache.HasLengths ? cache.Lengths : null;
 
-        // A padded batch scores a different step of each sequence with LastStep, so it keeps dL/dz for every step
-        // (zero where nothing is scored) and the products below run over all T·B columns.
+        // A padded batch scores a different step of each sequence with LastStep, so it takes dL/dz at every step (zero
+        // where nothing is scored) and the output-layer products run over all T·B columns.
         int firstScored = Placement == LossPlacement.LastStep && lengths is null ? steps - 1 : 0;
-        int scoredColumns = (steps - firstScored) * b;
+        int chunks = TimeChunks.Count(steps, b, ChunkColumns);
         T one = T.One;
-        EnsureWorkspace(h, o, steps, b, scoredColumns, lengths is not null);
+        EnsureWorkspace(h, o, TimeChunks.MaxSteps(steps, chunks) * b, b, lengths is not null);
 
-        // Seed: dL/dz_t for the scored steps (the loss's backward, fused with the output activation).
-        Span<T> logitGradient = _logitGradient.AsSpan(0, o * scoredColumns);
+        // The loss, summed in double in step order, apart from the gradients (which are taken chunk by chunk below).
         double loss = lengths is null
-            ? LossAndLogitGradient(cache, targets, targetStep0, firstScored, logitGradient)
-            : MaskedLossAndLogitGradient(cache, targets, targetStep0, lengths, logitGradient);
+            ? ScoredLoss(cache, targets, targetStep0, firstScored)
+            : MaskedLoss(cache, targets, targetStep0, lengths);
 
         // The loss is summed in double; rounded to T it may still overflow (float squared errors past 3.4e38).
         if (!double.IsFinite(loss) || !T.IsFinite(T.CreateTruncating(loss)))
@@ -140,69 +148,101 @@ public sealed partial class Bptt<T>
             throw new NonFiniteValueException("loss", -1, $"the sum over the scored steps is {loss:R}, beyond {typeof(T).Name}");
         }
 
-        // dW_y = Σ_t dL/dz_t h_tᵀ and db_y = Σ_t dL/dz_t, over all scored steps at once.
-        ReadOnlySpan<T> scoredHiddens = cache.Hiddens.AsSpan((firstScored + 1) * h * b, h * scoredColumns);
-        Gemm.Multiply(false, true, o, h, scoredColumns, one, logitGradient, o, scoredHiddens, h, T.Zero, gradients.WyData, o);
-        ColumnBlocks.SumColumns<T>(logitGradient, gradients.ByData);
-        RequireFiniteGradient(gradients.WyData, o, "dL/dW_y");
-        RequireFiniteGradient(gradients.ByData, o, "dL/db_y");
-
-        // The output layer's share of dL/dh_t = W_yᵀ dL/dz_t, for all scored steps at once; zero for unscored steps.
-        Span<T> hiddenGradient = _hiddenGradient.AsSpan(0, h * steps * b);
-        hiddenGradient.Slice(0, firstScored * h * b).Clear();
-        Gemm.Multiply(true, false, h, scoredColumns, o, one, Layer.Wy.AsColumnMajorSpan(), o, logitGradient, o, T.Zero, hiddenGradient.Slice(firstScored * h * b), h);
-
-        // The recurrence, backwards: add the future term, record the norm, multiply by f'(a_t), send W_hᵀ δ_t back.
-        // W_hᵀ is the left operand of every step's product: pack it once for all of them.
-        PackedMatrix<T> recurrentWeightsTransposed = _recurrentWeightsTransposed!;
+        // W_hᵀ is the left operand of every step's product below: pack it once for all of them.
+        PackedMatrix<T> recurrentWeightsTransposed = _recurrentWeightsTransposed ??= new PackedMatrix<T>(h, h);
         recurrentWeightsTransposed.Pack(true, Layer.Wh.AsColumnMajorSpan(), h);
         Span<T> future = _future.AsSpan(0, h * b);
         Span<double> dhNorms = gradients.DhNormsData;
-        for (int t = steps - 1; t >= 0; t--)
+
+        // The time axis in chunks of steps, last chunk first: the scratch holds one chunk's dL/dz and dL/dh_t → δ_t (not
+        // the whole sequence's), and each weight gradient sums its chunks' GEMMs: dW = Σ_chunks Δ_chunk X_chunkᵀ.
+        for (int chunk = chunks - 1; chunk >= 0; chunk--)
         {
-            Span<T> dh = hiddenGradient.Slice(t * h * b, h * b);
-            if (t < steps - 1)
+            int start = TimeChunks.Start(chunk, chunks, steps);
+            int end = TimeChunks.Start(chunk + 1, chunks, steps);
+            int columns = (end - start) * b;
+            T beta = chunk == chunks - 1 ? T.Zero : one; // the first chunk walked writes the gradients, the others add
+            Span<T> hiddenGradient = _hiddenGradient.AsSpan(0, h * columns);
+
+            // Seed: dL/dz_t for the chunk's scored steps (the loss's backward, fused with the output activation), then
+            // dW_y += Σ_t dL/dz_t h_tᵀ, db_y += Σ_t dL/dz_t, and the output layer's share of dL/dh_t = W_yᵀ dL/dz_t, each
+            // one product over the chunk's columns; zero for unscored steps. The scored steps end the sequence, so the
+            // first chunk walked always has one and writes dW_y and db_y.
+            int scoredStart = Math.Clamp(firstScored, start, end);
+            hiddenGradient.Slice(0, (scoredStart - start) * h * b).Clear();
+            if (scoredStart < end)
             {
-                // dL/dh_t = W_yᵀ dL/dz_t + W_hᵀ δ_{t+1}
-                TensorPrimitives.Add(dh, future, dh);
+                int scoredColumns = (end - scoredStart) * b;
+                Span<T> logitGradient = _logitGradient.AsSpan(0, o * scoredColumns);
+                if (lengths is null)
+                {
+                    LogitGradient(cache, targets, targetStep0, firstScored, scoredStart, end, logitGradient);
+                }
+                else
+                {
+                    MaskedLogitGradient(cache, targets, targetStep0, lengths, scoredStart, end, logitGradient);
+                }
+
+                ReadOnlySpan<T> scoredHiddens = cache.Hiddens.AsSpan((scoredStart + 1) * h * b, h * scoredColumns);
+                Gemm.Multiply(false, true, o, h, scoredColumns, one, logitGradient, o, scoredHiddens, h, beta, gradients.WyData, o);
+                AddOrSumColumns(logitGradient, gradients.ByData, beta);
+                Gemm.Multiply(
+                    true, false, h, scoredColumns, o, one, Layer.Wy.AsColumnMajorSpan(), o, logitGradient, o, T.Zero,
+                    hiddenGradient.Slice((scoredStart - start) * h * b), h);
             }
 
-            // Padding (t ≥ length_b): h_t = h_{t−1}, so dL/dh_t passes to h_{t−1} unchanged and δ_t is zero. The column is
-            // set aside, zeroed (no norm, no f', no weight gradient), and put back as the future term after W_hᵀ δ_t.
-            bool padded = lengths is not null && SetAsidePadding(dh, lengths, t, h);
-            dhNorms[t] = ColumnBlocks.FrobeniusNorm<T>(dh);
-            if (!double.IsFinite(dhNorms[t]))
+            // The recurrence, backwards: add the future term, record the norm, multiply by f'(a_t), send W_hᵀ δ_t back.
+            for (int t = end - 1; t >= start; t--)
             {
-                int bad = Guard.IndexOfNonFinite<T>(dh);
-                throw new NonFiniteValueException("gradient dL/dh_t", t, bad >= 0 ? $"row {bad % h}, sequence {bad / h}" : "its norm overflowed");
+                Span<T> dh = hiddenGradient.Slice((t - start) * h * b, h * b);
+                if (t < steps - 1)
+                {
+                    // dL/dh_t = W_yᵀ dL/dz_t + W_hᵀ δ_{t+1}
+                    TensorPrimitives.Add(dh, future, dh);
+                }
+
+                // Padding (t ≥ length_b): h_t = h_{t−1}, so dL/dh_t passes to h_{t−1} unchanged and δ_t is zero. The column
+                // is set aside, zeroed (no norm, no f', no weight gradient), and put back as the future term after W_hᵀ δ_t.
+                bool padded = lengths is not null && SetAsidePadding(dh, lengths, t, h);
+                dhNorms[t] = ColumnBlocks.FrobeniusNorm<T>(dh);
+                if (!double.IsFinite(dhNorms[t]))
+                {
+                    int bad = Guard.IndexOfNonFinite<T>(dh);
+                    throw new NonFiniteValueException("gradient dL/dh_t", t, bad >= 0 ? $"row {bad % h}, sequence {bad / h}" : "its norm overflowed");
+                }
+
+                // δ_t = dL/dh_t ⊙ f'(a_t), computed from the cached h_t.
+                ReadOnlySpan<T> hidden = cache.HiddenBlock(t + 1);
+                if (Layer.HiddenActivation == HiddenActivation.Tanh)
+                {
+                    Tanh.Backward(hidden, dh);
+                }
+                else
+                {
+                    Relu.Backward(hidden, dh);
+                }
+
+                // W_hᵀ δ_t: the gradient reaching h_{t−1} through the recurrence (for t = 0, that is dL/dh_0).
+                Gemm.Multiply(recurrentWeightsTransposed, false, b, one, dh, h, T.Zero, future, h);
+                if (padded)
+                {
+                    RestorePadding(future, lengths!, t, h);
+                }
             }
 
-            // δ_t = dL/dh_t ⊙ f'(a_t), computed from the cached h_t.
-            ReadOnlySpan<T> hidden = cache.HiddenBlock(t + 1);
-            if (Layer.HiddenActivation == HiddenActivation.Tanh)
-            {
-                Tanh.Backward(hidden, dh);
-            }
-            else
-            {
-                Relu.Backward(hidden, dh);
-            }
-
-            // W_hᵀ δ_t: the gradient reaching h_{t−1} through the recurrence (for t = 0, that is dL/dh_0).
-            Gemm.Multiply(recurrentWeightsTransposed, false, b, one, dh, h, T.Zero, future, h);
-            if (padded)
-            {
-                RestorePadding(future, lengths!, t, h);
-            }
+            // dW_x += Σ δ_t x_tᵀ, dW_h += Σ δ_t h_{t−1}ᵀ, db_h += Σ δ_t: three reductions over the chunk's columns at once.
+            ReadOnlySpan<T> deltas = hiddenGradient;
+            Gemm.Multiply(false, true, h, i, columns, one, deltas, h, cache.Inputs.AsSpan(start * i * b, i * columns), i, beta, gradients.WxData, h);
+            Gemm.Multiply(false, true, h, h, columns, one, deltas, h, cache.Hiddens.AsSpan(start * h * b, h * columns), h, beta, gradients.WhData, h);
+            AddOrSumColumns(deltas, gradients.BhData, beta);
         }
 
         future.CopyTo(gradients.InitialHiddenData);
 
-        // dW_x = Σ δ_t x_tᵀ, dW_h = Σ δ_t h_{t−1}ᵀ, db_h = Σ δ_t: three reductions over all T·B columns at once.
-        ReadOnlySpan<T> deltas = hiddenGradient;
-        Gemm.Multiply(false, true, h, Layer.InputSize, steps * b, one, deltas, h, cache.Inputs, Layer.InputSize, T.Zero, gradients.WxData, h);
-        Gemm.Multiply(false, true, h, h, steps * b, one, deltas, h, cache.Hiddens.AsSpan(0, h * steps * b), h, T.Zero, gradients.WhData, h);
-        ColumnBlocks.SumColumns(deltas, gradients.BhData);
+        // Each weight gradient is a sum over all steps: once non-finite, it stays so as chunks are added, so one check at
+        // the end sees what a check after every chunk would.
+        RequireFiniteGradient(gradients.WyData, o, "dL/dW_y");
+        RequireFiniteGradient(gradients.ByData, o, "dL/db_y");
         RequireFiniteGradient(gradients.WxData, h, "dL/dW_x");
         RequireFiniteGradient(gradients.WhData, h, "dL/dW_h");
         RequireFiniteGradient(gradients.BhData, h, "dL/db_h");
@@ -222,67 +262,89 @@ public sealed partial class Bptt<T>
         ValidateTargetValues(targets);
         if (cache.HasLengths)
         {
-            return T.CreateTruncating(MaskedLossAndLogitGradient(cache, targets, targetStep0, cache.Lengths, []));
+            return T.CreateTruncating(MaskedLoss(cache, targets, targetStep0, cache.Lengths));
         }
 
         int firstScored = Placement == LossPlacement.LastStep ? cache.Steps - 1 : 0;
-        return T.CreateTruncating(LossAndLogitGradient(cache, targets, targetStep0, firstScored, []));
+        return T.CreateTruncating(ScoredLoss(cache, targets, targetStep0, firstScored));
     }
 
     /// <summary>
-    /// The loss over the scored steps (accumulated in double) and, when <paramref name="logitGradient"/> is not empty,
-    /// dL/dz for those steps. Each loss's forward and backward live side by side in <c>Losses/</c>.
+    /// The loss over the scored steps <paramref name="firstScored"/>..T−1, accumulated in double in step order. Each
+    /// loss's forward and backward live side by side in <c>Losses/</c>.
     /// </summary>
-    private double LossAndLogitGradient(
-        ForwardCache<T> cache, SequenceTargets<T> targets, int targetStep0, int firstScored, Span<T> logitGradient)
+    private double ScoredLoss(ForwardCache<T> cache, SequenceTargets<T> targets, int targetStep0, int firstScored)
     {
         int o = Layer.OutputSize;
         int b = cache.Batch;
         int scoredSteps = cache.Steps - firstScored;
-
-        // PyTorch's mean: cross-entropy averages over scored (step, sequence) items; BCE and MSE over scored elements.
-        long denominator = Reduction == LossReduction.Sum ? 1
-            : Layer.OutputActivation == OutputActivation.Softmax ? (long)scoredSteps * b
-            : (long)scoredSteps * b * o;
-        T scale = T.One / T.CreateTruncating(denominator);
-
         double sum = 0;
         for (int s = 0; s < scoredSteps; s++)
         {
             int step = firstScored + s;
             int targetStep = targetStep0 + s;
             ReadOnlySpan<T> logits = cache.Logits.AsSpan(step * o * b, o * b);
-            Span<T> gradient = logitGradient.IsEmpty ? default : logitGradient.Slice(s * o * b, o * b);
+            sum += Layer.OutputActivation switch
+            {
+                OutputActivation.Softmax => SoftmaxCrossEntropy.Forward(logits, cache.LogSumExps.AsSpan(step * b, b), targets.ClassesAt(targetStep), o),
+                OutputActivation.Sigmoid => SigmoidBinaryCrossEntropy.Forward(logits, targets.ValuesAt(targetStep)),
+                _ => SquaredError.Forward(logits, targets.ValuesAt(targetStep)),
+            };
+        }
+
+        return sum / Denominator((long)scoredSteps * b);
+    }
+
+    /// <summary>
+    /// dL/dz for the scored steps <paramref name="start"/>..<paramref name="end"/>−1 (all ≥ <paramref name="firstScored"/>)
+    /// into <paramref name="logitGradient"/>, O x (end − start)·B: the loss's backward, fused with the output activation.
+    /// </summary>
+    private void LogitGradient(
+        ForwardCache<T> cache, SequenceTargets<T> targets, int targetStep0, int firstScored, int start, int end, Span<T> logitGradient)
+    {
+        int o = Layer.OutputSize;
+        int b = cache.Batch;
+        T scale = T.One / T.CreateTruncating(Denominator((long)(cache.Steps - firstScored) * b));
+        for (int step = start; step < end; step++)
+        {
+            int targetStep = targetStep0 + step - firstScored;
+            ReadOnlySpan<T> logits = cache.Logits.AsSpan(step * o * b, o * b);
+            Span<T> gradient = logitGradient.Slice((step - start) * o * b, o * b);
             switch (Layer.OutputActivation)
             {
                 case OutputActivation.Softmax:
-                    sum += SoftmaxCrossEntropy.Forward(logits, cache.LogSumExps.AsSpan(step * b, b), targets.ClassesAt(targetStep), o);
-                    if (!gradient.IsEmpty)
-                    {
-                        SoftmaxCrossEntropy.Backward(logits, cache.InverseSums.AsSpan(step * b, b), targets.ClassesAt(targetStep), o, scale, gradient);
-                    }
-
+                    SoftmaxCrossEntropy.Backward(logits, cache.InverseSums.AsSpan(step * b, b), targets.ClassesAt(targetStep), o, scale, gradient);
                     break;
                 case OutputActivation.Sigmoid:
-                    sum += SigmoidBinaryCrossEntropy.Forward(logits, targets.ValuesAt(targetStep));
-                    if (!gradient.IsEmpty)
-                    {
-                        SigmoidBinaryCrossEntropy.Backward(logits, targets.ValuesAt(targetStep), scale, gradient);
-                    }
-
+                    SigmoidBinaryCrossEntropy.Backward(logits, targets.ValuesAt(targetStep), scale, gradient);
                     break;
                 default:
-                    sum += SquaredError.Forward(logits, targets.ValuesAt(targetStep));
-                    if (!gradient.IsEmpty)
-                    {
-                        SquaredError.Backward(logits, targets.ValuesAt(targetStep), scale, gradient);
-                    }
-
+                    SquaredError.Backward(logits, targets.ValuesAt(targetStep), scale, gradient);
                     break;
             }
         }
+    }
 
-        return sum / denominator;
+    /// <summary>
+    /// What the loss is divided by for <paramref name="items"/> scored (step, sequence) items: 1 for Sum; for PyTorch's
+    /// mean, the items for cross-entropy, and items · O elements for BCE and squared error.
+    /// </summary>
+    private long Denominator(long items) =>
+        Reduction == LossReduction.Sum ? 1
+        : Layer.OutputActivation == OutputActivation.Softmax ? items
+        : items * Layer.OutputSize;
+
+    /// <summary>sum = Σ columns of <paramref name="block"/> when <paramref name="beta"/> is 0 (the first chunk), else sum += it.</summary>
+    private static void AddOrSumColumns(ReadOnlySpan<T> block, Span<T> sum, T beta)
+    {
+        if (beta == T.Zero)
+        {
+            ColumnBlocks.SumColumns(block, sum);
+        }
+        else
+        {
+            ColumnBlocks.AddColumns(block, sum);
+        }
     }
 
     /// <summary>Checks the cache and the targets' shape against the layer and each other; returns the target step of the first scored step.</summary>
@@ -350,29 +412,28 @@ public sealed partial class Bptt<T>
         }
     }
 
-    private void EnsureWorkspace(int h, int o, int steps, int b, int scoredColumns, bool padded)
+    /// <summary>Grows the scratch to one time chunk of <paramref name="chunkColumns"/> columns.</summary>
+    private void EnsureWorkspace(int h, int o, int chunkColumns, int b, bool padded)
     {
+        // Grow only: a steady-state call with the same (T, B) reuses the same arrays.
         if (padded && _passThrough.Length < h * b)
         {
             _passThrough = new T[h * b];
         }
 
-        // Grow only: a steady-state call with the same (T, B) reuses the same arrays.
-        if (_logitGradient.Length < o * scoredColumns)
+        if (_logitGradient.Length < o * chunkColumns)
         {
-            _logitGradient = new T[o * scoredColumns];
+            _logitGradient = new T[o * chunkColumns];
         }
 
-        if (_hiddenGradient.Length < h * steps * b)
+        if (_hiddenGradient.Length < h * chunkColumns)
         {
-            _hiddenGradient = new T[h * steps * b];
+            _hiddenGradient = new T[h * chunkColumns];
         }
 
         if (_future.Length < h * b)
         {
             _future = new T[h * b];
         }
-
-        _recurrentWeightsTransposed ??= new PackedMatrix<T>(h, h);
     }
 }

@@ -25,6 +25,13 @@ internal static class ColumnBlocks
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         sum.Clear();
+        AddColumns(block, sum);
+    }
+
+    /// <summary>db += Σ_columns δ, column after column: a bias gradient summed over several blocks (BPTT's time chunks).</summary>
+    public static void AddColumns<T>(ReadOnlySpan<T> block, Span<T> sum)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
         int rows = sum.Length;
         for (int offset = 0; offset < block.Length; offset += rows)
         {

@@ -105,6 +105,11 @@ public sealed class ReferenceTests
             tolerance);
         CheckDhNorms<T>($"{label} dh_norms", ReferenceCase.Flatten(expected.GetProperty("dh_norms")), gradients.DhNorms.ToArray(), tolerance);
 
+        // The same gradients with the time axis walked one step per chunk (real sizes use chunks of about 1024 columns,
+        // which these small cases never reach): the weight gradients are then sums of T products each.
+        RecurrentGradients<T> stepwise = new Bptt<T>(layer, reference.Placement, reference.Reduction) { ChunkColumns = 1 }.Backward(cache, targets);
+        AssertParameters($"{label} grads, one step per chunk", expected.GetProperty("grads"), stepwise.Wx, stepwise.Wh, stepwise.Wy, stepwise.Bh, stepwise.By, tolerance);
+
         ReferenceTrajectory.Check(reference, layer, inputs, h0, targets, gradients, tolerance, checkTrajectory, label);
     }
 
