@@ -42,7 +42,6 @@ public sealed partial class Bptt<T>
     private T[] _logitGradient = []; // dL/dz for the scored steps of one time chunk, [O, chunk steps · B]
     private T[] _hiddenGradient = []; // dL/dh_t of one time chunk, turned in place into δ_t = dL/da_t, [H, chunk steps · B]
     private T[] _future = []; // W_hᵀ δ_{t+1}: the gradient the next step sends back to h_t, [H, B]
-    private PackedMatrix<T>? _recurrentWeightsTransposed; // W_hᵀ in the GEMM kernel's panel layout, [H, H]
     private T[] _passThrough = []; // padded batches only: dL/dh_t of padded columns, passed unchanged to h_{t−1}, [H, B]
 
     /// <summary>Creates BPTT for <paramref name="layer"/> with the given loss placement and reduction.</summary>
@@ -148,8 +147,9 @@ public sealed partial class Bptt<T>
             throw new NonFiniteValueException("loss", -1, $"the sum over the scored steps is {loss:R}, beyond {typeof(T).Name}");
         }
 
-        // W_hᵀ is the left operand of every step's product below: pack it once for all of them.
-        PackedMatrix<T> recurrentWeightsTransposed = _recurrentWeightsTransposed ??= new PackedMatrix<T>(h, h);
+        // W_hᵀ is the left operand of every step's product below: pack it once for all of them, into the cache's panel
+        // buffer, whose packed W_h the forward pass is done with (one packed H x H matrix per cache, not a second per BPTT).
+        PackedMatrix<T> recurrentWeightsTransposed = cache.PackedRecurrentWeights;
         recurrentWeightsTransposed.Pack(true, Layer.Wh.AsColumnMajorSpan(), h);
         Span<T> future = _future.AsSpan(0, h * b);
         Span<double> dhNorms = gradients.DhNormsData;

@@ -94,7 +94,8 @@ public sealed class ForwardCache<T>
     // The output activation g of the layer that filled the cache, for rebuilding y.
     internal OutputActivation OutputActivation { get; set; }
 
-    // W_h in the GEMM kernel's panel layout, packed once per forward pass and shared by its T recurrent products.
+    // W_h in the GEMM kernel's panel layout, packed once per forward pass and shared by its T recurrent products; BPTT
+    // then packs W_hᵀ into the same buffer for its T products (W_h is square, and the forward pass is done with it).
     // Owned by the cache, not the layer, so that threads running Forward at once never share it.
     internal PackedMatrix<T> PackedRecurrentWeights { get; }
 
