@@ -1,0 +1,83 @@
+using System.Numerics;
+using System.Reflection;
+using RnnCore.Tests.TestUtilities;
+
+namespace RnnCore.Tests;
+
+/// <summary>
+/// What a training step holds, counted element by element over every array a <see cref="ForwardCache{T}"/> and a
+/// <see cref="Bptt{T}"/> keep (found by reflection, so a buffer added later is counted too): the cache holds one
+/// [n, T·B] slab each of inputs, hidden states and logits and nothing else of that size; BPTT's scratch holds one time
+/// chunk, not the sequence. A second full slab (a stored copy of the outputs, a whole-sequence δ) fails these counts.
+/// </summary>
+public abstract class MemoryFootprintTests<T>
+    where T : unmanaged, IFloatingPointIeee754<T>
+{
+    // Size L's T, B and chunking (8192 columns, 8 chunks of 1024), with small I, H, O to keep the test light.
+    private const int InputSize = 16, HiddenSize = 32, OutputSize = 8, Steps = 128, Batch = 64;
+
+    [Fact]
+    public void The_cache_holds_one_slab_each_of_inputs_hidden_states_and_logits()
+    {
+        var layer = new RecurrentLayer<T>(InputSize, HiddenSize, OutputSize, seed: 1);
+        ForwardCache<T> cache = layer.CreateCache(Steps, Batch);
+        const long columns = (long)Steps * Batch;
+
+        // x_t, h_0..h_T and z_t; then per column log Σe^z (a double) and 1/Σe^(z − max z); one column of scratch and
+        // the B lengths. y_t is rebuilt from z_t, never stored.
+        long slabs = (InputSize * columns) + (HiddenSize * (columns + Batch)) + (OutputSize * columns);
+        long perColumn = columns + columns;
+        Elements(cache).Should().Be(slabs + perColumn + OutputSize + Batch);
+        PackedMatrices(cache).Should().Be(1, "one packed H x H panel buffer: W_h for the forward pass, then W_hᵀ for BPTT");
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Bptt_scratch_holds_one_time_chunk_not_the_sequence(bool padded)
+    {
+        var random = new Random(4);
+        var layer = new RecurrentLayer<T>(InputSize, HiddenSize, OutputSize, seed: 1);
+        ForwardCache<T> cache = layer.CreateCache(Steps, Batch);
+        layer.Forward(RandomProblems.Inputs<T>(random, InputSize, Steps, Batch), cache, null, padded ? Enumerable.Range(0, Batch).Select(b => Steps - b).ToArray() : null);
+        var bptt = new Bptt<T>(layer);
+        bptt.Backward(cache, RandomProblems.Targets(random, layer, Steps, Batch, LossPlacement.EveryStep));
+
+        // dL/dz and dL/dh_t → δ_t for one chunk of 1024 columns, W_hᵀ δ_{t+1} for one step, and for a padded batch the
+        // set-aside columns of one step. The whole sequence's [H, T·B] would be 8 times the chunk.
+        const int chunkColumns = 1024;
+        long expected = ((OutputSize + HiddenSize) * (long)chunkColumns) + (HiddenSize * Batch) + (padded ? HiddenSize * Batch : 0);
+        Elements(bptt).Should().Be(expected);
+        PackedMatrices(bptt).Should().Be(0, "BPTT packs W_hᵀ into the cache's panel buffer");
+    }
+
+    /// <summary>The elements of every array <paramref name="owner"/> holds in its fields (arrays of arrays counted through).</summary>
+    private static long Elements(object owner)
+    {
+        long total = 0;
+        foreach (object? value in Fields(owner))
+        {
+            total += value switch
+            {
+                Array { Rank: 1 } outer when outer.GetType().GetElementType()!.IsArray => outer.Cast<Array?>().Sum(inner => (long)(inner?.Length ?? 0)),
+                Array array => array.LongLength,
+                _ => 0,
+            };
+        }
+
+        return total;
+    }
+
+    private static int PackedMatrices(object owner) =>
+        Fields(owner).Count(value => value is not null && value.GetType().Name.StartsWith("PackedMatrix", StringComparison.Ordinal));
+
+    private static IEnumerable<object?> Fields(object owner) =>
+        owner.GetType()
+            .GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic)
+            .Where(field => field.FieldType != typeof(RecurrentLayer<T>) && field.FieldType != typeof(object))
+            .Select(field => field.GetValue(owner));
+}
+
+public sealed class MemoryFootprintTestsDouble : MemoryFootprintTests<double>;
+
+public sealed class MemoryFootprintTestsSingle : MemoryFootprintTests<float>;
