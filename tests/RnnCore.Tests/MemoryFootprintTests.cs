@@ -51,6 +51,27 @@ public abstract class MemoryFootprintTests<T>
         PackedMatrices(bptt).Should().Be(0, "BPTT packs W_hᵀ into the cache's panel buffer");
     }
 
+    [Fact]
+    public void A_models_cache_keeps_no_outputs_and_its_bptt_one_chunk_of_deltas()
+    {
+        var random = new Random(6);
+        var model = new RecurrentModel<T>(new RecurrentModelOptions(InputSize, HiddenSize, OutputSize) { Cell = RecurrentCellKind.Lstm, Seed = 1 });
+        RecurrentModelCache<T> cache = model.CreateCache(Steps, Batch);
+        const long columns = (long)Steps * Batch;
+        Fields(cache).OfType<T[]>().Count(array => array.LongLength == OutputSize * columns).Should().Be(1, "the logits, and no stored outputs beside them");
+
+        model.Forward(RandomProblems.Inputs<T>(random, InputSize, Steps, Batch), cache);
+        var bptt = new RecurrentModelBptt<T>(model);
+        bptt.Backward(cache, Models.ModelProblems.Targets(random, model, Steps, Batch, LossPlacement.EveryStep));
+
+        // One layer, one direction: dL/do of the layer by position (the head's GEMM writes it chunk by chunk, the layer
+        // reads it step by step) is the one whole-sequence buffer; dL/dz and δu hold one chunk of 1024 columns; dL/dh,
+        // W_hhᵀ δv + direct, dL/dc and the set-aside columns one step each; and T doubles of norms.
+        const int chunkColumns = 1024, gates = 4;
+        long expected = (HiddenSize * columns) + ((OutputSize + (gates * HiddenSize)) * (long)chunkColumns) + (5 * HiddenSize * Batch);
+        Elements(bptt).Should().Be(expected + Steps);
+    }
+
     /// <summary>The elements of every array <paramref name="owner"/> holds in its fields (arrays of arrays counted through).</summary>
     private static long Elements(object owner)
     {
@@ -74,7 +95,7 @@ public abstract class MemoryFootprintTests<T>
     private static IEnumerable<object?> Fields(object owner) =>
         owner.GetType()
             .GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic)
-            .Where(field => field.FieldType != typeof(RecurrentLayer<T>) && field.FieldType != typeof(object))
+            .Where(field => field.FieldType != typeof(RecurrentLayer<T>) && field.FieldType != typeof(RecurrentModel<T>) && field.FieldType != typeof(object))
             .Select(field => field.GetValue(owner));
 }
 

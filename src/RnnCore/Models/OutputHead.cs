@@ -58,91 +58,122 @@ internal sealed class OutputHead<T>
     }
 
     /// <summary>
-    /// The loss (accumulated in double) and, when <paramref name="logitGradient"/> is not empty, dL/dz for all T·B
-    /// columns (zero where nothing is scored). Scored: every real position (EveryStep) or each sequence's own last one
-    /// (LastStep). Cache position t reads target step <paramref name="targetOffset"/> + t, or step 0 when the targets
-    /// hold a single step. Mean divides by PyTorch's count: scored items for cross-entropy, items · O otherwise.
+    /// The loss, accumulated in double in position order. Scored: every real position (EveryStep) or each sequence's own
+    /// last one (LastStep). Cache position t reads target step <paramref name="targetOffset"/> + t, or step 0 when the
+    /// targets hold a single step. Mean divides by PyTorch's count: scored items for cross-entropy, items · O otherwise.
     /// </summary>
     public double Loss(
-        ReadOnlySpan<T> logits, ReadOnlySpan<double> logSumExps, ReadOnlySpan<T> inverseSums, SequenceTargets<T> targets, int targetOffset,
-        ReadOnlySpan<int> lengths, int steps, LossPlacement placement, LossReduction reduction, Span<T> logitGradient)
+        ReadOnlySpan<T> logits, ReadOnlySpan<double> logSumExps, SequenceTargets<T> targets, int targetOffset,
+        ReadOnlySpan<int> lengths, int steps, LossPlacement placement, LossReduction reduction)
     {
         int o = OutputSize;
         int b = lengths.Length;
-        bool lastStep = placement == LossPlacement.LastStep;
-        long items = 0;
-        foreach (int length in lengths)
-        {
-            items += lastStep ? Math.Min(length, 1) : length;
-        }
-
-        long denominator = reduction == LossReduction.Sum ? 1 : Activation == OutputActivation.Softmax ? items : items * o;
-        denominator = Math.Max(denominator, 1);
-        T scale = T.One / T.CreateTruncating(denominator);
-        if (!logitGradient.IsEmpty)
-        {
-            logitGradient.Clear();
-        }
-
         double sum = 0;
         for (int t = 0; t < steps; t++)
         {
             for (int j = 0; j < b; j++)
             {
-                if (lastStep ? t != lengths[j] - 1 : t >= lengths[j])
+                if (!IsScored(t, lengths[j], placement))
                 {
                     continue;
                 }
 
-                int targetStep = targets.Steps == 1 && lastStep ? 0 : targetOffset + t;
+                int targetStep = TargetStep(targets, targetOffset, t, placement);
                 int column = (t * b) + j;
                 ReadOnlySpan<T> z = logits.Slice(column * o, o);
-                Span<T> gradient = logitGradient.IsEmpty ? default : logitGradient.Slice(column * o, o);
-                if (Activation == OutputActivation.Softmax)
+                sum += Activation switch
                 {
-                    ReadOnlySpan<int> target = targets.ClassesAt(targetStep).Slice(j, 1);
-                    sum += SoftmaxCrossEntropy.Forward(z, logSumExps.Slice(column, 1), target, o);
-                    if (!gradient.IsEmpty)
-                    {
-                        SoftmaxCrossEntropy.Backward(z, inverseSums.Slice(column, 1), target, o, scale, gradient);
-                    }
-                }
-                else
-                {
-                    ReadOnlySpan<T> target = targets.ValuesAt(targetStep).Slice(j * o, o);
-                    if (Activation == OutputActivation.Sigmoid)
-                    {
-                        sum += SigmoidBinaryCrossEntropy.Forward(z, target);
-                        if (!gradient.IsEmpty)
-                        {
-                            SigmoidBinaryCrossEntropy.Backward(z, target, scale, gradient);
-                        }
-                    }
-                    else
-                    {
-                        sum += SquaredError.Forward(z, target);
-                        if (!gradient.IsEmpty)
-                        {
-                            SquaredError.Backward(z, target, scale, gradient);
-                        }
-                    }
-                }
+                    OutputActivation.Softmax => SoftmaxCrossEntropy.Forward(z, logSumExps.Slice(column, 1), targets.ClassesAt(targetStep).Slice(j, 1), o),
+                    OutputActivation.Sigmoid => SigmoidBinaryCrossEntropy.Forward(z, targets.ValuesAt(targetStep).Slice(j * o, o)),
+                    _ => SquaredError.Forward(z, targets.ValuesAt(targetStep).Slice(j * o, o)),
+                };
             }
         }
 
-        return sum / denominator;
+        return sum / Denominator(lengths, placement, reduction);
     }
 
     /// <summary>
-    /// dW_head = Σ dL/dz oᵀ and db_head = Σ dL/dz over all T·B columns (two reductions), and the head's share of the top
-    /// layer's output gradient, dL/do = W_headᵀ dL/dz (one GEMM).
+    /// dL/dz of positions <paramref name="start"/>..<paramref name="end"/>−1 into <paramref name="logitGradient"/>,
+    /// O x (end − start)·B: the scored items' loss backward (fused with the output activation), zero in every other column.
     /// </summary>
-    public void Backward(ReadOnlySpan<T> logitGradient, ReadOnlySpan<T> top, Span<T> weightGradient, Span<T> biasGradient, Span<T> topGradient)
+    public void LogitGradient(
+        ReadOnlySpan<T> logits, ReadOnlySpan<T> inverseSums, SequenceTargets<T> targets, int targetOffset, ReadOnlySpan<int> lengths,
+        LossPlacement placement, LossReduction reduction, int start, int end, Span<T> logitGradient)
+    {
+        int o = OutputSize;
+        int b = lengths.Length;
+        T scale = T.One / T.CreateTruncating(Denominator(lengths, placement, reduction));
+        logitGradient.Clear();
+        for (int t = start; t < end; t++)
+        {
+            for (int j = 0; j < b; j++)
+            {
+                if (!IsScored(t, lengths[j], placement))
+                {
+                    continue;
+                }
+
+                int targetStep = TargetStep(targets, targetOffset, t, placement);
+                int column = (t * b) + j;
+                ReadOnlySpan<T> z = logits.Slice(column * o, o);
+                Span<T> gradient = logitGradient.Slice((column - (start * b)) * o, o);
+                switch (Activation)
+                {
+                    case OutputActivation.Softmax:
+                        SoftmaxCrossEntropy.Backward(z, inverseSums.Slice(column, 1), targets.ClassesAt(targetStep).Slice(j, 1), o, scale, gradient);
+                        break;
+                    case OutputActivation.Sigmoid:
+                        SigmoidBinaryCrossEntropy.Backward(z, targets.ValuesAt(targetStep).Slice(j * o, o), scale, gradient);
+                        break;
+                    default:
+                        SquaredError.Backward(z, targets.ValuesAt(targetStep).Slice(j * o, o), scale, gradient);
+                        break;
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// For a block of columns (a time chunk, or all T·B): dW_head (+)= Σ dL/dz oᵀ and db_head (+)= Σ dL/dz (two
+    /// reductions; <paramref name="beta"/> 0 writes them, 1 adds to them), and the head's share of the top layer's output
+    /// gradient for those columns, dL/do = W_headᵀ dL/dz (one GEMM).
+    /// </summary>
+    public void Backward(ReadOnlySpan<T> logitGradient, ReadOnlySpan<T> top, Span<T> weightGradient, Span<T> biasGradient, Span<T> topGradient, T beta)
     {
         int o = OutputSize;
         int columns = logitGradient.Length / o;
-        Gemm.Multiply(false, true, o, InputRows, columns, T.One, logitGradient, o, top, InputRows, T.Zero, weightGradient, o);
-        ColumnBlocks.SumColumns(logitGradient, biasGradient);
+        Gemm.Multiply(false, true, o, InputRows, columns, T.One, logitGradient, o, top, InputRows, beta, weightGradient, o);
+        if (beta == T.Zero)
+        {
+            ColumnBlocks.SumColumns(logitGradient, biasGradient);
+        }
+        else
+        {
+            ColumnBlocks.AddColumns(logitGradient, biasGradient);
+        }
+
         Gemm.Multiply(true, false, InputRows, columns, o, T.One, Weight, o, logitGradient, o, T.Zero, topGradient, InputRows);
+    }
+
+    /// <summary>Whether position t of a sequence of <paramref name="length"/> real steps is scored.</summary>
+    private static bool IsScored(int t, int length, LossPlacement placement) =>
+        placement == LossPlacement.LastStep ? t == length - 1 : t < length;
+
+    /// <summary>The target step position t is compared with: step 0 when LastStep targets hold one step, else offset + t.</summary>
+    private static int TargetStep(SequenceTargets<T> targets, int targetOffset, int t, LossPlacement placement) =>
+        targets.Steps == 1 && placement == LossPlacement.LastStep ? 0 : targetOffset + t;
+
+    /// <summary>What the loss is divided by: 1 for Sum; the scored items (cross-entropy) or items · O (Mean), at least 1.</summary>
+    private long Denominator(ReadOnlySpan<int> lengths, LossPlacement placement, LossReduction reduction)
+    {
+        long items = 0;
+        foreach (int length in lengths)
+        {
+            items += placement == LossPlacement.LastStep ? Math.Min(length, 1) : length;
+        }
+
+        long denominator = reduction == LossReduction.Sum ? 1 : Activation == OutputActivation.Softmax ? items : items * OutputSize;
+        return Math.Max(denominator, 1);
     }
 }

@@ -16,11 +16,13 @@ namespace RnnCore;
 /// <code>
 /// dL/do_t      = W_headᵀ dL/dz_t (top layer)   or   mask ⊙ (W_ih,aboveᵀ δu_above)_t (below it; dropout's backward)
 /// dL/dh_t      = dL/do_t[direction's half] + W_hhᵀ δv_{t+1} + direct_{t+1}        (the later step reaches back)
-/// dW_ih = Σ δu xᵀ    dW_hh = Σ δv h_{t−1}ᵀ    db_ih = Σ δu    db_hh = Σ δv          (GEMMs over all T·B columns)
+/// dW_ih = Σ δu xᵀ    dW_hh = Σ δv h_{t−1}ᵀ    db_ih = Σ δu    db_hh = Σ δv          (GEMMs over many columns at once)
 /// </code>
 /// <para>
 /// Only the δ recursion is sequential: the head's products, the weight gradients and the gradient sent to the layer
-/// below are single GEMMs over all T·B columns after the time loop. The gradients use the model's current parameters:
+/// below are GEMMs over many columns at once. The time axis is walked in chunks of about 1024 columns (step, sequence),
+/// last chunk first, so that dL/dz, δu and δv are held for one chunk rather than the whole sequence, and each weight
+/// gradient is summed over the chunks' products. The gradients use the model's current parameters:
 /// call Backward after the forward pass and before changing them. An instance owns scratch buffers that it reuses (a
 /// steady-state call allocates nothing), so one instance must not be used by two threads at once.
 /// </para>
@@ -29,13 +31,13 @@ namespace RnnCore;
 public sealed class RecurrentModelBptt<T>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private T[] _logitGradient = []; // dL/dz, [O, T·B]
+    private T[] _logitGradient = []; // dL/dz of one time chunk of positions, [O, chunk steps · B]
     private T[] _outputGradient = []; // dL/do of the layer being walked, by position, [D·H, T·B]
-    private T[] _belowGradient = []; // dL/d(input) of that layer = dL/do of the layer below, [D·H, T·B]
-    private T[] _reversedInputGradient = []; // a reverse direction's W_ihᵀ δu in processing order, [D·H, T·B]
-    private T[] _hiddenGradient = []; // dL/dh of one direction in processing order, [H, T·B]
-    private T[] _deltaU = []; // δu, [G·H, T·B]
-    private T[] _deltaV = []; // δv when it differs from δu (GRU), [G·H, T·B]
+    private T[] _belowGradient = []; // dL/d(input) of that layer = dL/do of the layer below (two layers or more), [D·H, T·B]
+    private T[] _reversedInputGradient = []; // a reverse direction's W_ihᵀ δu of one chunk, in processing order, [D·H, chunk steps · B]
+    private T[] _stepGradient = []; // dL/dh of one direction at one step, [H, B]
+    private T[] _deltaU = []; // δu of one time chunk, [G·H, chunk steps · B]
+    private T[] _deltaV = []; // δv of one time chunk when it differs from δu (GRU), [G·H, chunk steps · B]
     private T[] _future = []; // the gradient reaching h_{s−1} from step s, [H, B]
     private T[] _cellGradient = []; // dL/dc carried backwards (LSTM), [H, B]
     private T[] _passHidden = []; // padded columns of dL/dh, passed unchanged to the previous step, [H, B]
@@ -56,6 +58,12 @@ public sealed class RecurrentModelBptt<T>
         Placement = placement;
         Reduction = reduction;
     }
+
+    /// <summary>
+    /// The columns a time chunk aims for (<see cref="TimeChunks.TargetColumns"/>); tests set it smaller to walk small
+    /// problems in many chunks.
+    /// </summary>
+    internal int ChunkColumns { get; set; } = TimeChunks.TargetColumns;
 
     /// <summary>The model this instance differentiates.</summary>
     public RecurrentModel<T> Model { get; }
@@ -110,7 +118,7 @@ public sealed class RecurrentModelBptt<T>
         Validate(cache, targets);
         ValidateTargetValues(targets);
         return T.CreateTruncating(Model.Head.Loss(
-            cache.Logits, cache.LogSumExps, cache.InverseSums, targets, 0, cache.Lengths, cache.Steps, Placement, Reduction, []));
+            cache.Logits, cache.LogSumExps, targets, 0, cache.Lengths, cache.Steps, Placement, Reduction));
     }
 
     /// <summary>BPTT proper, once validated: cache position t is scored against target step <paramref name="targetOffset"/> + t.</summary>
@@ -120,19 +128,30 @@ public sealed class RecurrentModelBptt<T>
         RecurrentModel<T> model = Model;
         int d = model.Directions;
         int dh = d * model.HiddenSize;
-        int columns = cache.Steps * cache.Batch;
+        int b = cache.Batch;
+        int columns = cache.Steps * b;
         EnsureWorkspace(cache);
 
-        // Seed: dL/dz at every scored column (zero elsewhere), then the head's gradients and dL/do of the top layer.
-        Span<T> logitGradient = _logitGradient.AsSpan(0, model.OutputSize * columns);
-        double loss = model.Head.Loss(
-            cache.Logits, cache.LogSumExps, cache.InverseSums, targets, targetOffset, cache.Lengths, cache.Steps, Placement, Reduction, logitGradient);
+        // The loss, summed in double in position order, apart from the gradients (taken chunk by chunk below).
+        double loss = model.Head.Loss(cache.Logits, cache.LogSumExps, targets, targetOffset, cache.Lengths, cache.Steps, Placement, Reduction);
+
+        // Seed, in time chunks of positions: dL/dz at every scored column (zero elsewhere), then the head's gradients
+        // (summed over the chunks) and dL/do of the top layer for the chunk's positions.
         int headIndex = 4 * model.Layers * d;
         T[] outputGradient = _outputGradient;
         T[] belowGradient = _belowGradient;
-        model.Head.Backward(
-            logitGradient, cache.LayerOutputs[^1], gradients.ParameterGradients[headIndex], gradients.ParameterGradients[headIndex + 1],
-            outputGradient.AsSpan(0, dh * columns));
+        int chunks = TimeChunks.Count(cache.Steps, b, ChunkColumns);
+        for (int chunk = chunks - 1; chunk >= 0; chunk--)
+        {
+            int start = TimeChunks.Start(chunk, chunks, cache.Steps);
+            int chunkColumns = (TimeChunks.Start(chunk + 1, chunks, cache.Steps) - start) * b;
+            Span<T> logitGradient = _logitGradient.AsSpan(0, model.OutputSize * chunkColumns);
+            model.Head.LogitGradient(
+                cache.Logits, cache.InverseSums, targets, targetOffset, cache.Lengths, Placement, Reduction, start, start + (chunkColumns / b), logitGradient);
+            model.Head.Backward(
+                logitGradient, cache.LayerOutputs[^1].AsSpan(start * b * dh, chunkColumns * dh), gradients.ParameterGradients[headIndex],
+                gradients.ParameterGradients[headIndex + 1], outputGradient.AsSpan(start * b * dh, chunkColumns * dh), chunk == chunks - 1 ? T.Zero : T.One);
+        }
 
         // Down the stack: each layer's directions, then dropout's backward on what reaches the layer below.
         for (int k = model.Layers - 1; k >= 0; k--)
@@ -187,8 +206,9 @@ public sealed class RecurrentModelBptt<T>
     }
 
     /// <summary>
-    /// One layer-direction backwards: gather its half of dL/do into processing order, walk the steps back through the
-    /// cell, then the weight gradients and the gradient to the layer below as GEMMs over all T·B columns.
+    /// One layer-direction backwards, in time chunks of processing steps, last chunk first: walk each chunk's steps back
+    /// through the cell (taking each step's half of dL/do from its position), then the weight gradients (summed over the
+    /// chunks) and the gradient to the layer below for the chunk's columns as GEMMs.
     /// </summary>
     private void BackwardDirection(
         RecurrentModelCache<T> cache, RecurrentModelGradients<T> gradients, int k, int dir, T[] outputGradient, T[] belowGradient,
@@ -200,7 +220,6 @@ public sealed class RecurrentModelBptt<T>
         int d = model.Directions;
         int b = cache.Batch;
         int steps = cache.Steps;
-        int columns = steps * b;
         int gh = cell.Gates * h;
         int ld = (k * d) + dir;
         int outRows = d * h;
@@ -208,21 +227,9 @@ public sealed class RecurrentModelBptt<T>
         ReadOnlySpan<int> lengths = cache.Lengths;
         bool padded = cache.HasLengths;
 
-        // dL/do[this direction's half], from positions into processing order.
-        Span<T> hiddenGradient = _hiddenGradient.AsSpan(0, h * columns);
-        for (int s = 0; s < steps; s++)
-        {
-            for (int j = 0; j < b; j++)
-            {
-                int from = dir == 0 ? (s * b) + j : SequenceOrder.ReversedColumn(s, j, b, lengths[j]);
-                outputGradient.AsSpan((from * outRows) + (dir * h), h).CopyTo(hiddenGradient.Slice(((s * b) + j) * h, h));
-            }
-        }
-
-        Span<T> deltaU = _deltaU.AsSpan(0, gh * columns);
-        Span<T> deltaV = cell.SeparateRecurrentDelta ? _deltaV.AsSpan(0, gh * columns) : deltaU;
         PackedMatrix<T> transposed = _recurrentWeightsTransposed!;
         transposed.Pack(true, model.RecurrentWeights(ld), gh);
+        Span<T> dhs = _stepGradient.AsSpan(0, h * b);
         Span<T> future = _future.AsSpan(0, h * b);
         Span<T> dc = cell.HasCellState ? _cellGradient.AsSpan(0, h * b) : default;
         dc.Clear();
@@ -233,59 +240,100 @@ public sealed class RecurrentModelBptt<T>
         T[] cells = cache.Cells[ld];
         T[] projections = cache.Projections[ld];
         T[] recurrent = cache.RecurrentProjections[ld];
-        for (int s = steps - 1; s >= 0; s--)
+        ReadOnlySpan<T> x = dir == 1 ? cache.ReversedInputs[ld] : layerInput;
+        TensorSet<T> g = gradients.ParameterGradients;
+        int chunks = TimeChunks.Count(steps, b, ChunkColumns);
+        for (int chunk = chunks - 1; chunk >= 0; chunk--)
         {
-            Span<T> dhs = hiddenGradient.Slice(s * h * b, h * b);
-            if (s < steps - 1)
+            int start = TimeChunks.Start(chunk, chunks, steps);
+            int end = TimeChunks.Start(chunk + 1, chunks, steps);
+            int columns = (end - start) * b;
+            Span<T> deltaU = _deltaU.AsSpan(0, gh * columns);
+            Span<T> deltaV = cell.SeparateRecurrentDelta ? _deltaV.AsSpan(0, gh * columns) : deltaU;
+            for (int s = end - 1; s >= start; s--)
             {
-                TensorPrimitives.Add(dhs, future, dhs);
-            }
-
-            // Padding (s ≥ length_b): the state was carried, so its gradients pass to the previous step unchanged; the
-            // columns are set aside and zeroed (no norm, no δ) and put back after the step.
-            bool anyPadding = false;
-            if (padded)
-            {
+                // dL/dh_s = dL/do[this direction's half] of step s, from its position, + what the later step sent back.
                 for (int j = 0; j < b; j++)
                 {
-                    if (s >= lengths[j])
+                    int from = dir == 0 ? (s * b) + j : SequenceOrder.ReversedColumn(s, j, b, lengths[j]);
+                    outputGradient.AsSpan((from * outRows) + (dir * h), h).CopyTo(dhs.Slice(j * h, h));
+                }
+
+                if (s < steps - 1)
+                {
+                    TensorPrimitives.Add(dhs, future, dhs);
+                }
+
+                // Padding (s ≥ length_b): the state was carried, so its gradients pass to the previous step unchanged;
+                // the columns are set aside and zeroed (no norm, no δ) and put back after the step.
+                bool anyPadding = false;
+                if (padded)
+                {
+                    for (int j = 0; j < b; j++)
                     {
-                        anyPadding = true;
-                        dhs.Slice(j * h, h).CopyTo(_passHidden.AsSpan(j * h, h));
-                        dhs.Slice(j * h, h).Clear();
-                        if (cell.HasCellState)
+                        if (s >= lengths[j])
                         {
-                            dc.Slice(j * h, h).CopyTo(_passCell.AsSpan(j * h, h));
-                            dc.Slice(j * h, h).Clear();
+                            anyPadding = true;
+                            dhs.Slice(j * h, h).CopyTo(_passHidden.AsSpan(j * h, h));
+                            dhs.Slice(j * h, h).Clear();
+                            if (cell.HasCellState)
+                            {
+                                dc.Slice(j * h, h).CopyTo(_passCell.AsSpan(j * h, h));
+                                dc.Slice(j * h, h).Clear();
+                            }
+                        }
+                    }
+                }
+
+                RecordNorm(dhs, s, dir, k, lengths, padded, norms, normSquares, h);
+
+                ReadOnlySpan<T> u = projections.AsSpan(s * gh * b, gh * b);
+                ReadOnlySpan<T> v = recurrent.AsSpan((cell.KeepsRecurrentProjection ? s : 0) * gh * b, gh * b);
+                ReadOnlySpan<T> cPrev = cell.HasCellState ? cache.StateBlock(cells, s) : default;
+                ReadOnlySpan<T> cNext = cell.HasCellState ? cache.StateBlock(cells, s + 1) : default;
+                Span<T> du = deltaU.Slice((s - start) * gh * b, gh * b);
+                Span<T> dv = deltaV.Slice((s - start) * gh * b, gh * b);
+                cell.Backward(u, v, cache.StateBlock(hiddens, s), cPrev, cache.StateBlock(hiddens, s + 1), cNext, dhs, dc, du, dv, future, h);
+
+                // The gradient reaching h_{s−1}: the cell's direct part plus W_hhᵀ δv_s.
+                Gemm.Multiply(transposed, false, b, one, dv, gh, one, future, h);
+                if (anyPadding)
+                {
+                    for (int j = 0; j < b; j++)
+                    {
+                        if (s >= lengths[j])
+                        {
+                            _passHidden.AsSpan(j * h, h).CopyTo(future.Slice(j * h, h));
+                            if (cell.HasCellState)
+                            {
+                                _passCell.AsSpan(j * h, h).CopyTo(dc.Slice(j * h, h));
+                            }
                         }
                     }
                 }
             }
 
-            RecordNorm(dhs, s, dir, k, lengths, padded, norms, normSquares, h);
+            // dW_ih (+)= Σ δu xᵀ, dW_hh (+)= Σ δv h_{s−1}ᵀ, db_ih (+)= Σ δu, db_hh (+)= Σ δv over the chunk's columns: the
+            // first chunk walked writes them, the others add.
+            T beta = chunk == chunks - 1 ? T.Zero : one;
+            Gemm.Multiply(false, true, gh, inputRows, columns, one, deltaU, gh, x.Slice(start * b * inputRows, columns * inputRows), inputRows, beta, g[4 * ld], gh);
+            Gemm.Multiply(false, true, gh, h, columns, one, deltaV, gh, hiddens.AsSpan(start * b * h, columns * h), h, beta, g[(4 * ld) + 1], gh);
+            AddOrSumColumns(deltaU, g[(4 * ld) + 2], beta);
+            AddOrSumColumns(deltaV, g[(4 * ld) + 3], beta);
 
-            ReadOnlySpan<T> u = projections.AsSpan(s * gh * b, gh * b);
-            ReadOnlySpan<T> v = recurrent.AsSpan((cell.KeepsRecurrentProjection ? s : 0) * gh * b, gh * b);
-            ReadOnlySpan<T> cPrev = cell.HasCellState ? cache.StateBlock(cells, s) : default;
-            ReadOnlySpan<T> cNext = cell.HasCellState ? cache.StateBlock(cells, s + 1) : default;
-            Span<T> du = deltaU.Slice(s * gh * b, gh * b);
-            Span<T> dv = deltaV.Slice(s * gh * b, gh * b);
-            cell.Backward(u, v, cache.StateBlock(hiddens, s), cPrev, cache.StateBlock(hiddens, s + 1), cNext, dhs, dc, du, dv, future, h);
-
-            // The gradient reaching h_{s−1}: the cell's direct part plus W_hhᵀ δv_s.
-            Gemm.Multiply(transposed, false, b, one, dv, gh, one, future, h);
-            if (anyPadding)
+            // dL/dx = W_ihᵀ δu for the layer below, by position (the forward direction writes it, the reverse adds to it).
+            if (k > 0)
             {
-                for (int j = 0; j < b; j++)
+                if (dir == 0)
                 {
-                    if (s >= lengths[j])
-                    {
-                        _passHidden.AsSpan(j * h, h).CopyTo(future.Slice(j * h, h));
-                        if (cell.HasCellState)
-                        {
-                            _passCell.AsSpan(j * h, h).CopyTo(dc.Slice(j * h, h));
-                        }
-                    }
+                    Span<T> below = belowGradient.AsSpan(start * b * inputRows, columns * inputRows);
+                    Gemm.Multiply(true, false, inputRows, columns, gh, one, model.InputWeights(ld), gh, deltaU, gh, T.Zero, below, inputRows);
+                }
+                else
+                {
+                    Span<T> reversed = _reversedInputGradient.AsSpan(0, inputRows * columns);
+                    Gemm.Multiply(true, false, inputRows, columns, gh, one, model.InputWeights(ld), gh, deltaU, gh, T.Zero, reversed, inputRows);
+                    SequenceOrder.AddReversed<T>(reversed, belowGradient, inputRows, start, end, lengths);
                 }
             }
         }
@@ -300,29 +348,18 @@ public sealed class RecurrentModelBptt<T>
 
         future.CopyTo(gradients.InitialHiddenData[ld]);
         dc.CopyTo(gradients.InitialCellData[ld]);
+    }
 
-        // dW_ih = Σ δu xᵀ, dW_hh = Σ δv h_{s−1}ᵀ, db_ih = Σ δu, db_hh = Σ δv: reductions over all T·B columns at once.
-        ReadOnlySpan<T> x = dir == 1 ? cache.ReversedInputs[ld] : layerInput;
-        TensorSet<T> g = gradients.ParameterGradients;
-        Gemm.Multiply(false, true, gh, inputRows, columns, one, deltaU, gh, x, inputRows, T.Zero, g[4 * ld], gh);
-        Gemm.Multiply(false, true, gh, h, columns, one, deltaV, gh, hiddens.AsSpan(0, h * columns), h, T.Zero, g[(4 * ld) + 1], gh);
-        ColumnBlocks.SumColumns<T>(deltaU, g[(4 * ld) + 2]);
-        ColumnBlocks.SumColumns<T>(deltaV, g[(4 * ld) + 3]);
-
-        // dL/dx = W_ihᵀ δu for the layer below, by position (the forward direction writes it, the reverse adds to it).
-        if (k > 0)
+    /// <summary>sum = Σ columns of <paramref name="block"/> when <paramref name="beta"/> is 0 (the first chunk), else sum += it.</summary>
+    private static void AddOrSumColumns(ReadOnlySpan<T> block, Span<T> sum, T beta)
+    {
+        if (beta == T.Zero)
         {
-            Span<T> below = belowGradient.AsSpan(0, inputRows * columns);
-            if (dir == 0)
-            {
-                Gemm.Multiply(true, false, inputRows, columns, gh, one, model.InputWeights(ld), gh, deltaU, gh, T.Zero, below, inputRows);
-            }
-            else
-            {
-                Span<T> reversed = _reversedInputGradient.AsSpan(0, inputRows * columns);
-                Gemm.Multiply(true, false, inputRows, columns, gh, one, model.InputWeights(ld), gh, deltaU, gh, T.Zero, reversed, inputRows);
-                SequenceOrder.AddReversed<T>(reversed, below, inputRows, steps, lengths);
-            }
+            ColumnBlocks.SumColumns(block, sum);
+        }
+        else
+        {
+            ColumnBlocks.AddColumns(block, sum);
         }
     }
 
@@ -384,15 +421,16 @@ public sealed class RecurrentModelBptt<T>
         int h = model.HiddenSize;
         int b = cache.Batch;
         int columns = cache.Steps * b;
+        int chunkColumns = TimeChunks.MaxSteps(cache.Steps, TimeChunks.Count(cache.Steps, b, ChunkColumns)) * b;
         int gh = model.Cell.Gates * h;
         int dh = model.Directions * h;
-        Grow(ref _logitGradient, model.OutputSize * columns);
+        Grow(ref _logitGradient, model.OutputSize * chunkColumns);
         Grow(ref _outputGradient, dh * columns);
-        Grow(ref _belowGradient, dh * columns);
-        Grow(ref _reversedInputGradient, model.Directions == 2 && model.Layers > 1 ? dh * columns : 0);
-        Grow(ref _hiddenGradient, h * columns);
-        Grow(ref _deltaU, gh * columns);
-        Grow(ref _deltaV, model.Cell.SeparateRecurrentDelta ? gh * columns : 0);
+        Grow(ref _belowGradient, model.Layers > 1 ? dh * columns : 0);
+        Grow(ref _reversedInputGradient, model.Directions == 2 && model.Layers > 1 ? dh * chunkColumns : 0);
+        Grow(ref _stepGradient, h * b);
+        Grow(ref _deltaU, gh * chunkColumns);
+        Grow(ref _deltaV, model.Cell.SeparateRecurrentDelta ? gh * chunkColumns : 0);
         Grow(ref _future, h * b);
         Grow(ref _cellGradient, h * b);
         Grow(ref _passHidden, h * b);

@@ -28,17 +28,21 @@ internal static class SequenceOrder
         }
     }
 
-    /// <summary>destination += source with its columns reordered.</summary>
-    public static void AddReversed<T>(ReadOnlySpan<T> source, Span<T> destination, int rows, int steps, ReadOnlySpan<int> lengths)
+    /// <summary>
+    /// destination += source with its columns reordered, for the steps <paramref name="start"/>..<paramref name="end"/>−1
+    /// of one time chunk: source holds those steps' columns (column (s − start)·B + b), destination all T·B columns, and
+    /// each source column is added into the destination column it maps to.
+    /// </summary>
+    public static void AddReversed<T>(ReadOnlySpan<T> source, Span<T> destination, int rows, int start, int end, ReadOnlySpan<int> lengths)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int batch = lengths.Length;
-        for (int s = 0; s < steps; s++)
+        for (int s = start; s < end; s++)
         {
             for (int b = 0; b < batch; b++)
             {
-                Span<T> to = destination.Slice(((s * batch) + b) * rows, rows);
-                TensorPrimitives.Add(to, source.Slice(ReversedColumn(s, b, batch, lengths[b]) * rows, rows), to);
+                Span<T> to = destination.Slice(ReversedColumn(s, b, batch, lengths[b]) * rows, rows);
+                TensorPrimitives.Add(to, source.Slice((((s - start) * batch) + b) * rows, rows), to);
             }
         }
     }

@@ -151,7 +151,7 @@ internal sealed class ModelNetwork<T> : TrainableNetwork<T>
         // Rounded to T, as RecurrentModelBptt.Loss and the layer's loss are.
         public override double Loss(SequenceTargets<T> targets) =>
             double.CreateTruncating(T.CreateTruncating(_network.Model.Head.Loss(
-                _cache.Logits, _cache.LogSumExps, _cache.InverseSums, targets, 0, _cache.Lengths, _cache.Steps, _bptt.Placement, _bptt.Reduction, [])));
+                _cache.Logits, _cache.LogSumExps, targets, 0, _cache.Lengths, _cache.Steps, _bptt.Placement, _bptt.Reduction)));
 
         public override double Backward(SequenceTargets<T> targets, int targetStep0) =>
             double.CreateTruncating(_bptt.BackwardCore(_cache, targets, targetStep0, Gradients));

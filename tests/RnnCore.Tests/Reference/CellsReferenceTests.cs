@@ -91,6 +91,11 @@ public sealed class CellsReferenceTests
         Tolerance.AssertClose($"{label} loss (Bptt.Loss)", loss, double.CreateTruncating(bptt.Loss(cache, targets)), tolerance);
         JsonElement grads = expected.GetProperty("grads");
         AssertParameters($"{label} grads", grads, gradients.ParameterGradients, gradients.Gradient, tolerance, statesToo: true);
+
+        // The same gradients with the time axis walked one step per chunk (real sizes use chunks of about 1024 columns,
+        // which these small cases never reach): every weight gradient is then a sum of T products.
+        RecurrentModelGradients<T> stepwise = new RecurrentModelBptt<T>(model, reference.Placement, reference.Reduction) { ChunkColumns = 1 }.Backward(cache, targets);
+        AssertParameters($"{label} grads, one step per chunk", grads, stepwise.ParameterGradients, stepwise.Gradient, tolerance, statesToo: true);
         Tolerance.AssertClose(
             $"{label} grads.h0", ReferenceCase.Flatten(grads.GetProperty("h0")),
             CellsReferenceCase.States(Enumerable.Range(0, states).Select(gradients.InitialHidden)), tolerance);
