@@ -59,8 +59,11 @@ public static class StepProfile
             ("Wy·H (all steps)", () => Gemm.Multiply(false, false, o, columns, h, 1f, wy, o, hiddens.AsSpan(h * b), h, 1f, logits, o)),
             ("softmax (log Σe^z, 1/Σ)", () => Softmax.Forward<float>(logits, o, logSumExp, inverseSums, column)),
             ("softmax y (in dZ)", () => Softmax.Outputs<float>(logits, inverseSums, o, outputs)),
-            ("dWy = dZ·Hᵀ", () => Gemm.Multiply(false, true, o, h, columns, 1f, logits, o, hiddens.AsSpan(h * b), h, 0f, dwy, o)),
-            ("Wyᵀ·dZ", () => Gemm.Multiply(true, false, h, columns, o, 1f, wy, o, logits, o, 0f, deltas, h)),
+            // BPTT's products run over its time chunks of about 1024 columns, last chunk first, summing the weight gradients.
+            ("dWy = dZ·Hᵀ (chunks)", () => InChunks(steps, b, (start, n, beta) =>
+                Gemm.Multiply(false, true, o, h, n, 1f, logits.AsSpan(start * o, o * n), o, hiddens.AsSpan((start + b) * h, h * n), h, beta, dwy, o))),
+            ("Wyᵀ·dZ (chunks)", () => InChunks(steps, b, (start, n, _) =>
+                Gemm.Multiply(true, false, h, n, o, 1f, wy, o, logits.AsSpan(start * o, o * n), o, 0f, deltas.AsSpan(start * h, h * n), h))),
             ("Whᵀ·δ_t (T steps)", () =>
             {
                 packed.Pack(true, wh, h);
@@ -70,6 +73,17 @@ public static class StepProfile
                 }
             }),
             ("tanh' (T steps)", () => Tanh.Backward<float>(hiddens.AsSpan(h * b, h * columns), deltas)),
+            ("dWx = Δ·Xᵀ (chunks)", () => InChunks(steps, b, (start, n, beta) =>
+                Gemm.Multiply(false, true, h, i, n, 1f, deltas.AsSpan(start * h, h * n), h, inputs.AsSpan(start * i, i * n), i, beta, dwx, h))),
+            ("dWh = Δ·Hᵀ (chunks)", () => InChunks(steps, b, (start, n, beta) =>
+                Gemm.Multiply(false, true, h, h, n, 1f, deltas.AsSpan(start * h, h * n), h, hiddens.AsSpan(start * h, h * n), h, beta, dwh, h))),
+        };
+
+        // The same four products over all T·B columns at once, as BPTT ran them before its time chunks: for comparison.
+        var wholeSequence = new List<(string Name, Action Run)>
+        {
+            ("dWy = dZ·Hᵀ", () => Gemm.Multiply(false, true, o, h, columns, 1f, logits, o, hiddens.AsSpan(h * b), h, 0f, dwy, o)),
+            ("Wyᵀ·dZ", () => Gemm.Multiply(true, false, h, columns, o, 1f, wy, o, logits, o, 0f, deltas, h)),
             ("dWx = Δ·Xᵀ", () => Gemm.Multiply(false, true, h, i, columns, 1f, deltas, h, inputs, i, 0f, dwx, h)),
             ("dWh = Δ·Hᵀ", () => Gemm.Multiply(false, true, h, h, columns, 1f, deltas, h, hiddens.AsSpan(0, h * columns), h, 0f, dwh, h)),
         };
@@ -78,27 +92,50 @@ public static class StepProfile
         double total = 0;
         foreach ((string phase, Action run) in phases)
         {
-            // At least 0.5 s of warm-up, so that tiered compilation has promoted the phase's methods before timing.
-            long warmupStart = Stopwatch.GetTimestamp();
-            do
-            {
-                run();
-            }
-            while (Stopwatch.GetElapsedTime(warmupStart).TotalSeconds < 0.5);
-
-            double[] ms = new double[iterations];
-            for (int k = 0; k < iterations; k++)
-            {
-                long start = Stopwatch.GetTimestamp();
-                run();
-                ms[k] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-            }
-
-            Array.Sort(ms);
-            total += ms[iterations / 2];
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {phase,-24} {ms[iterations / 2],9:F3}"));
+            total += Median(phase, run, iterations);
         }
 
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {"sum of phases",-24} {total,9:F3}"));
+        Console.WriteLine("  whole sequence at once (not in the sum):");
+        foreach ((string phase, Action run) in wholeSequence)
+        {
+            Median(phase, run, iterations);
+        }
+    }
+
+    /// <summary>Prints and returns the median time of <paramref name="run"/> in ms.</summary>
+    private static double Median(string phase, Action run, int iterations)
+    {
+        // At least 0.5 s of warm-up, so that tiered compilation has promoted the phase's methods before timing.
+        long warmupStart = Stopwatch.GetTimestamp();
+        do
+        {
+            run();
+        }
+        while (Stopwatch.GetElapsedTime(warmupStart).TotalSeconds < 0.5);
+
+        double[] ms = new double[iterations];
+        for (int k = 0; k < iterations; k++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            run();
+            ms[k] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        }
+
+        Array.Sort(ms);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {phase,-24} {ms[iterations / 2],9:F3}"));
+        return ms[iterations / 2];
+    }
+
+    /// <summary>run(first column, columns, beta) for each of BPTT's time chunks, last first; beta is 0 for the first run.</summary>
+    private static void InChunks(int steps, int batch, Action<int, int, float> run)
+    {
+        int chunks = Internal.TimeChunks.Count(steps, batch);
+        for (int chunk = chunks - 1; chunk >= 0; chunk--)
+        {
+            int start = Internal.TimeChunks.Start(chunk, chunks, steps);
+            int end = Internal.TimeChunks.Start(chunk + 1, chunks, steps);
+            run(start * batch, (end - start) * batch, chunk == chunks - 1 ? 0f : 1f);
+        }
     }
 }
