@@ -130,7 +130,7 @@ public sealed partial class Bptt<T>
         int[]? lengths = cache.HasLengths ? cache.Lengths : null;
 
         // A padded batch scores a different step of each sequence with LastStep, so it takes dL/dz at every step (zero
-        // where nothing is scored) and the output-layer products run over all T·B columns.
+        // where nothing is scored) and the output-layer products run over every column of each chunk.
         int firstScored = Placement == LossPlacement.LastStep && lengths is null ? steps - 1 : 0;
         int chunks = TimeChunks.Count(steps, b, ChunkColumns);
         T one = T.One;
