@@ -20,6 +20,12 @@ if (args.Length > 0 && args[0] == "--profile")
     return StepProfile.Run(args.Skip(1).ToArray());
 }
 
+// `--gemm` times every GEMM shape as benchmarks/openblas_gemm.py times OpenBLAS (GemmTable.cs).
+if (args.Length > 0 && args[0] == "--gemm")
+{
+    return GemmTable.Run(args.Skip(1).ToArray());
+}
+
 IConfig config = DefaultConfig.Instance
     .AddColumn(StatisticColumn.Median, new GflopsColumn())
     .WithSummaryStyle(SummaryStyle.Default.WithMaxParameterColumnWidth(40));

@@ -50,14 +50,14 @@ internal static unsafe class GemmBlocking
     /// rounding) and <paramref name="a"/> is ignored; i0 and j0 lie on the tile grid.
     /// </summary>
     public static void Run<T>(
-        bool transposeA, bool transposeB, int k,
+        GemmPath path, bool transposeA, bool transposeB, int k,
         T alpha, T* a, int lda, T* packedA, int packedRows, T* b, int ldb,
         T beta, T* c, int ldc,
         int i0, int i1, int j0, int j1)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int mr = GemmMicroKernel.Rows<T>();
-        const int nr = GemmMicroKernel.Columns;
+        int mr = GemmMicroKernel.Rows<T>(path);
+        int nr = GemmMicroKernel.Columns(path);
         int mcMax = RowBlock<T>();
         int ncMax = ColumnBlock<T>();
         int kcMax = DepthBlock;
@@ -67,7 +67,7 @@ internal static unsafe class GemmBlocking
             packedA is null ? Math.Min(kcMax, k) * RoundUp(Math.Min(mcMax, i1 - i0), mr) : 0);
         try
         {
-            RunBlocks(transposeA, transposeB, k, alpha, a, lda, packedA, packedRows, b, ldb, beta, c, ldc, i0, i1, j0, j1, buffers);
+            RunBlocks(path, transposeA, transposeB, k, alpha, a, lda, packedA, packedRows, b, ldb, beta, c, ldc, i0, i1, j0, j1, buffers);
         }
         finally
         {
@@ -77,14 +77,14 @@ internal static unsafe class GemmBlocking
 
     /// <summary>The loop nest of <see cref="Run{T}"/> with its packing buffers.</summary>
     private static void RunBlocks<T>(
-        bool transposeA, bool transposeB, int k,
+        GemmPath path, bool transposeA, bool transposeB, int k,
         T alpha, T* a, int lda, T* packedA, int packedRows, T* b, int ldb,
         T beta, T* c, int ldc,
         int i0, int i1, int j0, int j1, PackBuffers<T> buffers)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int mr = GemmMicroKernel.Rows<T>();
-        const int nr = GemmMicroKernel.Columns;
+        int mr = GemmMicroKernel.Rows<T>(path);
+        int nr = GemmMicroKernel.Columns(path);
         int mcMax = RowBlock<T>();
         int ncMax = ColumnBlock<T>();
         int kcMax = DepthBlock;
@@ -94,8 +94,6 @@ internal static unsafe class GemmBlocking
             for (int pc = 0; pc < k; pc += kcMax)
             {
                 int kc = Math.Min(kcMax, k - pc);
-                GemmPacking.PackB(transposeB, b, ldb, pc, kc, jc, nc, nr, buffers.B);
-
                 // Later k blocks add to what the first one wrote: C = alpha·acc₁ + beta·C, then C = alpha·acc₂ + C, …
                 T betaBlock = pc == 0 ? beta : T.One;
                 for (int ic = i0; ic < i1; ic += mcMax)
@@ -116,17 +114,25 @@ internal static unsafe class GemmBlocking
                     {
                         int columns = Math.Min(nr, nc - jr);
                         T* bStrip = buffers.B + ((long)jr * kc);
+                        if (ic == i0)
+                        {
+                            // Each strip of op(B) is packed right before its first tiles, while it is still in L1; the
+                            // later row blocks read it from the panel. With few rows (m = O in W_y·H) every strip is
+                            // used by only a handful of tiles, and a separate packing pass would read it back from L3.
+                            GemmPacking.PackB(transposeB, b, ldb, pc, kc, jc + jr, columns, nr, bStrip);
+                        }
+
                         T* cColumn = c + ((long)(jc + jr) * ldc) + ic;
                         if (columns < nr)
                         {
-                            GemmMicroKernel.NarrowPanel(kc, aBlock, mc, bStrip, cColumn, ldc, columns, alpha, betaBlock);
+                            GemmMicroKernel.NarrowPanel(path, kc, aBlock, mc, bStrip, cColumn, ldc, columns, alpha, betaBlock);
                             continue;
                         }
 
                         for (int ir = 0; ir < mc; ir += mr)
                         {
                             GemmMicroKernel.Tile(
-                                kc, aBlock + ((long)ir * kc), bStrip, cColumn + ir, ldc, Math.Min(mr, mc - ir), columns, alpha, betaBlock);
+                                path, kc, aBlock + ((long)ir * kc), bStrip, cColumn + ir, ldc, Math.Min(mr, mc - ir), columns, alpha, betaBlock);
                         }
                     }
                 }
