@@ -40,15 +40,7 @@ for config, sizes in CONFIGS.items():
 
 
 def core_name():
-    try:
-        config = np.show_config(mode="dicts")
-        library = config["Build Dependencies"]["blas"].get("name", "")
-    except Exception:  # older numpy
-        library = ""
-    for module in sys.modules.values():
-        path = getattr(module, "__file__", "") or ""
-        if "_multiarray_umath" in path:
-            break
+    """The OpenBLAS kernel set in use (Haswell, SkylakeX, Cooperlake, ...), or why it is unknown."""
     for candidate in ("libopenblas.so.0", "libblas.so.3"):
         try:
             lib = ctypes.CDLL(candidate)
@@ -56,7 +48,7 @@ def core_name():
             return lib.openblas_get_corename().decode()
         except (OSError, AttributeError):
             continue
-    return f"unknown ({library or 'no OpenBLAS found'})"
+    return "unknown (no OpenBLAS found: numpy may run on the reference BLAS)"
 
 
 dtype = np.float32 if args.dtype == "float32" else np.float64

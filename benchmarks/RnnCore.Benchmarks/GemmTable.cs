@@ -34,6 +34,18 @@ public static class GemmTable
         return 0;
     }
 
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "clock_gettime")]
+    private static extern int ClockGetTime(int clock, out TimeSpec time);
+
+    private struct TimeSpec
+    {
+        public long Seconds;
+        public long Nanoseconds;
+    }
+
+    /// <summary>CLOCK_THREAD_CPUTIME_ID (Linux): the processor time of the calling thread.</summary>
+    private static double ThreadCpuSeconds() => ClockGetTime(3, out TimeSpec t) == 0 ? t.Seconds + (t.Nanoseconds * 1e-9) : double.NaN;
+
     private static (double Median, double Fastest) Time<T>(GemmShape shape)
         where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
@@ -46,16 +58,21 @@ public static class GemmTable
             shape.Multiply(a, b, c);
         }
 
+        // RNNCORE_GEMM_CPU_TIME=1 (one thread only) times the calling thread's processor time instead of wall-clock time:
+        // for tuning on a machine that other work shares, where a descheduled thread's wait would count. Tables use
+        // wall-clock time.
+        bool cpuTime = RnnCoreSettings.MaxDegreeOfParallelism == 1 && Environment.GetEnvironmentVariable("RNNCORE_GEMM_CPU_TIME") == "1";
         double[] batches = new double[7];
         for (int batch = 0; batch < batches.Length; batch++)
         {
             long start = Stopwatch.GetTimestamp();
+            double startCpu = cpuTime ? ThreadCpuSeconds() : 0;
             for (int i = 0; i < repetitions; i++)
             {
                 shape.Multiply(a, b, c);
             }
 
-            batches[batch] = Stopwatch.GetElapsedTime(start).TotalSeconds / repetitions;
+            batches[batch] = (cpuTime ? ThreadCpuSeconds() - startCpu : Stopwatch.GetElapsedTime(start).TotalSeconds) / repetitions;
         }
 
         Array.Sort(batches);

@@ -9,8 +9,10 @@ namespace RnnCore.Kernels;
 /// each), then NR x MR tiles.
 /// </summary>
 /// <remarks>
-/// Block sizes keep each operand at the cache level that feeds it: an MR x KC strip of op(A) (16 KB) and a KC x NR strip
-/// of op(B) (6 KB for float) in L1, the MC x KC block of op(A) (128 KB) in L2, the KC x NC panel of op(B) in L3.
+/// Block sizes keep each operand at the cache level that feeds it: a KC x NR strip of op(B) (8 KB on the 512-bit path)
+/// in L1, the MC x KC block of op(A) (128 KB) in L2 (each MR x KC strip of it, 32 KB, streams through L1), the KC x NC
+/// panel of op(B) (1.5 MB) in L2 and L3. Each op(B) strip is packed right before its first tiles, while the tiles that
+/// follow can use it from L1.
 /// The k blocks are the same for every part of a parallel split, and splits fall on tile boundaries, so the result of
 /// each element does not depend on how the work was split.
 /// </remarks>
@@ -23,9 +25,9 @@ internal static unsafe class GemmBlocking
     public static int RowBlock<T>()
         where T : unmanaged => Unsafe.SizeOf<T>() == sizeof(float) ? 128 : 64;
 
-    /// <summary>NC for T: a 3 MB panel of op(B) (3072 floats or 1536 doubles wide), a multiple of NR.</summary>
+    /// <summary>NC for T: a 1.5 MB panel of op(B) (1536 floats or 768 doubles wide), a multiple of both paths' NR (8 and 6).</summary>
     public static int ColumnBlock<T>()
-        where T : unmanaged => Unsafe.SizeOf<T>() == sizeof(float) ? 3072 : 1536;
+        where T : unmanaged => Unsafe.SizeOf<T>() == sizeof(float) ? 1536 : 768;
 
     /// <summary>x rounded up to a multiple of <paramref name="multiple"/>.</summary>
     public static int RoundUp(int x, int multiple) => (x + multiple - 1) / multiple * multiple;

@@ -19,6 +19,7 @@ internal static unsafe class GemmMicroKernel512
     /// <summary>Columns per tile (NR).</summary>
     public const int Columns = 8;
 
+
     /// <summary>The MR x 8 kernel.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void FullTile<T>(int kc, T* a, T* b, T* c, int ldc, T alpha, T beta)
@@ -28,6 +29,14 @@ internal static unsafe class GemmMicroKernel512
         Vector512<T> c00 = default, c10 = default, c01 = default, c11 = default, c02 = default, c12 = default;
         Vector512<T> c03 = default, c13 = default, c04 = default, c14 = default, c05 = default, c15 = default;
         Vector512<T> c06 = default, c16 = default, c07 = default, c17 = default;
+        // C is read (beta ≠ 0, as in every k block after the first) and written only after the loop: fetch its two
+        // lines per column now, so that they arrive while the FMAs run instead of stalling the stores.
+        for (int j = 0; j < Columns; j++)
+        {
+            Sse.Prefetch0(c + ((long)j * ldc));
+            Sse.Prefetch0(c + ((long)j * ldc) + w);
+        }
+
         for (int p = 0; p < kc; p++)
         {
             Vector512<T> a0 = Vector512.Load(a);

@@ -15,34 +15,43 @@ namespace RnnCore.Kernels;
 /// </remarks>
 internal static unsafe class GemmPacking
 {
+    private static readonly bool PrefetchAhead = Sse.IsSupported && Environment.GetEnvironmentVariable("PB") == "1";
+
     /// <summary>Packs op(A)[i0 .. i0+mc−1, p0 .. p0+kc−1] into MR-row strips at <paramref name="packed"/>.</summary>
     public static void PackA<T>(bool transposeA, T* a, int lda, int i0, int mc, int p0, int kc, int mr, T* packed)
         where T : unmanaged
     {
-        for (int strip = 0; strip < mc; strip += mr)
+        int w = Vector256<T>.Count;
+        int fullRows = mc - (mc % mr);
+        int first = 0;
+        if (!transposeA && fullRows > 0 && mr % w == 0 && Vector256.IsHardwareAccelerated)
+        {
+            // op(A)(i, p) = a[i + p·lda]: step by step, the block's whole run of rows at step p (contiguous in memory,
+            // and the next step's run follows lda later) is dealt out to the full strips, so that memory is read in
+            // long sequential runs the hardware prefetcher follows rather than one strip's width at a time.
+            for (int p = 0; p < kc; p++)
+            {
+                T* source = a + i0 + ((long)(p0 + p) * lda);
+                for (int strip = 0; strip < fullRows; strip += mr)
+                {
+                    T* row = packed + ((long)strip * kc) + ((long)p * mr);
+                    for (int i = 0; i < mr; i += w)
+                    {
+                        Vector256.Store(Vector256.Load(source + strip + i), row + i);
+                    }
+                }
+            }
+
+            first = fullRows;
+        }
+
+        for (int strip = first; strip < mc; strip += mr)
         {
             int rows = Math.Min(mr, mc - strip);
             T* destination = packed + ((long)strip * kc);
             if (!transposeA)
             {
-                // op(A)(i, p) = a[i + p·lda]: each step p copies a contiguous run of rows; a whole strip is a whole
-                // number of 256-bit vectors (MR is two vectors of the path's width), so it moves as vector loads and stores.
-                int w = Vector256<T>.Count;
-                if (rows == mr && mr % w == 0 && Vector256.IsHardwareAccelerated)
-                {
-                    for (int p = 0; p < kc; p++)
-                    {
-                        T* source = a + i0 + strip + ((long)(p0 + p) * lda);
-                        T* row = destination + ((long)p * mr);
-                        for (int i = 0; i < mr; i += w)
-                        {
-                            Vector256.Store(Vector256.Load(source + i), row + i);
-                        }
-                    }
-
-                    continue;
-                }
-
+                // op(A)(i, p) = a[i + p·lda]: the ragged last strip, padded with zeros (full strips are packed above).
                 for (int p = 0; p < kc; p++)
                 {
                     T* source = a + i0 + strip + ((long)(p0 + p) * lda);
@@ -66,7 +75,6 @@ internal static unsafe class GemmPacking
                 int transposed = 0;
                 if (Avx.IsSupported && rows == mr && mr % 8 == 0)
                 {
-                    int w = Vector256<T>.Count;
                     int steps = kc - (kc % w);
                     for (int g = 0; g < mr; g += 8)
                     {
@@ -119,6 +127,16 @@ internal static unsafe class GemmPacking
                     T* source = b + p0 + ((long)(j0 + strip) * ldb);
                     for (; p + w <= kc; p += w)
                     {
+                        if (PrefetchAhead && (p & 15) == 0)
+                        {
+                            // The next strip's eight columns at these steps (one line each): see the transposed case.
+                            T* next = source + p + (8L * ldb);
+                            for (int j = 0; j < 8; j++)
+                            {
+                                Sse.Prefetch0(next + ((long)j * ldb));
+                            }
+                        }
+
                         InterleaveEightColumns(source + p, ldb, destination + ((long)p * nr), nr);
                     }
                 }
@@ -151,6 +169,14 @@ internal static unsafe class GemmPacking
                     T* row = destination + ((long)p * nr);
                     if (vectors)
                     {
+                        // Strips are packed one at a time, right before their tiles (GemmBlocking), so without help
+                        // each step's read waits for memory; fetching the same step's run two strips ahead overlaps
+                        // those waits with the tiles in between. A prefetch never faults, past the panel or not.
+                        if (PrefetchAhead)
+                        {
+                            Sse.Prefetch0(source + (2 * nr));
+                        }
+
                         for (int j = 0; j < nr; j += w)
                         {
                             Vector256.Store(Vector256.Load(source + j), row + j);

@@ -54,7 +54,7 @@ public abstract class GemmTests<T>
     [Fact]
     public void Products_wider_than_a_column_block_and_taller_than_a_row_block_match()
     {
-        // NC is 3072 floats / 1536 doubles wide: 3100 columns cross it; 300 rows cross MC; 300 deep crosses KC.
+        // NC is 1536 floats / 768 doubles wide: 3100 columns cross it; 300 rows cross MC; 300 deep crosses KC.
         Check(false, false, 300, 3100, 7, alpha: 1, beta: 1, padding: 0, seed: 1);
         Check(false, true, 20, 1600, 300, alpha: 1, beta: 0, padding: 0, seed: 2);
     }
