@@ -19,7 +19,15 @@ public static class GemmTable
         string[] words = PeerStep.Option(args, "--filter", string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries);
         RnnCoreSettings.MaxDegreeOfParallelism = threads;
         Console.WriteLine($"RnnCore GEMM, .NET {Environment.Version}, threads {threads}, {dtype}");
-        foreach (GemmShape shape in GemmShape.All)
+        // RNNCORE_GEMM_SHAPE="m,n,k,ta,tb" times that one product instead (ta, tb: 0 or 1), for experiments.
+        IEnumerable<GemmShape> shapes = GemmShape.All;
+        if (Environment.GetEnvironmentVariable("RNNCORE_GEMM_SHAPE") is { Length: > 0 } custom)
+        {
+            int[] d = custom.Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToArray();
+            shapes = [new GemmShape("custom", d[0], d[1], d[2], d[3] == 1, d[4] == 1)];
+        }
+
+        foreach (GemmShape shape in shapes)
         {
             if (words.Length > 0 && !words.Any(w => shape.Name.Contains(w, StringComparison.Ordinal)))
             {

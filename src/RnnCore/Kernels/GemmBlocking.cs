@@ -21,6 +21,9 @@ internal static unsafe class GemmBlocking
     /// <summary>KC: the k-block, shared by both element types so that a packed op(A) fits either.</summary>
     public const int DepthBlock = 256;
 
+    /// <summary>How many NR-column strips of op(B) are packed together, right before their tiles.</summary>
+    private const int StripsPerPack = 4;
+
     /// <summary>MC for T: 128 KB of op(A) per block (128 floats or 64 doubles high).</summary>
     public static int RowBlock<T>()
         where T : unmanaged => Unsafe.SizeOf<T>() == sizeof(float) ? 128 : 64;
@@ -116,12 +119,14 @@ internal static unsafe class GemmBlocking
                     {
                         int columns = Math.Min(nr, nc - jr);
                         T* bStrip = buffers.B + ((long)jr * kc);
-                        if (ic == i0)
+                        if (ic == i0 && jr % (nr * StripsPerPack) == 0)
                         {
-                            // Each strip of op(B) is packed right before its first tiles, while it is still in L1; the
-                            // later row blocks read it from the panel. With few rows (m = O in W_y·H) every strip is
-                            // used by only a handful of tiles, and a separate packing pass would read it back from L3.
-                            GemmPacking.PackB(transposeB, b, ldb, pc, kc, jc + jr, columns, nr, bStrip);
+                            // op(B) is packed a few strips at a time, right before their first tiles, while they are
+                            // still in L1; the later row blocks read them from the panel. With few rows (m = O in
+                            // W_y·H, dW_y) every strip is used by only a handful of tiles, and a separate packing pass
+                            // would read it back from L3. Four strips of eight floats span whole cache lines of a
+                            // transposed op(B)'s rows, so each line is read once.
+                            GemmPacking.PackB(transposeB, b, ldb, pc, kc, jc + jr, Math.Min(nr * StripsPerPack, nc - jr), nr, bStrip);
                         }
 
                         T* cColumn = c + ((long)(jc + jr) * ldc) + ic;

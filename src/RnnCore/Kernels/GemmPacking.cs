@@ -15,7 +15,8 @@ namespace RnnCore.Kernels;
 /// </remarks>
 internal static unsafe class GemmPacking
 {
-    private static readonly bool PrefetchAhead = Sse.IsSupported && Environment.GetEnvironmentVariable("PB") == "1";
+    /// <summary>Whether the packing of op(B) fetches ahead (see <see cref="PackB{T}"/>).</summary>
+    private static readonly bool PrefetchAhead = Sse.IsSupported;
 
     /// <summary>Packs op(A)[i0 .. i0+mc−1, p0 .. p0+kc−1] into MR-row strips at <paramref name="packed"/>.</summary>
     public static void PackA<T>(bool transposeA, T* a, int lda, int i0, int mc, int p0, int kc, int mr, T* packed)
@@ -127,13 +128,15 @@ internal static unsafe class GemmPacking
                     T* source = b + p0 + ((long)(j0 + strip) * ldb);
                     for (; p + w <= kc; p += w)
                     {
-                        if (PrefetchAhead && (p & 15) == 0)
+                        if (PrefetchAhead && (p & (64 / sizeof(T) - 1)) == 0)
                         {
-                            // The next strip's eight columns at these steps (one line each): see the transposed case.
-                            T* next = source + p + (8L * ldb);
+                            // The same steps of the next call's columns (the next group of strips, nc columns on),
+                            // one line per column into L2: packed right before its tiles, op(B) would otherwise wait
+                            // for memory with nothing to overlap. A prefetch never faults, past the matrix or not.
+                            T* next = source + p + ((long)nc * ldb);
                             for (int j = 0; j < 8; j++)
                             {
-                                Sse.Prefetch0(next + ((long)j * ldb));
+                                Sse.Prefetch1(next + ((long)j * ldb));
                             }
                         }
 
@@ -162,6 +165,16 @@ internal static unsafe class GemmPacking
             {
                 // op(B)(p, j) = b[j + p·ldb]: each step p copies a contiguous run of columns (whole vectors when the
                 // strip is full and NR is a multiple of the vector length).
+                // Several full strips: step by step across all of them (PackTransposedRows), so that each step's
+                // run of columns, contiguous in memory, is read whole, once.
+                int fullColumns = (nc - strip) - ((nc - strip) % nr);
+                if (fullColumns >= 2 * nr && nr % w == 0 && Vector256.IsHardwareAccelerated)
+                {
+                    PackTransposedRows(b + j0 + strip, ldb, p0, kc, fullColumns, nr, destination);
+                    strip += fullColumns - nr;
+                    continue;
+                }
+
                 bool vectors = columns == nr && nr % w == 0 && Vector256.IsHardwareAccelerated;
                 for (int p = 0; p < kc; p++)
                 {
@@ -169,14 +182,6 @@ internal static unsafe class GemmPacking
                     T* row = destination + ((long)p * nr);
                     if (vectors)
                     {
-                        // Strips are packed one at a time, right before their tiles (GemmBlocking), so without help
-                        // each step's read waits for memory; fetching the same step's run two strips ahead overlaps
-                        // those waits with the tiles in between. A prefetch never faults, past the panel or not.
-                        if (PrefetchAhead)
-                        {
-                            Sse.Prefetch0(source + (2 * nr));
-                        }
-
                         for (int j = 0; j < nr; j += w)
                         {
                             Vector256.Store(Vector256.Load(source + j), row + j);
@@ -195,6 +200,37 @@ internal static unsafe class GemmPacking
                     {
                         row[jj] = default;
                     }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Full NR-column strips of a transposed op(B), <paramref name="columns"/> wide: step p's run of columns (contiguous in
+    /// memory) is dealt out to every strip before the next step is read, and the same run a panel's width ahead is
+    /// fetched meanwhile.
+    /// </summary>
+    private static void PackTransposedRows<T>(T* b, int ldb, int p0, int kc, int columns, int nr, T* packed)
+        where T : unmanaged
+    {
+        int w = Vector256<T>.Count;
+        for (int p = 0; p < kc; p++)
+        {
+            T* source = b + ((long)(p0 + p) * ldb);
+            if (PrefetchAhead)
+            {
+                for (int j = 0; j < columns; j += 64 / sizeof(T))
+                {
+                    Sse.Prefetch1(source + columns + j);
+                }
+            }
+
+            for (int strip = 0; strip < columns; strip += nr)
+            {
+                T* row = packed + ((long)strip * kc) + ((long)p * nr);
+                for (int j = 0; j < nr; j += w)
+                {
+                    Vector256.Store(Vector256.Load(source + strip + j), row + j);
                 }
             }
         }
