@@ -16,7 +16,7 @@ time and the ratios peer / RnnCore (above 1: RnnCore is faster). The peers' fold
 ../shared/peers beside the repository; a peer that is missing or whose Python lacks torch / numpy is skipped with a
 message. All runs are float32, as the peers are.
 """
-import argparse, datetime, os, platform, re, shutil, statistics, subprocess, sys
+import argparse, datetime, os, platform, re, shutil, statistics, subprocess, sys, tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PEERS = os.environ.get("RNNCORE_PEERS_DIR", os.path.join(os.path.dirname(ROOT), "shared", "peers"))
@@ -25,10 +25,18 @@ MEDIAN = re.compile(r"^(\w+)(?: \w+)?: .*median ([0-9.]+) ms", re.M)
 
 
 def run(cmd, env=None):
-    out = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    if out.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed:\n{out.stderr[-2000:]}")
-    return {m.group(1): float(m.group(2)) for m in MEDIAN.finditer(out.stdout)}
+    """Runs one tool on one config: its medians by config name, and the peak RSS of its process in MiB (ru_maxrss)."""
+    with tempfile.TemporaryFile("w+") as errors:
+        process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errors, text=True, env=env)
+        stdout = process.stdout.read()
+        _, status, usage = os.wait4(process.pid, 0)  # reaped here, with its own rusage (Linux: maxrss in KiB)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        process.stdout.close()
+        if process.returncode != 0:
+            errors.seek(0)
+            raise RuntimeError(f"{' '.join(cmd)} failed:\n{errors.read()[-2000:]}")
+    medians = {m.group(1): float(m.group(2)) for m in MEDIAN.finditer(stdout)}
+    return medians, usage.ru_maxrss / 1024
 
 
 def has_module(module):
@@ -62,8 +70,9 @@ def main():
     print("building RnnCore.Benchmarks (Release)...", flush=True)
     subprocess.run(["dotnet", "build", os.path.join(ROOT, "benchmarks", "RnnCore.Benchmarks"), "-c", "Release", "-v", "q", "-nologo"],
                    check=True, stdout=subprocess.DEVNULL)
-    ours = ["dotnet", "run", "-c", "Release", "--no-build", "--project", os.path.join(ROOT, "benchmarks", "RnnCore.Benchmarks"),
-            "--", "--peer-step", "--iters", str(a.iters)] + model
+    # The built program itself (not `dotnet run`), so that the peak RSS measured is the step's process alone.
+    ours = [os.path.join(ROOT, "benchmarks", "RnnCore.Benchmarks", "bin", "Release", "net10.0", "RnnCore.Benchmarks"),
+            "--peer-step", "--iters", str(a.iters)] + model
     tools = {"RnnCore": lambda c: run(ours + ["--configs", c])}
 
     # OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, where this workplace sets them, slow a current OpenBLAS. Both peers run on
@@ -89,10 +98,13 @@ def main():
         tools["numpy hoisted"] = lambda c: run([PYTHON, numpy_script, "--variants", "hoisted", "--iters", str(a.iters), "--configs", c], peer_env)
 
     samples = {t: {c: [] for c in configs} for t in tools}
+    peaks = {t: {c: [] for c in configs} for t in tools}
     for r in range(a.rounds):
         for c in configs:
             for t, f in tools.items():
-                samples[t][c].append(f(c)[c])
+                medians, peak = f(c)
+                samples[t][c].append(medians[c])
+                peaks[t][c].append(peak)
         print(f"round {r + 1}/{a.rounds} done", flush=True)
 
     med = {t: {c: statistics.median(v) for c, v in by.items()} for t, by in samples.items()}
@@ -111,6 +123,13 @@ def main():
         cells = [f"{med[t][c]:.3g}" for t in tools]
         ratios = [f"{med[t][c] / med['RnnCore'][c]:.2f}x" for t in tools if t != "RnnCore"]
         print(f"| {c} ({sizes.get(c, '?')}) | " + " | ".join(cells) + (" | " + " | ".join(ratios) if ratios else "") + " |")
+    print()
+    print("Peak RSS of each tool's whole process (MiB, largest over the rounds; ru_maxrss of a process timing one config):")
+    print()
+    print("| config | " + " | ".join(tools) + " |")
+    print("|---|" + "---|" * len(tools))
+    for c in configs:
+        print(f"| {c} | " + " | ".join(f"{max(peaks[t][c]):.0f}" for t in tools) + " |")
 
 
 if __name__ == "__main__":

@@ -85,17 +85,32 @@ public class GemmBenchmarks<T>
 public sealed record GemmShape(string Name, int M, int N, int K, bool TransposeA = false, bool TransposeB = false)
 {
     public static IEnumerable<GemmShape> All =>
-    [
-        new("square 256", 256, 256, 256),
-        new("square 1024", 1024, 1024, 1024),
-        new("M: Wh·h", 256, 32, 256),
-        new("L: Wh·h", 512, 64, 512),
-        new("XL: Wh·h", 1024, 128, 1024),
-        new("M: Wx·X", 256, 2048, 64),
-        new("L: Wx·X", 512, 8192, 128),
-        new("L: Whᵀ·δ", 512, 64, 512, TransposeA: true),
-        new("L: dWh=δ·Hᵀ", 512, 512, 8192, TransposeB: true),
-    ];
+        new GemmShape[] { new("square 256", 256, 256, 256), new("square 1024", 1024, 1024, 1024) }
+            .Concat(ForStep(RnnConfig.M)).Concat(ForStep(RnnConfig.L)).Concat(ForStep(RnnConfig.XL));
+
+    /// <summary>
+    /// The eight products of one vanilla training step of <paramref name="c"/> as RecurrentLayer and Bptt issue them: the
+    /// forward's over all T·B columns, the two per-step products (H x B), and BPTT's four over one of its time chunks
+    /// (the first chunk's columns, about 1024: see TimeChunks). benchmarks/openblas_gemm.py times the same list.
+    /// </summary>
+    public static IEnumerable<GemmShape> ForStep(RnnConfig c)
+    {
+        int h = c.HiddenSize, i = c.InputSize, o = c.OutputSize, b = c.Batch, tb = c.Steps * c.Batch;
+        int chunks = Internal.TimeChunks.Count(c.Steps, b);
+        int chunk = (Internal.TimeChunks.Start(1, chunks, c.Steps) - Internal.TimeChunks.Start(0, chunks, c.Steps)) * b;
+        string n = c.Name;
+        return
+        [
+            new($"{n}: Wx·X", h, tb, i),
+            new($"{n}: Wh·h", h, b, h),
+            new($"{n}: Wy·H", o, tb, h),
+            new($"{n}: dWy=dZ·Hᵀ", o, h, chunk, TransposeB: true),
+            new($"{n}: Wyᵀ·dZ", h, chunk, o, TransposeA: true),
+            new($"{n}: Whᵀ·δ", h, b, h, TransposeA: true),
+            new($"{n}: dWx=Δ·Xᵀ", h, i, chunk, TransposeB: true),
+            new($"{n}: dWh=Δ·Hᵀ", h, h, chunk, TransposeB: true),
+        ];
+    }
 
     public double Flops => 2.0 * M * N * K;
 

@@ -21,6 +21,12 @@ if (args.Length > 0 && args[0] == "--profile")
     return StepProfile.Run(args.Skip(1).ToArray());
 }
 
+// `--gemm` times every GEMM shape as benchmarks/openblas_gemm.py times OpenBLAS (GemmTable.cs).
+if (args.Length > 0 && args[0] == "--gemm")
+{
+    return GemmTable.Run(args.Skip(1).ToArray());
+}
+
 return RunBenchmarkDotNet(args);
 
 // In a method of its own, so that --peer-step and --profile never load BenchmarkDotNet and its dependencies (the JIT

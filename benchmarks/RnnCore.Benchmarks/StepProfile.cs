@@ -40,6 +40,7 @@ public static class StepProfile
         float[] inputs = Random(i * columns), hiddens = Random(h * (columns + b)), logits = Random(o * columns), outputs = new float[o * columns], inverseSums = new float[columns], column = new float[o];
         float[] deltas = Random(h * columns), future = new float[h * b], dwx = new float[h * i], dwh = new float[h * h], dwy = new float[o * h];
         var packed = new PackedMatrix<float>(h, h);
+        float[] outputsOfStep = new float[h * b];
         double[] logSumExp = new double[columns];
 
         var phases = new List<(string Name, Action Run)>
@@ -54,6 +55,22 @@ public static class StepProfile
                 {
                     Gemm.Multiply(
                         packed, false, b, 1f, hiddens.AsSpan(t * h * b, h * b), h, 1f, hiddens.AsSpan((t + 1) * h * b, h * b), h, ref tanh);
+                }
+            }),
+            ("  of which Wh·h_{t-1}", () =>
+            {
+                // The same products without the epilogue, and the activation alone: how the phase above splits.
+                packed.Pack(false, wh, h);
+                for (int t = 0; t < steps; t++)
+                {
+                    Gemm.Multiply(packed, false, b, 1f, hiddens.AsSpan(t * h * b, h * b), h, 1f, outputsOfStep.AsSpan(0, h * b), h);
+                }
+            }),
+            ("  of which tanh", () =>
+            {
+                for (int t = 0; t < steps; t++)
+                {
+                    Tanh.Forward<float>(hiddens.AsSpan((t + 1) * h * b, h * b));
                 }
             }),
             ("Wy·H (all steps)", () => Gemm.Multiply(false, false, o, columns, h, 1f, wy, o, hiddens.AsSpan(h * b), h, 1f, logits, o)),
@@ -92,7 +109,9 @@ public static class StepProfile
         double total = 0;
         foreach ((string phase, Action run) in phases)
         {
-            total += Median(phase, run, iterations);
+            // Indented phases split the one above them and are not added to the sum.
+            double median = Median(phase, run, iterations);
+            total += phase.StartsWith(' ') ? 0 : median;
         }
 
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {"sum of phases",-24} {total,9:F3}"));

@@ -40,7 +40,7 @@ internal static unsafe class Gemm
         GemmBlocking.RequireOperand(false, m, n, c.Length, ldc, nameof(c));
         fixed (T* pa = a, pb = b, pc = c)
         {
-            var job = new Job<T>(transposeA, transposeB, m, n, k, alpha, pa, lda, null, 0, pb, ldb, beta, pc, ldc);
+            var job = new Job<T>(GemmMicroKernel.Current, transposeA, transposeB, m, n, k, alpha, pa, lda, null, 0, pb, ldb, beta, pc, ldc);
             Run(&job);
         }
     }
@@ -61,7 +61,7 @@ internal static unsafe class Gemm
         GemmBlocking.RequireOperand(false, m, n, c.Length, ldc, nameof(c));
         fixed (T* pb = b, pc = c)
         {
-            var job = new Job<T>(false, transposeB, m, n, k, alpha, null, m, a.Data, a.RoundedRows, pb, ldb, beta, pc, ldc);
+            var job = new Job<T>(a.Path, false, transposeB, m, n, k, alpha, null, m, a.Data, a.RoundedRows, pb, ldb, beta, pc, ldc);
             Run(&job);
         }
     }
@@ -88,7 +88,7 @@ internal static unsafe class Gemm
         {
             // The epilogue is the caller's local (on its stack for the whole call), so its address stays valid while the
             // parts run; the trampoline turns it back into a typed reference on each worker.
-            var job = new Job<T>(false, transposeB, m, n, k, alpha, null, m, a.Data, a.RoundedRows, pb, ldb, beta, pc, ldc)
+            var job = new Job<T>(a.Path, false, transposeB, m, n, k, alpha, null, m, a.Data, a.RoundedRows, pb, ldb, beta, pc, ldc)
             {
                 Epilogue = System.Runtime.CompilerServices.Unsafe.AsPointer(ref epilogue),
                 EpilogueFunction = &InvokeEpilogue<T, TEpilogue>,
@@ -202,9 +202,10 @@ internal static unsafe class Gemm
     private static void Plan<T>(Job<T>* job)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int mr = GemmMicroKernel.Rows<T>();
+        int mr = GemmMicroKernel.Rows<T>(job->Path);
+        int nr = GemmMicroKernel.Columns(job->Path);
         int rowTiles = (job->M + mr - 1) / mr;
-        int columnTiles = (job->N + GemmMicroKernel.Columns - 1) / GemmMicroKernel.Columns;
+        int columnTiles = (job->N + nr - 1) / nr;
         double flops = 2.0 * job->M * job->N * job->K;
         int parts = (int)Math.Min(RnnCoreSettings.CurrentDegreeOfParallelism, Math.Max(1, flops / ParallelFlops));
         // Columns are preferred when A is already packed (no part packs it) or when A is the smaller operand.
@@ -222,7 +223,7 @@ internal static unsafe class Gemm
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         Job<T>* job = (Job<T>*)state;
-        int tileSize = job->AlongColumns ? GemmMicroKernel.Columns : GemmMicroKernel.Rows<T>();
+        int tileSize = job->AlongColumns ? GemmMicroKernel.Columns(job->Path) : GemmMicroKernel.Rows<T>(job->Path);
         int extent = job->AlongColumns ? job->N : job->M;
         int start = (int)((long)job->Tiles * part / job->Parts) * tileSize;
         int end = Math.Min(extent, (int)((long)job->Tiles * (part + 1) / job->Parts) * tileSize);
@@ -233,7 +234,7 @@ internal static unsafe class Gemm
 
         (int i0, int i1, int j0, int j1) = job->AlongColumns ? (0, job->M, start, end) : (start, end, 0, job->N);
         GemmBlocking.Run(
-            job->TransposeA, job->TransposeB, job->K,
+            job->Path, job->TransposeA, job->TransposeB, job->K,
             job->Alpha, job->A, job->Lda, job->PackedA, job->PackedRows, job->B, job->Ldb,
             job->Beta, job->C, job->Ldc, i0, i1, j0, j1);
         ApplyEpilogue(job, j0, j1);
@@ -241,11 +242,12 @@ internal static unsafe class Gemm
 
     /// <summary>One product's description, on the caller's stack while its parts run.</summary>
     private struct Job<T>(
-        bool transposeA, bool transposeB, int m, int n, int k,
+        GemmPath path, bool transposeA, bool transposeB, int m, int n, int k,
         T alpha, T* a, int lda, T* packedA, int packedRows, T* b, int ldb,
         T beta, T* c, int ldc)
         where T : unmanaged
     {
+        public readonly GemmPath Path = path;
         public readonly bool TransposeA = transposeA;
         public readonly bool TransposeB = transposeB;
         public readonly int M = m;

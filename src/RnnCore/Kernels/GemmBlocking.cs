@@ -9,8 +9,10 @@ namespace RnnCore.Kernels;
 /// each), then NR x MR tiles.
 /// </summary>
 /// <remarks>
-/// Block sizes keep each operand at the cache level that feeds it: an MR x KC strip of op(A) (16 KB) and a KC x NR strip
-/// of op(B) (6 KB for float) in L1, the MC x KC block of op(A) (128 KB) in L2, the KC x NC panel of op(B) in L3.
+/// Block sizes keep each operand at the cache level that feeds it: a KC x NR strip of op(B) (8 KB on the 512-bit path)
+/// in L1, the MC x KC block of op(A) (128 KB) in L2 (each MR x KC strip of it, 32 KB, streams through L1), the KC x NC
+/// panel of op(B) (1.5 MB) in L2 and L3. Each op(B) strip is packed right before its first tiles, while the tiles that
+/// follow can use it from L1.
 /// The k blocks are the same for every part of a parallel split, and splits fall on tile boundaries, so the result of
 /// each element does not depend on how the work was split.
 /// </remarks>
@@ -19,13 +21,16 @@ internal static unsafe class GemmBlocking
     /// <summary>KC: the k-block, shared by both element types so that a packed op(A) fits either.</summary>
     public const int DepthBlock = 256;
 
+    /// <summary>How many NR-column strips of op(B) are packed together, right before their tiles.</summary>
+    private const int StripsPerPack = 4;
+
     /// <summary>MC for T: 128 KB of op(A) per block (128 floats or 64 doubles high).</summary>
     public static int RowBlock<T>()
         where T : unmanaged => Unsafe.SizeOf<T>() == sizeof(float) ? 128 : 64;
 
-    /// <summary>NC for T: a 3 MB panel of op(B) (3072 floats or 1536 doubles wide), a multiple of NR.</summary>
+    /// <summary>NC for T: a 1.5 MB panel of op(B) (1536 floats or 768 doubles wide), a multiple of both paths' NR (8 and 6).</summary>
     public static int ColumnBlock<T>()
-        where T : unmanaged => Unsafe.SizeOf<T>() == sizeof(float) ? 3072 : 1536;
+        where T : unmanaged => Unsafe.SizeOf<T>() == sizeof(float) ? 1536 : 768;
 
     /// <summary>x rounded up to a multiple of <paramref name="multiple"/>.</summary>
     public static int RoundUp(int x, int multiple) => (x + multiple - 1) / multiple * multiple;
@@ -50,14 +55,14 @@ internal static unsafe class GemmBlocking
     /// rounding) and <paramref name="a"/> is ignored; i0 and j0 lie on the tile grid.
     /// </summary>
     public static void Run<T>(
-        bool transposeA, bool transposeB, int k,
+        GemmPath path, bool transposeA, bool transposeB, int k,
         T alpha, T* a, int lda, T* packedA, int packedRows, T* b, int ldb,
         T beta, T* c, int ldc,
         int i0, int i1, int j0, int j1)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int mr = GemmMicroKernel.Rows<T>();
-        const int nr = GemmMicroKernel.Columns;
+        int mr = GemmMicroKernel.Rows<T>(path);
+        int nr = GemmMicroKernel.Columns(path);
         int mcMax = RowBlock<T>();
         int ncMax = ColumnBlock<T>();
         int kcMax = DepthBlock;
@@ -67,7 +72,7 @@ internal static unsafe class GemmBlocking
             packedA is null ? Math.Min(kcMax, k) * RoundUp(Math.Min(mcMax, i1 - i0), mr) : 0);
         try
         {
-            RunBlocks(transposeA, transposeB, k, alpha, a, lda, packedA, packedRows, b, ldb, beta, c, ldc, i0, i1, j0, j1, buffers);
+            RunBlocks(path, transposeA, transposeB, k, alpha, a, lda, packedA, packedRows, b, ldb, beta, c, ldc, i0, i1, j0, j1, buffers);
         }
         finally
         {
@@ -77,14 +82,14 @@ internal static unsafe class GemmBlocking
 
     /// <summary>The loop nest of <see cref="Run{T}"/> with its packing buffers.</summary>
     private static void RunBlocks<T>(
-        bool transposeA, bool transposeB, int k,
+        GemmPath path, bool transposeA, bool transposeB, int k,
         T alpha, T* a, int lda, T* packedA, int packedRows, T* b, int ldb,
         T beta, T* c, int ldc,
         int i0, int i1, int j0, int j1, PackBuffers<T> buffers)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int mr = GemmMicroKernel.Rows<T>();
-        const int nr = GemmMicroKernel.Columns;
+        int mr = GemmMicroKernel.Rows<T>(path);
+        int nr = GemmMicroKernel.Columns(path);
         int mcMax = RowBlock<T>();
         int ncMax = ColumnBlock<T>();
         int kcMax = DepthBlock;
@@ -94,8 +99,6 @@ internal static unsafe class GemmBlocking
             for (int pc = 0; pc < k; pc += kcMax)
             {
                 int kc = Math.Min(kcMax, k - pc);
-                GemmPacking.PackB(transposeB, b, ldb, pc, kc, jc, nc, nr, buffers.B);
-
                 // Later k blocks add to what the first one wrote: C = alpha·acc₁ + beta·C, then C = alpha·acc₂ + C, …
                 T betaBlock = pc == 0 ? beta : T.One;
                 for (int ic = i0; ic < i1; ic += mcMax)
@@ -116,17 +119,27 @@ internal static unsafe class GemmBlocking
                     {
                         int columns = Math.Min(nr, nc - jr);
                         T* bStrip = buffers.B + ((long)jr * kc);
+                        if (ic == i0 && jr % (nr * StripsPerPack) == 0)
+                        {
+                            // op(B) is packed a few strips at a time, right before their first tiles, while they are
+                            // still in L1; the later row blocks read them from the panel. With few rows (m = O in
+                            // W_y·H, dW_y) every strip is used by only a handful of tiles, and a separate packing pass
+                            // would read it back from L3. Four strips of eight floats span whole cache lines of a
+                            // transposed op(B)'s rows, so each line is read once.
+                            GemmPacking.PackB(transposeB, b, ldb, pc, kc, jc + jr, Math.Min(nr * StripsPerPack, nc - jr), nr, bStrip);
+                        }
+
                         T* cColumn = c + ((long)(jc + jr) * ldc) + ic;
                         if (columns < nr)
                         {
-                            GemmMicroKernel.NarrowPanel(kc, aBlock, mc, bStrip, cColumn, ldc, columns, alpha, betaBlock);
+                            GemmMicroKernel.NarrowPanel(path, kc, aBlock, mc, bStrip, cColumn, ldc, columns, alpha, betaBlock);
                             continue;
                         }
 
                         for (int ir = 0; ir < mc; ir += mr)
                         {
                             GemmMicroKernel.Tile(
-                                kc, aBlock + ((long)ir * kc), bStrip, cColumn + ir, ldc, Math.Min(mr, mc - ir), columns, alpha, betaBlock);
+                                path, kc, aBlock + ((long)ir * kc), bStrip, cColumn + ir, ldc, Math.Min(mr, mc - ir), columns, alpha, betaBlock);
                         }
                     }
                 }

@@ -19,13 +19,15 @@ internal sealed unsafe class PackedMatrix<T>
 {
     private readonly T[] _data;
 
-    /// <summary>Allocates room for an m x k op(A).</summary>
+    /// <summary>Allocates room for an m x k op(A), on any path (rows rounded up to the widest path's MR).</summary>
     public PackedMatrix(int rows, int depth)
     {
         Rows = rows;
         Depth = depth;
-        RoundedRows = GemmBlocking.RoundUp(rows, GemmMicroKernel.Rows<T>());
-        _data = GC.AllocateUninitializedArray<T>(checked(RoundedRows * depth), pinned: true);
+        Path = GemmMicroKernel.Current;
+        RoundedRows = GemmBlocking.RoundUp(rows, GemmMicroKernel.Rows<T>(Path));
+        int widest = Math.Max(GemmMicroKernel.Rows<T>(GemmPath.Vector512), GemmMicroKernel.Rows<T>(GemmPath.Vector256));
+        _data = GC.AllocateUninitializedArray<T>(checked(GemmBlocking.RoundUp(rows, widest) * depth), pinned: true);
     }
 
     /// <summary>m, the rows of op(A).</summary>
@@ -34,8 +36,11 @@ internal sealed unsafe class PackedMatrix<T>
     /// <summary>k, the columns of op(A).</summary>
     public int Depth { get; }
 
-    /// <summary>m rounded up to a whole number of MR-row strips.</summary>
-    public int RoundedRows { get; }
+    /// <summary>The path whose strip layout the last <see cref="Pack"/> wrote (the calling thread's path at that time).</summary>
+    public GemmPath Path { get; private set; }
+
+    /// <summary>m rounded up to a whole number of MR-row strips of <see cref="Path"/>.</summary>
+    public int RoundedRows { get; private set; }
 
     /// <summary>The packed elements (pinned, so the pointer stays valid).</summary>
     internal T* Data => (T*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref _data[0]);
@@ -44,13 +49,16 @@ internal sealed unsafe class PackedMatrix<T>
     public void Pack(bool transposeA, ReadOnlySpan<T> a, int lda)
     {
         GemmBlocking.RequireOperand(transposeA, Rows, Depth, a.Length, lda, nameof(a));
+        Path = GemmMicroKernel.Current;
+        int mr = GemmMicroKernel.Rows<T>(Path);
+        RoundedRows = GemmBlocking.RoundUp(Rows, mr);
         fixed (T* pa = a)
         {
             int kcMax = GemmBlocking.DepthBlock;
             for (int p0 = 0; p0 < Depth; p0 += kcMax)
             {
                 int kc = Math.Min(kcMax, Depth - p0);
-                GemmPacking.PackA(transposeA, pa, lda, 0, Rows, p0, kc, GemmMicroKernel.Rows<T>(), Data + ((long)p0 * RoundedRows));
+                GemmPacking.PackA(transposeA, pa, lda, 0, Rows, p0, kc, mr, Data + ((long)p0 * RoundedRows));
             }
         }
     }

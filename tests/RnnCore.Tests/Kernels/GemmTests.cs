@@ -5,9 +5,10 @@ namespace RnnCore.Tests.Kernels;
 
 /// <summary>
 /// The GEMM core against the scalar triple loop (<see cref="GemmReference"/>) on sizes that hit every edge of the tiles
-/// (MR = 16 floats or 8 doubles, NR = 6), of the cache blocks (KC = 256, MC = 128 or 64) and of odd leading dimensions,
-/// for all four transpose variants; and the kernels' promises: scalar and vector paths bit-identical, packed and unpacked
-/// A bit-identical, beta = 0 never reads C.
+/// (MR = 32 floats or 16 doubles with NR = 8 on the 512-bit path, MR = 16 or 8 with NR = 6 on the 256-bit and scalar
+/// paths), of the cache blocks (KC = 256, MC = 128 or 64) and of odd leading dimensions, for all four transpose variants,
+/// on every path this machine runs; and the kernels' promises: every path gives the same bits, packed and unpacked A
+/// bit-identical, beta = 0 never reads C.
 /// </summary>
 public abstract class GemmTests<T>
     where T : unmanaged, IFloatingPointIeee754<T>
@@ -53,37 +54,52 @@ public abstract class GemmTests<T>
     [Fact]
     public void Products_wider_than_a_column_block_and_taller_than_a_row_block_match()
     {
-        // NC is 3072 floats / 1536 doubles wide: 3100 columns cross it; 300 rows cross MC; 300 deep crosses KC.
+        // NC is 1536 floats / 768 doubles wide: 3100 columns cross it; 300 rows cross MC; 300 deep crosses KC.
         Check(false, false, 300, 3100, 7, alpha: 1, beta: 1, padding: 0, seed: 1);
         Check(false, true, 20, 1600, 300, alpha: 1, beta: 0, padding: 0, seed: 2);
     }
 
     [Fact]
-    public void Scalar_kernel_and_vector_kernel_give_identical_bits()
+    public void Every_path_gives_identical_bits()
     {
-        // Below the parallel threshold, so every tile runs on this thread and sees the per-thread switch.
+        // Below the parallel threshold, so every tile runs on this thread; shapes on and off both paths' tile grids.
         var random = new Random(7);
         foreach ((bool ta, bool tb) in Variants)
         {
-            foreach ((int m, int n, int k) in new[] { (37, 23, 61), (16, 6, 256), (70, 1, 257), (1, 70, 33) })
+            foreach ((int m, int n, int k) in new[] { (37, 23, 61), (16, 6, 256), (32, 8, 256), (70, 1, 257), (1, 70, 33), (64, 17, 9) })
             {
                 (T[] a, T[] b, T[] c) = Operands(random, ta, tb, m, n, k, 0);
-                T[] vector = c.ToArray();
-                T[] scalar = c.ToArray();
-                Gemm.Multiply(ta, tb, m, n, k, T.CreateTruncating(0.5), a, ta ? k : m, b, tb ? n : k, T.One, vector, m);
-                try
+                T[] fastest = c.ToArray();
+                Gemm.Multiply(ta, tb, m, n, k, T.CreateTruncating(0.5), a, ta ? k : m, b, tb ? n : k, T.One, fastest, m);
+                foreach (GemmPath path in Paths)
                 {
-                    GemmMicroKernel.ForceScalar = true;
-                    Gemm.Multiply(ta, tb, m, n, k, T.CreateTruncating(0.5), a, ta ? k : m, b, tb ? n : k, T.One, scalar, m);
+                    T[] other = c.ToArray();
+                    OnPath(path, () => Gemm.Multiply(ta, tb, m, n, k, T.CreateTruncating(0.5), a, ta ? k : m, b, tb ? n : k, T.One, other, m));
+                    other.Should().Equal(fastest, $"op {Name(ta, tb)} {m}x{n}x{k} on {path}: every path accumulates fma by fma in the same order");
                 }
-                finally
-                {
-                    GemmMicroKernel.ForceScalar = false;
-                }
-
-                scalar.Should().Equal(vector, $"op {Name(ta, tb)} {m}x{n}x{k}: both kernels accumulate fma by fma in the same order");
             }
         }
+    }
+
+    [Fact]
+    public void Every_path_this_machine_has_is_tested()
+    {
+        // The paths up to the fastest: on an AVX-512 machine all three run in every test of this class.
+        Paths.Should().StartWith(GemmPath.Scalar).And.EndWith(GemmMicroKernel.Fastest);
+        Paths.Should().HaveCount((int)GemmMicroKernel.Fastest + 1);
+    }
+
+    [Fact]
+    public void A_path_the_machine_lacks_cannot_be_forced()
+    {
+        if (GemmMicroKernel.Fastest == GemmPath.Vector512)
+        {
+            GemmMicroKernel.ForcedPath.Should().BeNull();
+            return;
+        }
+
+        Action force = () => GemmMicroKernel.ForcedPath = GemmPath.Vector512;
+        force.Should().Throw<PlatformNotSupportedException>();
     }
 
     [Theory]
@@ -104,6 +120,19 @@ public abstract class GemmTests<T>
         packedA.Pack(transposeA, a, transposeA ? k : m);
         Gemm.Multiply(packedA, false, n, T.One, b, k, T.One, packed, m);
         packed.Should().Equal(unpacked);
+
+        // One buffer repacked in each path's strip layout (MR differs between paths) gives the same bits every time.
+        foreach (GemmPath path in Paths)
+        {
+            T[] onPath = c.ToArray();
+            OnPath(path, () =>
+            {
+                packedA.Pack(transposeA, a, transposeA ? k : m);
+                Gemm.Multiply(packedA, false, n, T.One, b, k, T.One, onPath, m);
+            });
+            packedA.Path.Should().Be(path);
+            onPath.Should().Equal(unpacked, $"A packed for {path}");
+        }
     }
 
     [Fact]
@@ -159,6 +188,23 @@ public abstract class GemmTests<T>
         }
     }
 
+    /// <summary>Every path this machine runs, narrowest first.</summary>
+    internal static readonly GemmPath[] Paths = Enum.GetValues<GemmPath>().Where(p => p <= GemmMicroKernel.Fastest).ToArray();
+
+    /// <summary>Runs <paramref name="action"/> with the products it starts on this thread forced onto <paramref name="path"/>.</summary>
+    internal static void OnPath(GemmPath path, Action action)
+    {
+        try
+        {
+            GemmMicroKernel.ForcedPath = path;
+            action();
+        }
+        finally
+        {
+            GemmMicroKernel.ForcedPath = null;
+        }
+    }
+
     internal static readonly (bool TransposeA, bool TransposeB)[] Variants = [(false, false), (false, true), (true, false), (true, true)];
 
     internal static string Name(bool ta, bool tb) => $"{(ta ? 'T' : 'N')}{(tb ? 'T' : 'N')}";
@@ -181,6 +227,12 @@ public abstract class GemmTests<T>
         T alphaT = T.CreateTruncating(alpha), betaT = T.CreateTruncating(beta);
         GemmReference.Multiply(ta, tb, m, n, k, alphaT, a, lda, b, ldb, betaT, expected, ldc);
         Gemm.Multiply(ta, tb, m, n, k, alphaT, a, lda, b, ldb, betaT, actual, ldc);
+        foreach (GemmPath path in Paths)
+        {
+            T[] onPath = c.ToArray();
+            OnPath(path, () => Gemm.Multiply(ta, tb, m, n, k, alphaT, a, lda, b, ldb, betaT, onPath, ldc));
+            onPath.Should().Equal(actual, $"op {Name(ta, tb)} {m}x{n}x{k} (alpha {alpha}, beta {beta}, ld padding {padding}): {path} and {GemmMicroKernel.Fastest} give the same bits");
+        }
 
         // The classical bound for a length-k dot product, |error| ≤ γ_k Σ_p |a_ip b_pj| (+ the beta·c rounding), with
         // both results' errors: a misplaced or missing term is off by a whole term, far outside it.
