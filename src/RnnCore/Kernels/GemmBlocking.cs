@@ -93,6 +93,7 @@ internal static unsafe class GemmBlocking
         int mcMax = RowBlock<T>();
         int ncMax = ColumnBlock<T>();
         int kcMax = DepthBlock;
+        bool directB = transposeB && path == GemmPath.Vector512 && i1 - i0 <= mcMax;
         for (int jc = j0; jc < j1; jc += ncMax)
         {
             int nc = Math.Min(ncMax, j1 - jc);
@@ -119,7 +120,26 @@ internal static unsafe class GemmBlocking
                     {
                         int columns = Math.Min(nr, nc - jr);
                         T* bStrip = buffers.B + ((long)jr * kc);
-                        if (ic == i0 && jr % (nr * StripsPerPack) == 0)
+                        if (directB && columns == nr)
+                        {
+                            // A short op(A) (m ≤ MC: one row block, a tile or a few per strip) would spend as long
+                            // packing each strip of a transposed op(B) as computing with it; its rows are contiguous,
+                            // so the tiles read the strip where it lies, ldb apart from step to step.
+                            T* bInPlace = b + jc + jr + ((long)pc * ldb);
+                            for (int ir = 0; ir < mc; ir += mr)
+                            {
+                                GemmMicroKernel.Tile(
+                                    path, kc, aBlock + ((long)ir * kc), bInPlace, ldb, c + ((long)(jc + jr) * ldc) + ic + ir, ldc, Math.Min(mr, mc - ir), columns, alpha, betaBlock);
+                            }
+
+                            continue;
+                        }
+
+                        if (directB)
+                        {
+                            GemmPacking.PackB(transposeB, b, ldb, pc, kc, jc + jr, columns, nr, bStrip);
+                        }
+                        else if (ic == i0 && jr % (nr * StripsPerPack) == 0)
                         {
                             // op(B) is packed a few strips at a time, right before their first tiles, while they are
                             // still in L1; the later row blocks read them from the panel. With few rows (m = O in

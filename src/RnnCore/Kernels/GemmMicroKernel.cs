@@ -61,6 +61,14 @@ internal static unsafe class GemmMicroKernel
     /// </summary>
     public static void Tile<T>(GemmPath path, int kc, T* a, T* b, T* c, int ldc, int rows, int columns, T alpha, T beta)
         where T : unmanaged, IFloatingPointIeee754<T>
+        => Tile(path, kc, a, b, Columns(path), c, ldc, rows, columns, alpha, beta);
+
+    /// <summary>
+    /// One tile whose op(B) strip is read in place: NR values per step, <paramref name="bStride"/> elements apart from one
+    /// step to the next (a full strip of a transposed op(B) in its own storage, on the 512-bit path; NR for a packed strip).
+    /// </summary>
+    public static void Tile<T>(GemmPath path, int kc, T* a, T* b, int bStride, T* c, int ldc, int rows, int columns, T alpha, T beta)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
         int mr = Rows<T>(path);
         if (path == GemmPath.Scalar)
@@ -71,14 +79,14 @@ internal static unsafe class GemmMicroKernel
 
         if (rows == mr)
         {
-            WriteColumns(path, kc, a, b, c, ldc, columns, alpha, beta);
+            WriteColumns(path, kc, a, b, bStride, c, ldc, columns, alpha, beta);
             return;
         }
 
         // A ragged bottom edge: compute the full-height tile into registers' worth of scratch (alpha = 1, beta = 0
         // copies the accumulators exactly), then apply the same epilogue to the rows that exist.
         T* tile = stackalloc T[mr * Columns(path)];
-        WriteColumns(path, kc, a, b, tile, mr, columns, T.One, T.Zero);
+        WriteColumns(path, kc, a, b, bStride, tile, mr, columns, T.One, T.Zero);
         for (int j = 0; j < columns; j++)
         {
             for (int i = 0; i < rows; i++)
@@ -93,7 +101,7 @@ internal static unsafe class GemmMicroKernel
     /// A whole MC-block of rows against a ragged strip of fewer than NR columns (n = 1 in a matrix-vector step, or the
     /// last columns of C). One column against one strip is a chain of dependent FMAs, bound by their latency; four
     /// strips at a time keep eight independent chains in flight. Each element's sum is formed exactly as in
-    /// <see cref="Tile{T}"/>.
+    /// the tiles.
     /// </summary>
     public static void NarrowPanel<T>(GemmPath path, int kc, T* a, int rows, T* b, T* c, int ldc, int columns, T alpha, T beta)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -137,14 +145,14 @@ internal static unsafe class GemmMicroKernel
         where T : unmanaged, IFloatingPointIeee754<T>
         => beta == T.Zero ? alpha * acc : (alpha * acc) + (beta * c);
 
-    private static void WriteColumns<T>(GemmPath path, int kc, T* a, T* b, T* c, int ldc, int columns, T alpha, T beta)
+    private static void WriteColumns<T>(GemmPath path, int kc, T* a, T* b, int bStride, T* c, int ldc, int columns, T alpha, T beta)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (columns == Columns(path))
         {
             if (path == GemmPath.Vector512)
             {
-                GemmMicroKernel512.FullTile(kc, a, b, c, ldc, alpha, beta);
+                GemmMicroKernel512.FullTile(kc, a, b, bStride, c, ldc, alpha, beta);
             }
             else
             {

@@ -20,9 +20,9 @@ internal static unsafe class GemmMicroKernel512
     public const int Columns = 8;
 
 
-    /// <summary>The MR x 8 kernel.</summary>
+    /// <summary>The MR x 8 kernel; step p's eight values of op(B) are at <c>b + p · bStride</c> (8 for a packed strip).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void FullTile<T>(int kc, T* a, T* b, T* c, int ldc, T alpha, T beta)
+    public static void FullTile<T>(int kc, T* a, T* b, int bStride, T* c, int ldc, T alpha, T beta)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int w = Vector512<T>.Count;
@@ -58,7 +58,7 @@ internal static unsafe class GemmMicroKernel512
             c07 = MultiplyAdd(a0, Vector512.Create(b[7]), c07);
             c17 = MultiplyAdd(a1, Vector512.Create(b[7]), c17);
             a += 2 * w;
-            b += Columns;
+            b += bStride;
         }
 
         StoreColumn(c, c00, c10, alpha, beta);

@@ -60,6 +60,16 @@ public abstract class GemmTests<T>
     }
 
     [Fact]
+    public void Short_products_reading_a_transposed_B_in_place_match_across_k_blocks()
+    {
+        // m ≤ MC with op(B) transposed: the 512-bit path reads full strips of B where they lie (ldb apart), packs only
+        // the ragged one; several k blocks (beta = 1 after the first), padded leading dimensions, full and ragged tiles.
+        Check(false, true, 64, 40, 600, alpha: 0.5, beta: -1, padding: 2, seed: 3);
+        Check(true, true, 128, 67, 513, alpha: 1, beta: 0, padding: 0, seed: 4);
+        Check(false, true, 37, 16, 1030, alpha: -1, beta: 0.25, padding: 5, seed: 5);
+    }
+
+    [Fact]
     public void Every_path_gives_identical_bits()
     {
         // Below the parallel threshold, so every tile runs on this thread; shapes on and off both paths' tile grids.
