@@ -62,9 +62,11 @@ public abstract class GemmTests<T>
     [Fact]
     public void Short_products_reading_a_transposed_B_in_place_match_across_k_blocks()
     {
-        // m ≤ MC with op(B) transposed: the 512-bit path reads full strips of B where they lie (ldb apart), packs only
-        // the ragged one; several k blocks (beta = 1 after the first), padded leading dimensions, full and ragged tiles.
+        // m ≤ 4·MC with op(B) transposed: the 512-bit path reads full strips of B where they lie (ldb apart), packs only
+        // the ragged one; several k blocks (beta = 1 after the first), padded leading dimensions, full and ragged tiles,
+        // one row block or several.
         Check(false, true, 64, 40, 600, alpha: 0.5, beta: -1, padding: 2, seed: 3);
+        Check(false, true, 300, 33, 520, alpha: 1, beta: 1, padding: 1, seed: 6);
         Check(true, true, 128, 67, 513, alpha: 1, beta: 0, padding: 0, seed: 4);
         Check(false, true, 37, 16, 1030, alpha: -1, beta: 0.25, padding: 5, seed: 5);
     }
