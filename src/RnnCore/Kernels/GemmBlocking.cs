@@ -24,6 +24,9 @@ internal static unsafe class GemmBlocking
     /// <summary>Products of at most this many row blocks (MC) read a full strip of a transposed op(B) in place.</summary>
     private const int DirectRowBlocks = 4;
 
+    /// <summary>Products of at most this many NR-column strips read a plain op(A) in place.</summary>
+    private const int DirectColumnStrips = 4;
+
     /// <summary>How many NR-column strips of op(B) are packed together, right before their tiles.</summary>
     private const int StripsPerPack = 4;
 
@@ -96,6 +99,8 @@ internal static unsafe class GemmBlocking
         int mcMax = RowBlock<T>();
         int ncMax = ColumnBlock<T>();
         int kcMax = DepthBlock;
+        bool directA = packedA is null && !transposeA && path == GemmPath.Vector512 && j1 - j0 <= DirectColumnStrips * nr
+            && (j1 - j0) % nr == 0;
         bool directB = transposeB && path == GemmPath.Vector512 && i1 - i0 <= DirectRowBlocks * mcMax;
         for (int jc = j0; jc < j1; jc += ncMax)
         {
@@ -109,6 +114,16 @@ internal static unsafe class GemmBlocking
                 {
                     int mc = Math.Min(mcMax, i1 - ic);
                     T* aBlock;
+                    if (directA)
+                    {
+                        // A narrow product (n ≤ 4·NR: a per-step product of a small batch) uses each row strip of
+                        // op(A) for only a few tiles, so packing it costs about as much as computing with it; a plain
+                        // op(A)'s columns are contiguous, so full strips are read in place, lda apart from step to
+                        // step, and only a ragged last strip is packed.
+                        RunDirectA(path, kc, a + ic + ((long)pc * lda), lda, mc, b, ldb, transposeB, pc, jc, nc, alpha, betaBlock, c + ic + ((long)jc * ldc), ldc, buffers);
+                        continue;
+                    }
+
                     if (packedA is null)
                     {
                         GemmPacking.PackA(transposeA, a, lda, ic, mc, pc, kc, mr, buffers.A);
@@ -133,7 +148,7 @@ internal static unsafe class GemmBlocking
                             for (int ir = 0; ir < mc; ir += mr)
                             {
                                 GemmMicroKernel.Tile(
-                                    path, kc, aBlock + ((long)ir * kc), bInPlace, ldb, c + ((long)(jc + jr) * ldc) + ic + ir, ldc, Math.Min(mr, mc - ir), columns, alpha, betaBlock);
+                                    path, kc, aBlock + ((long)ir * kc), mr, bInPlace, ldb, c + ((long)(jc + jr) * ldc) + ic + ir, ldc, Math.Min(mr, mc - ir), columns, alpha, betaBlock);
                             }
 
                             continue;
@@ -167,6 +182,38 @@ internal static unsafe class GemmBlocking
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /// <summary>
+    /// The tiles of one row block of a narrow product with op(A) read in place: op(B)'s few strips packed first (into the
+    /// B buffer), then each full MR-row strip of op(A) against every strip, a ragged last strip packed into the A buffer.
+    /// </summary>
+    private static void RunDirectA<T>(
+        GemmPath path, int kc, T* aBlock, int lda, int mc, T* b, int ldb, bool transposeB, int pc, int jc, int nc,
+        T alpha, T beta, T* cBlock, int ldc, PackBuffers<T> buffers)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int mr = GemmMicroKernel.Rows<T>(path);
+        int nr = GemmMicroKernel.Columns(path);
+        GemmPacking.PackB(transposeB, b, ldb, pc, kc, jc, nc, nr, buffers.B);
+        for (int ir = 0; ir < mc; ir += mr)
+        {
+            int rows = Math.Min(mr, mc - ir);
+            T* aStrip = aBlock + ir;
+            int aStride = lda;
+            if (rows < mr)
+            {
+                GemmPacking.PackA(false, aBlock, lda, ir, rows, 0, kc, mr, buffers.A);
+                aStrip = buffers.A;
+                aStride = mr;
+            }
+
+            for (int jr = 0; jr < nc; jr += nr)
+            {
+                GemmMicroKernel.Tile(
+                    path, kc, aStrip, aStride, buffers.B + ((long)jr * kc), nr, cBlock + ir + ((long)jr * ldc), ldc, rows, nr, alpha, beta);
             }
         }
     }

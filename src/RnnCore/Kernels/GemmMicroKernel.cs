@@ -61,13 +61,15 @@ internal static unsafe class GemmMicroKernel
     /// </summary>
     public static void Tile<T>(GemmPath path, int kc, T* a, T* b, T* c, int ldc, int rows, int columns, T alpha, T beta)
         where T : unmanaged, IFloatingPointIeee754<T>
-        => Tile(path, kc, a, b, Columns(path), c, ldc, rows, columns, alpha, beta);
+        => Tile(path, kc, a, Rows<T>(path), b, Columns(path), c, ldc, rows, columns, alpha, beta);
 
     /// <summary>
-    /// One tile whose op(B) strip is read in place: NR values per step, <paramref name="bStride"/> elements apart from one
-    /// step to the next (a full strip of a transposed op(B) in its own storage, on the 512-bit path; NR for a packed strip).
+    /// One tile whose strips may be read in place: MR values of op(A) per step, <paramref name="aStride"/> elements apart
+    /// from one step to the next (MR for a packed strip, lda for a plain op(A) in its own storage), and NR values of
+    /// op(B), <paramref name="bStride"/> apart (NR packed, ldb for a transposed op(B)). Strips in place only on the
+    /// 512-bit path.
     /// </summary>
-    public static void Tile<T>(GemmPath path, int kc, T* a, T* b, int bStride, T* c, int ldc, int rows, int columns, T alpha, T beta)
+    public static void Tile<T>(GemmPath path, int kc, T* a, int aStride, T* b, int bStride, T* c, int ldc, int rows, int columns, T alpha, T beta)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int mr = Rows<T>(path);
@@ -79,14 +81,14 @@ internal static unsafe class GemmMicroKernel
 
         if (rows == mr)
         {
-            WriteColumns(path, kc, a, b, bStride, c, ldc, columns, alpha, beta);
+            WriteColumns(path, kc, a, aStride, b, bStride, c, ldc, columns, alpha, beta);
             return;
         }
 
         // A ragged bottom edge: compute the full-height tile into registers' worth of scratch (alpha = 1, beta = 0
         // copies the accumulators exactly), then apply the same epilogue to the rows that exist.
         T* tile = stackalloc T[mr * Columns(path)];
-        WriteColumns(path, kc, a, b, bStride, tile, mr, columns, T.One, T.Zero);
+        WriteColumns(path, kc, a, aStride, b, bStride, tile, mr, columns, T.One, T.Zero);
         for (int j = 0; j < columns; j++)
         {
             for (int i = 0; i < rows; i++)
@@ -145,14 +147,14 @@ internal static unsafe class GemmMicroKernel
         where T : unmanaged, IFloatingPointIeee754<T>
         => beta == T.Zero ? alpha * acc : (alpha * acc) + (beta * c);
 
-    private static void WriteColumns<T>(GemmPath path, int kc, T* a, T* b, int bStride, T* c, int ldc, int columns, T alpha, T beta)
+    private static void WriteColumns<T>(GemmPath path, int kc, T* a, int aStride, T* b, int bStride, T* c, int ldc, int columns, T alpha, T beta)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (columns == Columns(path))
         {
             if (path == GemmPath.Vector512)
             {
-                GemmMicroKernel512.FullTile(kc, a, b, bStride, c, ldc, alpha, beta);
+                GemmMicroKernel512.FullTile(kc, a, aStride, b, bStride, c, ldc, alpha, beta);
             }
             else
             {

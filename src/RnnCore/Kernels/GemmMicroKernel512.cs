@@ -20,9 +20,12 @@ internal static unsafe class GemmMicroKernel512
     public const int Columns = 8;
 
 
-    /// <summary>The MR x 8 kernel; step p's eight values of op(B) are at <c>b + p · bStride</c> (8 for a packed strip).</summary>
+    /// <summary>
+    /// The MR x 8 kernel; step p's MR values of op(A) are at <c>a + p · aStride</c> (MR for a packed strip) and its eight
+    /// values of op(B) at <c>b + p · bStride</c> (8 for a packed strip).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void FullTile<T>(int kc, T* a, T* b, int bStride, T* c, int ldc, T alpha, T beta)
+    public static void FullTile<T>(int kc, T* a, int aStride, T* b, int bStride, T* c, int ldc, T alpha, T beta)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int w = Vector512<T>.Count;
@@ -57,7 +60,7 @@ internal static unsafe class GemmMicroKernel512
             c16 = MultiplyAdd(a1, Vector512.Create(b[6]), c16);
             c07 = MultiplyAdd(a0, Vector512.Create(b[7]), c07);
             c17 = MultiplyAdd(a1, Vector512.Create(b[7]), c17);
-            a += 2 * w;
+            a += aStride;
             b += bStride;
         }
 

@@ -60,6 +60,16 @@ public abstract class GemmTests<T>
     }
 
     [Fact]
+    public void Narrow_products_reading_a_plain_A_in_place_match_across_k_blocks()
+    {
+        // n ≤ 4·NR (a multiple of NR) with op(A) plain: the 512-bit path reads full row strips of A where they lie (lda
+        // apart) and packs only a ragged last strip; several row and k blocks, padded leading dimensions, alpha and beta.
+        Check(false, false, 300, 32, 600, alpha: 0.5, beta: -1, padding: 2, seed: 7);
+        Check(false, true, 77, 24, 513, alpha: 1, beta: 0, padding: 0, seed: 8);
+        Check(false, false, 32, 8, 1030, alpha: -1, beta: 0.25, padding: 5, seed: 9);
+    }
+
+    [Fact]
     public void Short_products_reading_a_transposed_B_in_place_match_across_k_blocks()
     {
         // m ≤ 4·MC with op(B) transposed: the 512-bit path reads full strips of B where they lie (ldb apart), packs only
