@@ -4,9 +4,9 @@ using System.Globalization;
 namespace RnnCore.Benchmarks;
 
 /// <summary>
-/// Times every <see cref="GemmShape"/> the way benchmarks/openblas_gemm.py times OpenBLAS (2 warm-up products, then the
-/// median of 7 batches of enough products for about a second of work... at least 3), so that the two GFLOP/s columns can
-/// be set side by side; benchmarks/compare_gemm.py runs both. BenchmarkDotNet's <see cref="GemmBenchmarks{T}"/> times the
+/// Times every <see cref="GemmShape"/> the way benchmarks/openblas_gemm.py times OpenBLAS (warm-up products, then the
+/// median of 7 batches of at least 3 products and about 2 GFLOP each), so that the two GFLOP/s columns can be set side by
+/// side; benchmarks/compare_gemm.py runs both. BenchmarkDotNet's <see cref="GemmBenchmarks{T}"/> times the
 /// same shapes with its own statistics.
 /// </summary>
 /// <remarks>Usage: <c>--gemm [--threads N] [--dtype float32|float64] [--filter word,word]</c>.</remarks>
@@ -60,8 +60,11 @@ public static class GemmTable
         (T[] a, T[] b, T[] c) = shape.Operands<T>();
         int repetitions = Math.Max(3, (int)(2e9 / shape.Flops));
 
-        // The JIT promotes a method after 30 calls: run enough warm-up products for that, as well as the script's two.
-        for (int i = 0; i < Math.Max(2, Math.Min(60, repetitions)); i++)
+        // Warm-up: the script's two products, and at least 60 calls and 1 s, so that tiered compilation has promoted
+        // every method on the path (it recompiles a method in the background after 30 calls) before anything is timed;
+        // with fewer, a small product's first batches ran partly unoptimized code and its median halved.
+        long warmupStart = Stopwatch.GetTimestamp();
+        for (int i = 0; i < 60 || Stopwatch.GetElapsedTime(warmupStart).TotalSeconds < 1; i++)
         {
             shape.Multiply(a, b, c);
         }
