@@ -110,6 +110,12 @@ internal static unsafe class GemmBlocking
                 int kc = Math.Min(kcMax, k - pc);
                 // Later k blocks add to what the first one wrote: C = alpha·acc₁ + beta·C, then C = alpha·acc₂ + C, …
                 T betaBlock = pc == 0 ? beta : T.One;
+                if (directA)
+                {
+                    // A narrow product's few strips of op(B), packed once for every row block below.
+                    GemmPacking.PackB(transposeB, b, ldb, pc, kc, jc, nc, nr, buffers.B);
+                }
+
                 for (int ic = i0; ic < i1; ic += mcMax)
                 {
                     int mc = Math.Min(mcMax, i1 - ic);
@@ -120,7 +126,7 @@ internal static unsafe class GemmBlocking
                         // op(A) for only a few tiles, so packing it costs about as much as computing with it; a plain
                         // op(A)'s columns are contiguous, so full strips are read in place, lda apart from step to
                         // step, and only a ragged last strip is packed.
-                        RunDirectA(path, kc, a + ic + ((long)pc * lda), lda, mc, b, ldb, transposeB, pc, jc, nc, alpha, betaBlock, c + ic + ((long)jc * ldc), ldc, buffers);
+                        RunDirectA(path, kc, a + ic + ((long)pc * lda), lda, mc, nc, alpha, betaBlock, c + ic + ((long)jc * ldc), ldc, buffers);
                         continue;
                     }
 
@@ -154,18 +160,16 @@ internal static unsafe class GemmBlocking
                             continue;
                         }
 
-                        if (directB)
-                        {
-                            GemmPacking.PackB(transposeB, b, ldb, pc, kc, jc + jr, columns, nr, bStrip);
-                        }
-                        else if (ic == i0 && jr % (nr * StripsPerPack) == 0)
+                        if (ic == i0 && (directB || jr % (nr * StripsPerPack) == 0))
                         {
                             // op(B) is packed a few strips at a time, right before their first tiles, while they are
                             // still in L1; the later row blocks read them from the panel. With few rows (m = O in
                             // W_y·H, dW_y) every strip is used by only a handful of tiles, and a separate packing pass
                             // would read it back from L3. Four strips of eight floats span whole cache lines of a
-                            // transposed op(B)'s rows, so each line is read once.
-                            GemmPacking.PackB(transposeB, b, ldb, pc, kc, jc + jr, Math.Min(nr * StripsPerPack, nc - jr), nr, bStrip);
+                            // transposed op(B)'s rows, so each line is read once. When op(B) is read in place, only the
+                            // ragged last strip reaches here, packed alone.
+                            int packColumns = directB ? columns : Math.Min(nr * StripsPerPack, nc - jr);
+                            GemmPacking.PackB(transposeB, b, ldb, pc, kc, jc + jr, packColumns, nr, bStrip);
                         }
 
                         T* cColumn = c + ((long)(jc + jr) * ldc) + ic;
@@ -187,17 +191,15 @@ internal static unsafe class GemmBlocking
     }
 
     /// <summary>
-    /// The tiles of one row block of a narrow product with op(A) read in place: op(B)'s few strips packed first (into the
-    /// B buffer), then each full MR-row strip of op(A) against every strip, a ragged last strip packed into the A buffer.
+    /// The tiles of one row block of a narrow product with op(A) read in place, against op(B)'s strips already packed in
+    /// the B buffer: each full MR-row strip of op(A) against every strip, a ragged last strip packed into the A buffer.
     /// </summary>
     private static void RunDirectA<T>(
-        GemmPath path, int kc, T* aBlock, int lda, int mc, T* b, int ldb, bool transposeB, int pc, int jc, int nc,
-        T alpha, T beta, T* cBlock, int ldc, PackBuffers<T> buffers)
+        GemmPath path, int kc, T* aBlock, int lda, int mc, int nc, T alpha, T beta, T* cBlock, int ldc, PackBuffers<T> buffers)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int mr = GemmMicroKernel.Rows<T>(path);
         int nr = GemmMicroKernel.Columns(path);
-        GemmPacking.PackB(transposeB, b, ldb, pc, kc, jc, nc, nr, buffers.B);
         for (int ir = 0; ir < mc; ir += mr)
         {
             int rows = Math.Min(mr, mc - ir);
