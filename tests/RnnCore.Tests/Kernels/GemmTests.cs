@@ -72,13 +72,17 @@ public abstract class GemmTests<T>
     [Fact]
     public void Short_products_reading_a_transposed_B_in_place_match_across_k_blocks()
     {
-        // m ≤ 4·MC with op(B) transposed: the 512-bit path reads full strips of B where they lie (ldb apart), packs only
-        // the ragged one; several k blocks (beta = 1 after the first), padded leading dimensions, full and ragged tiles,
-        // one row block or several.
+        // m ≤ 4·MC with op(B) transposed: on the 512-bit path each full strip of B is read where it lies (ldb apart) by
+        // its first tile, which copies it for the strip's other tiles and the later row blocks; only the ragged strip
+        // is packed, and with fewer rows than one tile the strip is read in place by that tile alone. Several k blocks
+        // (beta = 1 after the first: each block's copy replaces the last), padded leading dimensions, full and ragged
+        // tiles, one row block or several; ldb of 1024 floats (4 KB, as H's in XL's dW_y). Check compares every path.
         Check(false, true, 64, 40, 600, alpha: 0.5, beta: -1, padding: 2, seed: 3);
         Check(false, true, 300, 33, 520, alpha: 1, beta: 1, padding: 1, seed: 6);
         Check(true, true, 128, 67, 513, alpha: 1, beta: 0, padding: 0, seed: 4);
         Check(false, true, 37, 16, 1030, alpha: -1, beta: 0.25, padding: 5, seed: 5);
+        Check(false, true, 20, 24, 300, alpha: 1, beta: 0.5, padding: 3, seed: 10);
+        Check(false, true, 160, 1024, 260, alpha: 1, beta: 0, padding: 0, seed: 11);
     }
 
     [Fact]
