@@ -185,7 +185,7 @@ public sealed partial class Bptt<T>
 
                 ReadOnlySpan<T> scoredHiddens = cache.Hiddens.AsSpan((scoredStart + 1) * h * b, h * scoredColumns);
                 Gemm.Multiply(false, true, o, h, scoredColumns, one, logitGradient, o, scoredHiddens, h, beta, gradients.WyData, o);
-                AddOrSumColumns(logitGradient, gradients.ByData, beta);
+                ColumnBlocks.SumColumns(logitGradient, gradients.ByData, beta);
                 Gemm.Multiply(
                     true, false, h, scoredColumns, o, one, Layer.Wy.AsColumnMajorSpan(), o, logitGradient, o, T.Zero,
                     hiddenGradient.Slice((scoredStart - start) * h * b), h);
@@ -234,7 +234,7 @@ public sealed partial class Bptt<T>
             ReadOnlySpan<T> deltas = hiddenGradient;
             Gemm.Multiply(false, true, h, i, columns, one, deltas, h, cache.Inputs.AsSpan(start * i * b, i * columns), i, beta, gradients.WxData, h);
             Gemm.Multiply(false, true, h, h, columns, one, deltas, h, cache.Hiddens.AsSpan(start * h * b, h * columns), h, beta, gradients.WhData, h);
-            AddOrSumColumns(deltas, gradients.BhData, beta);
+            ColumnBlocks.SumColumns(deltas, gradients.BhData, beta);
         }
 
         future.CopyTo(gradients.InitialHiddenData);
@@ -333,19 +333,6 @@ public sealed partial class Bptt<T>
         Reduction == LossReduction.Sum ? 1
         : Layer.OutputActivation == OutputActivation.Softmax ? items
         : items * Layer.OutputSize;
-
-    /// <summary>sum = Σ columns of <paramref name="block"/> when <paramref name="beta"/> is 0 (the first chunk), else sum += it.</summary>
-    private static void AddOrSumColumns(ReadOnlySpan<T> block, Span<T> sum, T beta)
-    {
-        if (beta == T.Zero)
-        {
-            ColumnBlocks.SumColumns(block, sum);
-        }
-        else
-        {
-            ColumnBlocks.AddColumns(block, sum);
-        }
-    }
 
     /// <summary>Checks the cache and the targets' shape against the layer and each other; returns the target step of the first scored step.</summary>
     private int Validate(ForwardCache<T> cache, SequenceTargets<T> targets)

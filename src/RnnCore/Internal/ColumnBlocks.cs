@@ -40,6 +40,23 @@ internal static class ColumnBlocks
     }
 
     /// <summary>
+    /// sum = Σ_columns δ when <paramref name="beta"/> is 0, else sum += Σ_columns δ: a bias gradient over BPTT's time
+    /// chunks, written by the first chunk walked (beta 0) and added to by the others (beta 1), as the GEMMs beside it are.
+    /// </summary>
+    public static void SumColumns<T>(ReadOnlySpan<T> block, Span<T> sum, T beta)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (beta == T.Zero)
+        {
+            SumColumns(block, sum);
+        }
+        else
+        {
+            AddColumns(block, sum);
+        }
+    }
+
+    /// <summary>
     /// sqrt(Σ x²), accumulated in double so that vanishing norms (1e-25 and below) keep their digits. When the plain sum
     /// of squares overflows or underflows although the values are finite (|x| above 1e154 or below 1e-154), the sum is
     /// recomputed scaled by the largest magnitude, as BLAS nrm2 does, so a finite vector always has a finite norm.

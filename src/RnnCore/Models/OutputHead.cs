@@ -144,14 +144,7 @@ internal sealed class OutputHead<T>
         int o = OutputSize;
         int columns = logitGradient.Length / o;
         Gemm.Multiply(false, true, o, InputRows, columns, T.One, logitGradient, o, top, InputRows, beta, weightGradient, o);
-        if (beta == T.Zero)
-        {
-            ColumnBlocks.SumColumns(logitGradient, biasGradient);
-        }
-        else
-        {
-            ColumnBlocks.AddColumns(logitGradient, biasGradient);
-        }
+        ColumnBlocks.SumColumns(logitGradient, biasGradient, beta);
 
         Gemm.Multiply(true, false, InputRows, columns, o, T.One, Weight, o, logitGradient, o, T.Zero, topGradient, InputRows);
     }

@@ -318,8 +318,8 @@ public sealed class RecurrentModelBptt<T>
             T beta = chunk == chunks - 1 ? T.Zero : one;
             Gemm.Multiply(false, true, gh, inputRows, columns, one, deltaU, gh, x.Slice(start * b * inputRows, columns * inputRows), inputRows, beta, g[4 * ld], gh);
             Gemm.Multiply(false, true, gh, h, columns, one, deltaV, gh, hiddens.AsSpan(start * b * h, columns * h), h, beta, g[(4 * ld) + 1], gh);
-            AddOrSumColumns(deltaU, g[(4 * ld) + 2], beta);
-            AddOrSumColumns(deltaV, g[(4 * ld) + 3], beta);
+            ColumnBlocks.SumColumns(deltaU, g[(4 * ld) + 2], beta);
+            ColumnBlocks.SumColumns(deltaV, g[(4 * ld) + 3], beta);
 
             // dL/dx = W_ihᵀ δu for the layer below, by position (the forward direction writes it, the reverse adds to it).
             if (k > 0)
@@ -348,19 +348,6 @@ public sealed class RecurrentModelBptt<T>
 
         future.CopyTo(gradients.InitialHiddenData[ld]);
         dc.CopyTo(gradients.InitialCellData[ld]);
-    }
-
-    /// <summary>sum = Σ columns of <paramref name="block"/> when <paramref name="beta"/> is 0 (the first chunk), else sum += it.</summary>
-    private static void AddOrSumColumns(ReadOnlySpan<T> block, Span<T> sum, T beta)
-    {
-        if (beta == T.Zero)
-        {
-            ColumnBlocks.SumColumns(block, sum);
-        }
-        else
-        {
-            ColumnBlocks.AddColumns(block, sum);
-        }
     }
 
     /// <summary>|dL/dh| at processing step s, by position; a NaN or infinity is reported where it appeared.</summary>
