@@ -64,34 +64,8 @@ internal sealed class OutputHead<T>
     /// </summary>
     public double Loss(
         ReadOnlySpan<T> logits, ReadOnlySpan<double> logSumExps, SequenceTargets<T> targets, int targetOffset,
-        ReadOnlySpan<int> lengths, int steps, LossPlacement placement, LossReduction reduction)
-    {
-        int o = OutputSize;
-        int b = lengths.Length;
-        double sum = 0;
-        for (int t = 0; t < steps; t++)
-        {
-            for (int j = 0; j < b; j++)
-            {
-                if (!IsScored(t, lengths[j], placement))
-                {
-                    continue;
-                }
-
-                int targetStep = TargetStep(targets, targetOffset, t, placement);
-                int column = (t * b) + j;
-                ReadOnlySpan<T> z = logits.Slice(column * o, o);
-                sum += Activation switch
-                {
-                    OutputActivation.Softmax => SoftmaxCrossEntropy.Forward(z, logSumExps.Slice(column, 1), targets.ClassesAt(targetStep).Slice(j, 1), o),
-                    OutputActivation.Sigmoid => SigmoidBinaryCrossEntropy.Forward(z, targets.ValuesAt(targetStep).Slice(j * o, o)),
-                    _ => SquaredError.Forward(z, targets.ValuesAt(targetStep).Slice(j * o, o)),
-                };
-            }
-        }
-
-        return sum / Denominator(lengths, placement, reduction);
-    }
+        ReadOnlySpan<int> lengths, int steps, LossPlacement placement, LossReduction reduction) =>
+        PaddedBatchLoss.Loss(Activation, OutputSize, logits, logSumExps, targets, targetOffset, lengths, steps, placement, reduction);
 
     /// <summary>
     /// dL/dz of positions <paramref name="start"/>..<paramref name="end"/>−1 into <paramref name="logitGradient"/>,
@@ -99,40 +73,9 @@ internal sealed class OutputHead<T>
     /// </summary>
     public void LogitGradient(
         ReadOnlySpan<T> logits, ReadOnlySpan<T> inverseSums, SequenceTargets<T> targets, int targetOffset, ReadOnlySpan<int> lengths,
-        LossPlacement placement, LossReduction reduction, int start, int end, Span<T> logitGradient)
-    {
-        int o = OutputSize;
-        int b = lengths.Length;
-        T scale = T.One / T.CreateTruncating(Denominator(lengths, placement, reduction));
-        logitGradient.Clear();
-        for (int t = start; t < end; t++)
-        {
-            for (int j = 0; j < b; j++)
-            {
-                if (!IsScored(t, lengths[j], placement))
-                {
-                    continue;
-                }
-
-                int targetStep = TargetStep(targets, targetOffset, t, placement);
-                int column = (t * b) + j;
-                ReadOnlySpan<T> z = logits.Slice(column * o, o);
-                Span<T> gradient = logitGradient.Slice((column - (start * b)) * o, o);
-                switch (Activation)
-                {
-                    case OutputActivation.Softmax:
-                        SoftmaxCrossEntropy.Backward(z, inverseSums.Slice(column, 1), targets.ClassesAt(targetStep).Slice(j, 1), o, scale, gradient);
-                        break;
-                    case OutputActivation.Sigmoid:
-                        SigmoidBinaryCrossEntropy.Backward(z, targets.ValuesAt(targetStep).Slice(j * o, o), scale, gradient);
-                        break;
-                    default:
-                        SquaredError.Backward(z, targets.ValuesAt(targetStep).Slice(j * o, o), scale, gradient);
-                        break;
-                }
-            }
-        }
-    }
+        LossPlacement placement, LossReduction reduction, int start, int end, Span<T> logitGradient) =>
+        PaddedBatchLoss.LogitGradient(
+            Activation, OutputSize, logits, inverseSums, targets, targetOffset, lengths, placement, reduction, start, end, logitGradient);
 
     /// <summary>
     /// For a block of columns (a time chunk, or all T·B): dW_head (+)= Σ dL/dz oᵀ and db_head (+)= Σ dL/dz (two
@@ -147,26 +90,5 @@ internal sealed class OutputHead<T>
         ColumnBlocks.SumColumns(logitGradient, biasGradient, beta);
 
         Gemm.Multiply(true, false, InputRows, columns, o, T.One, Weight, o, logitGradient, o, T.Zero, topGradient, InputRows);
-    }
-
-    /// <summary>Whether position t of a sequence of <paramref name="length"/> real steps is scored.</summary>
-    private static bool IsScored(int t, int length, LossPlacement placement) =>
-        placement == LossPlacement.LastStep ? t == length - 1 : t < length;
-
-    /// <summary>The target step position t is compared with: step 0 when LastStep targets hold one step, else offset + t.</summary>
-    private static int TargetStep(SequenceTargets<T> targets, int targetOffset, int t, LossPlacement placement) =>
-        targets.Steps == 1 && placement == LossPlacement.LastStep ? 0 : targetOffset + t;
-
-    /// <summary>What the loss is divided by: 1 for Sum; the scored items (cross-entropy) or items · O (Mean), at least 1.</summary>
-    private long Denominator(ReadOnlySpan<int> lengths, LossPlacement placement, LossReduction reduction)
-    {
-        long items = 0;
-        foreach (int length in lengths)
-        {
-            items += placement == LossPlacement.LastStep ? Math.Min(length, 1) : length;
-        }
-
-        long denominator = reduction == LossReduction.Sum ? 1 : Activation == OutputActivation.Softmax ? items : items * OutputSize;
-        return Math.Max(denominator, 1);
     }
 }
