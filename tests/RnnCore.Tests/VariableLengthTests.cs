@@ -145,10 +145,7 @@ public abstract class VariableLengthTests<T>
         RecurrentGradients<T> b = bptt.Backward(masked, targets);
         // The masked path sums the loss item by item rather than step by step: equal up to the order of the additions.
         Tolerance.AssertClose("loss", double.CreateTruncating(a.Loss), double.CreateTruncating(b.Loss), Epsilon);
-        for (int i = 0; i < 5; i++)
-        {
-            Tolerance.AssertClose(layer.Parameters.GetName(i), a.ParameterGradients[i].ToArray().Select(double.CreateTruncating).ToArray(), b.ParameterGradients[i].ToArray().Select(double.CreateTruncating).ToArray(), Epsilon);
-        }
+        Tolerance.AssertClose("masked against unmasked", a.ParameterGradients, b.ParameterGradients, Epsilon);
     }
 
     [Fact]

@@ -100,6 +100,22 @@ internal static class Tolerance
         }
     }
 
+    /// <summary>Asserts every tensor of <paramref name="actual"/> close to the same-named one of <paramref name="expected"/>, each relative to its own largest magnitude.</summary>
+    public static void AssertClose<T>(string label, TensorSet<T> expected, TensorSet<T> actual, double tolerance)
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        actual.Count.Should().Be(expected.Count, "{0}: both sets hold the same tensors", label);
+        for (int i = 0; i < expected.Count; i++)
+        {
+            actual.GetName(i).Should().Be(expected.GetName(i), "{0}: tensor {1}", label, i);
+            AssertClose(
+                $"{expected.GetName(i)}, {label}",
+                expected[i].ToArray().Select(double.CreateTruncating).ToArray(),
+                actual[i].ToArray().Select(double.CreateTruncating).ToArray(),
+                tolerance);
+        }
+    }
+
     /// <summary>Asserts a scalar with relative tolerance.</summary>
     public static void AssertClose(string label, double expected, double actual, double tolerance)
         => AssertClose(label, new[] { expected }, new[] { actual }, tolerance);
