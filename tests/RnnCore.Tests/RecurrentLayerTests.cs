@@ -143,17 +143,11 @@ public abstract class RecurrentLayerTests<T>
         var bptt = new Bptt<T>(layer);
         ForwardCache<T> cache = layer.CreateCache(10, 4);
         RecurrentGradients<T> gradients = layer.CreateGradients(10, 4);
-        layer.Forward(inputs, cache);
-        bptt.Backward(cache, targets, gradients);
-
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 3; i++)
+        Allocations.OfSteadyState(() =>
         {
             layer.Forward(inputs, cache);
             bptt.Backward(cache, targets, gradients);
-        }
-
-        (GC.GetAllocatedBytesForCurrentThread() - before).Should().Be(0);
+        }).Should().Be(0);
     }
 
     [Fact]
