@@ -379,9 +379,11 @@ public abstract class TrainerTests<T>
         var trainer = new Trainer<T>(new RecurrentLayer<T>(8, 32, 8, seed: 1), new SgdOptimizer<T>(0.01), new TrainerOptions { Epochs = 3, BatchSize = 16, Seed = 3 });
         trainer.Fit(data); // the same seed gives the same batch shapes again below
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        trainer.Fit(data);
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        // The trainer's own allocations: packing buffers and kernel threads come from pools shared with the tests
+        // running beside this one, so whether the second run finds them free is chance, and they are left out. Measured
+        // (2026-12-07): 34.9 KB own; 204 KB (float) and 388 KB (double) in all when the packing pool is emptied just
+        // before the run, over the limit (how this test failed once); 5.4 MB and 10.6 MB own with a pass per batch.
+        long allocated = Allocations.OfOwnWork(() => trainer.Fit(data));
         long oneCache = 50L * 16 * (8 + 32 + 8 + 8) * System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
         allocated.Should().BeLessThan(oneCache, "3 epochs of 10 batches may allocate reports and per-epoch figures, not buffers");
     }
