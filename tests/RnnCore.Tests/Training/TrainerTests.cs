@@ -399,7 +399,8 @@ public abstract class TrainerTests<T>
         var trainer = new Trainer<T>(layer, sgd);
         var random = new Random(1);
         ((Action)(() => trainer.Fit(TrainingData.Classes<T>(random, 2, 2, [3])))).Should().Throw<ArgumentException>().WithParameterName("training").WithMessage("*input size 2 but the layer's inputSize is 3*");
-        ((Action)(() => trainer.Fit(TrainingData.Classes<T>(random, 3, 5, [3, 3])))).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("training").WithMessage("*outputSize is 2*");
+        ((Action)(() => trainer.Fit(TrainingData.Classes<T>(random, 3, 5, [3, 3])))).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("training")
+            .WithMessage("training[*] has class * but the layer's outputSize is 2, so classes must be in [0, 1] (classes count from 0).*");
         var everyStep = new Trainer<T>(layer, sgd, new TrainerOptions { Placement = LossPlacement.EveryStep });
         ((Action)(() => everyStep.Fit(TrainingData.Classes<T>(random, 3, 2, [3], perStep: false)))).Should().Throw<ArgumentException>().WithMessage("*needs one target per step*");
         ((Action)(() => trainer.Fit(TrainingData.Values<T>(random, 3, 2, [3])))).Should().Throw<ArgumentException>().WithMessage("*softmax output is trained with class indices*");
