@@ -671,7 +671,10 @@ public sealed partial class Trainer<T>
                 {
                     if (c >= _network.OutputSize)
                     {
-                        throw new ArgumentOutOfRangeException(paramName, c, $"{paramName}[{s}] has class {c} but the {Owner}'s outputSize is {_network.OutputSize}.");
+                        throw new ArgumentOutOfRangeException(
+                            paramName,
+                            c,
+                            $"{paramName}[{s}] has class {c} but the {Owner}'s outputSize is {_network.OutputSize}, so classes must be in [0, {_network.OutputSize - 1}] (classes count from 0).");
                     }
                 }
             }
