@@ -15,7 +15,7 @@ namespace RnnCore.Optimizers;
 /// w   = w − clr · g / (sqrt(s) + eps)
 /// </code>
 /// <para>Source: PyTorch 1.13.1 torch/optim/adagrad.py, <c>_single_tensor_adagrad</c>.
-/// Options are checked as in its constructor, and stricter: the learning rate must be positive, every option finite.</para>
+/// Options are checked as in its constructor, and stricter: every option finite (the learning rate non-negative, 0 included, as PyTorch allows).</para>
 /// </remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
 public sealed class AdagradOptimizer<T> : OptimizerBase<T>

@@ -19,7 +19,7 @@ namespace RnnCore.Optimizers;
 /// w        = w − stepSize · m / denom
 /// </code>
 /// <para>Source: PyTorch 1.13.1 torch/optim/adam.py, <c>_single_tensor_adam</c> (not capturable).
-/// Options are checked as in its constructor, and stricter: the learning rate must be positive, every option finite.</para>
+/// Options are checked as in its constructor, and stricter: every option finite (the learning rate non-negative, 0 included, as PyTorch allows).</para>
 /// Note that eps is added after the bias correction of <c>sqrt(v)</c>, as PyTorch does.
 /// </remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>

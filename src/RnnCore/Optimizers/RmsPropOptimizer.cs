@@ -17,7 +17,7 @@ namespace RnnCore.Optimizers;
 /// w   = w − lr · g / avg                        (otherwise)
 /// </code>
 /// <para>Source: PyTorch 1.13.1 torch/optim/rmsprop.py, <c>_single_tensor_rmsprop</c>.
-/// Options are checked as in its constructor, and stricter: the learning rate must be positive, every option finite,
+/// Options are checked as in its constructor, and stricter: every option finite (the learning rate non-negative, 0 included, as PyTorch allows),
 /// and alpha must lie in [0, 1].</para>
 /// </remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>

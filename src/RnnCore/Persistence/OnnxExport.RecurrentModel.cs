@@ -27,17 +27,27 @@ public static partial class OnnxExport
     private const int Int32Type = 6;
     private const int AttributeString = 3;
 
-    /// <summary>Writes the model as ONNX to <paramref name="path"/>, atomically (temporary file, flush, rename). See <see cref="Serialize{T}(RecurrentModel{T})"/>.</summary>
+    /// <summary>Writes the model as ONNX to <paramref name="path"/>, atomically (temporary file, flush, rename). See <see cref="Serialize{T}(RecurrentModel{T}, OnnxExportOptions)"/>.</summary>
     /// <param name="model">The model; every parameter must be finite.</param>
     /// <param name="path">The file to create or replace, by convention <c>*.onnx</c>.</param>
     /// <typeparam name="T">The element type; the graph is float32 either way.</typeparam>
     /// <exception cref="ArgumentException"><paramref name="model"/> holds a NaN or infinite parameter; nothing is written.</exception>
     /// <exception cref="IOException">The file system refused the write; an existing file at <paramref name="path"/> is unchanged.</exception>
     public static void Save<T>(RecurrentModel<T> model, string path)
+        where T : unmanaged, IFloatingPointIeee754<T> => Save(model, path, new OnnxExportOptions());
+
+    /// <summary>Writes the model as ONNX to <paramref name="path"/>, atomically, with the inputs and layout <paramref name="options"/> ask for.</summary>
+    /// <param name="model">The model; every parameter must be finite.</param>
+    /// <param name="path">The file to create or replace, by convention <c>*.onnx</c>.</param>
+    /// <param name="options">The graph's inputs and layout (batch-first, sequence lengths, initial states).</param>
+    /// <typeparam name="T">The element type; the graph is float32 either way.</typeparam>
+    /// <exception cref="ArgumentException"><paramref name="model"/> holds a NaN or infinite parameter; nothing is written.</exception>
+    /// <exception cref="IOException">The file system refused the write; an existing file at <paramref name="path"/> is unchanged.</exception>
+    public static void Save<T>(RecurrentModel<T> model, string path, OnnxExportOptions options)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        AtomicFile.WriteAllBytes(path, Serialize(model));
+        AtomicFile.WriteAllBytes(path, Serialize(model, options));
     }
 
     /// <summary>Writes the model as ONNX to a stream, at its current position.</summary>
@@ -46,36 +56,57 @@ public static partial class OnnxExport
     /// <typeparam name="T">The element type; the graph is float32 either way.</typeparam>
     /// <exception cref="ArgumentException"><paramref name="model"/> holds a NaN or infinite parameter; nothing is written.</exception>
     public static void Save<T>(RecurrentModel<T> model, Stream stream)
+        where T : unmanaged, IFloatingPointIeee754<T> => Save(model, stream, new OnnxExportOptions());
+
+    /// <summary>Writes the model as ONNX to a stream, at its current position, with the inputs and layout <paramref name="options"/> ask for.</summary>
+    /// <param name="model">The model; every parameter must be finite.</param>
+    /// <param name="stream">A writable stream; it is not closed.</param>
+    /// <param name="options">The graph's inputs and layout (batch-first, sequence lengths, initial states).</param>
+    /// <typeparam name="T">The element type; the graph is float32 either way.</typeparam>
+    /// <exception cref="ArgumentException"><paramref name="model"/> holds a NaN or infinite parameter; nothing is written.</exception>
+    public static void Save<T>(RecurrentModel<T> model, Stream stream, OnnxExportOptions options)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(stream);
-        stream.Write(Serialize(model));
+        stream.Write(Serialize(model, options));
     }
 
-    /// <summary>
-    /// The serialized ONNX ModelProto of a <see cref="RecurrentModel{T}"/> (opset 14, IR 8, float32), S and batch
-    /// symbolic:
-    /// <code>
-    /// inputs   input [S, batch, I]; optional: sequence_lens int32 [batch], initial_h [L·D, batch, H], initial_c (LSTM)
-    /// layer k  RNN | LSTM | GRU (direction forward | bidirectional, hidden_size H; GRU linear_before_reset = 1)
-    ///          X = layer k−1's output, sequence_lens, initial_h[k·D .. k·D+D−1] → Y [S, D, batch, H], Y_h [D, batch, H]
-    ///          Transpose(0, 2, 1, 3) + Reshape(0, 0, −1) → [S, batch, D·H], the next layer's X
-    /// head     MatMul(head.weightᵀ [D·H, O]) + Add(head.bias) → logits, then Softmax(−1) | Sigmoid | Identity → output
-    /// outputs  output, logits [S, batch, O]; hidden_states [S, batch, D·H]; final_hidden [L·D, batch, H]; final_cell (LSTM)
-    /// </code>
-    /// The optional inputs are graph inputs with a default initializer (ONNX's overridable initializers): zeros of
-    /// [L·D, 1, H] expanded to the batch, and lengths that are clamped to S, so a caller that feeds nothing gets
-    /// full-length sequences from zero states.
-    /// </summary>
+    /// <summary>The serialized ONNX ModelProto of a <see cref="RecurrentModel{T}"/> with the default options: see <see cref="Serialize{T}(RecurrentModel{T}, OnnxExportOptions)"/>.</summary>
     /// <param name="model">The model; every parameter must be finite.</param>
     /// <typeparam name="T">The element type; a double model's parameters are rounded to float32.</typeparam>
     /// <returns>The bytes of the .onnx file.</returns>
     /// <exception cref="ArgumentException"><paramref name="model"/> holds a NaN or infinite parameter.</exception>
     /// <exception cref="NotSupportedException">The parameters would exceed the 2 GB limit of a single protobuf message.</exception>
     public static byte[] Serialize<T>(RecurrentModel<T> model)
+        where T : unmanaged, IFloatingPointIeee754<T> => Serialize(model, new OnnxExportOptions());
+
+    /// <summary>
+    /// The serialized ONNX ModelProto of a <see cref="RecurrentModel{T}"/> (opset 14, IR 8, float32), S and batch
+    /// symbolic:
+    /// <code>
+    /// inputs   input [S, batch, I] ([batch, S, I] with BatchFirst, transposed first);
+    ///          with SequenceLengths: sequence_lens int32 [batch]; with InitialStates: initial_h [L·D, batch, H], initial_c (LSTM)
+    /// layer k  RNN | LSTM | GRU (direction forward | bidirectional, hidden_size H; GRU linear_before_reset = 1)
+    ///          X = layer k−1's output, min(sequence_lens, S), initial_h[k·D .. k·D+D−1] → Y [S, D, batch, H], Y_h [D, batch, H]
+    ///          Transpose(0, 2, 1, 3) + Reshape(0, 0, −1) → [S, batch, D·H], the next layer's X
+    /// head     MatMul(head.weightᵀ [D·H, O]) + Add(head.bias) → logits, then Softmax(−1) | Sigmoid | Identity → output
+    /// outputs  output, logits [S, batch, O]; hidden_states [S, batch, D·H] (each [batch, S, ·] with BatchFirst);
+    ///          final_hidden [L·D, batch, H]; final_cell (LSTM)
+    /// </code>
+    /// An input the options leave out is left out of the recurrent operators too (ONNX's empty optional input): full
+    /// lengths, zero initial states. Every graph input must be fed; no initializer is a graph input.
+    /// </summary>
+    /// <param name="model">The model; every parameter must be finite.</param>
+    /// <param name="options">The graph's inputs and layout.</param>
+    /// <typeparam name="T">The element type; a double model's parameters are rounded to float32.</typeparam>
+    /// <returns>The bytes of the .onnx file.</returns>
+    /// <exception cref="ArgumentException"><paramref name="model"/> holds a NaN or infinite parameter.</exception>
+    /// <exception cref="NotSupportedException">The parameters would exceed the 2 GB limit of a single protobuf message.</exception>
+    public static byte[] Serialize<T>(RecurrentModel<T> model, OnnxExportOptions options)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(options);
         for (int k = 0; k < model.Parameters.Count; k++)
         {
             int bad = Guard.IndexOfNonFinite<T>(model.Parameters[k]);
@@ -111,42 +142,58 @@ public static partial class OnnxExport
             .String(6, $"{op} model from RnnCore: I={i}, H={h}, O={outputs}, {layers} layer(s), {(d == 2 ? "bidirectional" : "unidirectional")}, {o.OutputActivation} output.")
             .Message(7, graph =>
             {
-                // Sizes taken from the input at run time: batch for the states, S to clamp the default lengths.
-                graph.Message(1, n => Node(n, "input_shape", "Shape", [InputName], ["input_shape"], null));
-                graph.Message(1, n => Node(n, "batch_size", "Gather", ["input_shape", "index_1"], ["batch_size"], null));
-                graph.Message(1, n => Node(n, "sequence_length", "Gather", ["input_shape", "index_0"], ["sequence_length"], null));
-                graph.Message(1, n => Node(n, "sequence_length_int32", "Cast", ["sequence_length"], ["sequence_length_int32"], a =>
-                    a.Message(5, at => at.String(1, "to").Int(20, AttributeInt).Int(3, Int32Type))));
+                bool lengths = options.SequenceLengths, states = options.InitialStates, batchFirst = options.BatchFirst;
 
-                // lengths = min(expand(sequence_lens, [batch]), S): the default [int32.MaxValue] means "every sequence is S long".
-                graph.Message(1, n => Node(n, "lengths_per_sequence", "Expand", [SequenceLengthsName, "batch_size"], ["lengths_per_sequence"], null));
-                graph.Message(1, n => Node(n, "lengths", "Min", ["lengths_per_sequence", "sequence_length_int32"], ["lengths"], null));
-
-                // States: expand(initial_h, [L·D, batch, H]) so that the default [L·D, 1, H] zeros fit any batch.
-                graph.Message(1, n => Node(n, "state_shape", "Concat", ["state_count", "batch_size", "hidden_size"], ["state_shape"], a =>
-                    a.Message(5, at => at.String(1, "axis").Int(20, AttributeInt).Int(3, 0))));
-                graph.Message(1, n => Node(n, "initial_h_expanded", "Expand", [InitialHiddenName, "state_shape"], ["initial_h_expanded"], null));
-                if (lstm)
+                // Batch-first: x = transpose(input, (1, 0, 2)), [batch, S, I] → [S, batch, I], the operators' layout.
+                string x = InputName;
+                if (batchFirst)
                 {
-                    graph.Message(1, n => Node(n, "initial_c_expanded", "Expand", [InitialCellName, "state_shape"], ["initial_c_expanded"], null));
+                    graph.Message(1, n => Node(n, "input_sequence_first", "Transpose", [InputName], ["input_sequence_first"], a => Permutation(a, [1, 0, 2])));
+                    x = "input_sequence_first";
                 }
 
-                string x = InputName;
+                // lengths = min(sequence_lens, S): a length above S is read as S.
+                if (lengths)
+                {
+                    string sequenceFirst = x;
+                    graph.Message(1, n => Node(n, "input_shape", "Shape", [sequenceFirst], ["input_shape"], null));
+                    graph.Message(1, n => Node(n, "sequence_length", "Gather", ["input_shape", "index_0"], ["sequence_length"], null));
+                    graph.Message(1, n => Node(n, "sequence_length_int32", "Cast", ["sequence_length"], ["sequence_length_int32"], a =>
+                        a.Message(5, at => at.String(1, "to").Int(20, AttributeInt).Int(3, Int32Type))));
+                    graph.Message(1, n => Node(n, "lengths", "Min", [SequenceLengthsName, "sequence_length_int32"], ["lengths"], null));
+                }
+
                 for (int k = 0; k < layers; k++)
                 {
                     string layer = $"layer{k}";
-                    string states = $"{layer}_states";
-                    graph.Message(1, n => Node(n, $"{layer}_initial_h", "Slice", ["initial_h_expanded", states + "_begin", states + "_end", "index_0"], [$"{layer}_initial_h"], null));
-                    if (lstm)
+                    string slice = $"{layer}_states";
+                    if (states)
                     {
-                        graph.Message(1, n => Node(n, $"{layer}_initial_c", "Slice", ["initial_c_expanded", states + "_begin", states + "_end", "index_0"], [$"{layer}_initial_c"], null));
+                        graph.Message(1, n => Node(n, $"{layer}_initial_h", "Slice", [InitialHiddenName, slice + "_begin", slice + "_end", "index_0"], [$"{layer}_initial_h"], null));
+                        if (lstm)
+                        {
+                            graph.Message(1, n => Node(n, $"{layer}_initial_c", "Slice", [InitialCellName, slice + "_begin", slice + "_end", "index_0"], [$"{layer}_initial_c"], null));
+                        }
                     }
 
-                    string[] opInputs = lstm
-                        ? [x, $"{layer}_W", $"{layer}_R", $"{layer}_B", "lengths", $"{layer}_initial_h", $"{layer}_initial_c"]
-                        : [x, $"{layer}_W", $"{layer}_R", $"{layer}_B", "lengths", $"{layer}_initial_h"];
+                    // X, W, R, B, sequence_lens, initial_h, initial_c: an input left out is an empty name, trailing ones dropped.
+                    var opInputs = new List<string> { x, $"{layer}_W", $"{layer}_R", $"{layer}_B" };
+                    if (lengths || states)
+                    {
+                        opInputs.Add(lengths ? "lengths" : string.Empty);
+                    }
+
+                    if (states)
+                    {
+                        opInputs.Add($"{layer}_initial_h");
+                        if (lstm)
+                        {
+                            opInputs.Add($"{layer}_initial_c");
+                        }
+                    }
+
                     string[] opOutputs = lstm ? [$"{layer}_Y", $"{layer}_Y_h", $"{layer}_Y_c"] : [$"{layer}_Y", $"{layer}_Y_h"];
-                    graph.Message(1, n => Node(n, layer, op, opInputs, opOutputs, a =>
+                    graph.Message(1, n => Node(n, layer, op, opInputs.ToArray(), opOutputs, a =>
                     {
                         a.Message(5, at => at.String(1, "hidden_size").Int(20, AttributeInt).Int(3, h));
                         a.Message(5, at => at.String(1, "direction").Int(20, AttributeString).String(4, d == 2 ? "bidirectional" : "forward"));
@@ -171,16 +218,8 @@ public static partial class OnnxExport
                     }));
 
                     // Y [S, D, batch, H] → [S, batch, D, H] → [S, batch, D·H]: [h_fwd ; h_rev] per step, as PyTorch's output.
-                    string next = k == layers - 1 ? HiddenStatesName : $"{layer}_output";
-                    graph.Message(1, n => Node(n, $"{layer}_transpose", "Transpose", [$"{layer}_Y"], [$"{layer}_Y_transposed"], a =>
-                        a.Message(5, at =>
-                        {
-                            at.String(1, "perm").Int(20, 7);
-                            foreach (long axis in new long[] { 0, 2, 1, 3 })
-                            {
-                                at.Int(8, axis);
-                            }
-                        })));
+                    string next = k == layers - 1 ? SequenceFirst(HiddenStatesName, batchFirst) : $"{layer}_output";
+                    graph.Message(1, n => Node(n, $"{layer}_transpose", "Transpose", [$"{layer}_Y"], [$"{layer}_Y_transposed"], a => Permutation(a, [0, 2, 1, 3])));
                     graph.Message(1, n => Node(n, $"{layer}_reshape", "Reshape", [$"{layer}_Y_transposed", "merge_directions"], [next], null));
                     x = next;
                 }
@@ -201,9 +240,10 @@ public static partial class OnnxExport
                     OutputActivation.Sigmoid => "Sigmoid",
                     _ => "Identity",
                 };
-                graph.Message(1, n => Node(n, "head_projection", "MatMul", [HiddenStatesName, "head_weight_transposed"], ["head_projection"], null));
-                graph.Message(1, n => Node(n, "head_bias", "Add", ["head_projection", "head_bias"], [LogitsName], null));
-                graph.Message(1, n => Node(n, "output_activation", outputOperator, [LogitsName], [OutputName], a =>
+                string hiddenStates = SequenceFirst(HiddenStatesName, batchFirst), logits = SequenceFirst(LogitsName, batchFirst);
+                graph.Message(1, n => Node(n, "head_projection", "MatMul", [hiddenStates, "head_weight_transposed"], ["head_projection"], null));
+                graph.Message(1, n => Node(n, "head_bias", "Add", ["head_projection", "head_bias"], [logits], null));
+                graph.Message(1, n => Node(n, "output_activation", outputOperator, [logits], [SequenceFirst(OutputName, batchFirst)], a =>
                 {
                     if (outputOperator == "Softmax")
                     {
@@ -211,9 +251,18 @@ public static partial class OnnxExport
                     }
                 }));
 
+                // Batch-first: the per-step outputs transposed back, [S, batch, ·] → [batch, S, ·].
+                if (batchFirst)
+                {
+                    foreach (string name in new[] { OutputName, LogitsName, HiddenStatesName })
+                    {
+                        graph.Message(1, n => Node(n, name + "_batch_first", "Transpose", [SequenceFirst(name, true)], [name], a => Permutation(a, [1, 0, 2])));
+                    }
+                }
+
                 graph.String(2, "rnncore_recurrent_model");
 
-                // Initializers: the weights, the constants, and the defaults of the optional inputs.
+                // Initializers: the weights and the constants the nodes above read, each used (ONNX Runtime warns of an unused one).
                 for (int k = 0; k < layers; k++)
                 {
                     int inputRows = k == 0 ? i : d * h;
@@ -221,36 +270,42 @@ public static partial class OnnxExport
                     graph.Message(5, t => FloatTensor(t, $"layer{layer}_W", [d, gates * h, inputRows], Stack(model, layer, d, "weight_ih", inputRows, h, order)));
                     graph.Message(5, t => FloatTensor(t, $"layer{layer}_R", [d, gates * h, h], Stack(model, layer, d, "weight_hh", h, h, order)));
                     graph.Message(5, t => FloatTensor(t, $"layer{layer}_B", [d, 2 * gates * h], Biases(model, layer, d, h, order)));
-                    graph.Message(5, t => Int64Tensor(t, $"layer{layer}_states_begin", [1], [(long)layer * d]));
-                    graph.Message(5, t => Int64Tensor(t, $"layer{layer}_states_end", [1], [((long)layer * d) + d]));
+                    if (states)
+                    {
+                        graph.Message(5, t => Int64Tensor(t, $"layer{layer}_states_begin", [1], [(long)layer * d]));
+                        graph.Message(5, t => Int64Tensor(t, $"layer{layer}_states_end", [1], [((long)layer * d) + d]));
+                    }
                 }
 
                 // head.weightᵀ as a row-major [D·H, O] is element (j, o) at j·O + o, exactly head.weight's column-major storage.
                 graph.Message(5, t => FloatTensor(t, "head_weight_transposed", [d * h, outputs], ToFloat<T>(model.Parameters[model.Parameters.Count - 2])));
                 graph.Message(5, t => FloatTensor(t, "head_bias", [outputs], ToFloat<T>(model.Parameters[model.Parameters.Count - 1])));
-                graph.Message(5, t => Int64Tensor(t, "index_0", [1], [0]));
-                graph.Message(5, t => Int64Tensor(t, "index_1", [1], [1]));
-                graph.Message(5, t => Int64Tensor(t, "state_count", [1], [(long)layers * d]));
-                graph.Message(5, t => Int64Tensor(t, "hidden_size", [1], [h]));
+                if (lengths || states)
+                {
+                    graph.Message(5, t => Int64Tensor(t, "index_0", [1], [0]));
+                }
+
                 graph.Message(5, t => Int64Tensor(t, "merge_directions", [3], [0, 0, -1]));
-                graph.Message(5, t => Int32Tensor(t, SequenceLengthsName, [1], [int.MaxValue]));
-                graph.Message(5, t => FloatTensor(t, InitialHiddenName, [layers * d, 1, h], new float[layers * d * h]));
-                if (lstm)
+
+                object[] sequenceAndBatch = batchFirst ? ["batch", "sequence"] : ["sequence", "batch"];
+                graph.Message(11, v => TypedValueInfo(v, InputName, 1, [.. sequenceAndBatch, i]));
+                if (lengths)
                 {
-                    graph.Message(5, t => FloatTensor(t, InitialCellName, [layers * d, 1, h], new float[layers * d * h]));
+                    graph.Message(11, v => TypedValueInfo(v, SequenceLengthsName, Int32Type, ["batch"]));
                 }
 
-                graph.Message(11, v => TypedValueInfo(v, InputName, 1, ["sequence", "batch", i]));
-                graph.Message(11, v => TypedValueInfo(v, SequenceLengthsName, Int32Type, [null]));
-                graph.Message(11, v => TypedValueInfo(v, InitialHiddenName, 1, [layers * d, null, h]));
-                if (lstm)
+                if (states)
                 {
-                    graph.Message(11, v => TypedValueInfo(v, InitialCellName, 1, [layers * d, null, h]));
+                    graph.Message(11, v => TypedValueInfo(v, InitialHiddenName, 1, [layers * d, "batch", h]));
+                    if (lstm)
+                    {
+                        graph.Message(11, v => TypedValueInfo(v, InitialCellName, 1, [layers * d, "batch", h]));
+                    }
                 }
 
-                graph.Message(12, v => TypedValueInfo(v, OutputName, 1, ["sequence", "batch", outputs]));
-                graph.Message(12, v => TypedValueInfo(v, LogitsName, 1, ["sequence", "batch", outputs]));
-                graph.Message(12, v => TypedValueInfo(v, HiddenStatesName, 1, ["sequence", "batch", d * h]));
+                graph.Message(12, v => TypedValueInfo(v, OutputName, 1, [.. sequenceAndBatch, outputs]));
+                graph.Message(12, v => TypedValueInfo(v, LogitsName, 1, [.. sequenceAndBatch, outputs]));
+                graph.Message(12, v => TypedValueInfo(v, HiddenStatesName, 1, [.. sequenceAndBatch, d * h]));
                 graph.Message(12, v => TypedValueInfo(v, FinalHiddenName, 1, [layers * d, "batch", h]));
                 if (lstm)
                 {
@@ -260,6 +315,20 @@ public static partial class OnnxExport
             .Message(8, opset => opset.String(1, string.Empty).Int(2, OpsetVersion));
         return file.ToArray();
     }
+
+    /// <summary>The name of a per-step output in the operators' sequence-first layout: itself, or an inner name when the graph's output is batch-first.</summary>
+    private static string SequenceFirst(string name, bool batchFirst) => batchFirst ? name + "_sequence_first" : name;
+
+    /// <summary>A Transpose node's <c>perm</c> attribute.</summary>
+    private static void Permutation(ProtobufWriter node, long[] perm)
+        => node.Message(5, at =>
+        {
+            at.String(1, "perm").Int(20, 7);
+            foreach (long axis in perm)
+            {
+                at.Int(8, axis);
+            }
+        });
 
     /// <summary>
     /// W or R of one layer, [D, G·H, columns] row-major: for each direction the PyTorch matrix (column-major in the model)
@@ -332,22 +401,6 @@ public static partial class OnnxExport
         }
 
         tensor.Int(2, Int64).String(8, name).Bytes(9, raw);
-    }
-
-    private static void Int32Tensor(ProtobufWriter tensor, string name, long[] dims, int[] values)
-    {
-        foreach (long dim in dims)
-        {
-            tensor.Int(1, dim);
-        }
-
-        byte[] raw = new byte[values.Length * sizeof(int)];
-        for (int k = 0; k < values.Length; k++)
-        {
-            BinaryPrimitives.WriteInt32LittleEndian(raw.AsSpan(k * sizeof(int)), values[k]);
-        }
-
-        tensor.Int(2, Int32Type).String(8, name).Bytes(9, raw);
     }
 
     /// <summary>A tensor ValueInfoProto of element type <paramref name="elementType"/>; each dimension a size, a symbolic name, or null (unknown).</summary>

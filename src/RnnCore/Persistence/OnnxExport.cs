@@ -65,10 +65,20 @@ public static partial class OnnxExport
     /// <exception cref="IOException">The file system refused the write (a permission denied or a file-size limit comes as an IOException whose inner exception is .NET's original); an existing file at <paramref name="path"/> is unchanged. See docs/hosting.md.</exception>
     /// <exception cref="ArgumentException"><paramref name="layer"/> holds a NaN or infinite parameter (such a file could not be loaded again); nothing is written.</exception>
     public static void Save<T>(RecurrentLayer<T> layer, string path)
+        where T : unmanaged, IFloatingPointIeee754<T> => Save(layer, path, new OnnxExportOptions());
+
+    /// <summary>Writes the ONNX model to <paramref name="path"/>, atomically, in the layout <paramref name="options"/> ask for.</summary>
+    /// <param name="layer">The model.</param>
+    /// <param name="path">The file to create or replace, by convention <c>*.onnx</c>.</param>
+    /// <param name="options">The layout: <see cref="OnnxExportOptions.BatchFirst"/> (a layer's graph has no other inputs).</param>
+    /// <typeparam name="T">The element type; the graph is float32 either way.</typeparam>
+    /// <exception cref="IOException">The file system refused the write; an existing file at <paramref name="path"/> is unchanged.</exception>
+    /// <exception cref="ArgumentException"><paramref name="layer"/> holds a NaN or infinite parameter, or <paramref name="options"/> asks for sequence lengths or initial states; nothing is written.</exception>
+    public static void Save<T>(RecurrentLayer<T> layer, string path, OnnxExportOptions options)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        AtomicFile.WriteAllBytes(path, Serialize(layer));
+        AtomicFile.WriteAllBytes(path, Serialize(layer, options));
     }
 
     /// <summary>Writes the ONNX model to a stream, at its current position.</summary>
@@ -76,10 +86,19 @@ public static partial class OnnxExport
     /// <param name="stream">A writable stream; it is not closed.</param>
     /// <typeparam name="T">The element type; the graph is float32 either way.</typeparam>
     public static void Save<T>(RecurrentLayer<T> layer, Stream stream)
+        where T : unmanaged, IFloatingPointIeee754<T> => Save(layer, stream, new OnnxExportOptions());
+
+    /// <summary>Writes the ONNX model to a stream, at its current position, in the layout <paramref name="options"/> ask for.</summary>
+    /// <param name="layer">The model.</param>
+    /// <param name="stream">A writable stream; it is not closed.</param>
+    /// <param name="options">The layout: <see cref="OnnxExportOptions.BatchFirst"/> (a layer's graph has no other inputs).</param>
+    /// <typeparam name="T">The element type; the graph is float32 either way.</typeparam>
+    /// <exception cref="ArgumentException"><paramref name="options"/> asks for sequence lengths or initial states.</exception>
+    public static void Save<T>(RecurrentLayer<T> layer, Stream stream, OnnxExportOptions options)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(stream);
-        stream.Write(Serialize(layer));
+        stream.Write(Serialize(layer, options));
     }
 
     /// <summary>The serialized ONNX ModelProto, as <see cref="Save{T}(RecurrentLayer{T}, string)"/> writes it.</summary>
@@ -88,9 +107,31 @@ public static partial class OnnxExport
     /// <returns>The bytes of the .onnx file.</returns>
     /// <exception cref="NotSupportedException">The parameters would exceed the 2 GB limit of a single protobuf message.</exception>
     public static byte[] Serialize<T>(RecurrentLayer<T> layer)
+        where T : unmanaged, IFloatingPointIeee754<T> => Serialize(layer, new OnnxExportOptions());
+
+    /// <summary>
+    /// The serialized ONNX ModelProto in the layout <paramref name="options"/> ask for: with
+    /// <see cref="OnnxExportOptions.BatchFirst"/>, <c>input</c> is [B, S, I] and <c>output</c>, <c>logits</c> and
+    /// <c>hidden_states</c> are [B, S, ·] (transposed around the same graph); <c>final_hidden</c> stays [1, B, H].
+    /// </summary>
+    /// <param name="layer">The model.</param>
+    /// <param name="options">The layout; a layer's graph has no sequence-length or initial-state input (a <see cref="RecurrentModel{T}"/>'s has).</param>
+    /// <typeparam name="T">The element type; the graph is float32 either way.</typeparam>
+    /// <returns>The bytes of the .onnx file.</returns>
+    /// <exception cref="ArgumentException"><paramref name="layer"/> holds a NaN or infinite parameter, or <paramref name="options"/> asks for sequence lengths or initial states.</exception>
+    /// <exception cref="NotSupportedException">The parameters would exceed the 2 GB limit of a single protobuf message.</exception>
+    public static byte[] Serialize<T>(RecurrentLayer<T> layer, OnnxExportOptions options)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(layer);
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.SequenceLengths || options.InitialStates)
+        {
+            throw new ArgumentException(
+                $"options asks for {(options.SequenceLengths ? "SequenceLengths" : "InitialStates")}, but a RecurrentLayer's graph has only the input; export a RecurrentModel for sequence_lens and initial_h inputs.",
+                nameof(options));
+        }
+
         Guard.RequireFiniteParameters(layer, nameof(layer));
         if (layer.Parameters.TotalLength * sizeof(float) > int.MaxValue / 2)
         {
@@ -127,21 +168,39 @@ public static partial class OnnxExport
             .String(6, $"Vanilla RNN from RnnCore: I={i}, H={h}, O={o}, {layer.HiddenActivation} hidden units, {layer.OutputActivation} output.")
             .Message(7, graph =>
             {
-                graph.Message(1, n => Node(n, "rnn", "RNN", [InputName, "W", "R", "B"], ["rnn_y", FinalHiddenName], a =>
+                bool batchFirst = options.BatchFirst;
+                string x = InputName;
+                if (batchFirst)
+                {
+                    // [B, S, I] → [S, B, I], the RNN operator's layout; the per-step outputs are transposed back below.
+                    graph.Message(1, n => Node(n, "input_sequence_first", "Transpose", [InputName], ["input_sequence_first"], a => Permutation(a, [1, 0, 2])));
+                    x = "input_sequence_first";
+                }
+
+                string hiddenStates = SequenceFirst(HiddenStatesName, batchFirst), logits = SequenceFirst(LogitsName, batchFirst);
+                graph.Message(1, n => Node(n, "rnn", "RNN", [x, "W", "R", "B"], ["rnn_y", FinalHiddenName], a =>
                 {
                     a.Message(5, at => at.String(1, "hidden_size").Int(20, AttributeInt).Int(3, h));
                     a.Message(5, at => at.String(1, "activations").Int(20, AttributeStrings).String(9, activation));
                 }));
-                graph.Message(1, n => Node(n, "squeeze_direction", "Squeeze", ["rnn_y", "squeeze_axes"], [HiddenStatesName], null));
-                graph.Message(1, n => Node(n, "output_projection", "MatMul", [HiddenStatesName, "Wy_transposed"], ["projection"], null));
-                graph.Message(1, n => Node(n, "output_bias", "Add", ["projection", "By"], [LogitsName], null));
-                graph.Message(1, n => Node(n, "output_activation", outputOperator, [LogitsName], [OutputName], a =>
+                graph.Message(1, n => Node(n, "squeeze_direction", "Squeeze", ["rnn_y", "squeeze_axes"], [hiddenStates], null));
+                graph.Message(1, n => Node(n, "output_projection", "MatMul", [hiddenStates, "Wy_transposed"], ["projection"], null));
+                graph.Message(1, n => Node(n, "output_bias", "Add", ["projection", "By"], [logits], null));
+                graph.Message(1, n => Node(n, "output_activation", outputOperator, [logits], [SequenceFirst(OutputName, batchFirst)], a =>
                 {
                     if (outputOperator == "Softmax")
                     {
                         a.Message(5, at => at.String(1, "axis").Int(20, AttributeInt).Int(3, -1));
                     }
                 }));
+                if (batchFirst)
+                {
+                    foreach (string name in new[] { OutputName, LogitsName, HiddenStatesName })
+                    {
+                        graph.Message(1, n => Node(n, name + "_batch_first", "Transpose", [SequenceFirst(name, true)], [name], a => Permutation(a, [1, 0, 2])));
+                    }
+                }
+
                 graph.String(2, "rnncore_rnn");
                 graph.Message(5, t => FloatTensor(t, "W", [1, h, i], w));
                 graph.Message(5, t => FloatTensor(t, "R", [1, h, h], r));
@@ -154,10 +213,11 @@ public static partial class OnnxExport
                     System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(one, 1);
                     t.Int(1, 1).Int(2, Int64).String(8, "squeeze_axes").Bytes(9, one);
                 });
-                graph.Message(11, v => ValueInfo(v, InputName, ["sequence", "batch", i]));
-                graph.Message(12, v => ValueInfo(v, OutputName, ["sequence", "batch", o]));
-                graph.Message(12, v => ValueInfo(v, LogitsName, ["sequence", "batch", o]));
-                graph.Message(12, v => ValueInfo(v, HiddenStatesName, ["sequence", "batch", h]));
+                object[] sequenceAndBatch = batchFirst ? ["batch", "sequence"] : ["sequence", "batch"];
+                graph.Message(11, v => ValueInfo(v, InputName, [.. sequenceAndBatch, i]));
+                graph.Message(12, v => ValueInfo(v, OutputName, [.. sequenceAndBatch, o]));
+                graph.Message(12, v => ValueInfo(v, LogitsName, [.. sequenceAndBatch, o]));
+                graph.Message(12, v => ValueInfo(v, HiddenStatesName, [.. sequenceAndBatch, h]));
                 graph.Message(12, v => ValueInfo(v, FinalHiddenName, [1, "batch", h]));
             })
             .Message(8, opset => opset.String(1, string.Empty).Int(2, OpsetVersion));

@@ -68,9 +68,10 @@ public sealed partial class SequenceDataset<T>
     /// <returns>The windows, with input size 1 and target size <paramref name="horizon"/>.</returns>
     /// <exception cref="ArgumentException">A size is not positive, the series is shorter than window + horizon, or a value is not finite.</exception>
     /// <remarks>
-    /// Consecutive windows overlap when <paramref name="stride"/> &lt; <paramref name="window"/> + <paramref name="horizon"/>:
-    /// to keep a validation set from seeing its own targets in the training windows, split with
-    /// <see cref="SplitChronologically"/> and a gap of at least ⌈(window + horizon − 1) / stride⌉ windows.
+    /// Consecutive windows overlap when <paramref name="stride"/> &lt; <paramref name="window"/> + <paramref name="horizon"/>.
+    /// Split them with <see cref="SplitChronologically"/>, whose remarks say what its gap does for such windows: no
+    /// gap is needed for a horizon of 1; a longer horizon needs ⌊(horizon − 1) / stride⌋ windows of gap to keep the
+    /// validation targets out of the training targets.
     /// </remarks>
     public static SequenceDataset<T> Windows(T[] series, int window, int horizon = 1, int stride = 1)
     {
@@ -166,9 +167,22 @@ public sealed partial class SequenceDataset<T>
 
     /// <summary>
     /// Splits in order, for time series: the first round(fraction · N) sequences in <c>First</c>, then
-    /// <paramref name="gap"/> sequences left out, then the rest in <c>Second</c>. The gap keeps overlapping windows
-    /// (see <see cref="Windows(T[], int, int, int)"/>) from putting a validation target inside a training input.
+    /// <paramref name="gap"/> sequences left out, then the rest in <c>Second</c>.
     /// </summary>
+    /// <remarks>
+    /// What the gap does for overlapping windows (<see cref="Windows(T[], int, int, int)"/>, window w, horizon h,
+    /// stride s; window k reads x[k·s .. k·s + w − 1] and targets x[k·s + w .. k·s + w + h − 1]), with F windows in
+    /// <c>First</c>:
+    /// <list type="bullet">
+    /// <item>A training input never holds a validation target, even with gap 0: the last training input is
+    /// x[(F − 1)·s + w − 1] and the first validation target x[(F + gap)·s + w].</item>
+    /// <item>With h &gt; 1, the last training windows' targets run into the first validation windows' targets (the
+    /// model would be trained on values it is then scored on); a gap of ⌊(h − 1) / s⌋ windows keeps them apart. With
+    /// h = 1, no gap is needed, and a larger one only drops data.</item>
+    /// <item>A gap of ⌊(w + h − 1) / s⌋ windows leaves no value in both parts at all (the validation inputs then hold no
+    /// value that was a training target), for a stricter test.</item>
+    /// </list>
+    /// </remarks>
     /// <param name="fraction">The share of <c>First</c>, in (0, 1).</param>
     /// <param name="gap">Sequences dropped between the parts; non-negative. Default 0.</param>
     /// <returns>The two parts, each in the original order.</returns>

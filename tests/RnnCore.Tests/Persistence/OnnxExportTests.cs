@@ -104,6 +104,54 @@ public abstract class OnnxExportTests<T>
     }
 
     [Fact]
+    public void Batch_first_gives_the_sequence_first_results_transposed_and_loads_without_a_warning()
+    {
+        const int steps = 4, batch = 3, inputSize = 2, outputSize = 4, hiddenSize = 3;
+        var layer = new RecurrentLayer<T>(inputSize, hiddenSize, outputSize, seed: 5);
+        string logId = Guid.NewGuid().ToString("N");
+        using var options = new SessionOptions { LogId = logId };
+        using var sequenceFirst = new InferenceSession(OnnxExport.Serialize(layer), options);
+        using var batchFirst = new InferenceSession(OnnxExport.Serialize(layer, new OnnxExportOptions { BatchFirst = true }), options);
+        OnnxRuntimeLog.For(logId, OrtLoggingLevel.ORT_LOGGING_LEVEL_WARNING).Should().BeEmpty();
+        batchFirst.InputMetadata[OnnxExport.InputName].SymbolicDimensions.Should().Equal("batch", "sequence", string.Empty);
+
+        // x[t, b, k] = t + 10 b + 100 k, sent as [S, B, I] to one session and as [B, S, I] to the other.
+        float[] x = new float[steps * batch * inputSize], xBatchFirst = new float[x.Length];
+        for (int t = 0; t < steps; t++)
+        {
+            for (int b = 0; b < batch; b++)
+            {
+                for (int k = 0; k < inputSize; k++)
+                {
+                    x[(((t * batch) + b) * inputSize) + k] = xBatchFirst[(((b * steps) + t) * inputSize) + k] = 0.01f * (t + (10 * b) + (100 * k));
+                }
+            }
+        }
+
+        string[] names = [OnnxExport.OutputName, OnnxExport.LogitsName, OnnxExport.HiddenStatesName, OnnxExport.FinalHiddenName];
+        using OrtValue input = OrtValue.CreateTensorValueFromMemory(x, [steps, batch, inputSize]);
+        using OrtValue inputBatchFirst = OrtValue.CreateTensorValueFromMemory(xBatchFirst, [batch, steps, inputSize]);
+        using IDisposableReadOnlyCollection<OrtValue> expected = sequenceFirst.Run(new RunOptions(), [OnnxExport.InputName], [input], names);
+        using IDisposableReadOnlyCollection<OrtValue> actual = batchFirst.Run(new RunOptions(), [OnnxExport.InputName], [inputBatchFirst], names);
+        foreach ((int index, int size) in new[] { (0, outputSize), (1, outputSize), (2, hiddenSize) })
+        {
+            actual[index].GetTensorTypeAndShape().Shape.Should().Equal(batch, steps, size);
+            ReadOnlySpan<float> a = actual[index].GetTensorDataAsSpan<float>(), e = expected[index].GetTensorDataAsSpan<float>();
+            for (int t = 0; t < steps; t++)
+            {
+                for (int b = 0; b < batch; b++)
+                {
+                    a.Slice(((b * steps) + t) * size, size).ToArray().Should().Equal(e.Slice(((t * batch) + b) * size, size).ToArray(), $"{names[index]}[{b}, {t}] is the same computation");
+                }
+            }
+        }
+
+        actual[3].GetTensorDataAsSpan<float>().ToArray().Should().Equal(expected[3].GetTensorDataAsSpan<float>().ToArray(), "final_hidden stays [1, B, H]");
+        FluentActions.Invoking(() => OnnxExport.Serialize(layer, new OnnxExportOptions { SequenceLengths = true }))
+            .Should().Throw<ArgumentException>().WithParameterName("options").WithMessage("options asks for SequenceLengths, but a RecurrentLayer's graph has only the input*");
+    }
+
+    [Fact]
     public void Save_to_a_path_writes_the_same_bytes_as_Serialize()
     {
         var layer = new RecurrentLayer<T>(2, 3, 4, seed: 1);

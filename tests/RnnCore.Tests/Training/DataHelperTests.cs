@@ -165,6 +165,45 @@ public abstract class DataHelperTests<T>
         data.Shuffle(3).Select(Number).Should().BeEquivalentTo(Enumerable.Range(0, 10)).And.NotEqual(Enumerable.Range(0, 10));
     }
 
+    [Theory]
+    [InlineData(30, 1, 1)]
+    [InlineData(10, 3, 1)]
+    [InlineData(5, 2, 3)]
+    [InlineData(7, 5, 2)]
+    public void The_chronological_gap_does_what_the_docs_say_over_windows(int window, int horizon, int stride)
+    {
+        // x_t = t, so every input and target says which step it is.
+        SequenceDataset<T> windows = SequenceDataset<T>.Windows(Enumerable.Range(0, 200).Select(t => T.CreateTruncating(t)).ToArray(), window, horizon, stride);
+
+        // Gap 0: no training input holds a validation target (the last is 2 steps before it at stride 1).
+        (SequenceDataset<T> training, SequenceDataset<T> validation) = windows.SplitChronologically(0.8);
+        int first = training.Count;
+        Max(training, s => s.Inputs).Should().Be(((first - 1) * stride) + window - 1);
+        Min(validation, s => s.Values!).Should().Be((first * stride) + window);
+        Max(training, s => s.Inputs).Should().BeLessThan(Min(validation, s => s.Values!));
+
+        // The targets: with gap 0 they meet when h > 1 and s < h; ⌊(h − 1) / s⌋ windows keep them apart, one fewer does not.
+        int targetsApart = (horizon - 1) / stride;
+        (training, validation) = windows.SplitChronologically(0.8, targetsApart);
+        Max(training, s => s.Values!).Should().BeLessThan(Min(validation, s => s.Values!), $"a gap of {targetsApart} keeps the targets apart");
+        if (targetsApart > 0)
+        {
+            (training, validation) = windows.SplitChronologically(0.8, targetsApart - 1);
+            Max(training, s => s.Values!).Should().BeGreaterThanOrEqualTo(Min(validation, s => s.Values!), $"a gap of {targetsApart - 1} does not");
+        }
+
+        // ⌊(w + h − 1) / s⌋ windows: no value in both parts; one fewer shares one.
+        int disjoint = (window + horizon - 1) / stride;
+        (training, validation) = windows.SplitChronologically(0.8, disjoint);
+        Math.Max(Max(training, s => s.Inputs), Max(training, s => s.Values!)).Should().BeLessThan(Min(validation, s => s.Inputs));
+        (training, validation) = windows.SplitChronologically(0.8, disjoint - 1);
+        Math.Max(Max(training, s => s.Inputs), Max(training, s => s.Values!)).Should().BeGreaterThanOrEqualTo(Min(validation, s => s.Inputs));
+    }
+
+    private static int Max(SequenceDataset<T> data, Func<Sequence<T>, T[]> values) => data.SelectMany(values).Select(int.CreateTruncating).Max();
+
+    private static int Min(SequenceDataset<T> data, Func<Sequence<T>, T[]> values) => data.SelectMany(values).Select(int.CreateTruncating).Min();
+
     /// <summary>n one-step sequences whose input is their index.</summary>
     private static SequenceDataset<T> Numbered(int n) =>
         SequenceDataset<T>.FromSeries(Enumerable.Range(0, n).Select(i => new[] { T.CreateTruncating(i) }).ToArray(), Enumerable.Range(0, n).Select(_ => 0).ToArray());
