@@ -125,17 +125,17 @@ public sealed class LayerBitsTests
         if (c.TruncatedChunk > 0)
         {
             var truncated = new TruncatedBptt<T>(layer, new SgdOptimizer<T>(0.1, momentum: 0.9), c.TruncatedChunk, c.Placement, c.Reduction);
-            TruncatedBpttResult<T> trained = truncated.Train(inputs, targets, h0);
+            TruncatedBpttResult<T> trained = truncated.Train(inputs, targets, h0 is null ? null : [h0]);
             result.Add(("chunk-losses", Hash<T>(trained.ChunkLosses.ToArray())));
             result.Add(("chunk-norms", Hash<double>(trained.GradientNormsBeforeClipping.ToArray())));
-            result.Add(("final-hidden", Hash<T>(trained.FinalHidden.ToColumnMajorArray())));
+            result.Add(("final-hidden", Hash<T>(trained.FinalHidden[0].ToColumnMajorArray())));
             AddParameters(layer, result);
             return result;
         }
 
         var bptt = new Bptt<T>(layer, c.Placement, c.Reduction);
         ForwardCache<T> cache = layer.CreateCache(c.Steps, c.Batch);
-        layer.Forward(inputs, cache, h0, c.Lengths);
+        layer.Forward(inputs, cache, h0 is null ? null : [h0], null, c.Lengths);
         RecurrentGradients<T> gradients = layer.CreateGradients(c.Steps, c.Batch);
         T loss = bptt.Backward(cache, targets, gradients);
 
@@ -158,15 +158,15 @@ public sealed class LayerBitsTests
 
         result.Add(("outputs", Hash<T>(outputs.ToArray())));
         result.Add(("hiddens", Hash<T>(hiddens.ToArray())));
-        result.Add(("final-hidden", Hash<T>(cache.FinalHidden.ToColumnMajorArray())));
+        result.Add(("final-hidden", Hash<T>(cache.FinalHidden(0).ToColumnMajorArray())));
         result.Add(("loss", Hash<T>([loss])));
-        result.Add(("gradient-Wx", Hash<T>(gradients.Wx.ToColumnMajorArray())));
-        result.Add(("gradient-Wh", Hash<T>(gradients.Wh.ToColumnMajorArray())));
-        result.Add(("gradient-Wy", Hash<T>(gradients.Wy.ToColumnMajorArray())));
-        result.Add(("gradient-Bh", Hash<T>(gradients.Bh.ToArray())));
-        result.Add(("gradient-By", Hash<T>(gradients.By.ToArray())));
-        result.Add(("gradient-h0", Hash<T>(gradients.InitialHidden.ToColumnMajorArray())));
-        result.Add(("dh-norms", Hash<double>(gradients.DhNorms.ToArray())));
+        result.Add(("gradient-Wx", Hash<T>(gradients.Gradient("Wx").ToColumnMajorArray())));
+        result.Add(("gradient-Wh", Hash<T>(gradients.Gradient("Wh").ToColumnMajorArray())));
+        result.Add(("gradient-Wy", Hash<T>(gradients.Gradient("Wy").ToColumnMajorArray())));
+        result.Add(("gradient-Bh", Hash<T>(gradients.Gradient("Bh").Column(0).ToArray())));
+        result.Add(("gradient-By", Hash<T>(gradients.Gradient("By").Column(0).ToArray())));
+        result.Add(("gradient-h0", Hash<T>(gradients.InitialHidden(0).ToColumnMajorArray())));
+        result.Add(("dh-norms", Hash<double>(gradients.DhNorms(0, 0).ToArray())));
         return result;
     }
 
