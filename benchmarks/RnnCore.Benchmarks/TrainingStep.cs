@@ -26,9 +26,9 @@ public sealed class TrainingStep<T>
 
     // Every other shape.
     private readonly RecurrentModel<T>? _model;
-    private readonly RecurrentModelBptt<T>? _modelBptt;
-    private readonly RecurrentModelCache<T>? _modelCache;
-    private readonly RecurrentModelGradients<T>? _modelGradients;
+    private readonly Bptt<T>? _modelBptt;
+    private readonly ForwardCache<T>? _modelCache;
+    private readonly RecurrentGradients<T>? _modelGradients;
 
     public TrainingStep(RnnConfig c, string cell = "rnn", int layers = 1, bool bidirectional = false)
     {
@@ -61,7 +61,7 @@ public sealed class TrainingStep<T>
             Bidirectional = bidirectional,
         };
         _model = new RecurrentModel<T>(options);
-        _modelBptt = new RecurrentModelBptt<T>(_model, LossPlacement.EveryStep, LossReduction.Mean);
+        _modelBptt = new Bptt<T>(_model, LossPlacement.EveryStep, LossReduction.Mean);
         _modelCache = _model.CreateCache(c.Steps, c.Batch);
         _modelGradients = _model.CreateGradients(c.Steps, c.Batch);
     }

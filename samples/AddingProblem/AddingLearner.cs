@@ -25,51 +25,19 @@ public abstract class AddingLearner
 
     /// <summary>The vanilla layer's learner (tanh with default initialization, or the IRNN).</summary>
     public static AddingLearner ForLayer(RecurrentLayer<float> layer, int steps, int batch, int testSize, double learningRate) =>
-        new LayerLearner(layer, steps, batch, testSize, learningRate);
+        new ModelLearner(layer, steps, batch, testSize, learningRate);
 
     /// <summary>A <see cref="RecurrentModel{T}"/>'s learner (one LSTM or GRU layer): only the first layer's forward direction has dh norms to show.</summary>
     public static AddingLearner ForModel(RecurrentModel<float> model, int steps, int batch, int testSize, double learningRate) =>
         new ModelLearner(model, steps, batch, testSize, learningRate);
 
-    private sealed class LayerLearner(RecurrentLayer<float> layer, int steps, int batch, int testSize, double learningRate) : AddingLearner
-    {
-        private readonly Bptt<float> _bptt = new(layer, LossPlacement.LastStep, LossReduction.Mean);
-        private readonly AdamOptimizer<float> _optimizer = new(learningRate);
-        private readonly ForwardCache<float> _cache = layer.CreateCache(steps, batch);
-        private readonly RecurrentGradients<float> _gradients = layer.CreateGradients(steps, batch);
-        private readonly ForwardCache<float> _testCache = layer.CreateCache(steps, testSize);
-
-        public override IReadOnlyList<double> DhNorms => _gradients.DhNorms.ToArray();
-
-        public override double Update(List<Matrix<float>> inputs, SequenceTargets<float> targets, Clipping clipping)
-        {
-            layer.Forward(inputs, _cache);
-            float loss = _bptt.Backward(_cache, targets, _gradients);
-            clipping.Apply(_gradients.ParameterGradients);
-            _optimizer.Step(layer, _gradients);
-            return loss;
-        }
-
-        public override void MeasureGradients(List<Matrix<float>> inputs, SequenceTargets<float> targets)
-        {
-            layer.Forward(inputs, _cache);
-            _bptt.Backward(_cache, targets, _gradients);
-        }
-
-        public override double TestMse(List<Matrix<float>> inputs, SequenceTargets<float> targets)
-        {
-            layer.Forward(inputs, _testCache);
-            return _bptt.Loss(_testCache, targets);
-        }
-    }
-
     private sealed class ModelLearner(RecurrentModel<float> model, int steps, int batch, int testSize, double learningRate) : AddingLearner
     {
-        private readonly RecurrentModelBptt<float> _bptt = new(model, LossPlacement.LastStep, LossReduction.Mean);
+        private readonly Bptt<float> _bptt = new(model, LossPlacement.LastStep, LossReduction.Mean);
         private readonly AdamOptimizer<float> _optimizer = new(learningRate);
-        private readonly RecurrentModelCache<float> _cache = model.CreateCache(steps, batch);
-        private readonly RecurrentModelGradients<float> _gradients = model.CreateGradients(steps, batch);
-        private readonly RecurrentModelCache<float> _testCache = model.CreateCache(steps, testSize);
+        private readonly ForwardCache<float> _cache = model.CreateCache(steps, batch);
+        private readonly RecurrentGradients<float> _gradients = model.CreateGradients(steps, batch);
+        private readonly ForwardCache<float> _testCache = model.CreateCache(steps, testSize);
 
         public override IReadOnlyList<double> DhNorms => _gradients.DhNorms(0, 0).ToArray();
 

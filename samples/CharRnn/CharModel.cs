@@ -8,8 +8,8 @@ namespace RnnCore.Samples.CharRnn;
 /// The network CharRnn trains, whatever its cell: one chunk of T characters for B streams is one forward pass from the
 /// state the previous chunk left (carried as a value: truncated BPTT), one BPTT with cross-entropy averaged over the
 /// T·B characters, a clip and an optimizer step. The same reading without updates measures the validation loss.
-/// Two kinds: the vanilla <see cref="RecurrentLayer{T}"/> of the default run (<c>--cell rnn --layers 1</c>, with
-/// checkpoints), and a <see cref="RecurrentModel{T}"/> for LSTM, GRU and stacked layers with dropout.
+/// One driver for every network: the vanilla <see cref="RecurrentLayer{T}"/> of the default run (<c>--cell rnn --layers 1</c>,
+/// with checkpoints) and a <see cref="RecurrentModel{T}"/> for LSTM, GRU and stacked layers with dropout.
 /// </summary>
 public abstract class CharModel
 {
@@ -40,80 +40,31 @@ public abstract class CharModel
 
     /// <summary>The vanilla layer (a fresh one or a checkpoint's).</summary>
     public static CharModel ForLayer(RecurrentLayer<float> layer, int steps, int batch, int validationBatch) =>
-        new LayerModel(layer, steps, batch, validationBatch);
+        new CellModel(layer, steps, batch, validationBatch);
 
     /// <summary>A <see cref="RecurrentModel{T}"/> with the options' cell, layers and dropout.</summary>
     public static CharModel ForModel(RecurrentModel<float> model, int steps, int batch, int validationBatch) =>
         new CellModel(model, steps, batch, validationBatch);
 
-    private sealed class LayerModel(RecurrentLayer<float> layer, int steps, int batch, int validationBatch) : CharModel
-    {
-        private readonly Bptt<float> _bptt = new(layer, LossPlacement.EveryStep, LossReduction.Mean);
-        private readonly ForwardCache<float> _cache = layer.CreateCache(steps, batch);
-        private readonly RecurrentGradients<float> _gradients = layer.CreateGradients(steps, batch);
-        private readonly ForwardCache<float> _validationCache = layer.CreateCache(steps, validationBatch);
-        private readonly ForwardCache<float> _stepCache = layer.CreateCache(1, 1);
-        private Matrix<float>? _h, _validationH, _stepH;
-
-        public RecurrentLayer<float> Layer => layer;
-
-        public override string Description => $"vanilla tanh RNN, 1 layer, H = {layer.HiddenSize}";
-
-        public override long ParameterCount =>
-            ((long)layer.HiddenSize * (layer.InputSize + layer.HiddenSize + layer.OutputSize + 1)) + layer.OutputSize;
-
-        public override IReadOnlyList<double> DhNorms => _gradients.DhNorms;
-
-        public override bool CanSave => true;
-
-        public override float TrainChunk(List<Matrix<float>> inputs, SequenceTargets<float> targets, OptimizerBase<float> optimizer, Clipping clipping)
-        {
-            layer.Forward(inputs, _cache, _h);
-            float loss = _bptt.Backward(_cache, targets, _gradients);
-            clipping.Apply(_gradients.ParameterGradients);
-            optimizer.Step(layer, _gradients);
-            _h = _cache.FinalHidden; // carried forward as a value only: the next chunk's BPTT stops at it
-            return loss;
-        }
-
-        public override void ResetTrainingState() => _h = null;
-
-        public override float EvaluateChunk(List<Matrix<float>> inputs, SequenceTargets<float> targets, bool first)
-        {
-            layer.Forward(inputs, _validationCache, first ? null : _validationH);
-            _validationH = _validationCache.FinalHidden;
-            return _bptt.Loss(_validationCache, targets);
-        }
-
-        public override Matrix<float> Step(Matrix<float> input, bool first)
-        {
-            layer.Forward([input], _stepCache, first ? null : _stepH);
-            _stepH = _stepCache.FinalHidden;
-            return _stepCache.Output(0);
-        }
-
-        public override void Save(string path, OptimizerBase<float> optimizer, TrainingPosition position) =>
-            ModelFile.Save(layer, path, optimizer, position);
-    }
-
     private sealed class CellModel(RecurrentModel<float> model, int steps, int batch, int validationBatch) : CharModel
     {
-        private readonly RecurrentModelBptt<float> _bptt = new(model, LossPlacement.EveryStep, LossReduction.Mean);
-        private readonly RecurrentModelCache<float> _cache = model.CreateCache(steps, batch);
-        private readonly RecurrentModelGradients<float> _gradients = model.CreateGradients(steps, batch);
-        private readonly RecurrentModelCache<float> _validationCache = model.CreateCache(steps, validationBatch);
-        private readonly RecurrentModelCache<float> _stepCache = model.CreateCache(1, 1);
+        private readonly Bptt<float> _bptt = new(model, LossPlacement.EveryStep, LossReduction.Mean);
+        private readonly ForwardCache<float> _cache = model.CreateCache(steps, batch);
+        private readonly RecurrentGradients<float> _gradients = model.CreateGradients(steps, batch);
+        private readonly ForwardCache<float> _validationCache = model.CreateCache(steps, validationBatch);
+        private readonly ForwardCache<float> _stepCache = model.CreateCache(1, 1);
         private readonly bool _hasCell = model.Options.Cell == RecurrentCellKind.Lstm;
         private (IReadOnlyList<Matrix<float>>? H, IReadOnlyList<Matrix<float>>? C) _state, _validationState, _stepState;
 
-        public override string Description =>
-            $"{(model.Options.Cell == RecurrentCellKind.Vanilla ? "RNN (tanh)" : model.Options.Cell.ToString().ToUpperInvariant())}, {model.Layers} layer{(model.Layers == 1 ? "" : "s")}, H = {model.HiddenSize}, dropout {model.Options.Dropout}";
+        public override string Description => model is RecurrentLayer<float>
+            ? $"vanilla tanh RNN, 1 layer, H = {model.HiddenSize}"
+            : $"{(model.Options.Cell == RecurrentCellKind.Vanilla ? "RNN (tanh)" : model.Options.Cell.ToString().ToUpperInvariant())}, {model.Layers} layer{(model.Layers == 1 ? "" : "s")}, H = {model.HiddenSize}, dropout {model.Options.Dropout}";
 
         public override long ParameterCount => model.Parameters.TotalLength;
 
         public override IReadOnlyList<double> DhNorms => _gradients.DhNorms(0, 0);
 
-        public override bool CanSave => false;
+        public override bool CanSave => model is RecurrentLayer<float>;
 
         public override float TrainChunk(List<Matrix<float>> inputs, SequenceTargets<float> targets, OptimizerBase<float> optimizer, Clipping clipping)
         {
@@ -152,11 +103,18 @@ public abstract class CharModel
             return _stepCache.Output(0);
         }
 
-        public override void Save(string path, OptimizerBase<float> optimizer, TrainingPosition position) =>
-            throw new SampleException("only the vanilla layer (--cell rnn --layers 1) has a checkpoint format in this release.");
+        public override void Save(string path, OptimizerBase<float> optimizer, TrainingPosition position)
+        {
+            if (model is not RecurrentLayer<float> layer)
+            {
+                throw new SampleException("only the vanilla layer (--cell rnn --layers 1) has a checkpoint format in this release.");
+            }
+
+            ModelFile.Save(layer, path, optimizer, position);
+        }
 
         // Every layer's h_n (and c_n for LSTM): the next chunk's h_0 (and c_0).
-        private (IReadOnlyList<Matrix<float>>, IReadOnlyList<Matrix<float>>?) Final(RecurrentModelCache<float> cache) =>
+        private (IReadOnlyList<Matrix<float>>, IReadOnlyList<Matrix<float>>?) Final(ForwardCache<float> cache) =>
             (cache.FinalHiddens(), _hasCell ? cache.FinalCells() : null);
     }
 }

@@ -62,16 +62,18 @@ public static class CharSampler
     /// <paramref name="length"/> more characters.
     /// </summary>
     public static string Generate(
-        RecurrentLayer<float> layer, string vocabulary, string prime, int length, double temperature, int topK, SampleRandom random)
+        RecurrentModel<float> network, string vocabulary, string prime, int length, double temperature, int topK, SampleRandom random)
     {
-        ArgumentNullException.ThrowIfNull(layer);
-        ForwardCache<float> cache = layer.CreateCache(1, 1);
-        Matrix<float>? h = null;
+        ArgumentNullException.ThrowIfNull(network);
+        ForwardCache<float> cache = network.CreateCache(1, 1);
+        bool hasCell = network.Options.Cell == RecurrentCellKind.Lstm;
+        IReadOnlyList<Matrix<float>>? h = null, c = null;
         return Generate(
             (input, first) =>
             {
-                layer.Forward([input], cache, first ? null : h);
-                h = cache.FinalHidden;
+                network.Forward([input], cache, first ? null : h, first ? null : c);
+                h = cache.FinalHiddens();
+                c = hasCell ? cache.FinalCells() : null;
                 return cache.Output(0);
             },
             vocabulary, prime, length, temperature, topK, random);

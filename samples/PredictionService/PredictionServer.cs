@@ -8,9 +8,9 @@ namespace PredictionService;
 /// the forward pass over the posted sequence and answers with the output y_t of every step.
 /// </summary>
 /// <remarks>
-/// Concurrency: <see cref="RecurrentLayer{T}.Forward(IReadOnlyList{MathNet.Numerics.LinearAlgebra.Vector{T}}, MathNet.Numerics.LinearAlgebra.Vector{T})"/>
+/// Concurrency: <see cref="RecurrentModel{T}.Forward(IReadOnlyList{MathNet.Numerics.LinearAlgebra.Matrix{T}}, ForwardCache{T}, IReadOnlyList{MathNet.Numerics.LinearAlgebra.Matrix{T}}, IReadOnlyList{MathNet.Numerics.LinearAlgebra.Matrix{T}}, IReadOnlyList{int}, bool)"/>
 /// only reads the parameters, so requests share the layer and each gets its own cache. The model's
-/// <see cref="RecurrentLayer{T}.MaxDegreeOfParallelism"/> decides how many cores one request's products may take:
+/// <see cref="RecurrentModel{T}.MaxDegreeOfParallelism"/> decides how many cores one request's products may take:
 /// a busy service usually wants 1 (the requests already fill the cores); null leaves the library's default, which
 /// lends idle kernel threads to whichever request asks first (see docs/hosting.md).
 /// </remarks>

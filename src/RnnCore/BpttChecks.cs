@@ -5,7 +5,7 @@ using RnnCore.Internal;
 namespace RnnCore;
 
 /// <summary>
-/// The argument checks shared by <see cref="Bptt{T}"/> and <see cref="RecurrentModelBptt{T}"/> (and by the truncated
+/// The argument checks shared by <see cref="Bptt{T}"/> and <see cref="Bptt{T}"/> (and by the truncated
 /// BPTT of each); <c>owner</c> ("layer" or "model") words the messages. They allocate nothing unless they throw.
 /// </summary>
 internal static class BpttChecks<T>

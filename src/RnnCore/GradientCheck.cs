@@ -12,7 +12,7 @@ namespace RnnCore;
 /// numeric_i = (−L(θ + 2ε e_i) + 8 L(θ + ε e_i) − 8 L(θ − ε e_i) + L(θ − 2ε e_i)) / 12ε
 /// has a truncation error O(ε⁴) and a rounding error about ε_machine · |L| / ε. With the default ε = 1e-4 in double
 /// both are near 1e-12, so gradients that have vanished to 1e-5 are still resolved to about 1e-7 of their size (the
-/// two-point formula at ε = 1e-6 resolves only about 1e-10 absolute). A float layer is checked through a double copy
+/// two-point formula at ε = 1e-6 resolves only about 1e-10 absolute). A float network is checked through a double copy
 /// of itself, so the check measures the mathematics, not float rounding.
 /// </para>
 /// <para>
@@ -30,46 +30,46 @@ public static class GradientCheck
     internal const double GlobalFloor = 1e-4;
 
     /// <summary>Runs the check for one batch.</summary>
-    /// <typeparam name="T">The layer's element type.</typeparam>
-    /// <param name="layer">The layer at the parameters to check (not changed).</param>
+    /// <typeparam name="T">The network's element type.</typeparam>
+    /// <param name="network">The network (a <see cref="RecurrentLayer{T}"/> or any <see cref="RecurrentModel{T}"/>) at the parameters to check (not changed); it is run without dropout.</param>
     /// <param name="inputs">T matrices of I x B.</param>
     /// <param name="targets">Targets matching the placement.</param>
     /// <param name="placement">Loss placement.</param>
     /// <param name="reduction">Loss reduction.</param>
-    /// <param name="initialHidden">h_0 (H x B); zeros when null.</param>
+    /// <param name="initialHidden">h_0: one H x B matrix per layer-direction (index layer·D + direction); zeros when null. Checked as tensor <c>h0</c> (one layer-direction) or <c>h0[i]</c>.</param>
     /// <param name="epsilon">The perturbation ε; positive and finite.</param>
-    /// <param name="lengths">Per-sequence lengths of a padded batch (see <see cref="RecurrentLayer{T}.Forward(IReadOnlyList{Matrix{T}}, ForwardCache{T}, Matrix{T}, IReadOnlyList{int})"/>); null for full-length sequences.</param>
+    /// <param name="lengths">Per-sequence lengths of a padded batch (PyTorch's convention, see <see cref="RecurrentModel{T}.Forward(IReadOnlyList{Matrix{T}}, ForwardCache{T}, IReadOnlyList{Matrix{T}}, IReadOnlyList{Matrix{T}}, IReadOnlyList{int}, bool)"/>); null for full-length sequences.</param>
     /// <returns>The worst relative error per tensor.</returns>
     public static GradientCheckResult Run<T>(
-        RecurrentLayer<T> layer,
+        RecurrentModel<T> network,
         IReadOnlyList<Matrix<T>> inputs,
         SequenceTargets<T> targets,
         LossPlacement placement = LossPlacement.EveryStep,
         LossReduction reduction = LossReduction.Sum,
-        Matrix<T>? initialHidden = null,
+        IReadOnlyList<Matrix<T>>? initialHidden = null,
         double epsilon = 1e-4,
         IReadOnlyList<int>? lengths = null)
         where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
-        => Run(layer, inputs, targets, placement, reduction, initialHidden, epsilon, tamper: null, lengths);
+        => Run(network, inputs, targets, placement, reduction, initialHidden, epsilon, tamper: null, lengths);
 
     /// <summary>
-    /// <see cref="Run{T}(RecurrentLayer{T}, IReadOnlyList{Matrix{T}}, SequenceTargets{T}, LossPlacement, LossReduction, Matrix{T}, double, IReadOnlyList{int})"/>
+    /// <see cref="Run{T}(RecurrentModel{T}, IReadOnlyList{Matrix{T}}, SequenceTargets{T}, LossPlacement, LossReduction, IReadOnlyList{Matrix{T}}, double, IReadOnlyList{int})"/>
     /// with a hook that may alter the analytic gradients before comparison: the tests use it to prove that a wrong
     /// gradient is caught.
     /// </summary>
     internal static GradientCheckResult Run<T>(
-        RecurrentLayer<T> layer,
+        RecurrentModel<T> network,
         IReadOnlyList<Matrix<T>> inputs,
         SequenceTargets<T> targets,
         LossPlacement placement,
         LossReduction reduction,
-        Matrix<T>? initialHidden,
+        IReadOnlyList<Matrix<T>>? initialHidden,
         double epsilon,
         Action<RecurrentGradients<double>>? tamper,
         IReadOnlyList<int>? lengths = null)
         where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
-        ArgumentNullException.ThrowIfNull(layer);
+        ArgumentNullException.ThrowIfNull(network);
         ArgumentNullException.ThrowIfNull(inputs);
         ArgumentNullException.ThrowIfNull(targets);
         if (!(epsilon > 0) || !double.IsFinite(epsilon))
@@ -77,27 +77,23 @@ public static class GradientCheck
             throw new ArgumentOutOfRangeException(nameof(epsilon), epsilon, $"epsilon must be positive and finite, but was {epsilon}.");
         }
 
-        // Everything in double: a copy of the layer, the inputs, h_0 and the targets.
-        var twin = new RecurrentLayer<double>(layer.InputSize, layer.HiddenSize, layer.OutputSize, layer.HiddenActivation, layer.OutputActivation);
-        for (int p = 0; p < twin.Parameters.Count; p++)
-        {
-            ReadOnlySpan<T> source = layer.Parameters[p];
-            Span<double> destination = twin.Parameters[p];
-            for (int i = 0; i < source.Length; i++)
-            {
-                destination[i] = double.CreateTruncating(source[i]);
-            }
-        }
-
+        // Everything in double: a copy of the network, the inputs, h_0 and the targets.
+        RecurrentModel<double> twin = network.Twin<double>();
         List<Matrix<double>> x = inputs.Select(m => m.Map(double.CreateTruncating)).ToList();
         int batch = x.Count > 0 ? x[0].ColumnCount : 0;
-        double[] h0 = initialHidden is null ? new double[layer.HiddenSize * batch] : initialHidden.Map(double.CreateTruncating).ToColumnMajorArray();
-        Matrix<double> h0Matrix = Matrix<double>.Build.Dense(layer.HiddenSize, batch, h0); // wraps h0: perturbing h0 perturbs it
+        int states = network.Layers * network.Directions;
+        network.ValidateStates(initialHidden, null, batch);
+
+        // h_0 of every layer-direction, wrapped by matrices: perturbing h0[ld] perturbs what the forward pass reads.
+        double[][] h0 = Enumerable.Range(0, states)
+            .Select(ld => initialHidden is null ? new double[network.HiddenSize * batch] : initialHidden[ld].Map(double.CreateTruncating).ToColumnMajorArray())
+            .ToArray();
+        Matrix<double>[] h0Matrices = h0.Select(values => Matrix<double>.Build.Dense(network.HiddenSize, batch, values)).ToArray();
         SequenceTargets<double> y = targets.ConvertTo<double>();
 
         var bptt = new Bptt<double>(twin, placement, reduction);
         ForwardCache<double> cache = twin.CreateCache(x.Count, batch);
-        twin.Forward(x, cache, h0Matrix, lengths);
+        twin.Forward(x, cache, h0Matrices, null, lengths);
         RecurrentGradients<double> analytic = bptt.Backward(cache, y);
         tamper?.Invoke(analytic);
         bool[] activePattern = ActivePattern(twin, cache);
@@ -110,7 +106,12 @@ public static class GradientCheck
             tensors.Add(Differentiate(twin.Parameters.GetName(p), twin.Parameters[p].Length, i => ref twin.Parameters[p][i], analytic.ParameterGradients[p].ToArray()));
         }
 
-        tensors.Add(Differentiate("h0", h0.Length, i => ref h0[i], analytic.InitialHidden.ToColumnMajorArray()));
+        for (int ld = 0; ld < states; ld++)
+        {
+            double[] values = h0[ld];
+            tensors.Add(Differentiate(states == 1 ? "h0" : $"h0[{ld}]", values.Length, i => ref values[i], analytic.InitialHidden(ld).ToColumnMajorArray()));
+        }
+
         double globalScale = tensors.Max(t => Scale(t.Analytic, t.Numeric, t.Skipped));
         List<GradientCheckEntry> entries = tensors.Select(t => Compare(t.Name, t.Analytic, t.Numeric, t.Skipped, globalScale)).ToList();
         return new GradientCheckResult(entries, epsilon);
@@ -150,7 +151,7 @@ public static class GradientCheck
         double LossWith(ref double element, double perturbed, ref bool crossedKink)
         {
             element = perturbed;
-            twin.Forward(x, cache, h0Matrix, lengths);
+            twin.Forward(x, cache, h0Matrices, null, lengths);
             crossedKink |= !ActivePattern(twin, cache).AsSpan().SequenceEqual(activePattern);
             return bptt.Loss(cache, y);
         }
@@ -216,20 +217,22 @@ public static class GradientCheck
     }
 
     /// <summary>Which ReLU units are on (h &gt; 0) at every step; empty for tanh, which has no kinks.</summary>
-    private static bool[] ActivePattern(RecurrentLayer<double> layer, ForwardCache<double> cache)
+    private static bool[] ActivePattern(RecurrentModel<double> network, ForwardCache<double> cache)
     {
-        if (layer.HiddenActivation != HiddenActivation.Relu)
+        if (network.Options.Cell != RecurrentCellKind.Vanilla || network.Options.HiddenActivation != HiddenActivation.Relu)
         {
             return [];
         }
 
-        ReadOnlySpan<double> hiddens = cache.Hiddens.AsSpan(layer.HiddenSize * cache.Batch);
-        var pattern = new bool[hiddens.Length];
-        for (int i = 0; i < hiddens.Length; i++)
+        var pattern = new List<bool>();
+        foreach (double[] slab in cache.Hiddens)
         {
-            pattern[i] = hiddens[i] > 0;
+            foreach (double value in slab.AsSpan(network.HiddenSize * cache.Batch))
+            {
+                pattern.Add(value > 0);
+            }
         }
 
-        return pattern;
+        return pattern.ToArray();
     }
 }

@@ -4,7 +4,7 @@ namespace RnnCore;
 /// <remarks>
 /// How many threads a matrix product may use is decided, for each product, by the first of these that is set: a
 /// <see cref="UseDegreeOfParallelism"/> scope on the calling thread (per call), the model's own
-/// <see cref="RecurrentLayer{T}.MaxDegreeOfParallelism"/> or <see cref="RecurrentModel{T}.MaxDegreeOfParallelism"/> (per model), then <see cref="MaxDegreeOfParallelism"/>
+/// <see cref="RecurrentModel{T}.MaxDegreeOfParallelism"/> (per network), then <see cref="MaxDegreeOfParallelism"/>
 /// (the process default). Every setting gives bit-identical results. See docs/hosting.md for the threads behind it.
 /// </remarks>
 public static class RnnCoreSettings
@@ -23,7 +23,7 @@ public static class RnnCoreSettings
     /// thread. Defaults to <see cref="Environment.ProcessorCount"/>. Only products large enough to pay for the hand-off
     /// are split, always along the kernels' tile grid, so the results are bit-identical for every setting.
     /// Safe to change at any time; a product already running keeps the value it started with. This is the process
-    /// default: a model's <see cref="RecurrentLayer{T}.MaxDegreeOfParallelism"/> (or <see cref="RecurrentModel{T}.MaxDegreeOfParallelism"/>) and a
+    /// default: a network's <see cref="RecurrentModel{T}.MaxDegreeOfParallelism"/> and a
     /// <see cref="UseDegreeOfParallelism"/> scope take precedence over it.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">The value is less than 1.</exception>

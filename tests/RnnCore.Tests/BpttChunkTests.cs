@@ -43,7 +43,7 @@ public abstract class BpttChunkTests<T>
         Matrix<T> h0 = RandomProblems.Hidden<T>(random, HiddenSize, Batch);
         SequenceTargets<T> targets = RandomProblems.Targets(random, layer, Steps, Batch, placement);
         ForwardCache<T> cache = layer.CreateCache(Steps, Batch);
-        layer.Forward(inputs, cache, h0, padded ? [11, 4, 8] : null);
+        layer.Forward(inputs, cache, [h0], null, padded ? [11, 4, 8] : null);
 
         RecurrentGradients<T> whole = Backward(layer, placement, reduction, cache, targets, int.MaxValue);
 
@@ -52,8 +52,8 @@ public abstract class BpttChunkTests<T>
         {
             RecurrentGradients<T> chunked = Backward(layer, placement, reduction, cache, targets, chunkColumns);
             chunked.Loss.Should().Be(whole.Loss, "the loss is summed in step order whatever the chunks");
-            chunked.DhNorms.Should().Equal(whole.DhNorms, "dL/dh_t does not depend on the chunks ({0} columns)", chunkColumns);
-            chunked.InitialHidden.ToColumnMajorArray().Should().Equal(whole.InitialHidden.ToColumnMajorArray(), "dL/dh_0 ({0} columns)", chunkColumns);
+            chunked.DhNorms(0, 0).Should().Equal(whole.DhNorms(0, 0), "dL/dh_t does not depend on the chunks ({0} columns)", chunkColumns);
+            chunked.InitialHidden(0).ToColumnMajorArray().Should().Equal(whole.InitialHidden(0).ToColumnMajorArray(), "dL/dh_0 ({0} columns)", chunkColumns);
             Tolerance.AssertClose($"chunks of {chunkColumns} columns", whole.ParameterGradients, chunked.ParameterGradients, Epsilon);
         }
     }

@@ -43,7 +43,7 @@ public sealed class GradientCheckTests
         Matrix<double> h0 = RandomProblems.Hidden<double>(random, hiddenSize, batch);
         SequenceTargets<double> targets = RandomProblems.Targets(random, layer, steps, batch, placement);
 
-        GradientCheckResult result = GradientCheck.Run(layer, inputs, targets, placement, reduction, h0);
+        GradientCheckResult result = GradientCheck.Run(layer, inputs, targets, placement, reduction, [h0]);
 
         result.WorstRelativeError.Should().BeLessThan(1e-6, $"(I={inputSize}, H={hiddenSize}, O={outputSize}, T={steps}, B={batch})\n{result}");
         foreach (GradientCheckEntry entry in result.Entries)

@@ -6,9 +6,8 @@ namespace RnnCore.Tests;
 
 /// <summary>
 /// What a training step holds, counted element by element over every array a <see cref="ForwardCache{T}"/> and a
-/// <see cref="Bptt{T}"/> keep (found by reflection, so a buffer added later is counted too): the cache holds one
-/// [n, T·B] slab each of inputs, hidden states and logits and nothing else of that size; BPTT's scratch holds one time
-/// chunk, not the sequence. A second full slab (a stored copy of the outputs, a whole-sequence δ) fails these counts.
+/// <see cref="Bptt{T}"/> keep (found by reflection, so a buffer added later is counted too): the cache stores no outputs
+/// beside the logits; BPTT's δ scratch holds one time chunk, not the sequence. Another full slab fails these counts.
 /// </summary>
 public abstract class MemoryFootprintTests<T>
     where T : unmanaged, IFloatingPointIeee754<T>
@@ -17,38 +16,43 @@ public abstract class MemoryFootprintTests<T>
     private const int InputSize = 16, HiddenSize = 32, OutputSize = 8, Steps = 128, Batch = 64;
 
     [Fact]
-    public void The_cache_holds_one_slab_each_of_inputs_hidden_states_and_logits()
+    public void The_layers_cache_holds_the_one_networks_slabs_and_no_outputs()
     {
         var layer = new RecurrentLayer<T>(InputSize, HiddenSize, OutputSize, seed: 1);
         ForwardCache<T> cache = layer.CreateCache(Steps, Batch);
         const long columns = (long)Steps * Batch;
 
-        // x_t, h_0..h_T and z_t; then per column log Σe^z (a double) and 1/Σe^(z − max z); one column of scratch and
-        // the B lengths. y_t is rebuilt from z_t, never stored.
-        long slabs = (InputSize * columns) + (HiddenSize * (columns + Batch)) + (OutputSize * columns);
+        // The layer is the one network with one vanilla cell: x_t; u = W_x x + b_h for every column; v = W_h h for one
+        // step; h_0..h_T; the layer's output o_t by position (zero at padding, PyTorch's convention); z_t; then per column
+        // log Σe^z (a double) and 1/Σe^(z − max z); one column of scratch and the B lengths. y_t is rebuilt from z_t,
+        // never stored. (Before issue 18 the layer's own cache held neither u nor o_t: 2 fewer [H, T·B] slabs.)
+        long slabs = (InputSize * columns) + (HiddenSize * columns) + (HiddenSize * Batch) + (HiddenSize * (columns + Batch))
+            + (HiddenSize * columns) + (OutputSize * columns);
         long perColumn = columns + columns;
         Elements(cache).Should().Be(slabs + perColumn + OutputSize + Batch);
-        PackedMatrices(cache).Should().Be(1, "one packed H x H panel buffer: W_h for the forward pass, then W_hᵀ for BPTT");
+        Fields(cache).OfType<T[]>().Count(array => array.LongLength == OutputSize * columns).Should().Be(1, "the logits, and no stored outputs beside them");
+        PackedMatrices(cache).Should().Be(1, "one packed H x H panel buffer for W_h");
     }
 
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
-    public void Bptt_scratch_holds_one_time_chunk_not_the_sequence(bool padded)
+    public void Bptt_scratch_holds_one_time_chunk_of_deltas(bool padded)
     {
         var random = new Random(4);
         var layer = new RecurrentLayer<T>(InputSize, HiddenSize, OutputSize, seed: 1);
         ForwardCache<T> cache = layer.CreateCache(Steps, Batch);
-        layer.Forward(RandomProblems.Inputs<T>(random, InputSize, Steps, Batch), cache, null, padded ? Enumerable.Range(0, Batch).Select(b => Steps - b).ToArray() : null);
+        layer.Forward(RandomProblems.Inputs<T>(random, InputSize, Steps, Batch), cache, null, null, padded ? Enumerable.Range(0, Batch).Select(b => Steps - b).ToArray() : null);
         var bptt = new Bptt<T>(layer);
         bptt.Backward(cache, RandomProblems.Targets(random, layer, Steps, Batch, LossPlacement.EveryStep));
 
-        // dL/dz and dL/dh_t → δ_t for one chunk of 1024 columns, W_hᵀ δ_{t+1} for one step, and for a padded batch the
-        // set-aside columns of one step. The whole sequence's [H, T·B] would be 8 times the chunk.
+        // As for every network (see the model's test below, G = 1 here): dL/do by position is the one whole-sequence
+        // buffer; dL/dz and δ hold one chunk of 1024 columns; five [H, B] step buffers; T doubles of norms.
         const int chunkColumns = 1024;
-        long expected = ((OutputSize + HiddenSize) * (long)chunkColumns) + (HiddenSize * Batch) + (padded ? HiddenSize * Batch : 0);
-        Elements(bptt).Should().Be(expected);
-        PackedMatrices(bptt).Should().Be(0, "BPTT packs W_hᵀ into the cache's panel buffer");
+        const long columns = (long)Steps * Batch;
+        long expected = (HiddenSize * columns) + ((OutputSize + HiddenSize) * (long)chunkColumns) + (5 * HiddenSize * Batch);
+        Elements(bptt).Should().Be(expected + Steps);
+        PackedMatrices(bptt).Should().Be(1, "W_hᵀ in the kernel's panel layout");
     }
 
     [Fact]
@@ -56,12 +60,12 @@ public abstract class MemoryFootprintTests<T>
     {
         var random = new Random(6);
         var model = new RecurrentModel<T>(new RecurrentModelOptions(InputSize, HiddenSize, OutputSize) { Cell = RecurrentCellKind.Lstm, Seed = 1 });
-        RecurrentModelCache<T> cache = model.CreateCache(Steps, Batch);
+        ForwardCache<T> cache = model.CreateCache(Steps, Batch);
         const long columns = (long)Steps * Batch;
         Fields(cache).OfType<T[]>().Count(array => array.LongLength == OutputSize * columns).Should().Be(1, "the logits, and no stored outputs beside them");
 
         model.Forward(RandomProblems.Inputs<T>(random, InputSize, Steps, Batch), cache);
-        var bptt = new RecurrentModelBptt<T>(model);
+        var bptt = new Bptt<T>(model);
         bptt.Backward(cache, Models.ModelProblems.Targets(random, model, Steps, Batch, LossPlacement.EveryStep));
 
         // One layer, one direction: dL/do of the layer by position (the head's GEMM writes it chunk by chunk, the layer

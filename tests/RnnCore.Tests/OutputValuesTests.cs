@@ -36,7 +36,7 @@ public abstract class OutputValuesTests<T>
     {
         var random = new Random(12);
         var model = new RecurrentModel<T>(new RecurrentModelOptions(4, 9, 7) { Cell = RecurrentCellKind.Gru, OutputActivation = activation, Seed = 3 });
-        RecurrentModelCache<T> cache = model.CreateCache(6, 5);
+        ForwardCache<T> cache = model.CreateCache(6, 5);
         model.Forward(RandomProblems.Inputs<T>(random, 4, 6, 5, scale: 3), cache);
         for (int t = 0; t < cache.Steps; t++)
         {

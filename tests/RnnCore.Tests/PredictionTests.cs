@@ -8,7 +8,7 @@ namespace RnnCore.Tests;
 
 /// <summary>
 /// PredictLast / PredictEveryStep on the layer and the trainer: every input form gives what a forward pass over each
-/// sequence alone gives (checked against <see cref="RecurrentLayer{T}.Forward(IReadOnlyList{MathNet.Numerics.LinearAlgebra.Vector{T}}, MathNet.Numerics.LinearAlgebra.Vector{T})"/>
+/// sequence alone gives (checked against <c>Forward</c>
 /// with B = 1), in the caller's order, whatever the lengths and the batching; bad input is refused by name.
 /// </summary>
 public abstract class PredictionTests<T>

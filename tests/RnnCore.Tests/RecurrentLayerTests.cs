@@ -43,14 +43,14 @@ public abstract class RecurrentLayerTests<T>
         Matrix<T> h0 = RandomProblems.Hidden<T>(random, 6, 3);
         int[][] classes = Enumerable.Range(0, 7).Select(_ => Enumerable.Range(0, 3).Select(_ => random.Next(4)).ToArray()).ToArray();
         var bptt = new Bptt<T>(layer);
-        ForwardCache<T> batchCache = layer.Forward(inputs, h0);
+        ForwardCache<T> batchCache = layer.Forward(inputs, [h0]);
         RecurrentGradients<T> batchGradients = bptt.Backward(batchCache, SequenceTargets<T>.FromClasses(classes));
 
         var summed = Enumerable.Range(0, layer.Parameters.Count).Select(i => new double[layer.Parameters.GetLength(i)]).ToArray();
         for (int b = 0; b < 3; b++)
         {
             List<Matrix<T>> single = inputs.Select(m => m.SubMatrix(0, 3, b, 1)).ToList();
-            ForwardCache<T> cache = layer.Forward(single, h0.SubMatrix(0, 6, b, 1));
+            ForwardCache<T> cache = layer.Forward(single, [h0.SubMatrix(0, 6, b, 1)]);
             for (int t = 0; t < 7; t++)
             {
                 Tolerance.AssertClose($"hidden t={t} b={b}", ToDoubles(batchCache.Hidden(t).Column(b)), ToDoubles(cache.Hidden(t).Column(0)), Epsilon);
@@ -105,7 +105,7 @@ public abstract class RecurrentLayerTests<T>
         layer.Forward(inputs, cache);
         T firstLoss = bptt.Backward(cache, targets, gradients);
         T[][] first = Enumerable.Range(0, 5).Select(i => gradients.ParameterGradients[i].ToArray()).ToArray();
-        double[] firstNorms = gradients.DhNorms.ToArray();
+        double[] firstNorms = gradients.DhNorms(0, 0).ToArray();
         for (int repeat = 0; repeat < 5; repeat++)
         {
             layer.Forward(other, cache);
@@ -117,7 +117,7 @@ public abstract class RecurrentLayerTests<T>
                 gradients.ParameterGradients[i].ToArray().Should().Equal(first[i]);
             }
 
-            gradients.DhNorms.Should().Equal(firstNorms);
+            gradients.DhNorms(0, 0).Should().Equal(firstNorms);
         }
     }
 
@@ -156,7 +156,7 @@ public abstract class RecurrentLayerTests<T>
         var random = new Random(10);
         var layer = new RecurrentLayer<T>(6, 32, 5, HiddenActivation.Tanh, OutputActivation.Softmax, seed: 8);
         List<Matrix<T>>[] batches = Enumerable.Range(0, 8).Select(_ => RandomProblems.Inputs<T>(random, 6, 20, 3)).ToArray();
-        Matrix<T>[] expected = batches.Select(b => layer.Forward(b).FinalHidden).ToArray();
+        Matrix<T>[] expected = batches.Select(b => layer.Forward(b).FinalHidden(0)).ToArray();
 
         var results = new Matrix<T>[8, 25];
         using var start = new Barrier(8);
@@ -167,7 +167,7 @@ public abstract class RecurrentLayerTests<T>
             for (int repeat = 0; repeat < 25; repeat++)
             {
                 layer.Forward(batches[(k + repeat) % 8], cache);
-                results[k, repeat] = cache.FinalHidden;
+                results[k, repeat] = cache.FinalHidden(0);
             }
         })).ToArray();
         foreach (Thread thread in threads)

@@ -14,15 +14,15 @@ public sealed class TruncatedBpttTests
         var layer = new RecurrentLayer<double>(3, 5, 2, HiddenActivation.Tanh, OutputActivation.Softmax, seed: 2);
         List<Matrix<double>> inputs = RandomProblems.Inputs<double>(random, 3, 10, 2);
         Matrix<double> h0 = RandomProblems.Hidden<double>(random, 5, 2);
-        Matrix<double> expected = layer.Forward(inputs, h0).FinalHidden;
+        Matrix<double> expected = layer.Forward(inputs, [h0]).FinalHidden(0);
 
         // A learning rate of 1e-300 changes no parameter (every update underflows below half an ulp), so each chunk
         // starts exactly where a single pass over the whole sequence would be.
         var tbptt = new TruncatedBptt<double>(layer, new SgdOptimizer<double>(1e-300), chunkLength: 3);
-        TruncatedBpttResult<double> result = tbptt.Train(inputs, RandomProblems.Targets(random, layer, 10, 2, LossPlacement.EveryStep), h0);
+        TruncatedBpttResult<double> result = tbptt.Train(inputs, RandomProblems.Targets(random, layer, 10, 2, LossPlacement.EveryStep), [h0]);
 
         result.ChunkLosses.Should().HaveCount(4, "10 steps in chunks of 3 leave a last chunk of 1");
-        result.FinalHidden.Should().BeEquivalentTo(expected);
+        result.FinalHidden[0].Should().BeEquivalentTo(expected);
     }
 
     [Fact]

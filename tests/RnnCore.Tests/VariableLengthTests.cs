@@ -59,7 +59,7 @@ public abstract class VariableLengthTests<T>
 
         var bptt = new Bptt<T>(layer, placement, reduction);
         ForwardCache<T> cache = layer.CreateCache(Steps, B);
-        layer.Forward(inputs, cache, h0, Lengths);
+        layer.Forward(inputs, cache, [h0], null, Lengths);
         RecurrentGradients<T> batch = layer.CreateGradients(Steps, B);
         double batchLoss = double.CreateTruncating(bptt.Backward(cache, targets, batch));
 
@@ -74,14 +74,15 @@ public abstract class VariableLengthTests<T>
         {
             int length = Lengths[b];
             List<Matrix<T>> single = inputs.Take(length).Select(m => m.SubMatrix(0, I, b, 1)).ToList();
-            ForwardCache<T> own = layer.Forward(single, h0.SubMatrix(0, H, b, 1));
+            ForwardCache<T> own = layer.Forward(single, [h0.SubMatrix(0, H, b, 1)]);
             for (int t = 0; t < Steps; t++)
             {
-                // A padded step carries the state of the sequence's last real step.
-                AssertClose($"h t={t} b={b}", own.Hidden(Math.Min(t, length - 1)).Column(0), cache.Hidden(t).Column(b));
+                // PyTorch's convention: a padded position reads as zeros; the final state is the last real step's.
+                MathNet.Numerics.LinearAlgebra.Vector<T> expected = t < length ? own.Hidden(t).Column(0) : MathNet.Numerics.LinearAlgebra.Vector<T>.Build.Dense(H);
+                AssertClose($"h t={t} b={b}", expected, cache.Hidden(t).Column(b));
             }
 
-            AssertClose($"final h b={b}", own.FinalHidden.Column(0), cache.FinalHidden.Column(b));
+            AssertClose($"final h b={b}", own.FinalHidden(0).Column(0), cache.FinalHidden(0).Column(b));
             SequenceTargets<T> ownTargets = Slice(targets, b, length, output, O);
             RecurrentGradients<T> gradients = alone.Backward(own, ownTargets);
             summedLoss += double.CreateTruncating(gradients.Loss);
@@ -94,10 +95,10 @@ public abstract class VariableLengthTests<T>
                 }
             }
 
-            AssertClose($"dL/dh_0 b={b}", gradients.InitialHidden.Column(0).Select(v => double.CreateTruncating(v) * scale).ToArray(), batch.InitialHidden.Column(b));
+            AssertClose($"dL/dh_0 b={b}", gradients.InitialHidden(0).Column(0).Select(v => double.CreateTruncating(v) * scale).ToArray(), batch.InitialHidden(0).Column(b));
             for (int t = 0; t < length; t++)
             {
-                normSquares[t] += gradients.DhNorms[t] * gradients.DhNorms[t] * scale * scale;
+                normSquares[t] += gradients.DhNorms(0, 0)[t] * gradients.DhNorms(0, 0)[t] * scale * scale;
             }
         }
 
@@ -108,7 +109,7 @@ public abstract class VariableLengthTests<T>
         }
 
         // ‖dL/dh_t‖ over the batch counts the sequences for which step t is real.
-        Tolerance.AssertClose("dh norms", normSquares.Select(Math.Sqrt).ToArray(), batch.DhNorms.ToArray(), Epsilon);
+        Tolerance.AssertClose("dh norms", normSquares.Select(Math.Sqrt).ToArray(), batch.DhNorms(0, 0).ToArray(), Epsilon);
     }
 
     [Theory]
@@ -122,7 +123,7 @@ public abstract class VariableLengthTests<T>
         Matrix<T> h0 = RandomProblems.Hidden<T>(random, 5, 4);
         SequenceTargets<T> targets = RandomProblems.Targets(random, layer, 7, 4, LossPlacement.EveryStep);
 
-        GradientCheckResult result = GradientCheck.Run(layer, inputs, targets, placement, reduction, h0, lengths: Lengths);
+        GradientCheckResult result = GradientCheck.Run(layer, inputs, targets, placement, reduction, [h0], lengths: Lengths);
 
         result.WorstRelativeError.Should().BeLessThan(1e-6, result.ToString());
     }
@@ -138,7 +139,7 @@ public abstract class VariableLengthTests<T>
         ForwardCache<T> plain = layer.CreateCache(5, 3);
         layer.Forward(inputs, plain);
         ForwardCache<T> masked = layer.CreateCache(5, 3);
-        layer.Forward(inputs, masked, null, [5, 5, 5]);
+        layer.Forward(inputs, masked, null, null, [5, 5, 5]);
         masked.HasLengths.Should().BeTrue();
         plain.HasLengths.Should().BeFalse();
         RecurrentGradients<T> a = bptt.Backward(plain, targets);
@@ -154,11 +155,11 @@ public abstract class VariableLengthTests<T>
         var layer = new RecurrentLayer<T>(2, 3, 2, seed: 1);
         List<Matrix<T>> inputs = RandomProblems.Inputs<T>(new Random(1), 2, 4, 2);
         ForwardCache<T> cache = layer.CreateCache(4, 2);
-        Action zero = () => layer.Forward(inputs, cache, null, [0, 4]);
+        Action zero = () => layer.Forward(inputs, cache, null, null, [0, 4]);
         zero.Should().Throw<ArgumentOutOfRangeException>().WithParameterName("lengths").WithMessage("lengths[0] is 0 but must be in [1, 4]*");
-        Action tooLong = () => layer.Forward(inputs, cache, null, [4, 5]);
+        Action tooLong = () => layer.Forward(inputs, cache, null, null, [4, 5]);
         tooLong.Should().Throw<ArgumentOutOfRangeException>().WithParameterName("lengths");
-        Action count = () => layer.Forward(inputs, cache, null, [4]);
+        Action count = () => layer.Forward(inputs, cache, null, null, [4]);
         count.Should().Throw<ArgumentException>().WithParameterName("lengths").WithMessage("lengths has 1 entries but the batch holds 2*");
     }
 
@@ -175,7 +176,7 @@ public abstract class VariableLengthTests<T>
         RecurrentGradients<T> gradients = layer.CreateGradients(6, 3);
         Allocations.OfSteadyState(() =>
         {
-            layer.Forward(inputs, cache, null, lengths);
+            layer.Forward(inputs, cache, null, null, lengths);
             bptt.Backward(cache, targets, gradients);
         }).Should().Be(0);
     }

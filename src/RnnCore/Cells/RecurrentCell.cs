@@ -38,6 +38,12 @@ internal abstract class RecurrentCell<T>
     /// <summary>True when δv differs from δu (GRU, where b_hn sits inside r ⊙ (…)); otherwise the model passes one buffer as both.</summary>
     public virtual bool SeparateRecurrentDelta => false;
 
+    /// <summary>What a non-finite value of the recurrent product v = W_hh h + b_hh is reported as.</summary>
+    public virtual string RecurrentProductQuantity => "recurrent pre-activation W_hh h + b_hh";
+
+    /// <summary>What a non-finite value in h' is reported as: the state itself, or what it was computed from.</summary>
+    public virtual string StateQuantity => "state h_t";
+
     /// <summary>The cell for <paramref name="kind"/>: the only place that knows every cell.</summary>
     public static RecurrentCell<T> Create(RecurrentCellKind kind, HiddenActivation hiddenActivation) => kind switch
     {

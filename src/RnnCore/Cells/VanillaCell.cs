@@ -13,10 +13,21 @@ internal sealed class VanillaCell<T>(HiddenActivation activation) : RecurrentCel
 {
     public override int Gates => 1;
 
-    /// <summary>h' = f(u + v).</summary>
+    /// <summary>tanh and ReLU map finite values to finite values, so a non-finite h' comes from a = u + v.</summary>
+    public override string StateQuantity => "pre-activation a_t";
+
+    /// <summary>a = u + v: a non-finite v makes a non-finite, so it is reported as a_t, as the one-layer form computes it.</summary>
+    public override string RecurrentProductQuantity => "pre-activation a_t";
+
+    /// <summary>h' = f(a), a = u + v; a non-finite a is left in h' unactivated (tanh(±∞) = ±1 would hide it) for the model to report.</summary>
     public override void Forward(Span<T> u, Span<T> v, ReadOnlySpan<T> hPrev, ReadOnlySpan<T> cPrev, Span<T> hNext, Span<T> cNext, int hidden)
     {
         TensorPrimitives.Add(u, v, hNext);
+        if (Internal.Guard.IndexOfNonFinite<T>(hNext) >= 0)
+        {
+            return;
+        }
+
         if (activation == HiddenActivation.Tanh)
         {
             Tanh.Forward(hNext);

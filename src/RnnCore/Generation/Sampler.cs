@@ -18,33 +18,12 @@ namespace RnnCore.Generation;
 public sealed class Sampler<T>
     where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
 {
-    private readonly ForwardCache<T>? _cache;
-    private readonly RecurrentLayer<T>? _layer;
-    private readonly RecurrentModelCache<T>? _modelCache;
+    private readonly ForwardCache<T> _cache;
     private readonly double[] _weights;
     private readonly int[] _ranked;
 
-    /// <summary>Creates a sampler for <paramref name="layer"/>.</summary>
-    /// <param name="layer">A layer with a softmax output and as many inputs as outputs (one-hot tokens).</param>
-    /// <exception cref="ArgumentException">The layer's output is not softmax, or its input and output sizes differ.</exception>
-    public Sampler(RecurrentLayer<T> layer)
-    {
-        ArgumentNullException.ThrowIfNull(layer);
-        if (layer.OutputActivation != OutputActivation.Softmax || layer.InputSize != layer.OutputSize)
-        {
-            throw new ArgumentException(
-                $"sampling feeds each token back as a one-hot input, so it needs a softmax output with inputSize == outputSize; this layer has a {layer.OutputActivation} output, inputSize {layer.InputSize}, outputSize {layer.OutputSize}.",
-                nameof(layer));
-        }
-
-        _layer = layer;
-        _cache = layer.CreateCache(1, 1);
-        _weights = new double[layer.OutputSize];
-        _ranked = new int[layer.OutputSize];
-    }
-
     /// <summary>
-    /// Creates a sampler for a <see cref="RecurrentModel{T}"/> (vanilla, LSTM or GRU cells, any number of layers): every
+    /// Creates a sampler for any network (a <see cref="RecurrentLayer{T}"/>, or a <see cref="RecurrentModel{T}"/> of vanilla, LSTM or GRU cells and any number of layers): every
     /// layer's h (and c for LSTM) is carried from token to token, and dropout is off (inference passes).
     /// </summary>
     /// <param name="model">A unidirectional model with a softmax output and as many inputs as outputs (one-hot tokens).</param>
@@ -56,7 +35,7 @@ public sealed class Sampler<T>
         if (output != OutputActivation.Softmax || model.InputSize != model.OutputSize)
         {
             throw new ArgumentException(
-                $"sampling feeds each token back as a one-hot input, so it needs a softmax output with inputSize == outputSize; this model has a {output} output, inputSize {model.InputSize}, outputSize {model.OutputSize}.",
+                $"sampling feeds each token back as a one-hot input, so it needs a softmax output with inputSize == outputSize; this {model.Noun} has a {output} output, inputSize {model.InputSize}, outputSize {model.OutputSize}.",
                 nameof(model));
         }
 
@@ -66,17 +45,13 @@ public sealed class Sampler<T>
         }
 
         Model = model;
-        _modelCache = model.CreateCache(1, 1);
+        _cache = model.CreateCache(1, 1);
         _weights = new double[model.OutputSize];
         _ranked = new int[model.OutputSize];
     }
 
-    /// <summary>The layer sampled from.</summary>
-    /// <exception cref="InvalidOperationException">The sampler samples from a <see cref="RecurrentModel{T}"/> (see <see cref="Model"/>).</exception>
-    public RecurrentLayer<T> Layer => _layer ?? throw new InvalidOperationException("this sampler samples from a RecurrentModel, not a RecurrentLayer: use Model.");
-
-    /// <summary>The model sampled from, or null when the sampler samples from a <see cref="RecurrentLayer{T}"/>.</summary>
-    public RecurrentModel<T>? Model { get; }
+    /// <summary>The network sampled from.</summary>
+    public RecurrentModel<T> Model { get; }
 
     /// <summary>
     /// Reads <paramref name="prefix"/> from h_0 = 0, then samples <paramref name="count"/> tokens, each from
@@ -139,35 +114,8 @@ public sealed class Sampler<T>
     /// <summary>One step of the recurrence with a one-hot input, from h_0 = 0 (the first step) or from the previous step's state.</summary>
     private void Step(int token, bool first)
     {
-        if (_modelCache is not null)
-        {
-            StepModel(token, first);
-            return;
-        }
-
-        ForwardCache<T> cache = _cache!;
-        if (first)
-        {
-            cache.HiddenBlock(0).Clear();
-        }
-
-        Span<T> x = cache.Inputs;
-        x.Clear();
-        x[token] = T.One;
-        if (!first)
-        {
-            cache.HiddenBlock(1).CopyTo(cache.HiddenBlock(0));
-        }
-
-        cache.HasLengths = false;
-        _layer!.ForwardCore(cache);
-    }
-
-    /// <summary>The model's step: every layer-direction's h (and c) carried from the previous step's end, or zeros first.</summary>
-    private void StepModel(int token, bool first)
-    {
-        RecurrentModelCache<T> cache = _modelCache!;
-        RecurrentModel<T> model = Model!;
+        ForwardCache<T> cache = _cache;
+        RecurrentModel<T> model = Model;
         Span<T> x = cache.Inputs;
         x.Clear();
         x[token] = T.One;
@@ -199,7 +147,7 @@ public sealed class Sampler<T>
     /// <summary>Samples from softmax(z / τ) restricted to the k largest logits, in double.</summary>
     private int Draw(double temperature, int k, SeededRandom random)
     {
-        ReadOnlySpan<T> logits = _cache is not null ? _cache.Logits : _modelCache!.Logits;
+        ReadOnlySpan<T> logits = _cache.Logits;
         int v = logits.Length;
         for (int i = 0; i < v; i++)
         {

@@ -76,14 +76,14 @@ public sealed class LayerInitialization
             if (initializers[p] is null || initializers[p].NeedsMatrix)
             {
                 throw new ArgumentException(
-                    $"{RecurrentLayer<T>.ParameterNames[p]} is a vector but {initializers[p]?.Name ?? "null"} needs a matrix; use Zeros, PyTorchDefault, Uniform or Normal.",
-                    RecurrentLayer<T>.ParameterNames[p]);
+                    $"{RecurrentLayer<T>.TensorNames[p]} is a vector but {initializers[p]?.Name ?? "null"} needs a matrix; use Zeros, PyTorchDefault, Uniform or Normal.",
+                    RecurrentLayer<T>.TensorNames[p]);
             }
         }
 
         for (int p = 0; p < 3; p++)
         {
-            ArgumentNullException.ThrowIfNull(initializers[p], RecurrentLayer<T>.ParameterNames[p]);
+            ArgumentNullException.ThrowIfNull(initializers[p], RecurrentLayer<T>.TensorNames[p]);
         }
 
         (int Rows, int Columns)[] shapes =

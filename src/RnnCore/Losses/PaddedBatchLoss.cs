@@ -4,8 +4,8 @@ namespace RnnCore.Losses;
 
 /// <summary>
 /// The loss of a padded batch of variable-length sequences and its backward: only real (position, sequence) items are
-/// scored (EveryStep: t &lt; length_b; LastStep: t = length_b − 1), and Mean divides by PyTorch's count of them. The
-/// vanilla layer's BPTT and the model's output head both score padded batches through it.
+/// scored (EveryStep: t &lt; length_b; LastStep: t = length_b − 1), and Mean divides by PyTorch's count of them. Every
+/// network's output head scores through it, padded batches and full ones.
 /// </summary>
 internal static class PaddedBatchLoss
 {
@@ -20,8 +20,28 @@ internal static class PaddedBatchLoss
     {
         int b = lengths.Length;
         double sum = 0;
+        bool full = !lengths.ContainsAnyExcept(steps);
         for (int t = 0; t < steps; t++)
         {
+            // A batch without padding scores whole steps: each step's B items summed first, then added in step order.
+            if (full)
+            {
+                if (placement == LossPlacement.LastStep && t < steps - 1)
+                {
+                    continue;
+                }
+
+                int stepTarget = TargetStep(targets, targetOffset, t, placement);
+                ReadOnlySpan<T> block = logits.Slice(t * b * o, b * o);
+                sum += activation switch
+                {
+                    OutputActivation.Softmax => SoftmaxCrossEntropy.Forward(block, logSumExps.Slice(t * b, b), targets.ClassesAt(stepTarget), o),
+                    OutputActivation.Sigmoid => SigmoidBinaryCrossEntropy.Forward(block, targets.ValuesAt(stepTarget)),
+                    _ => SquaredError.Forward(block, targets.ValuesAt(stepTarget)),
+                };
+                continue;
+            }
+
             for (int j = 0; j < b; j++)
             {
                 if (!IsScored(t, lengths[j], placement))

@@ -3,7 +3,7 @@ using RnnCore.Training;
 namespace RnnCore;
 
 // Class prediction: PredictLast, then the class its output stands for (ClassDecision holds the rule for every network).
-public sealed partial class RecurrentModel<T>
+public partial class RecurrentModel<T>
 {
     /// <summary>The class predicted for a univariate series (one value per step): its last output's most likely class for a softmax output, 1 when p ≥ <paramref name="threshold"/> (else 0) for a sigmoid of one output.</summary>
     /// <param name="series">The series x_1..x_L, L ≥ 1, finite; the model's input size must be 1.</param>
@@ -37,5 +37,5 @@ public sealed partial class RecurrentModel<T>
     /// <exception cref="ArgumentException">As <c>PredictLast</c>, or a threshold outside (0, 1).</exception>
     public int[] PredictClass(IReadOnlyList<Sequence<T>> sequences, double threshold = 0.5) => Classes(threshold).Of(PredictLast(sequences));
 
-    private ClassDecision Classes(double threshold) => ClassDecision.For(Options.OutputActivation, OutputSize, threshold, "model");
+    private ClassDecision Classes(double threshold) => ClassDecision.For(Options.OutputActivation, OutputSize, threshold, Noun);
 }

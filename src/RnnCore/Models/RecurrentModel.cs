@@ -14,8 +14,8 @@ namespace RnnCore;
 /// layer k, direction d:  state' = cell(W_ih x + b_ih, W_hh h + b_hh, state)      (x: layer k−1's output, dropped out while training)
 /// head:                  z_t = W_head o_t + b_head,  y_t = g(z_t)                  (o_t: the top layer's [h_fwd ; h_rev] at t)
 /// </code>
-/// <see cref="Forward(IReadOnlyList{Matrix{T}}, RecurrentModelCache{T}, IReadOnlyList{Matrix{T}}?, IReadOnlyList{Matrix{T}}?, IReadOnlyList{int}?, bool)"/>
-/// unrolls every layer and direction into a <see cref="RecurrentModelCache{T}"/>; <see cref="RecurrentModelBptt{T}"/>
+/// <see cref="Forward(IReadOnlyList{Matrix{T}}, ForwardCache{T}, IReadOnlyList{Matrix{T}}?, IReadOnlyList{Matrix{T}}?, IReadOnlyList{int}?, bool)"/>
+/// unrolls every layer and direction into a <see cref="ForwardCache{T}"/>; <see cref="Bptt{T}"/>
 /// walks it back to gradients; any <see cref="Optimizers.IOptimizer{T}"/> updates <see cref="Parameters"/>.
 /// </summary>
 /// <remarks>
@@ -33,13 +33,14 @@ namespace RnnCore;
 /// </para>
 /// </remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>; any other type is refused.</typeparam>
-public sealed partial class RecurrentModel<T>
+public partial class RecurrentModel<T>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly T[][] _inputWeights; // W_ih per layer-direction, [G·H, n_in]
     private readonly T[][] _recurrentWeights; // W_hh, [G·H, H]
-    private readonly T[][] _inputBiases; // b_ih, [G·H]
-    private readonly T[][] _recurrentBiases; // b_hh, [G·H]
+    private readonly T[][] _inputBiases; // b_ih, [G·H] (the one fused bias b_h when the network fuses them)
+    private readonly T[][] _recurrentBiases; // b_hh, [G·H] (zeros, and no parameter, when the network fuses the biases)
+    private readonly int[][] _tensorIndex; // per layer-direction: the Parameters index of W_ih, W_hh, b_ih, b_hh (−1: fused)
     private readonly (int Rows, int Columns)[] _shapes;
     private readonly Dictionary<string, int> _index;
     private SeededRandom _random; // initialization, then dropout masks
@@ -55,6 +56,17 @@ public sealed partial class RecurrentModel<T>
     /// <exception cref="NotSupportedException">T is neither float nor double.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A size is not positive, L &lt; 1, p is outside [0, 1), or an enum value is not defined.</exception>
     public RecurrentModel(RecurrentModelOptions options)
+        : this(options, fusedBias: false)
+    {
+    }
+
+    /// <summary>
+    /// Creates the network. With <paramref name="fusedBias"/> (the vanilla <see cref="RecurrentLayer{T}"/>: one layer,
+    /// one direction) the hidden bias is one tensor b_h = b_ih + b_hh and the parameters are named and ordered as the
+    /// design card's W_x, W_h, W_y, b_h, b_y; otherwise as PyTorch's <c>state_dict</c>. Either way every tensor is drawn
+    /// in that order from U(−bound, bound).
+    /// </summary>
+    private protected RecurrentModel(RecurrentModelOptions options, bool fusedBias)
     {
         ArgumentNullException.ThrowIfNull(options);
         Guard.RequireSupportedElementType<T>();
@@ -78,6 +90,7 @@ public sealed partial class RecurrentModel<T>
         }
 
         Options = options;
+        FusedBias = fusedBias;
         Cell = RecurrentCell<T>.Create(options.Cell, options.HiddenActivation);
         int h = options.HiddenSize;
         int d = Directions;
@@ -87,9 +100,21 @@ public sealed partial class RecurrentModel<T>
         _recurrentWeights = new T[count][];
         _inputBiases = new T[count][];
         _recurrentBiases = new T[count][];
+        _tensorIndex = new int[count][];
         var names = new List<string>();
         var tensors = new List<Memory<T>>();
         var shapes = new List<(int, int)>();
+        var bounds = new List<double>();
+        double recurrentBound = 1.0 / Math.Sqrt(h);
+        double headBound = 1.0 / Math.Sqrt(d * h);
+        void Add(string name, T[] tensor, int rows, int columns, double bound)
+        {
+            names.Add(name);
+            tensors.Add(tensor);
+            shapes.Add((rows, columns));
+            bounds.Add(bound);
+        }
+
         for (int ld = 0; ld < count; ld++)
         {
             int inputRows = ld / d == 0 ? options.InputSize : d * h;
@@ -98,30 +123,55 @@ public sealed partial class RecurrentModel<T>
             _recurrentWeights[ld] = new T[Guard.ElementCount<T>(gh, h, "rnn.weight_hh" + suffix)];
             _inputBiases[ld] = new T[gh];
             _recurrentBiases[ld] = new T[gh];
-            names.AddRange(["rnn.weight_ih" + suffix, "rnn.weight_hh" + suffix, "rnn.bias_ih" + suffix, "rnn.bias_hh" + suffix]);
-            tensors.AddRange([_inputWeights[ld], _recurrentWeights[ld], _inputBiases[ld], _recurrentBiases[ld]]);
-            shapes.AddRange([(gh, inputRows), (gh, h), (gh, 1), (gh, 1)]);
+            if (!fusedBias)
+            {
+                int first = names.Count;
+                _tensorIndex[ld] = [first, first + 1, first + 2, first + 3];
+                Add("rnn.weight_ih" + suffix, _inputWeights[ld], gh, inputRows, recurrentBound);
+                Add("rnn.weight_hh" + suffix, _recurrentWeights[ld], gh, h, recurrentBound);
+                Add("rnn.bias_ih" + suffix, _inputBiases[ld], gh, 1, recurrentBound);
+                Add("rnn.bias_hh" + suffix, _recurrentBiases[ld], gh, 1, recurrentBound);
+            }
         }
 
         Head = new OutputHead<T>(d * h, options.OutputSize, options.OutputActivation);
-        names.AddRange(["head.weight", "head.bias"]);
-        tensors.AddRange([Head.Weight, Head.Bias]);
-        shapes.AddRange([(options.OutputSize, d * h), (options.OutputSize, 1)]);
+        if (fusedBias)
+        {
+            if (count != 1 || Cell.Gates != 1)
+            {
+                throw new ArgumentException("a fused hidden bias is the vanilla layer's: one vanilla layer, one direction.", nameof(options));
+            }
+
+            // The design card's order, W_x, W_h, W_y, b_h, b_y: the order RecurrentLayer has always drawn its weights in.
+            _tensorIndex[0] = [0, 1, 3, -1];
+            Add("Wx", _inputWeights[0], h, options.InputSize, recurrentBound);
+            Add("Wh", _recurrentWeights[0], h, h, recurrentBound);
+            Add("Wy", Head.Weight, options.OutputSize, h, headBound);
+            Add("Bh", _inputBiases[0], h, 1, recurrentBound);
+            Add("By", Head.Bias, options.OutputSize, 1, headBound);
+            HeadWeightIndex = 2;
+            HeadBiasIndex = 4;
+        }
+        else
+        {
+            HeadWeightIndex = names.Count;
+            HeadBiasIndex = names.Count + 1;
+            Add("head.weight", Head.Weight, options.OutputSize, d * h, headBound);
+            Add("head.bias", Head.Bias, options.OutputSize, 1, headBound);
+        }
+
         ParameterNames = names.ToArray();
         _shapes = shapes.ToArray();
         _index = names.Select((name, i) => (name, i)).ToDictionary(p => p.name, p => p.i);
         Parameters = new TensorSet<T>(names, tensors);
 
         _random = new SeededRandom(options.Seed);
-        double recurrentBound = 1.0 / Math.Sqrt(h);
-        double headBound = 1.0 / Math.Sqrt(d * h);
         for (int i = 0; i < Parameters.Count; i++)
         {
-            double bound = i < 4 * count ? recurrentBound : headBound;
             Span<T> tensor = Parameters[i];
             for (int e = 0; e < tensor.Length; e++)
             {
-                tensor[e] = T.CreateTruncating(_random.NextUniform(-bound, bound));
+                tensor[e] = T.CreateTruncating(_random.NextUniform(-bounds[i], bounds[i]));
             }
         }
     }
@@ -185,6 +235,22 @@ public sealed partial class RecurrentModel<T>
 
     internal RecurrentCell<T> Cell { get; }
 
+    /// <summary>Where in the stack a message points: nothing for one layer in one direction, else " (layer k, forward/reverse direction)".</summary>
+    internal string Where(int layer, int direction) =>
+        Layers * Directions == 1 ? string.Empty : $" (layer {layer}, {(direction == 0 ? "forward" : "reverse")} direction)";
+
+    /// <summary>What messages call this network: "layer" for a <see cref="RecurrentLayer{T}"/>, else "model".</summary>
+    internal string Noun => FusedBias ? "layer" : "model";
+
+    /// <summary>True when each layer-direction has one hidden bias b_h instead of b_ih and b_hh (the vanilla layer).</summary>
+    internal bool FusedBias { get; }
+
+    /// <summary>The <see cref="Parameters"/> index of the head's weight W_y.</summary>
+    internal int HeadWeightIndex { get; }
+
+    /// <summary>The <see cref="Parameters"/> index of the head's bias b_y.</summary>
+    internal int HeadBiasIndex { get; }
+
     internal OutputHead<T> Head { get; }
 
     /// <summary>
@@ -198,19 +264,19 @@ public sealed partial class RecurrentModel<T>
     /// <summary>Allocates a cache for forward passes of <paramref name="steps"/> steps over <paramref name="batch"/> sequences.</summary>
     /// <param name="steps">T, positive.</param>
     /// <param name="batch">B, positive.</param>
-    public RecurrentModelCache<T> CreateCache(int steps, int batch) => new(this, steps, batch);
+    public ForwardCache<T> CreateCache(int steps, int batch) => new(this, steps, batch);
 
     /// <summary>Allocates gradient buffers for BPTT over <paramref name="steps"/> steps and <paramref name="batch"/> sequences.</summary>
     /// <param name="steps">T, positive.</param>
     /// <param name="batch">B, positive.</param>
-    public RecurrentModelGradients<T> CreateGradients(int steps, int batch) => new(this, steps, batch);
+    public RecurrentGradients<T> CreateGradients(int steps, int batch) => new(this, steps, batch);
 
     /// <summary>Runs an inference forward pass (no dropout) into a new cache. See the overload with a cache.</summary>
     /// <param name="inputs">T matrices, each I x B.</param>
     /// <param name="initialHidden">h_0: L·D matrices of H x B (index layer·D + direction); zeros when null.</param>
     /// <param name="initialCell">c_0 for LSTM, as <paramref name="initialHidden"/>; zeros when null.</param>
     /// <returns>The filled cache.</returns>
-    public RecurrentModelCache<T> Forward(
+    public ForwardCache<T> Forward(
         IReadOnlyList<Matrix<T>> inputs, IReadOnlyList<Matrix<T>>? initialHidden = null, IReadOnlyList<Matrix<T>>? initialCell = null)
     {
         ArgumentNullException.ThrowIfNull(inputs);
@@ -220,8 +286,57 @@ public sealed partial class RecurrentModel<T>
         }
 
         Matrix<T> first = inputs[0] ?? throw new ArgumentNullException(nameof(inputs), "inputs[0] is null.");
-        RecurrentModelCache<T> cache = CreateCache(inputs.Count, first.ColumnCount);
+        ForwardCache<T> cache = CreateCache(inputs.Count, first.ColumnCount);
         Forward(inputs, cache, initialHidden, initialCell);
+        return cache;
+    }
+
+    /// <summary>Runs an inference forward pass over one sequence (B = 1) into a new cache.</summary>
+    /// <param name="sequence">T input vectors of length I; finite.</param>
+    /// <param name="initialHidden">h_0: L·D vectors of length H (index layer·D + direction); zeros when null.</param>
+    /// <returns>The filled cache, with <see cref="ForwardCache{T}.Batch"/> = 1.</returns>
+    public ForwardCache<T> Forward(IReadOnlyList<MathNet.Numerics.LinearAlgebra.Vector<T>> sequence, IReadOnlyList<MathNet.Numerics.LinearAlgebra.Vector<T>>? initialHidden = null)
+    {
+        ArgumentNullException.ThrowIfNull(sequence);
+        if (sequence.Count == 0)
+        {
+            throw new ArgumentException("sequence is empty; a sequence needs at least one step.", nameof(sequence));
+        }
+
+        int count = Layers * Directions;
+        if (initialHidden is not null && initialHidden.Count != count)
+        {
+            throw new ArgumentException(
+                $"initialHidden has {initialHidden.Count} vectors but this {Noun} has {Layers} layer(s) x {Directions} direction(s); expected {count} (index layer·D + direction).", nameof(initialHidden));
+        }
+
+        ForwardCache<T> cache = CreateCache(sequence.Count, 1);
+        for (int t = 0; t < sequence.Count; t++)
+        {
+            Guard.CopyVector(sequence[t], InputSize, cache.Inputs.AsSpan(t * InputSize, InputSize), nameof(sequence), t, "inputSize");
+        }
+
+        for (int ld = 0; ld < count; ld++)
+        {
+            Span<T> h0 = cache.StateBlock(cache.Hiddens[ld], 0);
+            if (initialHidden is null)
+            {
+                h0.Clear();
+            }
+            else
+            {
+                Guard.CopyVector(initialHidden[ld], HiddenSize, h0, nameof(initialHidden), ld, "hiddenSize");
+            }
+
+            if (Cell.HasCellState)
+            {
+                cache.StateBlock(cache.Cells[ld], 0).Clear();
+            }
+        }
+
+        cache.HasLengths = false;
+        cache.Lengths[0] = sequence.Count;
+        ForwardCore(cache, dropout: false);
         return cache;
     }
 
@@ -245,7 +360,7 @@ public sealed partial class RecurrentModel<T>
     /// <exception cref="ArgumentException">An argument's shape, count or value is wrong (the message names it, the expected and the actual value); the model and its generator are unchanged.</exception>
     /// <exception cref="NonFiniteValueException">The parameters produced a NaN or infinity (reported at the first position where it appeared).</exception>
     public void Forward(
-        IReadOnlyList<Matrix<T>> inputs, RecurrentModelCache<T> cache, IReadOnlyList<Matrix<T>>? initialHidden = null,
+        IReadOnlyList<Matrix<T>> inputs, ForwardCache<T> cache, IReadOnlyList<Matrix<T>>? initialHidden = null,
         IReadOnlyList<Matrix<T>>? initialCell = null, IReadOnlyList<int>? lengths = null, bool training = false)
     {
         ArgumentNullException.ThrowIfNull(inputs);
@@ -328,7 +443,7 @@ public sealed partial class RecurrentModel<T>
     }
 
     /// <summary>Copies h_0 and c_0 (or zeros) into block 0 of every layer-direction's state slabs.</summary>
-    internal void CopyStates(RecurrentModelCache<T> cache, IReadOnlyList<Matrix<T>>? initialHidden, IReadOnlyList<Matrix<T>>? initialCell)
+    internal void CopyStates(ForwardCache<T> cache, IReadOnlyList<Matrix<T>>? initialHidden, IReadOnlyList<Matrix<T>>? initialCell)
     {
         for (int ld = 0; ld < cache.Hiddens.Length; ld++)
         {
@@ -361,13 +476,13 @@ public sealed partial class RecurrentModel<T>
     /// Draws inverted-dropout masks for every layer below the top: each element kept with probability 1 − p and then
     /// scaled by 1/(1 − p) (so the expected value of a masked output is the output), dropped (0) with probability p.
     /// </summary>
-    internal void DrawDropoutMasks(RecurrentModelCache<T> cache)
+    internal void DrawDropoutMasks(ForwardCache<T> cache)
     {
         double p = Options.Dropout;
         T scale = T.One / T.CreateTruncating(1 - p);
         for (int k = 0; k < Layers - 1; k++)
         {
-            Span<T> mask = cache.DropoutMasks[k];
+            Span<T> mask = cache.DropoutMasks[k].AsSpan(0, Directions * HiddenSize * cache.Columns);
             for (int i = 0; i < mask.Length; i++)
             {
                 mask[i] = _random.NextDouble() < p ? T.Zero : scale;
@@ -379,18 +494,20 @@ public sealed partial class RecurrentModel<T>
     /// The forward pass proper, once the cache holds the inputs, the initial states, the lengths and (when
     /// <paramref name="dropout"/>) the masks.
     /// </summary>
-    internal void ForwardCore(RecurrentModelCache<T> cache, bool dropout)
+    internal void ForwardCore(ForwardCache<T> cache, bool dropout)
     {
         using RnnCoreSettings.ParallelismScope parallelism = RnnCoreSettings.UseModelDegree(MaxDegreeOfParallelism);
         int h = HiddenSize;
         int d = Directions;
         int b = cache.Batch;
         cache.DropoutApplied = dropout;
+        int columns = cache.Columns;
+        int outputRows = d * h;
         ReadOnlySpan<T> layerInput = cache.Inputs;
         int inputRows = InputSize;
         for (int k = 0; k < Layers; k++)
         {
-            T[] output = cache.LayerOutputs[k];
+            Span<T> output = cache.LayerOutputs[k].AsSpan(0, outputRows * columns);
             for (int dir = 0; dir < d; dir++)
             {
                 UnrollDirection(cache, k, dir, layerInput, inputRows);
@@ -399,8 +516,9 @@ public sealed partial class RecurrentModel<T>
             // The next layer reads this one's output, masked while training: x' = o ⊙ m, m ∈ {0, 1/(1 − p)}.
             if (k < Layers - 1 && dropout)
             {
-                System.Numerics.Tensors.TensorPrimitives.Multiply<T>(output, cache.DropoutMasks[k], cache.DroppedOutputs[k]);
-                layerInput = cache.DroppedOutputs[k];
+                Span<T> dropped = cache.DroppedOutputs[k].AsSpan(0, outputRows * columns);
+                System.Numerics.Tensors.TensorPrimitives.Multiply<T>(output, cache.DropoutMasks[k].AsSpan(0, outputRows * columns), dropped);
+                layerInput = dropped;
             }
             else
             {
@@ -410,7 +528,9 @@ public sealed partial class RecurrentModel<T>
             inputRows = d * h;
         }
 
-        Head.Forward(cache.LayerOutputs[^1], cache.Logits, cache.LogSumExps, cache.InverseSums, cache.OutputScratch, b);
+        Head.Forward(
+            cache.LayerOutputs[^1].AsSpan(0, outputRows * columns), cache.Logits.AsSpan(0, OutputSize * columns), cache.LogSumExps.AsSpan(0, columns),
+            cache.InverseSums.AsSpan(0, columns), cache.OutputScratch, b);
         cache.Owner = this;
     }
 
@@ -419,7 +539,7 @@ public sealed partial class RecurrentModel<T>
     /// the time loop with only v = W_hh h + b_hh (W_hh packed once) and the cell step inside, then the states scattered
     /// into the layer's output by position.
     /// </summary>
-    private void UnrollDirection(RecurrentModelCache<T> cache, int k, int dir, ReadOnlySpan<T> layerInput, int inputRows)
+    private void UnrollDirection(ForwardCache<T> cache, int k, int dir, ReadOnlySpan<T> layerInput, int inputRows)
     {
         int h = HiddenSize;
         int d = Directions;
@@ -435,11 +555,12 @@ public sealed partial class RecurrentModel<T>
         ReadOnlySpan<T> x = layerInput.Slice(0, inputRows * columns);
         if (dir == 1)
         {
-            SequenceOrder.Reverse(x, cache.ReversedInputs[ld], inputRows, steps, lengths);
-            x = cache.ReversedInputs[ld];
+            Span<T> reversed = cache.ReversedInputs[ld].AsSpan(0, inputRows * columns);
+            SequenceOrder.Reverse(x, reversed, inputRows, steps, lengths);
+            x = reversed;
         }
 
-        Span<T> u = cache.Projections[ld];
+        Span<T> u = cache.Projections[ld].AsSpan(0, gh * columns);
         ColumnBlocks.BroadcastColumns<T>(_inputBiases[ld], u);
         Gemm.Multiply(false, false, gh, columns, inputRows, one, _inputWeights[ld], gh, x, inputRows, one, u, gh);
 
@@ -464,7 +585,7 @@ public sealed partial class RecurrentModel<T>
             {
                 int sequence = (int)(badProduct / gh);
                 throw new NonFiniteValueException(
-                    $"recurrent pre-activation W_hh h + b_hh (layer {k}, {(dir == 0 ? "forward" : "reverse")} direction)",
+                    $"{Cell.RecurrentProductQuantity}{Where(k, dir)}",
                     dir == 0 ? s : Math.Max(lengths[sequence] - 1 - s, 0), $"row {badProduct % gh}, sequence {sequence}");
             }
 
@@ -495,7 +616,7 @@ public sealed partial class RecurrentModel<T>
                 int sequence = bad / h;
                 int position = dir == 0 ? s : lengths[sequence] - 1 - s;
                 throw new NonFiniteValueException(
-                    $"state h_t (layer {k}, {(dir == 0 ? "forward" : "reverse")} direction)", position, $"row {bad % h}, sequence {sequence}");
+                    $"{Cell.StateQuantity}{Where(k, dir)}", position, $"row {bad % h}, sequence {sequence}");
             }
         }
 
@@ -520,7 +641,7 @@ public sealed partial class RecurrentModel<T>
     }
 
     /// <summary>Throws unless <paramref name="cache"/> was created for a model of exactly this shape.</summary>
-    internal void RequireCache(RecurrentModelCache<T> cache, string paramName)
+    internal void RequireCache(ForwardCache<T> cache, string paramName)
     {
         ArgumentNullException.ThrowIfNull(cache, paramName);
         RequireSameShape(cache.Options, paramName, "cache");
@@ -551,6 +672,35 @@ public sealed partial class RecurrentModel<T>
     }
 
     internal T[] InputWeights(int ld) => _inputWeights[ld];
+
+    /// <summary>
+    /// A network of the same kind and shape in element type <typeparamref name="TOther"/> holding this one's parameters
+    /// (converted) and no dropout generator state of its own (for gradient checks in double).
+    /// </summary>
+    internal RecurrentModel<TOther> Twin<TOther>()
+        where TOther : unmanaged, IFloatingPointIeee754<TOther>
+    {
+        RecurrentModel<TOther> twin = FusedBias
+            ? new RecurrentLayer<TOther>(InputSize, HiddenSize, OutputSize, Options.HiddenActivation, Options.OutputActivation)
+            : new RecurrentModel<TOther>(Options);
+        for (int p = 0; p < Parameters.Count; p++)
+        {
+            ReadOnlySpan<T> source = Parameters[p];
+            Span<TOther> destination = twin.Parameters[p];
+            for (int i = 0; i < source.Length; i++)
+            {
+                destination[i] = TOther.CreateTruncating(source[i]);
+            }
+        }
+
+        return twin;
+    }
+
+    /// <summary>The storage of parameter <paramref name="index"/> (a whole array).</summary>
+    internal T[] ParameterArray(int index) => (T[])MemoryMarshalArray(Parameters, index);
+
+    /// <summary>The <see cref="Parameters"/> indices of layer-direction <paramref name="ld"/>'s W_ih, W_hh, b_ih and b_hh (−1 for b_hh when fused).</summary>
+    internal ReadOnlySpan<int> TensorIndices(int ld) => _tensorIndex[ld];
 
     internal T[] RecurrentWeights(int ld) => _recurrentWeights[ld];
 

@@ -92,12 +92,12 @@ internal static class ModelFileV1
             if (lengths[i] > Array.MaxLength)
             {
                 throw ModelFile.Invalid(
-                    $"the sizes I={inputSize}, H={hiddenSize}, O={outputSize} give {RecurrentLayer<T>.ParameterNames[i]} {lengths[i]:N0} elements, more than one .NET array can hold.");
+                    $"the sizes I={inputSize}, H={hiddenSize}, O={outputSize} give {RecurrentLayer<T>.TensorNames[i]} {lengths[i]:N0} elements, more than one .NET array can hold.");
             }
         }
 
-        T[][] values = ModelFileFields.ReadParameters<T>(ref reader, lengths, RecurrentLayer<T>.ParameterNames, inputSize, hiddenSize, outputSize);
-        (OptimizerState<T>? optimizerState, TrainingPosition? position) = ModelFileFields.ReadSections<T>(ref reader, sections, lengths, RecurrentLayer<T>.ParameterNames);
+        T[][] values = ModelFileFields.ReadParameters<T>(ref reader, lengths, RecurrentLayer<T>.TensorNames, inputSize, hiddenSize, outputSize);
+        (OptimizerState<T>? optimizerState, TrainingPosition? position) = ModelFileFields.ReadSections<T>(ref reader, sections, lengths, RecurrentLayer<T>.TensorNames);
 
         // Only now, with everything validated, build the model.
         var layer = new RecurrentLayer<T>(inputSize, hiddenSize, outputSize, hidden, output);

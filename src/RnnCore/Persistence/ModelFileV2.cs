@@ -235,7 +235,7 @@ internal static class ModelFileV2
         if (header.Kind == LayerKind)
         {
             long i = header.InputSize, h = header.HiddenSize, o = header.OutputSize;
-            string[] names = RecurrentLayer<float>.ParameterNames;
+            string[] names = RecurrentLayer<float>.TensorNames;
             return [new(names[0], h, i), new(names[1], h, h), new(names[2], o, h), new(names[3], h, 1), new(names[4], o, 1)];
         }
 

@@ -25,7 +25,7 @@ namespace RnnCore.Persistence;
 /// The graph is float32 for both element types: ONNX Runtime registers its CPU kernel for <c>RNN</c> for float32 only
 /// (core/providers/cpu/rnn/rnn.cc; only its CUDA kernel takes double), so a
 /// <see cref="double"/> layer's parameters are rounded to float32 on export (its outputs then agree with
-/// <see cref="RecurrentLayer{T}.Forward(IReadOnlyList{MathNet.Numerics.LinearAlgebra.Matrix{T}}, MathNet.Numerics.LinearAlgebra.Matrix{T})"/>
+/// <see cref="RecurrentModel{T}.Forward(IReadOnlyList{MathNet.Numerics.LinearAlgebra.Matrix{T}}, IReadOnlyList{MathNet.Numerics.LinearAlgebra.Matrix{T}}, IReadOnlyList{MathNet.Numerics.LinearAlgebra.Matrix{T}})"/>
 /// to float32 precision).
 /// </para>
 /// </remarks>

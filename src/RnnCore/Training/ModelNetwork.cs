@@ -1,15 +1,16 @@
 namespace RnnCore.Training;
 
 /// <summary>
-/// The <see cref="TrainableNetwork{T}"/> of a <see cref="RecurrentModel{T}"/>. A model's cache has a fixed number of
-/// steps, so a pass holds one cache of the batch's exact length and replaces it when a batch of another length comes:
-/// memory stays bounded (one cache per batch size), and a batch's result, its dropout masks included, does not depend
-/// on the batches before it (a resumed run draws the same masks as one that never stopped).
+/// The <see cref="TrainableNetwork{T}"/> of any network (the vanilla <see cref="RecurrentLayer{T}"/> included). A pass
+/// holds one cache and one set of gradients for its capacity and uses their first T steps for a batch of T steps:
+/// memory stays bounded (one cache per batch size) and a batch of any length allocates nothing; a batch's result, its
+/// dropout masks included, does not depend on the batches before it (a resumed run draws the same masks as one that
+/// never stopped).
 /// </summary>
 internal sealed class ModelNetwork<T> : TrainableNetwork<T>
     where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
 {
-    private RecurrentModelBptt<T>? _bptt;
+    private Bptt<T>? _bptt;
 
     public ModelNetwork(RecurrentModel<T> model) => Model = model;
 
@@ -30,7 +31,7 @@ internal sealed class ModelNetwork<T> : TrainableNetwork<T>
 
     public override NetworkPass<T> CreatePass(int capacity, int batch, LossPlacement placement, LossReduction reduction)
     {
-        _bptt ??= new RecurrentModelBptt<T>(Model, placement, reduction);
+        _bptt ??= new Bptt<T>(Model, placement, reduction);
         return new Pass(this, _bptt, capacity, batch);
     }
 
@@ -42,8 +43,7 @@ internal sealed class ModelNetwork<T> : TrainableNetwork<T>
             return double.NaN;
         }
 
-        (int layer, int direction) = Locate(layerDirection);
-        return GradientHealth.EstimateSpectralRadius(Model.Parameter($"rnn.weight_hh_l{layer}{(direction == 1 ? "_reverse" : string.Empty)}"));
+        return GradientHealth.EstimateSpectralRadius(Model.Parameter(Model.Parameters.GetName(Model.TensorIndices(layerDirection)[1])));
     }
 
     public override (int Layer, int Direction) Locate(int layerDirection) =>
@@ -52,13 +52,13 @@ internal sealed class ModelNetwork<T> : TrainableNetwork<T>
     private sealed class Pass : NetworkPass<T>
     {
         private readonly ModelNetwork<T> _network;
-        private readonly RecurrentModelBptt<T> _bptt;
-        private RecurrentModelCache<T> _cache;
+        private readonly Bptt<T> _bptt;
+        private readonly ForwardCache<T> _cache;
         private readonly T[] _output; // [O]: the column Output returns
-        private RecurrentModelGradients<T>? _gradients;
+        private RecurrentGradients<T>? _gradients;
         private bool _padded;
 
-        public Pass(ModelNetwork<T> network, RecurrentModelBptt<T> bptt, int capacity, int batch)
+        public Pass(ModelNetwork<T> network, Bptt<T> bptt, int capacity, int batch)
         {
             _network = network;
             _bptt = bptt;
@@ -66,7 +66,7 @@ internal sealed class ModelNetwork<T> : TrainableNetwork<T>
             _output = new T[network.OutputSize];
         }
 
-        public override int Capacity => _cache.Steps;
+        public override int Capacity => _cache.Capacity;
 
         public override int Batch => _cache.Batch;
 
@@ -89,17 +89,22 @@ internal sealed class ModelNetwork<T> : TrainableNetwork<T>
 
         public override TensorSet<T> ParameterGradients => Gradients.ParameterGradients;
 
-        private RecurrentModelGradients<T> Gradients => _gradients ??= _network.Model.CreateGradients(_cache.Steps, _cache.Batch);
-
-        public override void UseSteps(int steps)
+        private RecurrentGradients<T> Gradients
         {
-            if (steps != _cache.Steps)
+            get
             {
-                // Batches of one length reuse the cache (no allocation); another length replaces it.
-                _cache = _network.Model.CreateCache(steps, _cache.Batch);
-                _gradients = null;
+                _gradients ??= _network.Model.CreateGradients(_cache.Capacity, _cache.Batch);
+                if (_gradients.Steps != _cache.Steps)
+                {
+                    _gradients.UseSteps(_cache.Steps);
+                }
+
+                return _gradients;
             }
         }
+
+        // Batches of any length up to the capacity reuse the cache and the gradients: nothing is allocated.
+        public override void UseSteps(int steps) => _cache.UseSteps(steps);
 
         public override void LoadState(ReadOnlySpan<T> state)
         {
@@ -148,7 +153,7 @@ internal sealed class ModelNetwork<T> : TrainableNetwork<T>
             model.ForwardCore(_cache, dropout);
         }
 
-        // Rounded to T, as RecurrentModelBptt.Loss and the layer's loss are.
+        // Rounded to T, as Bptt.Loss and the layer's loss are.
         public override double Loss(SequenceTargets<T> targets) =>
             double.CreateTruncating(T.CreateTruncating(_network.Model.Head.Loss(
                 _cache.Logits, _cache.LogSumExps, targets, 0, _cache.Lengths, _cache.Steps, _bptt.Placement, _bptt.Reduction)));
@@ -156,6 +161,6 @@ internal sealed class ModelNetwork<T> : TrainableNetwork<T>
         public override double Backward(SequenceTargets<T> targets, int targetStep0) =>
             double.CreateTruncating(_bptt.BackwardCore(_cache, targets, targetStep0, Gradients));
 
-        public override ReadOnlySpan<double> DhNorms(int layerDirection) => Gradients.DhNormsData[layerDirection];
+        public override ReadOnlySpan<double> DhNorms(int layerDirection) => Gradients.DhNormsData[layerDirection].AsSpan(0, _cache.Steps);
     }
 }

@@ -33,7 +33,7 @@ public sealed partial class Trainer<T>
         CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(checkpointPath);
-        return Model is null
+        return Model is RecurrentLayer<T>
             ? ResumeCore(ModelFile.LoadCheckpoint<T>(checkpointPath), nameof(checkpointPath), training, validation, progress, cancellationToken)
             : ResumeModelCore(ModelFile.LoadModelCheckpoint<T>(checkpointPath), nameof(checkpointPath), training, validation, progress, cancellationToken);
     }
@@ -75,7 +75,7 @@ public sealed partial class Trainer<T>
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(checkpoint);
-        if (Model is null)
+        if (Model is RecurrentLayer<T>)
         {
             throw new InvalidOperationException("this trainer trains a RecurrentLayer; resume it from a Checkpoint<T> (ModelFile.LoadCheckpoint), not a RecurrentModelCheckpoint<T>.");
         }
@@ -92,7 +92,7 @@ public sealed partial class Trainer<T>
         IProgress<TrainingProgress>? progress,
         CancellationToken cancellationToken)
     {
-        RecurrentModel<T> model = Model!;
+        RecurrentModel<T> model = Model;
         ValidateDatasets(training, validation);
         RecurrentModelOptions saved = checkpoint.Model.Options, own = model.Options;
         if (saved with { Seed = 0 } != own with { Seed = 0 })
@@ -115,7 +115,7 @@ public sealed partial class Trainer<T>
 
     /// <summary>
     /// Continues a run from a checkpoint that <see cref="TrainerOptions.CheckpointPath"/> wrote after epoch k: puts the
-    /// saved parameters into <see cref="Layer"/> and the saved state into <see cref="Optimizer"/>, and trains epochs
+    /// saved parameters into <see cref="Model"/> and the saved state into <see cref="Optimizer"/>, and trains epochs
     /// k + 1 to <see cref="TrainerOptions.Epochs"/> with the shuffling generator where it stood and the learning-rate
     /// schedule at epoch k + 1. With the same options and data, and an optimizer constructed as the interrupted run's,
     /// the parameters end bit-identical to those of a run that never stopped.
@@ -143,7 +143,7 @@ public sealed partial class Trainer<T>
     /// <returns>The <see cref="History"/> of the epochs run by this call (empty when the checkpoint is of the last epoch).</returns>
     /// <exception cref="ArgumentException">
     /// A dataset does not suit the layer or the options; or the checkpoint's model has other sizes or activations than
-    /// <see cref="Layer"/>, it holds no optimizer state or one of another kind of optimizer (or other options), it holds
+    /// <see cref="Model"/>, it holds no optimizer state or one of another kind of optimizer (or other options), it holds
     /// no training position, or its position is not one a trainer writes (between epochs, at most
     /// <see cref="TrainerOptions.Epochs"/>, four words of generator state). Nothing is changed.
     /// </exception>
@@ -171,13 +171,13 @@ public sealed partial class Trainer<T>
         IProgress<TrainingProgress>? progress,
         CancellationToken cancellationToken)
     {
-        if (Model is not null)
+        if (Model is not RecurrentLayer<T> layer)
         {
             throw new InvalidOperationException("this trainer trains a RecurrentModel; resume it from a RecurrentModelCheckpoint<T> (ModelFile.LoadModelCheckpoint), not a Checkpoint<T>.");
         }
 
         ValidateDatasets(training, validation);
-        RequireSameModel(checkpoint.Layer, paramName);
+        RequireSameModel(layer, checkpoint.Layer, paramName);
         (int epochsDone, SeededRandom shuffler) = ReadPosition(checkpoint.Position, paramName);
         double initialRate = RestoreOptimizer(checkpoint.OptimizerState, checkpoint.RestoreOptimizer, paramName);
 
@@ -193,25 +193,25 @@ public sealed partial class Trainer<T>
     private void SaveCheckpoint(string path, int epoch, SeededRandom shuffler)
     {
         var position = new TrainingPosition(epoch, 0, shuffler.GetState());
-        if (Model is not null)
+        if (Model is RecurrentLayer<T> layer)
+        {
+            ModelFile.Save(layer, path, Optimizer, position);
+        }
+        else
         {
             // Model files record the dropout generator's state as well.
             ModelFile.Save(Model, path, Optimizer, position);
         }
-        else
-        {
-            ModelFile.Save(Layer, path, Optimizer, position);
-        }
     }
 
-    private void RequireSameModel(RecurrentLayer<T> saved, string paramName)
+    private static void RequireSameModel(RecurrentLayer<T> own, RecurrentLayer<T> saved, string paramName)
     {
-        if (saved.InputSize != Layer.InputSize || saved.HiddenSize != Layer.HiddenSize || saved.OutputSize != Layer.OutputSize
-            || saved.HiddenActivation != Layer.HiddenActivation || saved.OutputActivation != Layer.OutputActivation)
+        if (saved.InputSize != own.InputSize || saved.HiddenSize != own.HiddenSize || saved.OutputSize != own.OutputSize
+            || saved.HiddenActivation != own.HiddenActivation || saved.OutputActivation != own.OutputActivation)
         {
             throw new ArgumentException(
                 $"checkpoint holds a model with I={saved.InputSize}, H={saved.HiddenSize}, O={saved.OutputSize}, {saved.HiddenActivation}/{saved.OutputActivation}, " +
-                $"but the trainer's layer has I={Layer.InputSize}, H={Layer.HiddenSize}, O={Layer.OutputSize}, {Layer.HiddenActivation}/{Layer.OutputActivation}.",
+                $"but the trainer's layer has I={own.InputSize}, H={own.HiddenSize}, O={own.OutputSize}, {own.HiddenActivation}/{own.OutputActivation}.",
                 paramName);
         }
     }

@@ -5,7 +5,7 @@ using RnnCore.Optimizers;
 namespace RnnCore.Training;
 
 /// <summary>
-/// Trains a <see cref="RecurrentLayer{T}"/> or a <see cref="RecurrentModel{T}"/> (LSTM, GRU or vanilla cells, stacked,
+/// Trains any network, a <see cref="RecurrentLayer{T}"/> or any other <see cref="RecurrentModel{T}"/> (LSTM, GRU or vanilla cells, stacked,
 /// bidirectional, with dropout) on a <see cref="SequenceDataset{T}"/>: epochs of shuffled mini-batches of
 /// variable-length sequences, an optional validation set, early stopping that restores the best parameters,
 /// learning-rate schedules, truncated BPTT, stateful mode, gradient-health reports, divergence detection, progress and
@@ -15,7 +15,7 @@ namespace RnnCore.Training;
 /// <para>
 /// A batch holds up to <see cref="TrainerOptions.BatchSize"/> sequences padded to the longest of them; their lengths go
 /// to the forward pass and BPTT, so padded steps change nothing (see
-/// <see cref="RecurrentLayer{T}.Forward(IReadOnlyList{MathNet.Numerics.LinearAlgebra.Matrix{T}}, ForwardCache{T}, MathNet.Numerics.LinearAlgebra.Matrix{T}, IReadOnlyList{int})"/>).
+/// <see cref="RecurrentModel{T}.Forward(IReadOnlyList{MathNet.Numerics.LinearAlgebra.Matrix{T}}, ForwardCache{T}, IReadOnlyList{MathNet.Numerics.LinearAlgebra.Matrix{T}}, IReadOnlyList{MathNet.Numerics.LinearAlgebra.Matrix{T}}, IReadOnlyList{int}, bool)"/>).
 /// A batch whose sequences all have the same length takes the plain path, bit-identical to calling
 /// <c>Forward</c>, <c>Bptt.Backward</c>, <c>Clipping.Apply</c> and <c>IOptimizer.Step</c> by hand. Caches and gradient
 /// buffers are kept per (steps, batch size), so the steady state of an epoch allocates little.
@@ -33,7 +33,6 @@ public sealed partial class Trainer<T>
     where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
 {
     private readonly TrainableNetwork<T> _network;
-    private readonly RecurrentLayer<T>? _layer;
     private readonly BatchBufferSet _batches = new();
     private readonly Dictionary<(int Steps, int Batch), NetworkPass<T>> _chunks = [];
     private readonly T[][] _lastGood;
@@ -44,37 +43,24 @@ public sealed partial class Trainer<T>
     private bool _hasLastGood;
     private EpochAccumulator _epoch = new();
 
-    /// <summary>Creates a trainer.</summary>
-    /// <param name="layer">The layer to train (its parameters change in place).</param>
-    /// <param name="optimizer">The update rule; its <see cref="IOptimizer{T}.LearningRate"/> at the start of <see cref="Fit"/> is the schedule's initial rate.</param>
-    /// <param name="options">The options; defaults when null.</param>
-    /// <exception cref="ArgumentException">The options are inconsistent (the message says which and why).</exception>
-    public Trainer(RecurrentLayer<T> layer, IOptimizer<T> optimizer, TrainerOptions? options = null)
-        : this(new LayerNetwork<T>(layer ?? throw new ArgumentNullException(nameof(layer))), optimizer, options)
-    {
-        _layer = layer;
-    }
-
     /// <summary>
-    /// Creates a trainer for a <see cref="RecurrentModel{T}"/> (vanilla, LSTM or GRU cells, stacked, bidirectional,
-    /// with dropout): everything the layer's trainer does, with dropout active in training passes and off for
-    /// validation, <see cref="Evaluate"/> and prediction, and, in stateful mode and truncated BPTT, every layer's h (and
-    /// c for LSTM) carried.
+    /// Creates a trainer for any network: a <see cref="RecurrentLayer{T}"/>, or a <see cref="RecurrentModel{T}"/>
+    /// (vanilla, LSTM or GRU cells, stacked, bidirectional, with dropout), with dropout active in training passes and off
+    /// for validation, <see cref="Evaluate"/> and prediction, and, in stateful mode and truncated BPTT, every layer's h
+    /// (and c for LSTM) carried.
     /// </summary>
     /// <remarks>
-    /// A model's cache has a fixed length, so the trainer keeps one per batch size, of the current batch's length, and
-    /// replaces it when a batch of another length comes: memory stays bounded, and batches of one length allocate
-    /// nothing; a dataset of mixed lengths reallocates that cache when the length changes. Truncated BPTT needs a
-    /// unidirectional model (a reverse direction would read the future of a chunk).
+    /// The trainer keeps one cache per batch size and uses its first T steps for a batch of T steps: memory stays
+    /// bounded, and batches of any length allocate nothing. Truncated BPTT needs a unidirectional model (a reverse
+    /// direction would read the future of a chunk).
     /// </remarks>
-    /// <param name="model">The model to train (its parameters change in place; its generator draws the dropout masks).</param>
+    /// <param name="model">The network to train (its parameters change in place; its generator draws the dropout masks).</param>
     /// <param name="optimizer">The update rule; its <see cref="IOptimizer{T}.LearningRate"/> at the start of <see cref="Fit"/> is the schedule's initial rate.</param>
     /// <param name="options">The options; defaults when null.</param>
     /// <exception cref="ArgumentException">The options are inconsistent, or <see cref="TrainerOptions.TruncationLength"/> is set for a bidirectional model.</exception>
     public Trainer(RecurrentModel<T> model, IOptimizer<T> optimizer, TrainerOptions? options = null)
         : this(new ModelNetwork<T>(model ?? throw new ArgumentNullException(nameof(model))), optimizer, options)
     {
-        Model = model;
         if (Options.TruncationLength is int k && model.Options.Bidirectional)
         {
             throw new ArgumentException(
@@ -83,8 +69,9 @@ public sealed partial class Trainer<T>
         }
     }
 
-    private Trainer(TrainableNetwork<T> network, IOptimizer<T> optimizer, TrainerOptions? options)
+    private Trainer(ModelNetwork<T> network, IOptimizer<T> optimizer, TrainerOptions? options)
     {
+        Model = network.Model;
         ArgumentNullException.ThrowIfNull(optimizer);
         options ??= new TrainerOptions();
         options.Validate();
@@ -106,14 +93,10 @@ public sealed partial class Trainer<T>
         ValidateMetrics();
     }
 
-    /// <summary>The layer being trained.</summary>
-    /// <exception cref="InvalidOperationException">The trainer trains a <see cref="RecurrentModel{T}"/> (see <see cref="Model"/>).</exception>
-    public RecurrentLayer<T> Layer => _layer ?? throw new InvalidOperationException("this trainer trains a RecurrentModel, not a RecurrentLayer: use Model.");
+    private string Owner => Model.Noun;
 
-    private string Owner => _layer is null ? "model" : "layer";
-
-    /// <summary>The model being trained, or null when the trainer trains a <see cref="RecurrentLayer{T}"/> (see <see cref="Layer"/>).</summary>
-    public RecurrentModel<T>? Model { get; }
+    /// <summary>The network being trained (a <see cref="RecurrentLayer{T}"/> or any other <see cref="RecurrentModel{T}"/>).</summary>
+    public RecurrentModel<T> Model { get; }
 
     /// <summary>The optimizer.</summary>
     public IOptimizer<T> Optimizer { get; }

@@ -86,7 +86,7 @@ public abstract class SamplerTests<T>
     [Fact]
     public void Bad_arguments_are_refused()
     {
-        ((Action)(() => _ = new Sampler<T>(new RecurrentLayer<T>(3, 4, 3, HiddenActivation.Tanh, OutputActivation.Sigmoid)))).Should().Throw<ArgumentException>().WithParameterName("layer");
+        ((Action)(() => _ = new Sampler<T>(new RecurrentLayer<T>(3, 4, 3, HiddenActivation.Tanh, OutputActivation.Sigmoid)))).Should().Throw<ArgumentException>().WithParameterName("model");
         ((Action)(() => _ = new Sampler<T>(new RecurrentLayer<T>(3, 4, 5)))).Should().Throw<ArgumentException>().WithMessage("*inputSize == outputSize*");
         var sampler = new Sampler<T>(new RecurrentLayer<T>(3, 4, 3));
         ((Action)(() => sampler.Generate([], 3))).Should().Throw<ArgumentException>().WithParameterName("prefix");

@@ -160,18 +160,18 @@ public sealed unsafe class KernelWorkersTests
         List<Matrix<double>> inputs = RandomProblems.Inputs<double>(random, 20, 4, 32);
         int[][] classes = Enumerable.Range(0, 4).Select(_ => Enumerable.Range(0, 32).Select(_ => random.Next(12)).ToArray()).ToArray();
         SequenceTargets<double> targets = SequenceTargets<double>.FromClasses(classes);
-        var bptt = new RecurrentModelBptt<double>(model);
+        var bptt = new Bptt<double>(model);
         int before = RnnCoreSettings.MaxDegreeOfParallelism;
         try
         {
             RnnCoreSettings.MaxDegreeOfParallelism = 3;
             model.MaxDegreeOfParallelism = 1;
             long splits = KernelWorkers.SplitCallsOnThisThread;
-            RecurrentModelGradients<double> serial = bptt.Backward(model.Forward(inputs), targets);
+            RecurrentGradients<double> serial = bptt.Backward(model.Forward(inputs), targets);
             KernelWorkers.SplitCallsOnThisThread.Should().Be(splits, "a model limited to one thread splits no product");
 
             model.MaxDegreeOfParallelism = null;
-            RecurrentModelGradients<double> parallel = bptt.Backward(model.Forward(inputs), targets);
+            RecurrentGradients<double> parallel = bptt.Backward(model.Forward(inputs), targets);
             KernelWorkers.SplitCallsOnThisThread.Should().BeGreaterThan(splits, "the process default of 3 splits the large products");
             for (int p = 0; p < serial.ParameterGradients.Count; p++)
             {

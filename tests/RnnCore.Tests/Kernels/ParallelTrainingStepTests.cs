@@ -38,7 +38,7 @@ public abstract class ParallelTrainingStepTests<T>
                 RecurrentGradients<T> gradients = bptt.Backward(cache, targets);
                 T[] hidden = Enumerable.Range(0, steps).SelectMany(t => cache.Hidden(t).ToColumnMajorArray()).ToArray();
                 T[][] all = Enumerable.Range(0, gradients.ParameterGradients.Count).Select(i => gradients.ParameterGradients[i].ToArray())
-                    .Append(gradients.InitialHidden.ToColumnMajorArray()).Append([gradients.Loss]).ToArray();
+                    .Append(gradients.InitialHidden(0).ToColumnMajorArray()).Append([gradients.Loss]).ToArray();
                 first ??= (hidden, all);
                 hidden.Should().Equal(first.Value.Hidden, $"hidden states with {threads} threads");
                 for (int i = 0; i < all.Length; i++)

@@ -29,7 +29,7 @@ public sealed class DropoutTests
         RecurrentModelOptions options = ModelProblems.Options(RecurrentCellKind.Lstm, 2, false, OutputActivation.Softmax, hiddenSize: 5);
         var dropped = new RecurrentModel<double>(options with { Dropout = 0.5 });
         Run(dropped, training: false).Outputs.Should().Equal(Run(new RecurrentModel<double>(options), training: false).Outputs);
-        RecurrentModelCache<double> cache = dropped.Forward(Inputs());
+        ForwardCache<double> cache = dropped.Forward(Inputs());
         cache.DropoutApplied.Should().BeFalse();
     }
 
@@ -75,7 +75,7 @@ public sealed class DropoutTests
         var model = new RecurrentModel<double>(options);
         var random = new Random(3);
         List<Matrix<double>> inputs = RandomProblems.Inputs<double>(random, 4, 40, 16);
-        RecurrentModelCache<double> cache = model.CreateCache(40, 16);
+        ForwardCache<double> cache = model.CreateCache(40, 16);
         model.Forward(inputs, cache, training: true);
         double[] outputs = cache.LayerOutputs[0];
         double[] masked = cache.DroppedOutputs[0];
@@ -95,7 +95,7 @@ public sealed class DropoutTests
 
     private static double[] CachedMask(RecurrentModel<double> model)
     {
-        RecurrentModelCache<double> cache = model.CreateCache(Steps, Batch);
+        ForwardCache<double> cache = model.CreateCache(Steps, Batch);
         model.Forward(Inputs(), cache, training: true);
         return cache.DropoutMasks[0].ToArray();
     }
@@ -107,9 +107,9 @@ public sealed class DropoutTests
         var random = new Random(2);
         List<Matrix<double>> inputs = Inputs();
         SequenceTargets<double> targets = ModelProblems.Targets(random, model, Steps, Batch, LossPlacement.EveryStep);
-        RecurrentModelCache<double> cache = model.CreateCache(Steps, Batch);
+        ForwardCache<double> cache = model.CreateCache(Steps, Batch);
         model.Forward(inputs, cache, training: training);
-        RecurrentModelGradients<double> gradients = new RecurrentModelBptt<double>(model).Backward(cache, targets);
+        RecurrentGradients<double> gradients = new Bptt<double>(model).Backward(cache, targets);
         double[] outputs = Enumerable.Range(0, Steps).SelectMany(t => cache.Output(t).ToColumnMajorArray()).ToArray();
         double[] all = Enumerable.Range(0, gradients.ParameterGradients.Count).SelectMany(i => gradients.ParameterGradients[i].ToArray()).ToArray();
         return (outputs, all);
@@ -125,7 +125,7 @@ public sealed class DropoutCacheTests
         RecurrentModelOptions options = ModelProblems.Options(RecurrentCellKind.Gru, 2, false, OutputActivation.Softmax);
         var plain = new RecurrentModel<double>(options);
         var dropped = new RecurrentModel<double>(options with { Dropout = 0.5 });
-        RecurrentModelCache<double> cache = plain.CreateCache(3, 2);
+        ForwardCache<double> cache = plain.CreateCache(3, 2);
         dropped.Forward(RandomProblems.Inputs<double>(new Random(1), 3, 3, 2), cache, training: true);
         cache.DropoutApplied.Should().BeTrue();
     }

@@ -5,7 +5,7 @@ using RnnCore.Tests.TestUtilities;
 namespace RnnCore.Tests.Models;
 
 /// <summary>
-/// <see cref="RecurrentModelBptt{T}"/> walks the time axis in chunks (about 1024 columns at real sizes; forced small
+/// <see cref="Bptt{T}"/> walks the time axis in chunks (about 1024 columns at real sizes; forced small
 /// here): the chunks may change only the summation order of the weight gradients. The loss, dL/dh_0, dL/dc_0 and every
 /// layer-direction's dh norms keep their bits, and the weight gradients agree with the one-chunk walk to rounding.
 /// </summary>
@@ -38,15 +38,15 @@ public abstract class ModelBpttChunkTests<T>
         var model = new RecurrentModel<T>(ModelProblems.Options(cell, layers, bidirectional, OutputActivation.Softmax, 3, 5, 4, dropout: layers > 1 ? 0.3 : 0, seed: 2));
         List<Matrix<T>> inputs = RandomProblems.Inputs<T>(random, 3, Steps, Batch);
         SequenceTargets<T> targets = ModelProblems.Targets(random, model, Steps, Batch, placement);
-        RecurrentModelCache<T> cache = model.CreateCache(Steps, Batch);
+        ForwardCache<T> cache = model.CreateCache(Steps, Batch);
         model.Forward(inputs, cache, ModelProblems.States<T>(random, model, Batch), null, padded ? [9, 2, 6] : null, training: true);
 
-        RecurrentModelGradients<T> whole = Backward(model, placement, cache, targets, int.MaxValue);
+        RecurrentGradients<T> whole = Backward(model, placement, cache, targets, int.MaxValue);
 
         // One step per chunk (9 chunks), then ⌊27 / 9⌋ = 3 chunks of 3 steps.
         foreach (int chunkColumns in new[] { 1, 3 * Batch })
         {
-            RecurrentModelGradients<T> chunked = Backward(model, placement, cache, targets, chunkColumns);
+            RecurrentGradients<T> chunked = Backward(model, placement, cache, targets, chunkColumns);
             chunked.Loss.Should().Be(whole.Loss, "the loss is summed in position order whatever the chunks");
             for (int ld = 0; ld < layers * model.Directions; ld++)
             {
@@ -69,9 +69,9 @@ public abstract class ModelBpttChunkTests<T>
         var model = new RecurrentModel<T>(ModelProblems.Options(RecurrentCellKind.Lstm, 2, true, OutputActivation.Softmax, 3, 5, 4));
         List<Matrix<T>> inputs = RandomProblems.Inputs<T>(random, 3, Steps, Batch);
         SequenceTargets<T> targets = ModelProblems.Targets(random, model, Steps, Batch, LossPlacement.EveryStep);
-        var bptt = new RecurrentModelBptt<T>(model) { ChunkColumns = 2 * Batch };
-        RecurrentModelCache<T> cache = model.CreateCache(Steps, Batch);
-        RecurrentModelGradients<T> gradients = model.CreateGradients(Steps, Batch);
+        var bptt = new Bptt<T>(model) { ChunkColumns = 2 * Batch };
+        ForwardCache<T> cache = model.CreateCache(Steps, Batch);
+        RecurrentGradients<T> gradients = model.CreateGradients(Steps, Batch);
         Allocations.OfSteadyState(() =>
         {
             model.Forward(inputs, cache);
@@ -81,10 +81,10 @@ public abstract class ModelBpttChunkTests<T>
 
     private static double Epsilon => typeof(T) == typeof(float) ? 2e-6 : 1e-14;
 
-    private static RecurrentModelGradients<T> Backward(
-        RecurrentModel<T> model, LossPlacement placement, RecurrentModelCache<T> cache, SequenceTargets<T> targets, int chunkColumns)
+    private static RecurrentGradients<T> Backward(
+        RecurrentModel<T> model, LossPlacement placement, ForwardCache<T> cache, SequenceTargets<T> targets, int chunkColumns)
     {
-        var bptt = new RecurrentModelBptt<T>(model, placement, LossReduction.Mean) { ChunkColumns = chunkColumns };
+        var bptt = new Bptt<T>(model, placement, LossReduction.Mean) { ChunkColumns = chunkColumns };
         return bptt.Backward(cache, targets);
     }
 }

@@ -3,7 +3,7 @@ using MathNet.Numerics.LinearAlgebra;
 namespace RnnCore.Tests.Models;
 
 /// <summary>
-/// <see cref="RecurrentModelBptt{T}"/> against central finite differences of the loss in double, for every parameter
+/// <see cref="Bptt{T}"/> against central finite differences of the loss in double, for every parameter
 /// element and every element of h_0 and c_0: every cell × {1, 2} layers × {uni, bi} × every output × placement, padded
 /// batches, and dropout with a fixed mask.
 /// </summary>
@@ -117,7 +117,7 @@ public sealed class ModelGradientCheckTests
     /// <summary>The worst relative error over every parameter tensor, h_0 and c_0.</summary>
     private static double Check(
         RecurrentModelOptions options, LossPlacement placement, LossReduction reduction, int steps, int batch, int[]? lengths, bool dropout, int seed,
-        Action<RecurrentModelGradients<double>>? tamper = null)
+        Action<RecurrentGradients<double>>? tamper = null)
     {
         var random = new Random(seed);
         var model = new RecurrentModel<double>(options);
@@ -125,8 +125,8 @@ public sealed class ModelGradientCheckTests
         List<Matrix<double>> h0 = ModelProblems.States(random, model, batch);
         List<Matrix<double>>? c0 = options.Cell == RecurrentCellKind.Lstm ? ModelProblems.States(random, model, batch) : null;
         SequenceTargets<double> targets = ModelProblems.Targets(random, model, steps, batch, placement);
-        var bptt = new RecurrentModelBptt<double>(model, placement, reduction);
-        RecurrentModelCache<double> cache = model.CreateCache(steps, batch);
+        var bptt = new Bptt<double>(model, placement, reduction);
+        ForwardCache<double> cache = model.CreateCache(steps, batch);
         model.Forward(inputs, cache, h0, c0, lengths, training: dropout);
         if (dropout)
         {
@@ -134,7 +134,7 @@ public sealed class ModelGradientCheckTests
             cache.DropoutMasks[0].Should().Contain(0.0, "some units are dropped").And.Contain(1 / 0.6, "some are kept and scaled");
         }
 
-        RecurrentModelGradients<double> gradients = bptt.Backward(cache, targets);
+        RecurrentGradients<double> gradients = bptt.Backward(cache, targets);
         tamper?.Invoke(gradients);
 
         int skipped = 0;

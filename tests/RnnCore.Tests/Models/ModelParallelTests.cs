@@ -34,10 +34,10 @@ public abstract class ModelParallelTests<T>
                 var model = new RecurrentModel<T>(ModelProblems.Options(cell, 2, true, OutputActivation.Softmax, inputSize: 20, hiddenSize: 64, outputSize: 10, dropout: 0.1, seed: 4));
                 List<Matrix<T>> inputs = RandomProblems.Inputs<T>(random, 20, Steps, Batch);
                 SequenceTargets<T> targets = ModelProblems.Targets(random, model, Steps, Batch, LossPlacement.EveryStep);
-                var bptt = new RecurrentModelBptt<T>(model, LossPlacement.EveryStep, LossReduction.Mean) { ChunkColumns = chunkColumns };
+                var bptt = new Bptt<T>(model, LossPlacement.EveryStep, LossReduction.Mean) { ChunkColumns = chunkColumns };
                 var optimizer = new AdamOptimizer<T>(0.01);
-                RecurrentModelCache<T> cache = model.CreateCache(Steps, Batch);
-                RecurrentModelGradients<T> gradients = model.CreateGradients(Steps, Batch);
+                ForwardCache<T> cache = model.CreateCache(Steps, Batch);
+                RecurrentGradients<T> gradients = model.CreateGradients(Steps, Batch);
                 var all = new List<T[]>();
                 for (int step = 0; step < 2; step++)
                 {

@@ -24,10 +24,10 @@ public sealed class ModelTrainingTests
         List<Matrix<double>> h0 = ModelProblems.States(random, model, 3);
         List<Matrix<double>>? c0 = cell == RecurrentCellKind.Lstm ? ModelProblems.States(random, model, 3) : null;
         int[][] classes = Enumerable.Range(0, Steps).Select(_ => new[] { random.Next(3), random.Next(3), random.Next(3) }).ToArray();
-        var bptt = new RecurrentModelBptt<double>(model, placement, LossReduction.Sum);
-        RecurrentModelCache<double> cache = model.CreateCache(Steps, 3);
+        var bptt = new Bptt<double>(model, placement, LossReduction.Sum);
+        ForwardCache<double> cache = model.CreateCache(Steps, 3);
         model.Forward(inputs, cache, h0, c0, lengths);
-        RecurrentModelGradients<double> batch = bptt.Backward(cache, SequenceTargets<double>.FromClasses(classes));
+        RecurrentGradients<double> batch = bptt.Backward(cache, SequenceTargets<double>.FromClasses(classes));
 
         double[] summed = new double[batch.ParameterGradients.TotalLength];
         double loss = 0;
@@ -39,11 +39,11 @@ public sealed class ModelTrainingTests
             List<Matrix<double>> alone = inputs.Take(length).Select(x => x.SubMatrix(0, 3, b, 1)).ToList();
             List<Matrix<double>> h0Alone = h0.Select(h => h.SubMatrix(0, model.HiddenSize, b, 1)).ToList();
             List<Matrix<double>>? c0Alone = c0?.Select(c => c.SubMatrix(0, model.HiddenSize, b, 1)).ToList();
-            RecurrentModelCache<double> single = model.Forward(alone, h0Alone, c0Alone);
+            ForwardCache<double> single = model.Forward(alone, h0Alone, c0Alone);
             for (int t = 0; t < length; t++)
             {
                 Close(cache.Output(t).Column(b).ToArray(), single.Output(t).Column(0).ToArray(), $"output {t} of sequence {b}");
-                Close(cache.TopHidden(t).Column(b).ToArray(), single.TopHidden(t).Column(0).ToArray(), $"top hidden {t} of sequence {b}");
+                Close(cache.Hidden(t).Column(b).ToArray(), single.Hidden(t).Column(0).ToArray(), $"top hidden {t} of sequence {b}");
             }
 
             for (int ld = 0; ld < states; ld++)
@@ -56,7 +56,7 @@ public sealed class ModelTrainingTests
             }
 
             int[][] own = placement == LossPlacement.EveryStep ? classes.Take(length).Select(r => new[] { r[b] }).ToArray() : [[classes[length - 1][b]]];
-            RecurrentModelGradients<double> gradients = new RecurrentModelBptt<double>(model, placement, LossReduction.Sum)
+            RecurrentGradients<double> gradients = new Bptt<double>(model, placement, LossReduction.Sum)
                 .Backward(single, SequenceTargets<double>.FromClasses(own));
             loss += gradients.Loss;
             int offset = 0;
@@ -103,15 +103,15 @@ public sealed class ModelTrainingTests
         int[][] classes = Enumerable.Range(0, 8).Select(_ => new[] { random.Next(3), random.Next(3) }).ToArray();
 
         var whole = new RecurrentModel<double>(options);
-        RecurrentModelTruncatedBpttResult<double> once = new RecurrentModelTruncatedBptt<double>(whole, new AdamOptimizer<double>(0.01), 4)
+        TruncatedBpttResult<double> once = new TruncatedBptt<double>(whole, new AdamOptimizer<double>(0.01), 4)
             .Train(inputs, SequenceTargets<double>.FromClasses(classes));
 
         var split = new RecurrentModel<double>(options);
-        var tbptt = new RecurrentModelTruncatedBptt<double>(split, new AdamOptimizer<double>(0.01), 4);
-        RecurrentModelTruncatedBpttResult<double> first = tbptt.Train(inputs.Take(4).ToList(), SequenceTargets<double>.FromClasses(classes.Take(4).ToArray()));
+        var tbptt = new TruncatedBptt<double>(split, new AdamOptimizer<double>(0.01), 4);
+        TruncatedBpttResult<double> first = tbptt.Train(inputs.Take(4).ToList(), SequenceTargets<double>.FromClasses(classes.Take(4).ToArray()));
         first.FinalHidden.Should().HaveCount(2);
         (first.FinalCell is not null).Should().Be(cell == RecurrentCellKind.Lstm);
-        RecurrentModelTruncatedBpttResult<double> second = tbptt.Train(
+        TruncatedBpttResult<double> second = tbptt.Train(
             inputs.Skip(4).ToList(), SequenceTargets<double>.FromClasses(classes.Skip(4).ToArray()), first.FinalHidden, first.FinalCell);
 
         second.ChunkLosses[0].Should().Be(once.ChunkLosses[1]);
@@ -123,7 +123,7 @@ public sealed class ModelTrainingTests
 
         // Without the carried state the second call trains differently.
         var reset = new RecurrentModel<double>(options);
-        var again = new RecurrentModelTruncatedBptt<double>(reset, new AdamOptimizer<double>(0.01), 4);
+        var again = new TruncatedBptt<double>(reset, new AdamOptimizer<double>(0.01), 4);
         again.Train(inputs.Take(4).ToList(), SequenceTargets<double>.FromClasses(classes.Take(4).ToArray()));
         again.Train(inputs.Skip(4).ToList(), SequenceTargets<double>.FromClasses(classes.Skip(4).ToArray())).ChunkLosses[0].Should().NotBe(once.ChunkLosses[1]);
     }
@@ -137,11 +137,11 @@ public sealed class ModelTrainingTests
         var a = new RecurrentModel<double>(options);
         SequenceTargets<double> targets = ModelProblems.Targets(random, a, 5, 2, LossPlacement.EveryStep);
         List<Matrix<double>> h0 = ModelProblems.States(random, a, 2), c0 = ModelProblems.States(random, a, 2);
-        new RecurrentModelTruncatedBptt<double>(a, new SgdOptimizer<double>(0.1, momentum: 0.9), 5, clipping: Clipping.ByGlobalNorm(0.5)).Train(inputs, targets, h0, c0);
+        new TruncatedBptt<double>(a, new SgdOptimizer<double>(0.1, momentum: 0.9), 5, clipping: Clipping.ByGlobalNorm(0.5)).Train(inputs, targets, h0, c0);
 
         var b = new RecurrentModel<double>(options);
-        RecurrentModelCache<double> cache = b.Forward(inputs, h0, c0);
-        RecurrentModelGradients<double> gradients = new RecurrentModelBptt<double>(b).Backward(cache, targets);
+        ForwardCache<double> cache = b.Forward(inputs, h0, c0);
+        RecurrentGradients<double> gradients = new Bptt<double>(b).Backward(cache, targets);
         Clipping.ByGlobalNorm(0.5).Apply(gradients.ParameterGradients);
         new SgdOptimizer<double>(0.1, momentum: 0.9).Step(b.Parameters, gradients.ParameterGradients);
         ModelProblems.Snapshot(a).Should().BeEquivalentTo(ModelProblems.Snapshot(b), o => o.WithStrictOrdering());
@@ -176,15 +176,15 @@ public sealed class ModelAllocationTests
         List<Matrix<T>> h0 = ModelProblems.States(random, model, 4), c0 = ModelProblems.States(random, model, 4);
         int[] lengths = [10, 7, 3, 10];
         SequenceTargets<T> targets = ModelProblems.Targets(random, model, 10, 4, LossPlacement.EveryStep);
-        var bptt = new RecurrentModelBptt<T>(model, LossPlacement.EveryStep, LossReduction.Mean);
+        var bptt = new Bptt<T>(model, LossPlacement.EveryStep, LossReduction.Mean);
         var optimizer = new AdamOptimizer<T>(0.001);
         Clipping clipping = Clipping.ByGlobalNorm(1);
-        RecurrentModelCache<T> cache = model.CreateCache(10, 4);
-        RecurrentModelGradients<T> gradients = model.CreateGradients(10, 4);
+        ForwardCache<T> cache = model.CreateCache(10, 4);
+        RecurrentGradients<T> gradients = model.CreateGradients(10, 4);
         var gru = new RecurrentModel<T>(ModelProblems.Options(RecurrentCellKind.Gru, 2, false, OutputActivation.Softmax, inputSize: 8, hiddenSize: 16, outputSize: 8));
-        var gruBptt = new RecurrentModelBptt<T>(gru);
-        RecurrentModelCache<T> gruCache = gru.CreateCache(10, 4);
-        RecurrentModelGradients<T> gruGradients = gru.CreateGradients(10, 4);
+        var gruBptt = new Bptt<T>(gru);
+        ForwardCache<T> gruCache = gru.CreateCache(10, 4);
+        RecurrentGradients<T> gruGradients = gru.CreateGradients(10, 4);
 
         void Step()
         {
@@ -232,11 +232,11 @@ public sealed class ModelDocsExampleTests
             OutputActivation = OutputActivation.Softmax,
             Seed = 1,
         });
-        var bptt = new RecurrentModelBptt<float>(model, LossPlacement.LastStep, LossReduction.Mean);
+        var bptt = new Bptt<float>(model, LossPlacement.LastStep, LossReduction.Mean);
         var optimizer = new AdamOptimizer<float>(0.01);
         var clipping = Clipping.ByGlobalNorm(5);
-        RecurrentModelCache<float> cache = model.CreateCache(steps: 7, batch: 4);
-        RecurrentModelGradients<float> gradients = model.CreateGradients(steps: 7, batch: 4);
+        ForwardCache<float> cache = model.CreateCache(steps: 7, batch: 4);
+        RecurrentGradients<float> gradients = model.CreateGradients(steps: 7, batch: 4);
         List<Matrix<float>> inputs = RandomProblems.Inputs<float>(random, 6, 7, 4);
         int[] lengths = [7, 3, 5, 1];
         SequenceTargets<float> targets = SequenceTargets<float>.FromClasses([[0, 1, 2, 1]]);
@@ -254,9 +254,9 @@ public sealed class ModelDocsExampleTests
         gradients.DhNorms(layer: 0, direction: 1).Should().HaveCount(7);
 
         var unidirectional = new RecurrentModel<float>(model.Options with { Bidirectional = false });
-        var tbptt = new RecurrentModelTruncatedBptt<float>(unidirectional, optimizer: new AdamOptimizer<float>(0.01), chunkLength: 3, clipping: clipping);
+        var tbptt = new TruncatedBptt<float>(unidirectional, optimizer: new AdamOptimizer<float>(0.01), chunkLength: 3, clipping: clipping);
         SequenceTargets<float> perStep = SequenceTargets<float>.FromClasses(Enumerable.Range(0, 7).Select(_ => new[] { 0, 1, 2, 1 }).ToArray());
-        RecurrentModelTruncatedBpttResult<float> part = tbptt.Train(inputs, perStep);
+        TruncatedBpttResult<float> part = tbptt.Train(inputs, perStep);
         part = tbptt.Train(inputs, perStep, part.FinalHidden, part.FinalCell);
         part.ChunkLosses.Should().HaveCount(3);
     }

@@ -46,10 +46,10 @@ public sealed class ModelValidationTests
         forward.Should().Throw<ArgumentException>().Where(e => e.ParamName == "cache")
             .WithMessage($"*created for (cell {cell}, layers {layers}, directions {(bidirectional ? 2 : 1)}*but this model is (cell Lstm, layers 2, directions 2*");
 
-        RecurrentModelCache<double> cache = model.CreateCache(Steps, Batch);
+        ForwardCache<double> cache = model.CreateCache(Steps, Batch);
         model.Forward(inputs, cache);
         SequenceTargets<double> targets = ModelProblems.Targets(new Random(2), model, Steps, Batch, LossPlacement.EveryStep);
-        Action backward = () => new RecurrentModelBptt<double>(model).Backward(cache, targets, other.CreateGradients(Steps, Batch));
+        Action backward = () => new Bptt<double>(model).Backward(cache, targets, other.CreateGradients(Steps, Batch));
         backward.Should().Throw<ArgumentException>().Where(e => e.ParamName == "gradients").WithMessage($"*cell {cell}, layers {layers}*");
 
         ModelProblems.Snapshot(model).Should().BeEquivalentTo(snapshot, o => o.WithStrictOrdering());
@@ -62,7 +62,7 @@ public sealed class ModelValidationTests
         var model = new RecurrentModel<double>(ModelProblems.Options(RecurrentCellKind.Lstm, 2, true, OutputActivation.Softmax, dropout: 0.2));
         var random = new Random(3);
         List<Matrix<double>> inputs = RandomProblems.Inputs<double>(random, 3, Steps, Batch);
-        RecurrentModelCache<double> cache = model.CreateCache(Steps, Batch);
+        ForwardCache<double> cache = model.CreateCache(Steps, Batch);
         List<Matrix<double>> states = ModelProblems.States(random, model, Batch);
         double[][] snapshot = ModelProblems.Snapshot(model);
 
@@ -95,19 +95,19 @@ public sealed class ModelValidationTests
         var model = new RecurrentModel<double>(ModelProblems.Options(RecurrentCellKind.Gru, 1, true, OutputActivation.Softmax));
         var random = new Random(4);
         List<Matrix<double>> inputs = RandomProblems.Inputs<double>(random, 3, Steps, Batch);
-        RecurrentModelCache<double> cache = model.CreateCache(Steps, Batch);
+        ForwardCache<double> cache = model.CreateCache(Steps, Batch);
         FluentActions.Invoking(() => model.Forward(inputs.Take(3).ToList(), cache)).Should().Throw<ArgumentException>().Where(e => e.ParamName == "inputs").WithMessage("*3 steps*4*");
         FluentActions.Invoking(() => model.Forward(RandomProblems.Inputs<double>(random, 2, Steps, Batch), cache)).Should().Throw<ArgumentException>().WithMessage("*inputs[0]*");
         FluentActions.Invoking(() => model.Forward(inputs, cache, lengths: [4, 0, 2])).Should().Throw<ArgumentOutOfRangeException>().WithMessage("*lengths[1] is 0*[1, 4]*");
         FluentActions.Invoking(() => model.Forward(inputs, cache, lengths: [4, 2])).Should().Throw<ArgumentException>().WithMessage("*lengths has 2 entries*3*");
 
         model.Forward(inputs, cache);
-        var bptt = new RecurrentModelBptt<double>(model);
+        var bptt = new Bptt<double>(model);
         FluentActions.Invoking(() => bptt.Backward(cache, SequenceTargets<double>.FromClasses([[0, 1, 5], [0, 0, 0], [0, 0, 0], [0, 0, 0]])))
             .Should().Throw<ArgumentOutOfRangeException>().WithMessage("*is 5 but must be in [0, 2]*");
         FluentActions.Invoking(() => bptt.Backward(cache, SequenceTargets<double>.FromClasses([[0, 1, 2]])))
             .Should().Throw<ArgumentException>().WithMessage("*targets cover 1 steps*");
-        FluentActions.Invoking(() => new RecurrentModelTruncatedBptt<double>(model, new SgdOptimizer<double>(0.1), 2))
+        FluentActions.Invoking(() => new TruncatedBptt<double>(model, new SgdOptimizer<double>(0.1), 2))
             .Should().Throw<ArgumentException>().Where(e => e.ParamName == "model").WithMessage("*bidirectional*");
         FluentActions.Invoking(() => model.Parameter("rnn.weight_ih_l1")).Should().Throw<ArgumentException>().WithMessage("*rnn.weight_ih_l0_reverse*");
     }
@@ -139,7 +139,7 @@ public sealed class ModelValidationTests
         // The refused calls drew no masks: the next training pass draws what a fresh twin draws first.
         var twin = new RecurrentModel<double>(model.Options);
         List<Matrix<double>> inputs = RandomProblems.Inputs<double>(new Random(9), 3, Steps, Batch);
-        RecurrentModelCache<double> a = model.CreateCache(Steps, Batch), b = twin.CreateCache(Steps, Batch);
+        ForwardCache<double> a = model.CreateCache(Steps, Batch), b = twin.CreateCache(Steps, Batch);
         model.Forward(inputs, a, training: true);
         twin.Forward(inputs, b, training: true);
         a.DropoutMasks[0].Should().Equal(b.DropoutMasks[0]);

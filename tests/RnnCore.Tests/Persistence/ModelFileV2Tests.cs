@@ -70,7 +70,7 @@ public abstract class ModelFileV2Tests<T> : IDisposable
         Outputs(loaded.Forward(inputs)).Should().Equal(Outputs(model.Forward(inputs)));
 
         // The next training passes draw the same dropout masks (only a 2-layer model uses dropout).
-        RecurrentModelCache<T> expected = model.CreateCache(5, 2), actual = loaded.CreateCache(5, 2);
+        ForwardCache<T> expected = model.CreateCache(5, 2), actual = loaded.CreateCache(5, 2);
         model.Forward(inputs, expected, training: true);
         loaded.Forward(inputs, actual, training: true);
         Outputs(actual).Should().Equal(Outputs(expected));
@@ -294,7 +294,7 @@ public abstract class ModelFileV2Tests<T> : IDisposable
                 .Select(i => (Memory<T>)Enumerable.Range(0, parameters.GetLength(i)).Select(_ => T.CreateTruncating((2 * random.NextDouble()) - 1)).ToArray())
                 .ToList());
 
-    private static T[] Outputs(RecurrentModelCache<T> cache)
+    private static T[] Outputs(ForwardCache<T> cache)
         => Enumerable.Range(0, cache.Steps).SelectMany(t => cache.Output(t).ToColumnMajorArray()).ToArray();
 
     private static byte[] ReadRest(Stream stream)

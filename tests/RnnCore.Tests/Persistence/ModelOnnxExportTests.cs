@@ -148,7 +148,7 @@ public sealed class ModelOnnxExportTests(ITestOutputHelper log)
         using IDisposableReadOnlyCollection<OrtValue> results = Run(session, model, inputs, lengths, null, null);
         ReadOnlySpan<float> states = results[2].GetTensorDataAsSpan<float>();
         ReadOnlySpan<float> logits = results[1].GetTensorDataAsSpan<float>();
-        RecurrentModelCache<float> cache = model.CreateCache(4, 2);
+        ForwardCache<float> cache = model.CreateCache(4, 2);
         model.Forward(inputs, cache, lengths: lengths);
         Matrix<float> bias = model.Parameter("head.bias");
         for (int t = 1; t < 4; t++)
@@ -156,7 +156,7 @@ public sealed class ModelOnnxExportTests(ITestOutputHelper log)
             for (int j = 0; j < 2 * H; j++)
             {
                 states[(((t * 2) + 1) * 2 * H) + j].Should().Be(0, $"hidden_states[{t}, 1, {j}] is past sequence 1's length");
-                cache.TopHidden(t)[j, 1].Should().Be(0, "Forward's top hidden state is zero there too");
+                cache.Hidden(t)[j, 1].Should().Be(0, "Forward's top hidden state is zero there too");
             }
 
             for (int k = 0; k < O; k++)
@@ -176,7 +176,7 @@ public sealed class ModelOnnxExportTests(ITestOutputHelper log)
         float[] x = Pack(inputs, I);
         using OrtValue input = OrtValue.CreateTensorValueFromMemory(x, [5, 2, I]);
         using IDisposableReadOnlyCollection<OrtValue> results = session.Run(new RunOptions(), [OnnxExport.InputName], [input], [OnnxExport.OutputName]);
-        RecurrentModelCache<double> cache = model.Forward(inputs);
+        ForwardCache<double> cache = model.Forward(inputs);
         double worst = MaxError(results[0], 5, 2, O, t => cache.Output(t).Map(v => (float)v), null);
         log.WriteLine($"double LSTM L=2 bi: worst |ONNX Runtime - Forward| = {worst:E2}");
         worst.Should().BeLessThanOrEqualTo(Tolerance);
@@ -224,14 +224,14 @@ public sealed class ModelOnnxExportTests(ITestOutputHelper log)
         bool batchFirst = false)
     {
         int steps = inputs.Count, batch = inputs[0].ColumnCount, d = model.Directions, states = model.Layers * d;
-        RecurrentModelCache<float> cache = model.CreateCache(steps, batch);
+        ForwardCache<float> cache = model.CreateCache(steps, batch);
         model.Forward(inputs, cache, h0, c0, lengths);
         using IDisposableReadOnlyCollection<OrtValue> results = Run(session, model, inputs, lengths, h0, c0, batchFirst);
 
         double worst = 0;
         worst = Math.Max(worst, Check(results[0], steps, batch, O, cache.Output, lengths, label + " output", batchFirst));
         worst = Math.Max(worst, Check(results[1], steps, batch, O, cache.Logit, lengths, label + " logits", batchFirst));
-        worst = Math.Max(worst, Check(results[2], steps, batch, d * H, cache.TopHidden, lengths, label + " hidden_states", batchFirst));
+        worst = Math.Max(worst, Check(results[2], steps, batch, d * H, cache.Hidden, lengths, label + " hidden_states", batchFirst));
         worst = Math.Max(worst, Check(results[3], states, batch, H, cache.FinalHidden, null, label + " final_hidden"));
         if (model.Options.Cell == RecurrentCellKind.Lstm)
         {

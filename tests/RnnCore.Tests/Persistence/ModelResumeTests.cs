@@ -123,9 +123,9 @@ public abstract class ModelResumeTests<T> : IDisposable
     /// <summary>Trains from <paramref name="start"/> to the end, or until <paramref name="stopAt"/>, where it saves a checkpoint and returns.</summary>
     private void Train(RecurrentModel<T> model, OptimizerBase<T> optimizer, TrainingPosition start, (int Epoch, int Batch, string Path)? stopAt)
     {
-        var bptt = new RecurrentModelBptt<T>(model, LossPlacement.EveryStep, LossReduction.Mean);
-        RecurrentModelCache<T> cache = model.CreateCache(Steps, BatchSize);
-        RecurrentModelGradients<T> gradients = model.CreateGradients(Steps, BatchSize);
+        var bptt = new Bptt<T>(model, LossPlacement.EveryStep, LossReduction.Mean);
+        ForwardCache<T> cache = model.CreateCache(Steps, BatchSize);
+        RecurrentGradients<T> gradients = model.CreateGradients(Steps, BatchSize);
         Clipping clipping = Clipping.ByGlobalNorm(1.0);
         var random = SeededRandom.FromState(start.RandomState);
         for (long epoch = start.Epoch; epoch < Epochs; epoch++)

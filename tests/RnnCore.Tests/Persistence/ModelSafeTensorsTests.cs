@@ -79,8 +79,8 @@ public abstract class ModelSafeTensorsTests<T>
             List<Matrix<T>> inputs = RandomProblems.Inputs<T>(random, I, 5, 3);
             List<Matrix<T>> h0 = ModelProblems.States(random, model, 3);
             List<Matrix<T>>? c0 = cell == RecurrentCellKind.Lstm ? ModelProblems.States(random, model, 3) : null;
-            RecurrentModelCache<T> expected = model.Forward(inputs, h0, c0);
-            RecurrentModelCache<T> actual = imported.Forward(inputs, h0, c0);
+            ForwardCache<T> expected = model.Forward(inputs, h0, c0);
+            ForwardCache<T> actual = imported.Forward(inputs, h0, c0);
             for (int t = 0; t < 5; t++)
             {
                 actual.Output(t).ToColumnMajorArray().Should().Equal(expected.Output(t).ToColumnMajorArray(), $"the same parameters give the same output at step {t}");

@@ -73,9 +73,9 @@ public sealed class CellsReferenceTests
         int states = reference.StateCount;
 
         // Forward: y and o by position, [T][B][n]; final states [L·D][B][H].
-        RecurrentModelCache<T> cache = model.Forward(inputs, h0, c0);
+        ForwardCache<T> cache = model.Forward(inputs, h0, c0);
         Tolerance.AssertClose($"{label} outputs", ReferenceCase.Flatten(expected.GetProperty("outputs")), PerStep(cache.Steps, cache.Output), tolerance);
-        Tolerance.AssertClose($"{label} top_hidden", ReferenceCase.Flatten(expected.GetProperty("top_hidden")), PerStep(cache.Steps, cache.TopHidden), tolerance);
+        Tolerance.AssertClose($"{label} top_hidden", ReferenceCase.Flatten(expected.GetProperty("top_hidden")), PerStep(cache.Steps, cache.Hidden), tolerance);
         Tolerance.AssertClose($"{label} h_n", ReferenceCase.Flatten(expected.GetProperty("h_n")), CellsReferenceCase.States(cache.FinalHiddens()), tolerance);
         expected.TryGetProperty("c_n", out JsonElement cn).Should().Be(lstm, $"{label}: c_n exactly for LSTM");
         if (lstm)
@@ -84,8 +84,8 @@ public sealed class CellsReferenceTests
         }
 
         // Loss, every gradient and the dh norms at the initial parameters.
-        var bptt = new RecurrentModelBptt<T>(model, reference.Placement, reference.Reduction);
-        RecurrentModelGradients<T> gradients = bptt.Backward(cache, targets);
+        var bptt = new Bptt<T>(model, reference.Placement, reference.Reduction);
+        RecurrentGradients<T> gradients = bptt.Backward(cache, targets);
         double loss = expected.GetProperty("loss").GetDouble();
         Tolerance.AssertClose($"{label} loss", loss, double.CreateTruncating(gradients.Loss), tolerance);
         Tolerance.AssertClose($"{label} loss (Bptt.Loss)", loss, double.CreateTruncating(bptt.Loss(cache, targets)), tolerance);
@@ -94,7 +94,7 @@ public sealed class CellsReferenceTests
 
         // The same gradients with the time axis walked one step per chunk (real sizes use chunks of about 1024 columns,
         // which these small cases never reach): every weight gradient is then a sum of T products.
-        RecurrentModelGradients<T> stepwise = new RecurrentModelBptt<T>(model, reference.Placement, reference.Reduction) { ChunkColumns = 1 }.Backward(cache, targets);
+        RecurrentGradients<T> stepwise = new Bptt<T>(model, reference.Placement, reference.Reduction) { ChunkColumns = 1 }.Backward(cache, targets);
         AssertParameters($"{label} grads, one step per chunk", grads, stepwise.ParameterGradients, stepwise.Gradient, tolerance, statesToo: true);
         Tolerance.AssertClose(
             $"{label} grads.h0", ReferenceCase.Flatten(grads.GetProperty("h0")),
@@ -121,7 +121,7 @@ public sealed class CellsReferenceTests
 
     private static void CheckTrajectory<T>(
         CellsReferenceCase reference, RecurrentModel<T> model, List<Matrix<T>> inputs, List<Matrix<T>>? h0, List<Matrix<T>>? c0,
-        SequenceTargets<T> targets, RecurrentModelGradients<T> gradients, double tolerance, bool checkTrajectory, string label)
+        SequenceTargets<T> targets, RecurrentGradients<T> gradients, double tolerance, bool checkTrajectory, string label)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         JsonElement expected = reference.Expected;
@@ -149,9 +149,9 @@ public sealed class CellsReferenceTests
         {
             RecurrentModel<T> trained = reference.CreateModel<T>();
             IOptimizer<T> optimizer = ReferenceTrajectory.OptimizerOf<T>(reference.Optimizer, reference.Name);
-            var bptt = new RecurrentModelBptt<T>(trained, reference.Placement, reference.Reduction);
-            RecurrentModelCache<T> cache = trained.CreateCache(reference.Steps, reference.Batch);
-            RecurrentModelGradients<T> stepGradients = trained.CreateGradients(reference.Steps, reference.Batch);
+            var bptt = new Bptt<T>(trained, reference.Placement, reference.Reduction);
+            ForwardCache<T> cache = trained.CreateCache(reference.Steps, reference.Batch);
+            RecurrentGradients<T> stepGradients = trained.CreateGradients(reference.Steps, reference.Batch);
             int k = 0;
             foreach (JsonElement step in steps.EnumerateArray())
             {
@@ -175,9 +175,9 @@ public sealed class CellsReferenceTests
             {
                 int prefix = Math.Min((c + 1) * chunkLength, reference.Steps);
                 RecurrentModel<T> trained = reference.CreateModel<T>();
-                var tbptt = new RecurrentModelTruncatedBptt<T>(
+                var tbptt = new TruncatedBptt<T>(
                     trained, ReferenceTrajectory.OptimizerOf<T>(reference.Optimizer, reference.Name), chunkLength, reference.Placement, reference.Reduction, clipping);
-                RecurrentModelTruncatedBpttResult<T> result = tbptt.Train(inputs.Take(prefix).ToList(), reference.Targets<T>(prefix), h0, c0);
+                TruncatedBpttResult<T> result = tbptt.Train(inputs.Take(prefix).ToList(), reference.Targets<T>(prefix), h0, c0);
                 result.ChunkLosses.Should().HaveCount(c + 1);
                 Tolerance.AssertClose($"{label} chunks[{c}].loss", expectedChunks[c].GetProperty("loss").GetDouble(), double.CreateTruncating(result.ChunkLosses[c]), tolerance);
                 AssertParameters($"{label} chunks[{c}].params", expectedChunks[c].GetProperty("params"), trained.Parameters, trained.Parameter, tolerance, statesToo: false);

@@ -88,7 +88,7 @@ public sealed class ReferenceTests
         string label = $"{reference.Name} ({typeof(T).Name})";
 
         // Forward: h_1..h_T and y_1..y_T, each [T][B][n] in the file.
-        ForwardCache<T> cache = layer.Forward(inputs, h0);
+        ForwardCache<T> cache = layer.Forward(inputs, [h0]);
         Tolerance.AssertClose($"{label} hidden", ReferenceCase.Flatten(expected.GetProperty("hidden")), PerStep(cache.Steps, cache.Hidden), tolerance);
         Tolerance.AssertClose($"{label} outputs", ReferenceCase.Flatten(expected.GetProperty("outputs")), PerStep(cache.Steps, cache.Output), tolerance);
 
@@ -97,18 +97,18 @@ public sealed class ReferenceTests
         RecurrentGradients<T> gradients = bptt.Backward(cache, targets);
         Tolerance.AssertClose($"{label} loss", expected.GetProperty("loss").GetDouble(), double.CreateTruncating(gradients.Loss), tolerance);
         Tolerance.AssertClose($"{label} loss (Bptt.Loss)", expected.GetProperty("loss").GetDouble(), double.CreateTruncating(bptt.Loss(cache, targets)), tolerance);
-        AssertParameters($"{label} grads", expected.GetProperty("grads"), gradients.Wx, gradients.Wh, gradients.Wy, gradients.Bh, gradients.By, tolerance);
+        AssertParameters($"{label} grads", expected.GetProperty("grads"), gradients.Gradient("Wx"), gradients.Gradient("Wh"), gradients.Gradient("Wy"), gradients.Gradient("Bh").Column(0), gradients.Gradient("By").Column(0), tolerance);
         Tolerance.AssertClose(
             $"{label} grads.h0",
             ReferenceCase.Flatten(expected.GetProperty("grads").GetProperty("h0")),
-            ReferenceCase.RowMajor(gradients.InitialHidden.Transpose()),
+            ReferenceCase.RowMajor(gradients.InitialHidden(0).Transpose()),
             tolerance);
-        CheckDhNorms<T>($"{label} dh_norms", ReferenceCase.Flatten(expected.GetProperty("dh_norms")), gradients.DhNorms.ToArray(), tolerance);
+        CheckDhNorms<T>($"{label} dh_norms", ReferenceCase.Flatten(expected.GetProperty("dh_norms")), gradients.DhNorms(0, 0).ToArray(), tolerance);
 
         // The same gradients with the time axis walked one step per chunk (real sizes use chunks of about 1024 columns,
         // which these small cases never reach): the weight gradients are then sums of T products each.
         RecurrentGradients<T> stepwise = new Bptt<T>(layer, reference.Placement, reference.Reduction) { ChunkColumns = 1 }.Backward(cache, targets);
-        AssertParameters($"{label} grads, one step per chunk", expected.GetProperty("grads"), stepwise.Wx, stepwise.Wh, stepwise.Wy, stepwise.Bh, stepwise.By, tolerance);
+        AssertParameters($"{label} grads, one step per chunk", expected.GetProperty("grads"), stepwise.Gradient("Wx"), stepwise.Gradient("Wh"), stepwise.Gradient("Wy"), stepwise.Gradient("Bh").Column(0), stepwise.Gradient("By").Column(0), tolerance);
 
         ReferenceTrajectory.Check(reference, layer, inputs, h0, targets, gradients, tolerance, checkTrajectory, label);
     }

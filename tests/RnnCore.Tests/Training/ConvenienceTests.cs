@@ -191,7 +191,7 @@ public abstract class ConvenienceTests<T>
 
     private static T[][] Parameters(Trainer<T> trainer)
     {
-        TensorSet<T> parameters = trainer.Model?.Parameters ?? trainer.Layer.Parameters;
+        TensorSet<T> parameters = trainer.Model.Parameters;
         return [.. Enumerable.Range(0, parameters.Count).Select(i => parameters[i].ToArray())];
     }
 

@@ -31,9 +31,9 @@ public abstract class ModelTrainerTests<T>
         new Trainer<T>(model, new SgdOptimizer<T>(0.3, momentum: 0.9), options).Fit(data);
 
         var optimizer = new SgdOptimizer<T>(0.3, momentum: 0.9);
-        var bptt = new RecurrentModelBptt<T>(twin, LossPlacement.EveryStep, LossReduction.Mean);
-        RecurrentModelCache<T> cache = twin.CreateCache(6, 4);
-        RecurrentModelGradients<T> gradients = twin.CreateGradients(6, 4);
+        var bptt = new Bptt<T>(twin, LossPlacement.EveryStep, LossReduction.Mean);
+        ForwardCache<T> cache = twin.CreateCache(6, 4);
+        RecurrentGradients<T> gradients = twin.CreateGradients(6, 4);
         for (int epoch = 0; epoch < 2; epoch++)
         {
             for (int start = 0; start < 8; start += 4)
@@ -62,9 +62,9 @@ public abstract class ModelTrainerTests<T>
         new Trainer<T>(model, new SgdOptimizer<T>(0.2), new TrainerOptions { Epochs = 1, BatchSize = 2, Shuffle = false }).Fit(data);
 
         var optimizer = new SgdOptimizer<T>(0.2);
-        var bptt = new RecurrentModelBptt<T>(twin, LossPlacement.EveryStep, LossReduction.Mean);
-        RecurrentModelCache<T> cache = twin.CreateCache(7, 2);
-        RecurrentModelGradients<T> gradients = twin.CreateGradients(7, 2);
+        var bptt = new Bptt<T>(twin, LossPlacement.EveryStep, LossReduction.Mean);
+        ForwardCache<T> cache = twin.CreateCache(7, 2);
+        RecurrentGradients<T> gradients = twin.CreateGradients(7, 2);
         twin.Forward(Inputs(data.Take(2).ToArray(), 7), cache, training: true);
         bptt.Backward(cache, Targets(data.Take(2).ToArray(), 7), gradients);
         optimizer.Step(twin.Parameters, gradients.ParameterGradients);
@@ -88,8 +88,8 @@ public abstract class ModelTrainerTests<T>
         var trainer = new Trainer<T>(model, new SgdOptimizer<T>(0.1), new TrainerOptions { Epochs = 2, BatchSize = 4, Shuffle = false });
 
         // Evaluate equals the inference loss of the model's own forward pass, and repeats exactly (no masks drawn).
-        var bptt = new RecurrentModelBptt<T>(model, LossPlacement.EveryStep, LossReduction.Mean);
-        RecurrentModelCache<T> cache = model.CreateCache(5, 4);
+        var bptt = new Bptt<T>(model, LossPlacement.EveryStep, LossReduction.Mean);
+        ForwardCache<T> cache = model.CreateCache(5, 4);
         model.Forward(Inputs(data.ToArray(), 5), cache, lengths: [5, 5, 3, 5]);
         double inference = double.CreateTruncating(bptt.Loss(cache, Targets(data.ToArray(), 5)));
         double evaluated = trainer.Evaluate(data).Loss;
@@ -192,9 +192,9 @@ public abstract class ModelTrainerTests<T>
 
         // Exactly three batches applied: the hand loop over the first three batches gives the same parameters.
         var optimizer = new SgdOptimizer<T>(0.1);
-        var bptt = new RecurrentModelBptt<T>(twin, LossPlacement.EveryStep, LossReduction.Mean);
-        RecurrentModelCache<T> cache = twin.CreateCache(5, 2);
-        RecurrentModelGradients<T> gradients = twin.CreateGradients(5, 2);
+        var bptt = new Bptt<T>(twin, LossPlacement.EveryStep, LossReduction.Mean);
+        ForwardCache<T> cache = twin.CreateCache(5, 2);
+        RecurrentGradients<T> gradients = twin.CreateGradients(5, 2);
         for (int start = 0; start < 6; start += 2)
         {
             Sequence<T>[] batch = data.Skip(start).Take(2).ToArray();
@@ -219,9 +219,9 @@ public abstract class ModelTrainerTests<T>
         new Trainer<T>(model, new SgdOptimizer<T>(0.2), new TrainerOptions { Epochs = 2, BatchSize = 2, Shuffle = false, Stateful = true }).Fit(data);
 
         var optimizer = new SgdOptimizer<T>(0.2);
-        var bptt = new RecurrentModelBptt<T>(twin, LossPlacement.EveryStep, LossReduction.Mean);
-        RecurrentModelCache<T> cache = twin.CreateCache(4, 2);
-        RecurrentModelGradients<T> gradients = twin.CreateGradients(4, 2);
+        var bptt = new Bptt<T>(twin, LossPlacement.EveryStep, LossReduction.Mean);
+        ForwardCache<T> cache = twin.CreateCache(4, 2);
+        RecurrentGradients<T> gradients = twin.CreateGradients(4, 2);
         for (int epoch = 0; epoch < 2; epoch++)
         {
             IReadOnlyList<Matrix<T>>? h = null, c = null; // each epoch starts from zeros
@@ -240,7 +240,7 @@ public abstract class ModelTrainerTests<T>
     }
 
     [Fact]
-    public void Truncated_training_equals_RecurrentModelTruncatedBptt_bit_for_bit()
+    public void Truncated_training_equals_TruncatedBptt_bit_for_bit()
     {
         var random = new Random(9);
         SequenceDataset<T> data = TrainingData.Classes<T>(random, 3, 4, Enumerable.Repeat(10, 3).ToList());
@@ -252,7 +252,7 @@ public abstract class ModelTrainerTests<T>
             Epochs = 2, BatchSize = 3, TruncationLength = 4, Shuffle = false, Clipping = Clipping.ByGlobalNorm(1),
         }).Fit(data);
 
-        var truncated = new RecurrentModelTruncatedBptt<T>(twin, new SgdOptimizer<T>(0.2), 4, LossPlacement.EveryStep, LossReduction.Mean, Clipping.ByGlobalNorm(1));
+        var truncated = new TruncatedBptt<T>(twin, new SgdOptimizer<T>(0.2), 4, LossPlacement.EveryStep, LossReduction.Mean, Clipping.ByGlobalNorm(1));
         for (int epoch = 0; epoch < 2; epoch++)
         {
             truncated.Train(Inputs(data.ToArray(), 10), Targets(data.ToArray(), 10));
@@ -303,10 +303,10 @@ public abstract class ModelTrainerTests<T>
         }).Fit(data);
 
         // The same single step by hand: its dh norms are the report's.
-        var bptt = new RecurrentModelBptt<T>(twin, LossPlacement.LastStep, LossReduction.Mean);
-        RecurrentModelCache<T> cache = twin.CreateCache(6, 4);
+        var bptt = new Bptt<T>(twin, LossPlacement.LastStep, LossReduction.Mean);
+        ForwardCache<T> cache = twin.CreateCache(6, 4);
         twin.Forward(Inputs(data.ToArray(), 6), cache, training: true);
-        RecurrentModelGradients<T> gradients = twin.CreateGradients(6, 4);
+        RecurrentGradients<T> gradients = twin.CreateGradients(6, 4);
         bptt.Backward(cache, SequenceTargets<T>.FromClasses([data.Select(s => s.Classes![0]).ToArray()]), gradients);
 
         GradientHealth health = history.Epochs[0].Health;
@@ -349,7 +349,7 @@ public abstract class ModelTrainerTests<T>
         sampler.Generate([1, 3], 6, topK: 1).Should().Equal(tokens);
 
         int[] sequence = [1, 3, .. tokens[..^1]];
-        RecurrentModelCache<T> cache = model.Forward(sequence.Select(k => Matrix<T>.Build.Dense(5, 1, (i, _) => i == k ? T.One : T.Zero)).ToList());
+        ForwardCache<T> cache = model.Forward(sequence.Select(k => Matrix<T>.Build.Dense(5, 1, (i, _) => i == k ? T.One : T.Zero)).ToList());
         for (int n = 0; n < tokens.Length; n++)
         {
             T[] y = cache.Output(n + 1).Column(0).ToArray();
@@ -366,7 +366,6 @@ public abstract class ModelTrainerTests<T>
         var model = new RecurrentModel<T>(ModelProblems.Options(RecurrentCellKind.Gru, 1, false, OutputActivation.Softmax));
         var trainer = new Trainer<T>(model, new SgdOptimizer<T>(0.1));
         trainer.Model.Should().BeSameAs(model);
-        ((Action)(() => _ = trainer.Layer)).Should().Throw<InvalidOperationException>().WithMessage("*use Model*");
         ((Action)(() => trainer.Fit(TrainingData.Classes<T>(new Random(1), 2, 3, [3])))).Should().Throw<ArgumentException>().WithMessage("*input size 2*inputSize is 3*");
     }
 

@@ -5,25 +5,27 @@ using RnnCore.Internal;
 namespace RnnCore;
 
 /// <summary>
-/// The result of <see cref="RecurrentModelBptt{T}"/>: dL/dparameter for every parameter (named as
+/// The result of <see cref="Bptt{T}"/>: dL/dparameter for every parameter (named as
 /// <see cref="RecurrentModel{T}.Parameters"/>), dL/dh_0 and dL/dc_0 for every layer-direction, the loss, and the norms of
 /// dL/dh at every position of every layer and direction (the vanishing-gradient diagnostic). Create one with
 /// <see cref="RecurrentModel{T}.CreateGradients"/> and pass it back on every step: it is overwritten, never reallocated.
 /// </summary>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
-public sealed class RecurrentModelGradients<T>
+public sealed class RecurrentGradients<T>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly RecurrentModel<T> _model;
     private readonly double[][] _dhNorms;
 
-    internal RecurrentModelGradients(RecurrentModel<T> model, int steps, int batch)
+    internal RecurrentGradients(RecurrentModel<T> model, int steps, int batch)
     {
         Guard.Positive(steps, nameof(steps));
         Guard.Positive(batch, nameof(batch));
         _model = model;
         Options = model.Options;
+        FusedBias = model.FusedBias;
         Steps = steps;
+        Capacity = steps;
         Batch = batch;
         TensorSet<T> parameters = model.Parameters;
         var names = new string[parameters.Count];
@@ -50,8 +52,11 @@ public sealed class RecurrentModelGradients<T>
     /// <summary>The options of the model these gradients are for.</summary>
     public RecurrentModelOptions Options { get; }
 
-    /// <summary>Number of steps T.</summary>
-    public int Steps { get; }
+    /// <summary>Number of steps T (of the last BPTT; at most the steps these gradients were created for).</summary>
+    public int Steps { get; private set; }
+
+    /// <summary>The steps these gradients were created for: <see cref="UseSteps"/> may use fewer without reallocating.</summary>
+    internal int Capacity { get; }
 
     /// <summary>Number of sequences B.</summary>
     public int Batch { get; }
@@ -62,6 +67,9 @@ public sealed class RecurrentModelGradients<T>
     /// <summary>Every parameter's gradient, in the order and with the names of <see cref="RecurrentModel{T}.Parameters"/>, for optimizers and clipping.</summary>
     public TensorSet<T> ParameterGradients { get; }
 
+    /// <summary>True when made for a network with one fused hidden bias (see <see cref="RecurrentModel{T}.FusedBias"/>).</summary>
+    internal bool FusedBias { get; }
+
     internal T[][] InitialHiddenData { get; }
 
     internal T[][] InitialCellData { get; }
@@ -69,7 +77,7 @@ public sealed class RecurrentModelGradients<T>
     internal double[][] DhNormsData => _dhNorms;
 
     /// <summary>The gradient of the parameter named <paramref name="name"/>, as a live matrix shaped like <see cref="RecurrentModel{T}.Parameter"/>.</summary>
-    /// <param name="name">A PyTorch <c>state_dict</c> name, e.g. <c>"rnn.weight_hh_l0"</c>.</param>
+    /// <param name="name">A parameter name, e.g. <c>"rnn.weight_hh_l0"</c>, or <c>"Wh"</c> for a <see cref="RecurrentLayer{T}"/>.</param>
     public Matrix<T> Gradient(string name) => _model.View(ParameterGradients, name);
 
     /// <summary>dL/dh_0 of layer-direction <paramref name="index"/> (layer·D + direction), a new H x B matrix.</summary>
@@ -106,7 +114,18 @@ public sealed class RecurrentModelGradients<T>
             throw new ArgumentOutOfRangeException(nameof(layer), $"(layer {layer}, direction {direction}) is outside {Options.Layers} layer(s) x {d} direction(s).");
         }
 
-        return _dhNorms[(layer * d) + direction];
+        return new ArraySegment<double>(_dhNorms[(layer * d) + direction], 0, Steps);
+    }
+
+    /// <summary>Uses the first <paramref name="steps"/> norms (1..<see cref="Capacity"/>), for a cache that does the same.</summary>
+    internal void UseSteps(int steps)
+    {
+        if (steps < 1 || steps > Capacity)
+        {
+            throw new ArgumentOutOfRangeException(nameof(steps), steps, $"steps must be in [1, {Capacity}], but was {steps}.");
+        }
+
+        Steps = steps;
     }
 
     /// <summary>Sets every gradient, the norms and the loss to zero.</summary>

@@ -9,7 +9,7 @@ namespace RnnCore;
 /// <summary>
 /// The unrolled forward pass of a <see cref="RecurrentModel{T}"/> over B sequences of T steps: every layer's and
 /// direction's states and gate activations, the dropout masks, the head's logits (the outputs are rebuilt from them when
-/// read). Exactly what <see cref="RecurrentModelBptt{T}"/> reads on its way back. Create one with <see cref="RecurrentModel{T}.CreateCache"/>
+/// read). Exactly what <see cref="Bptt{T}"/> reads on its way back. Create one with <see cref="RecurrentModel{T}.CreateCache"/>
 /// and pass it to every forward pass: it is overwritten, never reallocated.
 /// </summary>
 /// <remarks>
@@ -18,15 +18,16 @@ namespace RnnCore;
 /// own last real step, as PyTorch's packed sequences do). A cache is not thread-safe; use one per thread.
 /// </remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
-public sealed class RecurrentModelCache<T>
+public sealed class ForwardCache<T>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
-    internal RecurrentModelCache(RecurrentModel<T> model, int steps, int batch)
+    internal ForwardCache(RecurrentModel<T> model, int steps, int batch)
     {
         Guard.Positive(steps, nameof(steps));
         Guard.Positive(batch, nameof(batch));
         Options = model.Options;
         Steps = steps;
+        Capacity = steps;
         Batch = batch;
         int h = model.HiddenSize;
         int d = model.Directions;
@@ -73,8 +74,14 @@ public sealed class RecurrentModelCache<T>
     /// <summary>The options of the model this cache was created for.</summary>
     public RecurrentModelOptions Options { get; }
 
-    /// <summary>Number of steps T.</summary>
-    public int Steps { get; }
+    /// <summary>Number of steps T of the last pass (at most the steps the cache was created for).</summary>
+    public int Steps { get; private set; }
+
+    /// <summary>The steps the cache was created for: <see cref="UseSteps"/> may use fewer without reallocating.</summary>
+    internal int Capacity { get; }
+
+    /// <summary>T·B, the columns of the steps in use.</summary>
+    internal int Columns => Steps * Batch;
 
     /// <summary>Number of sequences B.</summary>
     public int Batch { get; }
@@ -155,7 +162,7 @@ public sealed class RecurrentModelCache<T>
     /// D·H x B matrix; zero at a padded position.
     /// </summary>
     /// <param name="step">0-based position, 0 ≤ step &lt; <see cref="Steps"/>.</param>
-    public Matrix<T> TopHidden(int step) => Block(LayerOutputs[^1], Directions * Options.HiddenSize, CheckStep(step));
+    public Matrix<T> Hidden(int step) => Block(LayerOutputs[^1], Directions * Options.HiddenSize, CheckStep(step));
 
     /// <summary>
     /// The final hidden state h_n of layer-direction <paramref name="index"/> = layer·D + direction (PyTorch's
@@ -193,6 +200,21 @@ public sealed class RecurrentModelCache<T>
         int o = Options.OutputSize;
         OutputValues.FromLogits<T>(
             Options.OutputActivation, Logits.AsSpan(firstColumn * o, count * o), InverseSums.AsSpan(firstColumn, count), o, destination);
+    }
+
+    /// <summary>
+    /// Uses the first <paramref name="steps"/> steps of every slab (1..<see cref="Capacity"/>): a trainer reuses one
+    /// cache for batches of any length up to its capacity. The cache is empty until the next forward pass.
+    /// </summary>
+    internal void UseSteps(int steps)
+    {
+        if (steps < 1 || steps > Capacity)
+        {
+            throw new ArgumentOutOfRangeException(nameof(steps), steps, $"steps must be in [1, {Capacity}], but was {steps}.");
+        }
+
+        Steps = steps;
+        Owner = null;
     }
 
     /// <summary>The H x B block <paramref name="block"/> of a state slab, without copying.</summary>

@@ -18,14 +18,14 @@ namespace RnnCore;
 /// Not thread-safe.
 /// </remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
-public sealed class RecurrentModelTruncatedBptt<T>
+public sealed class TruncatedBptt<T>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private readonly RecurrentModelBptt<T> _bptt;
-    private RecurrentModelCache<T>? _chunkCache;
-    private RecurrentModelGradients<T>? _chunkGradients;
-    private RecurrentModelCache<T>? _tailCache;
-    private RecurrentModelGradients<T>? _tailGradients;
+    private readonly Bptt<T> _bptt;
+    private ForwardCache<T>? _chunkCache;
+    private RecurrentGradients<T>? _chunkGradients;
+    private ForwardCache<T>? _tailCache;
+    private RecurrentGradients<T>? _tailGradients;
 
     /// <summary>Creates truncated BPTT for a model and an optimizer.</summary>
     /// <param name="model">The model to train; unidirectional.</param>
@@ -35,7 +35,7 @@ public sealed class RecurrentModelTruncatedBptt<T>
     /// <param name="reduction">Sum or mean over each chunk.</param>
     /// <param name="clipping">Clipping applied to each chunk's gradients before the optimizer step; none when null.</param>
     /// <exception cref="ArgumentException">The model is bidirectional.</exception>
-    public RecurrentModelTruncatedBptt(
+    public TruncatedBptt(
         RecurrentModel<T> model, IOptimizer<T> optimizer, int chunkLength, LossPlacement placement = LossPlacement.EveryStep,
         LossReduction reduction = LossReduction.Sum, Clipping? clipping = null)
     {
@@ -47,7 +47,7 @@ public sealed class RecurrentModelTruncatedBptt<T>
             throw new ArgumentException("model is bidirectional but truncated BPTT needs a unidirectional model (expected Bidirectional = false).", nameof(model));
         }
 
-        _bptt = new RecurrentModelBptt<T>(model, placement, reduction);
+        _bptt = new Bptt<T>(model, placement, reduction);
         Optimizer = optimizer;
         ChunkLength = chunkLength;
         Clipping = clipping ?? Clipping.None;
@@ -75,7 +75,7 @@ public sealed class RecurrentModelTruncatedBptt<T>
     /// <param name="initialCell">c_0 (LSTM), L matrices of H x B; zeros when null.</param>
     /// <returns>Each chunk's loss and gradient norm before clipping, and every layer's final states (to carry on: stateful training).</returns>
     /// <exception cref="ArgumentException">A shape or value is wrong; nothing has been trained.</exception>
-    public RecurrentModelTruncatedBpttResult<T> Train(
+    public TruncatedBpttResult<T> Train(
         IReadOnlyList<Matrix<T>> inputs, SequenceTargets<T> targets, IReadOnlyList<Matrix<T>>? initialHidden = null, IReadOnlyList<Matrix<T>>? initialCell = null)
     {
         ArgumentNullException.ThrowIfNull(inputs);
@@ -91,12 +91,12 @@ public sealed class RecurrentModelTruncatedBptt<T>
         int chunks = (steps + ChunkLength - 1) / ChunkLength;
         var losses = new T[chunks];
         var norms = new double[chunks];
-        RecurrentModelCache<T>? previous = null;
+        ForwardCache<T>? previous = null;
         for (int c = 0; c < chunks; c++)
         {
             int start = c * ChunkLength;
             int length = Math.Min(ChunkLength, steps - start);
-            (RecurrentModelCache<T> cache, RecurrentModelGradients<T> gradients) = Buffers(length, batch);
+            (ForwardCache<T> cache, RecurrentGradients<T> gradients) = Buffers(length, batch);
             if (previous is null)
             {
                 model.CopyStates(cache, initialHidden, initialCell);
@@ -135,10 +135,10 @@ public sealed class RecurrentModelTruncatedBptt<T>
             previous = cache;
         }
 
-        return new RecurrentModelTruncatedBpttResult<T>(losses, norms, previous!.FinalHiddens(), model.Cell.HasCellState ? previous.FinalCells() : null);
+        return new TruncatedBpttResult<T>(losses, norms, previous!.FinalHiddens(), model.Cell.HasCellState ? previous.FinalCells() : null);
     }
 
-    private (RecurrentModelCache<T> Cache, RecurrentModelGradients<T> Gradients) Buffers(int length, int batch)
+    private (ForwardCache<T> Cache, RecurrentGradients<T> Gradients) Buffers(int length, int batch)
     {
         if (length == ChunkLength)
         {

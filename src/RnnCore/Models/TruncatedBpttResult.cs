@@ -3,12 +3,12 @@ using MathNet.Numerics.LinearAlgebra;
 
 namespace RnnCore;
 
-/// <summary>What <see cref="RecurrentModelTruncatedBptt{T}.Train"/> measured, chunk by chunk, and the states it ended with.</summary>
+/// <summary>What <see cref="TruncatedBptt{T}.Train"/> measured, chunk by chunk, and the states it ended with.</summary>
 /// <typeparam name="T">The element type.</typeparam>
-public sealed class RecurrentModelTruncatedBpttResult<T>
+public sealed class TruncatedBpttResult<T>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
-    internal RecurrentModelTruncatedBpttResult(T[] chunkLosses, double[] gradientNorms, IReadOnlyList<Matrix<T>> finalHidden, IReadOnlyList<Matrix<T>>? finalCell)
+    internal TruncatedBpttResult(T[] chunkLosses, double[] gradientNorms, IReadOnlyList<Matrix<T>> finalHidden, IReadOnlyList<Matrix<T>>? finalCell)
     {
         ChunkLosses = chunkLosses;
         GradientNormsBeforeClipping = gradientNorms;

@@ -7,7 +7,7 @@ using RnnCore.Models;
 namespace RnnCore;
 
 /// <summary>
-/// Backpropagation through time for a <see cref="RecurrentModel{T}"/>: walks a <see cref="RecurrentModelCache{T}"/> in
+/// Backpropagation through time for a <see cref="RecurrentModel{T}"/>: walks a <see cref="ForwardCache{T}"/> in
 /// reverse, from the head down through every layer and, within a layer-direction, from its last processing step back to
 /// its first, and computes the loss, every parameter's gradient, dL/dh_0 and dL/dc_0, and the dh norms.
 /// </summary>
@@ -28,7 +28,7 @@ namespace RnnCore;
 /// </para>
 /// </remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
-public sealed class RecurrentModelBptt<T>
+public sealed class Bptt<T>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
     private T[] _logitGradient = []; // dL/dz of one time chunk of positions, [O, chunk steps · B]
@@ -49,7 +49,7 @@ public sealed class RecurrentModelBptt<T>
     /// <param name="model">The model whose caches will be walked.</param>
     /// <param name="placement">Loss at every step (default) or at each sequence's last step only.</param>
     /// <param name="reduction">Sum (default) or PyTorch's mean.</param>
-    public RecurrentModelBptt(RecurrentModel<T> model, LossPlacement placement = LossPlacement.EveryStep, LossReduction reduction = LossReduction.Sum)
+    public Bptt(RecurrentModel<T> model, LossPlacement placement = LossPlacement.EveryStep, LossReduction reduction = LossReduction.Sum)
     {
         ArgumentNullException.ThrowIfNull(model);
         BpttChecks<T>.RequireDefined(placement, reduction);
@@ -78,10 +78,10 @@ public sealed class RecurrentModelBptt<T>
     /// <param name="cache">A cache filled by <see cref="Model"/>'s forward pass.</param>
     /// <param name="targets">The targets of the scored steps.</param>
     /// <returns>New gradients (with the loss set).</returns>
-    public RecurrentModelGradients<T> Backward(RecurrentModelCache<T> cache, SequenceTargets<T> targets)
+    public RecurrentGradients<T> Backward(ForwardCache<T> cache, SequenceTargets<T> targets)
     {
         ArgumentNullException.ThrowIfNull(cache);
-        RecurrentModelGradients<T> gradients = Model.CreateGradients(cache.Steps, cache.Batch);
+        RecurrentGradients<T> gradients = Model.CreateGradients(cache.Steps, cache.Batch);
         Backward(cache, targets, gradients);
         return gradients;
     }
@@ -93,12 +93,18 @@ public sealed class RecurrentModelBptt<T>
     /// <returns>The loss.</returns>
     /// <exception cref="ArgumentException">The cache, targets or gradients do not match the model or each other, or a target is out of range. Nothing is written.</exception>
     /// <exception cref="NonFiniteValueException">A gradient dL/dh became NaN or infinite (reported at its position).</exception>
-    public T Backward(RecurrentModelCache<T> cache, SequenceTargets<T> targets, RecurrentModelGradients<T> gradients)
+    public T Backward(ForwardCache<T> cache, SequenceTargets<T> targets, RecurrentGradients<T> gradients)
     {
         Validate(cache, targets);
         ValidateTargetValues(targets);
         ArgumentNullException.ThrowIfNull(gradients);
         Model.RequireSameShape(gradients.Options, nameof(gradients), "gradients");
+        if (gradients.FusedBias != Model.FusedBias)
+        {
+            throw new ArgumentException(
+                $"gradients were created for a network {(gradients.FusedBias ? "with one fused hidden bias" : "with b_ih and b_hh")} but this one has {(Model.FusedBias ? "one fused hidden bias" : "b_ih and b_hh")}; create them with this network's CreateGradients.",
+                nameof(gradients));
+        }
         if (gradients.Steps != cache.Steps || gradients.Batch != cache.Batch)
         {
             throw new ArgumentException(
@@ -113,7 +119,7 @@ public sealed class RecurrentModelBptt<T>
     /// <param name="cache">A cache filled by <see cref="Model"/>'s forward pass.</param>
     /// <param name="targets">The targets, as for Backward.</param>
     /// <returns>The loss.</returns>
-    public T Loss(RecurrentModelCache<T> cache, SequenceTargets<T> targets)
+    public T Loss(ForwardCache<T> cache, SequenceTargets<T> targets)
     {
         Validate(cache, targets);
         ValidateTargetValues(targets);
@@ -122,7 +128,7 @@ public sealed class RecurrentModelBptt<T>
     }
 
     /// <summary>BPTT proper, once validated: cache position t is scored against target step <paramref name="targetOffset"/> + t.</summary>
-    internal T BackwardCore(RecurrentModelCache<T> cache, SequenceTargets<T> targets, int targetOffset, RecurrentModelGradients<T> gradients)
+    internal T BackwardCore(ForwardCache<T> cache, SequenceTargets<T> targets, int targetOffset, RecurrentGradients<T> gradients)
     {
         using RnnCoreSettings.ParallelismScope parallelism = RnnCoreSettings.UseModelDegree(Model.MaxDegreeOfParallelism);
         RecurrentModel<T> model = Model;
@@ -137,7 +143,6 @@ public sealed class RecurrentModelBptt<T>
 
         // Seed, in time chunks of positions: dL/dz at every scored column (zero elsewhere), then the head's gradients
         // (summed over the chunks) and dL/do of the top layer for the chunk's positions.
-        int headIndex = 4 * model.Layers * d;
         T[] outputGradient = _outputGradient;
         T[] belowGradient = _belowGradient;
         int chunks = TimeChunks.Count(cache.Steps, b, ChunkColumns);
@@ -149,8 +154,8 @@ public sealed class RecurrentModelBptt<T>
             model.Head.LogitGradient(
                 cache.Logits, cache.InverseSums, targets, targetOffset, cache.Lengths, Placement, Reduction, start, start + (chunkColumns / b), logitGradient);
             model.Head.Backward(
-                logitGradient, cache.LayerOutputs[^1].AsSpan(start * b * dh, chunkColumns * dh), gradients.ParameterGradients[headIndex],
-                gradients.ParameterGradients[headIndex + 1], outputGradient.AsSpan(start * b * dh, chunkColumns * dh), chunk == chunks - 1 ? T.Zero : T.One);
+                logitGradient, cache.LayerOutputs[^1].AsSpan(start * b * dh, chunkColumns * dh), gradients.ParameterGradients[model.HeadWeightIndex],
+                gradients.ParameterGradients[model.HeadBiasIndex], outputGradient.AsSpan(start * b * dh, chunkColumns * dh), chunk == chunks - 1 ? T.Zero : T.One);
         }
 
         // Down the stack: each layer's directions, then dropout's backward on what reaches the layer below.
@@ -168,10 +173,27 @@ public sealed class RecurrentModelBptt<T>
                 if (cache.DropoutApplied)
                 {
                     // x = o ⊙ m, so dL/do = dL/dx ⊙ m.
-                    TensorPrimitives.Multiply<T>(belowGradient.AsSpan(0, dh * columns), cache.DropoutMasks[k - 1], belowGradient.AsSpan(0, dh * columns));
+                    TensorPrimitives.Multiply<T>(belowGradient.AsSpan(0, dh * columns), cache.DropoutMasks[k - 1].AsSpan(0, dh * columns), belowGradient.AsSpan(0, dh * columns));
                 }
 
                 (outputGradient, belowGradient) = (belowGradient, outputGradient);
+            }
+        }
+
+        // The loss is summed in double; rounded to T it may still overflow (float squared errors past 3.4e38). Each
+        // weight gradient is a sum over all steps: once non-finite it stays so, so one check at the end suffices.
+        if (!double.IsFinite(loss) || !T.IsFinite(T.CreateTruncating(loss)))
+        {
+            throw new NonFiniteValueException("loss", -1, $"the sum over the scored steps is {loss:R}, beyond {typeof(T).Name}");
+        }
+
+        TensorSet<T> g = gradients.ParameterGradients;
+        for (int p = 0; p < g.Count; p++)
+        {
+            int bad = Guard.IndexOfNonFinite<T>(g[p]);
+            if (bad >= 0)
+            {
+                throw new NonFiniteValueException($"gradient dL/d{g.GetName(p)}", -1, $"element {bad}, summed over all steps");
             }
         }
 
@@ -190,7 +212,7 @@ public sealed class RecurrentModelBptt<T>
             return;
         }
 
-        BpttChecks<T>.RequireValues(targets, o, Model.Options.OutputActivation, "model");
+        BpttChecks<T>.RequireValues(targets, o, Model.Options.OutputActivation, Model.Noun);
 
         if (Model.Options.OutputActivation == OutputActivation.Sigmoid)
         {
@@ -199,7 +221,9 @@ public sealed class RecurrentModelBptt<T>
             {
                 if (!(values[i] >= T.Zero && values[i] <= T.One))
                 {
-                    throw new ArgumentOutOfRangeException(nameof(targets), values[i], $"binary cross-entropy target {i} is {values[i]} but must be in [0, 1].");
+                    int column = i / o;
+                    throw new ArgumentOutOfRangeException(
+                        nameof(targets), values[i], $"binary cross-entropy target at step {column / targets.Batch}, sequence {column % targets.Batch}, unit {i % o} is {values[i]} but must be in [0, 1].");
                 }
             }
         }
@@ -211,7 +235,7 @@ public sealed class RecurrentModelBptt<T>
     /// chunks) and the gradient to the layer below for the chunk's columns as GEMMs.
     /// </summary>
     private void BackwardDirection(
-        RecurrentModelCache<T> cache, RecurrentModelGradients<T> gradients, int k, int dir, T[] outputGradient, T[] belowGradient,
+        ForwardCache<T> cache, RecurrentGradients<T> gradients, int k, int dir, T[] outputGradient, T[] belowGradient,
         ReadOnlySpan<T> layerInput, int inputRows)
     {
         RecurrentModel<T> model = Model;
@@ -315,11 +339,16 @@ public sealed class RecurrentModelBptt<T>
 
             // dW_ih (+)= Σ δu xᵀ, dW_hh (+)= Σ δv h_{s−1}ᵀ, db_ih (+)= Σ δu, db_hh (+)= Σ δv over the chunk's columns: the
             // first chunk walked writes them, the others add.
+            // A fused bias b_h (the vanilla layer) is b_ih alone: δv = δu, so db_hh would repeat db_ih.
             T beta = chunk == chunks - 1 ? T.Zero : one;
-            Gemm.Multiply(false, true, gh, inputRows, columns, one, deltaU, gh, x.Slice(start * b * inputRows, columns * inputRows), inputRows, beta, g[4 * ld], gh);
-            Gemm.Multiply(false, true, gh, h, columns, one, deltaV, gh, hiddens.AsSpan(start * b * h, columns * h), h, beta, g[(4 * ld) + 1], gh);
-            ColumnBlocks.SumColumns(deltaU, g[(4 * ld) + 2], beta);
-            ColumnBlocks.SumColumns(deltaV, g[(4 * ld) + 3], beta);
+            ReadOnlySpan<int> tensor = model.TensorIndices(ld);
+            Gemm.Multiply(false, true, gh, inputRows, columns, one, deltaU, gh, x.Slice(start * b * inputRows, columns * inputRows), inputRows, beta, g[tensor[0]], gh);
+            Gemm.Multiply(false, true, gh, h, columns, one, deltaV, gh, hiddens.AsSpan(start * b * h, columns * h), h, beta, g[tensor[1]], gh);
+            ColumnBlocks.SumColumns(deltaU, g[tensor[2]], beta);
+            if (tensor[3] >= 0)
+            {
+                ColumnBlocks.SumColumns(deltaV, g[tensor[3]], beta);
+            }
 
             // dL/dx = W_ihᵀ δu for the layer below, by position (the forward direction writes it, the reverse adds to it).
             if (k > 0)
@@ -338,8 +367,9 @@ public sealed class RecurrentModelBptt<T>
             }
         }
 
-        if (padded)
+        if (padded && dir == 1)
         {
+            // The reverse direction's step s is a different position in each sequence: the norms were summed by position.
             for (int t = 0; t < steps; t++)
             {
                 norms[t] = Math.Sqrt(normSquares[t]);
@@ -351,13 +381,14 @@ public sealed class RecurrentModelBptt<T>
     }
 
     /// <summary>|dL/dh| at processing step s, by position; a NaN or infinity is reported where it appeared.</summary>
-    private static void RecordNorm(
+    private void RecordNorm(
         ReadOnlySpan<T> dhs, int s, int dir, int k, ReadOnlySpan<int> lengths, bool padded, double[] norms, Span<double> normSquares, int h)
     {
-        int steps = norms.Length;
+        int steps = normSquares.Length;
         double norm;
-        if (!padded)
+        if (!padded || dir == 0)
         {
+            // One position for every column (the padded ones are zero here): the norm of the whole block.
             norm = ColumnBlocks.FrobeniusNorm(dhs);
             norms[dir == 0 ? s : steps - 1 - s] = norm;
         }
@@ -381,16 +412,16 @@ public sealed class RecurrentModelBptt<T>
             int sequence = bad >= 0 ? bad / h : 0;
             int position = dir == 0 ? s : lengths[sequence] - 1 - s;
             throw new NonFiniteValueException(
-                $"gradient dL/dh_t (layer {k}, {(dir == 0 ? "forward" : "reverse")} direction)", position,
+                $"gradient dL/dh_t{Model.Where(k, dir)}", position,
                 bad >= 0 ? $"row {bad % h}, sequence {sequence}" : "its norm overflowed");
         }
     }
 
-    private void Validate(RecurrentModelCache<T> cache, SequenceTargets<T> targets)
+    private void Validate(ForwardCache<T> cache, SequenceTargets<T> targets)
     {
         ArgumentNullException.ThrowIfNull(cache);
         ArgumentNullException.ThrowIfNull(targets);
-        BpttChecks<T>.RequireOwnCache(ReferenceEquals(cache.Owner, Model), cache.IsFilled, cache.Batch, targets, "model");
+        BpttChecks<T>.RequireOwnCache(ReferenceEquals(cache.Owner, Model), cache.IsFilled, cache.Batch, targets, Model.Noun);
 
         bool fits = targets.Steps == cache.Steps || (targets.Steps == 1 && Placement == LossPlacement.LastStep);
         if (!fits)
@@ -401,7 +432,7 @@ public sealed class RecurrentModelBptt<T>
         }
     }
 
-    private void EnsureWorkspace(RecurrentModelCache<T> cache)
+    private void EnsureWorkspace(ForwardCache<T> cache)
     {
         // Grow only: a steady-state call with the same (T, B) reuses the same arrays.
         RecurrentModel<T> model = Model;
