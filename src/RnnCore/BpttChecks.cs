@@ -57,7 +57,7 @@ internal static class BpttChecks<T>
             if (classes[i] >= o)
             {
                 throw new ArgumentOutOfRangeException(
-                    nameof(targets), classes[i], $"class target at step {i / targets.Batch}, sequence {i % targets.Batch} is {classes[i]} but must be in [0, {o - 1}] (outputSize {o}).");
+                    nameof(targets), classes[i], $"class target at step {i / targets.Batch}, sequence {i % targets.Batch} is {classes[i]} but must be in [0, {o - 1}] (outputSize {o}; classes count from 0).");
             }
         }
     }

@@ -128,7 +128,7 @@ public sealed class ValidationTests
         classes[2][1] = OutputSize;
         Action act = () => new Bptt<double>(_layer).Backward(cache, SequenceTargets<double>.FromClasses(classes));
         act.Should().Throw<ArgumentOutOfRangeException>().WithParameterName("targets")
-            .WithMessage("class target at step 2, sequence 1 is 2 but must be in [0, 1] (outputSize 2)*");
+            .WithMessage("class target at step 2, sequence 1 is 2 but must be in [0, 1] (outputSize 2; classes count from 0)*");
         classes[2][1] = -1;
         Action negative = () => SequenceTargets<double>.FromClasses(classes);
         negative.Should().Throw<ArgumentException>().WithParameterName("classes").WithMessage("classes[2][1] is -1*");

@@ -296,9 +296,17 @@ internal static unsafe class GemmBlocking
                 buffers = Interlocked.Exchange(ref Pool[i], null);
             }
 
+            if (buffers is not null && buffers.Fits(bLength, aLength))
+            {
+                return buffers;
+            }
+
+            // A miss: what is free depends on what other threads hold right now, so the bytes are counted apart.
+            long before = GC.GetAllocatedBytesForCurrentThread();
             buffers ??= new PackBuffers<TElement>();
             Grow(ref buffers._b, bLength);
             Grow(ref buffers._a, aLength);
+            SharedPoolAllocations.AddSince(before);
             return buffers;
         }
 

@@ -156,6 +156,7 @@ internal static unsafe class KernelWorkers
     {
         lock (GrowLock)
         {
+            long before = GC.GetAllocatedBytesForCurrentThread();
             Worker?[] workers = s_workers;
             int capacity = Math.Max(workers.Length, Math.Max(wanted, Environment.ProcessorCount - 1));
             if (capacity > workers.Length)
@@ -174,6 +175,7 @@ internal static unsafe class KernelWorkers
             }
 
             Volatile.Write(ref s_workers, workers);
+            SharedPoolAllocations.AddSince(before);
             return started;
         }
     }

@@ -302,8 +302,11 @@ public static class ModelFile
         }
     }
 
-    /// <summary>Checks the element-size byte against <typeparamref name="T"/>.</summary>
-    internal static void RequireElementType<T>(int elementSize)
+    /// <summary>
+    /// Checks the element-size byte against <typeparamref name="T"/>; a refusal names the one call that reads the file
+    /// (<see cref="Load{T}(string)"/> for a layer's file, <see cref="LoadModel{T}(string)"/> for a model's).
+    /// </summary>
+    internal static void RequireElementType<T>(int elementSize, bool holdsLayer)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (elementSize != 4 && elementSize != 8)
@@ -316,9 +319,13 @@ public static class ModelFile
             string held = elementSize == 4 ? "float32" : "float64";
             throw new ModelFormatException(
                 ModelFormatError.WrongElementType,
-                $"the file holds {held} parameters but was loaded as {typeof(T).Name}; load it with ModelFile.Load<{(elementSize == 4 ? "float" : "double")}> (or LoadModel<{(elementSize == 4 ? "float" : "double")}>).");
+                $"the file holds {held} parameters but was loaded as {TypeName<T>()}; load it with ModelFile.{(holdsLayer ? "Load" : "LoadModel")}<{(elementSize == 4 ? "float" : "double")}>.");
         }
     }
+
+    /// <summary>The element type as C# spells it in a call (float, double), for messages that name a call to make.</summary>
+    internal static string TypeName<T>()
+        where T : unmanaged => LittleEndianTensors.SizeOf<T>() == 4 ? "float" : "double";
 
     /// <summary>Reads a whole file from a path, refusing data after its declared end.</summary>
     private static byte[] ReadWholeFile(string path)
@@ -422,7 +429,7 @@ public static class ModelFile
         {
             throw new ModelFormatException(
                 ModelFormatError.Mismatch,
-                $"the file holds a valid model, {header.Describe()}, not a RecurrentLayer; load it with ModelFile.LoadModel<{typeof(T).Name}> or LoadModelCheckpoint<{typeof(T).Name}>.");
+                $"the file holds a valid model, {header.Describe()}, not a RecurrentLayer; load it with ModelFile.LoadModel<{TypeName<T>()}>.");
         }
 
         // Only now, with everything validated, build the layer.
@@ -442,11 +449,11 @@ public static class ModelFile
         {
             RecurrentLayer<T>? layer = parsed.V1?.Layer;
             string what = layer is not null
-                ? $"a RecurrentLayer (I={layer.InputSize}, H={layer.HiddenSize}, O={layer.OutputSize}, {layer.HiddenActivation}/{layer.OutputActivation}) in format version 1"
+                ? $"a RecurrentLayer (I={layer.InputSize}, H={layer.HiddenSize}, O={layer.OutputSize}, {layer.HiddenActivation} hidden units, {layer.OutputActivation} output) in format version 1"
                 : parsed.V2!.Header.Describe();
             throw new ModelFormatException(
                 ModelFormatError.Mismatch,
-                $"the file holds a valid model, {what}, not a RecurrentModel; load it with ModelFile.Load<{typeof(T).Name}> or LoadCheckpoint<{typeof(T).Name}>.");
+                $"the file holds a valid model, {what}, not a RecurrentModel; load it with ModelFile.Load<{TypeName<T>()}>.");
         }
 
         ModelFileV2.Contents<T> contents = parsed.V2;

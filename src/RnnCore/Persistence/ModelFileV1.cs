@@ -70,7 +70,7 @@ internal static class ModelFileV1
         ModelFile.VerifyChecksum(file);
         var reader = new SpanReader(file.AsSpan(0, file.Length - ModelFile.ChecksumLength));
         reader.Skip(ModelFile.ElementSizeOffset);
-        ModelFile.RequireElementType<T>(reader.Byte("element size"));
+        ModelFile.RequireElementType<T>(reader.Byte("element size"), holdsLayer: true);
         HiddenActivation hidden = ModelFileFields.ReadHidden(ref reader);
         OutputActivation output = ModelFileFields.ReadOutput(ref reader);
         int sections = ModelFileFields.ReadSections(ref reader);

@@ -109,12 +109,14 @@ internal static class ModelFileV2
         ModelFile.VerifyChecksum(file);
         var reader = new SpanReader(file.AsSpan(0, file.Length - ModelFile.ChecksumLength));
         reader.Skip(ModelFile.ElementSizeOffset);
-        ModelFile.RequireElementType<T>(reader.Byte("element size"));
+        byte elementSize = reader.Byte("element size");
         byte kind = reader.Byte("model kind");
         if (kind != LayerKind && kind != ModelKind)
         {
             throw ModelFile.Invalid($"the model kind code is {kind}; expected 1 (RecurrentLayer) or 2 (RecurrentModel).");
         }
+
+        ModelFile.RequireElementType<T>(elementSize, kind == LayerKind);
 
         RecurrentCellKind cell = reader.Byte("cell") switch
         {
@@ -362,8 +364,17 @@ internal static class ModelFileV2
 
         /// <summary>A description for messages.</summary>
         public string Describe() => IsLayer
-            ? $"a RecurrentLayer (I={InputSize}, H={HiddenSize}, O={OutputSize}, {Hidden}/{Output})"
-            : $"a RecurrentModel (cell {Cell}, layers {Layers}, directions {Directions}, I={InputSize}, H={HiddenSize}, O={OutputSize}, dropout {Dropout}, {Hidden}/{Output})";
+            ? $"a RecurrentLayer (I={InputSize}, H={HiddenSize}, O={OutputSize}, {Hidden} hidden units, {Output} output)"
+            : $"a RecurrentModel ({DescribeCell(Cell, Hidden)}, {Layers} layer{(Layers == 1 ? string.Empty : "s")}, " +
+              $"{(Directions == 2 ? "bidirectional" : "unidirectional")}, I={InputSize}, H={HiddenSize}, O={OutputSize}, dropout {Dropout}, {Output} output)";
+
+        /// <summary>The cell as a message names it: the hidden activation belongs to the vanilla cell only (LSTM and GRU have their own gates).</summary>
+        public static string DescribeCell(RecurrentCellKind cell, HiddenActivation hidden) => cell switch
+        {
+            RecurrentCellKind.Vanilla => $"vanilla cell with {hidden}",
+            RecurrentCellKind.Lstm => "LSTM cell",
+            _ => "GRU cell",
+        };
     }
 
     /// <summary>A validated file: the header, the tensors in table order, and the optional sections.</summary>

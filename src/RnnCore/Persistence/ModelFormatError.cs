@@ -15,7 +15,10 @@ public enum ModelFormatError
     /// <summary>The file's checksum does not match its contents: bytes were changed after it was written.</summary>
     Corrupted,
 
-    /// <summary>The file holds another element type (float32 or float64) than the one asked for.</summary>
+    /// <summary>
+    /// The file holds another element type (float32 or float64) than the one asked for, or, in a safetensors file, half
+    /// precision (F16, BF16), which RnnCore does not read; the message names the call or the conversion to make.
+    /// </summary>
     WrongElementType,
 
     /// <summary>The file is readable but its contents are not a valid model (a size, name, shape or value is wrong).</summary>

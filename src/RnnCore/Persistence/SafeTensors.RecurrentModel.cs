@@ -287,18 +287,17 @@ public static partial class SafeTensors
             throw new ModelFormatException(ModelFormatError.Invalid, $"the header is not valid JSON: {e.Message}", e);
         }
 
-        ModelLayout layout = InferModelLayout(entries);
-        string expected = LittleEndianTensors.SizeOf<T>() == 4 ? "F32" : "F64";
-        if (dtype != expected)
+        // Each tensor is checked on its own (dtype, then its bytes against its shape) before any size is inferred from it.
+        if (dtype is not null)
         {
-            throw new ModelFormatException(
-                dtype is "F32" or "F64" ? ModelFormatError.WrongElementType : ModelFormatError.Invalid,
-                $"the tensors are {dtype} but {typeof(T).Name} needs {expected}; " +
-                (dtype is "F32" or "F64" ? $"import with SafeTensors.ImportModel<{(dtype == "F32" ? "float" : "double")}>, or convert in PyTorch." : $"convert in PyTorch with model.{(expected == "F32" ? "float" : "double")}() before saving."));
+            RequireDType<T>(dtype, "ImportModel");
+            RequireOwnBytes(entries.Values.ToArray(), entries.Keys.ToArray(), LittleEndianTensors.SizeOf<T>(), dtype);
         }
 
+        ModelLayout layout = InferModelLayout(entries);
+
         // InferModelLayout has checked each entry's shape against its tensor's, so the shapes give the tensors' sizes.
-        long end = RequireContiguous(layout.Entries, layout.Tensors.Select(t => t.FileName).ToArray(), LittleEndianTensors.SizeOf<T>(), dtype);
+        long end = RequireContiguous(layout.Entries, layout.Tensors.Select(t => t.FileName).ToArray());
         CheckModelMetadata(layout, metadata);
         return layout with { DataLength = end, Metadata = metadata };
     }
@@ -394,14 +393,21 @@ public static partial class SafeTensors
         RecurrentCellKind cell = gates switch { 1 => RecurrentCellKind.Vanilla, 3 => RecurrentCellKind.Gru, _ => RecurrentCellKind.Lstm };
         Entry ih = RequireEntry(entries, $"{prefix}.weight_ih_l0");
         Entry weight = RequireEntry(entries, $"{head}.weight");
-        if (ih.Shape.Length != 2 || ih.Shape[1] == 0)
+
+        // I and O are read from these two, so each must first agree with what W_hh already fixed (G·H rows, D·H
+        // columns): a transposed tensor is reported as itself, not through the tensors compared with it later.
+        if (ih.Shape.Length != 2 || ih.Shape[0] != gates * h || ih.Shape[1] == 0)
         {
-            throw Invalid($"{prefix}.weight_ih_l0 has shape [{string.Join(", ", ih.Shape)}]; expected [G·H, I] = [{gates * h}, I] with I positive.");
+            throw Invalid(
+                $"{prefix}.weight_ih_l0 has shape [{string.Join(", ", ih.Shape)}]; expected [G·H, I] = [{gates * h}, I] with I positive " +
+                $"({CellModule(cell)} with H = {h}, from {prefix}.weight_hh_l0{(ih.Shape.Length == 2 && ih.Shape[1] == gates * h ? "; is it transposed?" : string.Empty)}).");
         }
 
-        if (weight.Shape.Length != 2 || weight.Shape[0] == 0)
+        if (weight.Shape.Length != 2 || weight.Shape[0] == 0 || weight.Shape[1] != d * h)
         {
-            throw Invalid($"{head}.weight has shape [{string.Join(", ", weight.Shape)}]; expected [O, D·H] = [O, {d * h}] with O positive.");
+            throw Invalid(
+                $"{head}.weight has shape [{string.Join(", ", weight.Shape)}]; expected [O, D·H] = [O, {d * h}] with O positive " +
+                $"(H = {h}, {(d == 2 ? "bidirectional" : "unidirectional")}{(weight.Shape.Length == 2 && weight.Shape[0] == d * h ? "; is it transposed?" : string.Empty)}).");
         }
 
         var options = new RecurrentModelOptions((int)ih.Shape[1], h, (int)weight.Shape[0]) { Cell = cell, Layers = layers, Bidirectional = reverse };

@@ -349,40 +349,74 @@ public static partial class SafeTensors
             throw Invalid($"the file lacks {string.Join(", ", missing)}; expected the state dict of nn.RNN(I, H) as 'rnn' and nn.Linear(H, O) as 'fc'.");
         }
 
-        string expected = LittleEndianTensors.SizeOf<T>() == 4 ? "F32" : "F64";
-        if (dtype != expected)
-        {
-            throw new ModelFormatException(
-                dtype is "F32" or "F64" ? ModelFormatError.WrongElementType : ModelFormatError.Invalid,
-                $"the tensors are {dtype} but {typeof(T).Name} needs {expected}; " +
-                (dtype is "F32" or "F64" ? $"import with SafeTensors.Import<{(dtype == "F32" ? "float" : "double")}>, or convert in PyTorch." : $"convert in PyTorch with model.{(expected == "F32" ? "float" : "double")}() before saving."));
-        }
-
+        RequireDType<T>(dtype!, "Import");
         Entry[] all = entries.Select(e => e!.Value).ToArray();
+        RequireOwnBytes(all, Names, LittleEndianTensors.SizeOf<T>(), dtype!);
         RequireShapes(all);
 
-        dataLength = RequireContiguous(all, Names, LittleEndianTensors.SizeOf<T>(), dtype);
+        dataLength = RequireContiguous(all, Names);
         return all;
     }
 
     /// <summary>
-    /// Checks that the tensors (whose shapes are already checked) cover the data section exactly, without holes or
-    /// overlaps (the safetensors rule), each spanning its shape's bytes; returns the data section's length.
+    /// Checks the file's dtype against <typeparamref name="T"/>: the other float width names the call that reads it;
+    /// half precision (F16, BF16) is the same kind of error, with the conversion to make; anything else is not a model.
     /// </summary>
-    private static long RequireContiguous(Entry[] entries, IReadOnlyList<string> names, int size, string? dtype)
+    private static void RequireDType<T>(string dtype, string import)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        string expected = LittleEndianTensors.SizeOf<T>() == 4 ? "F32" : "F64";
+        if (dtype == expected)
+        {
+            return;
+        }
+
+        string type = ModelFile.TypeName<T>();
+        string convert = $"convert in PyTorch with model.{type}() before saving";
+        throw dtype switch
+        {
+            "F32" or "F64" => new ModelFormatException(
+                ModelFormatError.WrongElementType,
+                $"the tensors are {dtype} but {type} needs {expected}; import with SafeTensors.{import}<{(dtype == "F32" ? "float" : "double")}>, or {convert}."),
+            "F16" or "BF16" => new ModelFormatException(
+                ModelFormatError.WrongElementType,
+                $"the tensors are {dtype} ({(dtype == "F16" ? "float16" : "bfloat16")}, half precision) but {type} needs {expected}; RnnCore reads F32 and F64: {convert}."),
+            _ => Invalid($"the tensors are {dtype} but {type} needs {expected}; RnnCore reads F32 and F64 parameters: {convert}."),
+        };
+    }
+
+    /// <summary>
+    /// Checks that each tensor's data_offsets span exactly the bytes of its own declared shape, before any size is
+    /// inferred from a shape: a damaged tensor is reported as itself, not through the tensors compared with it.
+    /// </summary>
+    private static void RequireOwnBytes(Entry[] entries, IReadOnlyList<string> names, int size, string dtype)
+    {
+        for (int k = 0; k < entries.Length; k++)
+        {
+            Entry entry = entries[k];
+            long count = entry.Shape.Aggregate(1L, (a, b) => a * b); // at most two entries of at most int.MaxValue: no overflow
+            long span = entry.End - entry.Begin;
+            if (span % size != 0 || span / size != count)
+            {
+                throw Invalid(
+                    $"'{names[k]}' has shape [{string.Join(", ", entry.Shape)}], {count:N0} values of {dtype} ({(Int128)count * size:N0} bytes), but its data_offsets " +
+                    $"[{entry.Begin}, {entry.End}] span {span:N0} bytes; this tensor is damaged (its shape or its offsets are wrong).");
+            }
+        }
+    }
+
+    /// <summary>
+    /// Checks that the tensors (each already checked to span its own shape's bytes) cover the data section exactly,
+    /// without holes or overlaps (the safetensors rule); returns the data section's length.
+    /// </summary>
+    private static long RequireContiguous(Entry[] entries, IReadOnlyList<string> names)
     {
         long end = 0;
         foreach ((Entry entry, int k) in entries.Select((e, k) => (e, k)).OrderBy(p => p.e.Begin))
         {
-            long count = entry.Shape.Aggregate(1L, (a, b) => a * b);
             if (entry.Begin != end)
             {
                 throw Invalid($"'{names[k]}' starts at data offset {entry.Begin} but the previous tensor ends at {end}; tensors must be contiguous, without holes or overlaps.");
-            }
-
-            if (entry.End - entry.Begin != count * size)
-            {
-                throw Invalid($"'{names[k]}' has shape [{string.Join(", ", entry.Shape)}], {count * size} bytes of {dtype}, but its data_offsets span {entry.End - entry.Begin}.");
             }
 
             end = entry.End;
@@ -528,13 +562,23 @@ public static partial class SafeTensors
     private static void RequireShapes(Entry[] entries)
     {
         long[] ih = entries[0].Shape, hh = entries[1].Shape, bih = entries[2].Shape, bhh = entries[3].Shape, w = entries[4].Shape, b = entries[5].Shape;
-        if (ih.Length != 2 || ih[0] == 0 || ih[1] == 0)
+
+        // H is read from the square W_hh, the one shape a transposition cannot change; then W_ih must agree with it, so
+        // a damaged or transposed W_ih is reported as itself.
+        if (hh.Length != 2 || hh[0] == 0 || hh[0] != hh[1])
         {
-            throw Invalid($"{WeightIh} has shape [{string.Join(", ", ih)}]; expected [H, I] with H, I positive.");
+            throw Invalid($"{WeightHh} has shape [{string.Join(", ", hh)}]; expected [H, H], a square matrix with H positive.");
         }
 
-        long h = ih[0], i = ih[1];
-        RequireShape(WeightHh, hh, [h, h], "[H, H]");
+        long h = hh[0];
+        if (ih.Length != 2 || ih[0] != h || ih[1] == 0)
+        {
+            throw Invalid(
+                $"{WeightIh} has shape [{string.Join(", ", ih)}]; expected [H, I] = [{h}, I] with I positive (H from {WeightHh})" +
+                $"{(ih.Length == 2 && ih[1] == h ? "; is it transposed?" : ".")}");
+        }
+
+        long i = ih[1];
         RequireShape(BiasIh, bih, [h], "[H]");
         RequireShape(BiasHh, bhh, [h], "[H]");
         if (w.Length != 2 || w[0] == 0 || w[1] != h)

@@ -15,8 +15,9 @@ public sealed partial class SequenceDataset<T>
     /// <exception cref="ArgumentException">The counts differ, or a sequence is empty, ragged or non-finite (the message names it).</exception>
     public static SequenceDataset<T> FromArrays(IReadOnlyList<T[][]> inputs, IReadOnlyList<int> classes)
     {
-        RequireSameCount(inputs, classes?.Count, nameof(classes));
-        return new SequenceDataset<T>(inputs.Select((x, n) => Named(() => Sequence<T>.WithClass(x, classes![n]), nameof(inputs), n)));
+        RequireSameCount(inputs, nameof(inputs), classes?.Count, nameof(classes));
+        RequireClasses(classes!);
+        return new SequenceDataset<T>(inputs.Select((x, n) => Named(() => Sequence<T>.WithClass(x, classes![n]), nameof(inputs), nameof(classes), n)));
     }
 
     /// <summary>Sequences of steps × features, one target vector each (a many-to-one regressor's data).</summary>
@@ -26,8 +27,8 @@ public sealed partial class SequenceDataset<T>
     /// <exception cref="ArgumentException">The counts differ, or a sequence or target is empty, ragged or non-finite.</exception>
     public static SequenceDataset<T> FromArrays(IReadOnlyList<T[][]> inputs, IReadOnlyList<T[]> targets)
     {
-        RequireSameCount(inputs, targets?.Count, nameof(targets));
-        return new SequenceDataset<T>(inputs.Select((x, n) => Named(() => Sequence<T>.WithValue(x, targets![n]), nameof(inputs), n)));
+        RequireSameCount(inputs, nameof(inputs), targets?.Count, nameof(targets));
+        return new SequenceDataset<T>(inputs.Select((x, n) => Named(() => Sequence<T>.WithValue(x, targets![n]), nameof(inputs), nameof(targets), n)));
     }
 
     /// <summary>Univariate series (one value per step), one class each.</summary>
@@ -37,8 +38,9 @@ public sealed partial class SequenceDataset<T>
     /// <exception cref="ArgumentException">The counts differ, or a series is empty or non-finite.</exception>
     public static SequenceDataset<T> FromSeries(IReadOnlyList<T[]> series, IReadOnlyList<int> classes)
     {
-        RequireSameCount(series, classes?.Count, nameof(classes));
-        return new SequenceDataset<T>(series.Select((x, n) => Named(() => Sequence<T>.WithClass(x, classes![n]), nameof(series), n)));
+        RequireSameCount(series, nameof(series), classes?.Count, nameof(classes));
+        RequireClasses(classes!);
+        return new SequenceDataset<T>(series.Select((x, n) => Named(() => Sequence<T>.WithClass(x, classes![n]), nameof(series), nameof(classes), n)));
     }
 
     /// <summary>Univariate series (one value per step), one scalar target each.</summary>
@@ -48,15 +50,15 @@ public sealed partial class SequenceDataset<T>
     /// <exception cref="ArgumentException">The counts differ, or a series or target is empty or non-finite.</exception>
     public static SequenceDataset<T> FromSeries(IReadOnlyList<T[]> series, IReadOnlyList<T> targets)
     {
-        RequireSameCount(series, targets?.Count, nameof(targets));
-        return new SequenceDataset<T>(series.Select((x, n) => Named(() => Sequence<T>.WithValue(x, targets![n]), nameof(series), n)));
+        RequireSameCount(series, nameof(series), targets?.Count, nameof(targets));
+        return new SequenceDataset<T>(series.Select((x, n) => Named(() => Sequence<T>.WithValue(x, targets![n]), nameof(series), nameof(targets), n)));
     }
 
     /// <summary>
     /// Sliding windows over a univariate time series, for forecasting: window k is the <paramref name="window"/> values
     /// starting at k·<paramref name="stride"/>, and its target is the <paramref name="horizon"/> values that follow it
-    /// (one target vector, scored at the window's last step, so train with <see cref="LossPlacement.LastStep"/> and an
-    /// output of size <paramref name="horizon"/>). Every window fits with its target: there are
+    /// (one target vector, scored at the window's last step: <see cref="Trainer{T}"/> infers <see cref="LossPlacement.LastStep"/>
+    /// from it; the output has size <paramref name="horizon"/>). Every window fits with its target: there are
     /// ⌊(n − window − horizon) / stride⌋ + 1 of them, in time order.
     /// </summary>
     /// <param name="series">The series x_0..x_{n−1}; finite.</param>
@@ -126,7 +128,7 @@ public sealed partial class SequenceDataset<T>
         }
 
         // Validates the rows once (ragged, non-finite) by building the whole series as one sequence.
-        Sequence<T> all = Named(() => Sequence<T>.WithClass(series, 0), nameof(series), -1);
+        Sequence<T> all = Named(() => Sequence<T>.WithClass(series, 0), nameof(series), nameof(series), -1);
         int features = all.InputSize;
         if (targetFeature is int f && (f < 0 || f >= features))
         {
@@ -236,18 +238,39 @@ public sealed partial class SequenceDataset<T>
         return first;
     }
 
-    private static void RequireSameCount<TInput>(IReadOnlyList<TInput> inputs, int? targets, string targetsName)
+    private static void RequireSameCount<TInput>(IReadOnlyList<TInput> inputs, string inputsName, int? targets, string targetsName)
     {
-        ArgumentNullException.ThrowIfNull(inputs);
+        ArgumentNullException.ThrowIfNull(inputs, inputsName);
         ArgumentNullException.ThrowIfNull(targets, targetsName);
+        if (inputs.Count == 0)
+        {
+            throw new ArgumentException($"{inputsName} is empty; a dataset needs at least one sequence.", inputsName);
+        }
+
         if (targets != inputs.Count)
         {
-            throw new ArgumentException($"{targetsName} has {targets} entries but there are {inputs.Count} sequences; give one target per sequence.", targetsName);
+            throw new ArgumentException($"{targetsName} has {targets} entries but {inputsName} has {inputs.Count} sequences; give one target per sequence.", targetsName);
         }
     }
 
-    /// <summary>Builds sequence <paramref name="index"/> (−1: the argument itself), naming it in the message of any refusal.</summary>
-    private static Sequence<T> Named(Func<Sequence<T>> build, string paramName, int index)
+    private static void RequireClasses(IReadOnlyList<int> classes)
+    {
+        for (int n = 0; n < classes.Count; n++)
+        {
+            if (classes[n] < 0)
+            {
+                throw new ArgumentOutOfRangeException(
+                    nameof(classes), classes[n], $"classes[{n}] is {classes[n]}; classes count from 0, so each must be ≥ 0.");
+            }
+        }
+    }
+
+    /// <summary>
+    /// Builds sequence <paramref name="index"/> (−1: the argument itself), naming it in the message of any refusal: as
+    /// <paramref name="inputsName"/> when the sequence's own steps are refused, as <paramref name="targetsName"/> when its
+    /// target is.
+    /// </summary>
+    private static Sequence<T> Named(Func<Sequence<T>> build, string inputsName, string targetsName, int index)
     {
         try
         {
@@ -255,6 +278,9 @@ public sealed partial class SequenceDataset<T>
         }
         catch (ArgumentException e)
         {
+            // Sequence's factories name their steps "steps" or "series", and their targets "target" or "classes".
+            string paramName = e.ParamName is "steps" or "series" or null ? inputsName : targetsName;
+
             // The inner message without its " (Parameter 'x')" suffix, which names the factory's argument, not ours.
             string message = e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", string.Empty, StringComparison.Ordinal);
             throw new ArgumentException(index < 0 ? $"{paramName}: {message}" : $"{paramName}[{index}]: {message}", paramName, e);

@@ -23,6 +23,8 @@ public abstract class ModelFileTests<T> : IDisposable
 
     private static string OtherType => typeof(T) == typeof(float) ? "double" : "float";
 
+    private static string ThisType => typeof(T) == typeof(float) ? "float" : "double";
+
     public void Dispose()
     {
         Directory.Delete(_directory, recursive: true);
@@ -259,7 +261,8 @@ public abstract class ModelFileTests<T> : IDisposable
         byte[] file = typeof(T) == typeof(float)
             ? ModelFile.Serialize(new RecurrentLayer<double>(2, 3, 2), null, null)
             : ModelFile.Serialize(new RecurrentLayer<float>(2, 3, 2), null, null);
-        Expect(ModelFormatError.WrongElementType, file, $"*was loaded as {typeof(T).Name}*ModelFile.Load<{OtherType}>*");
+        string held = OtherType == "float" ? "float32" : "float64";
+        Expect(ModelFormatError.WrongElementType, file, $"the file holds {held} parameters but was loaded as {ThisType}; load it with ModelFile.Load<{OtherType}>.");
     }
 
     [Fact]

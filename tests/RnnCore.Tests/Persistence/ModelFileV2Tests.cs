@@ -77,6 +77,10 @@ public abstract class ModelFileV2Tests<T> : IDisposable
         loaded.RandomState.Should().Equal(model.RandomState);
     }
 
+    private static string ThisType => typeof(T) == typeof(float) ? "float" : "double";
+
+    private static string OtherType => typeof(T) == typeof(float) ? "double" : "float";
+
     [Fact]
     public void A_model_and_its_checkpoint_round_trip_through_streams_back_to_back()
     {
@@ -164,14 +168,18 @@ public abstract class ModelFileV2Tests<T> : IDisposable
         byte[] layerFile = ModelFile.Serialize(new RecurrentLayer<T>(2, 3, 2), null, null);
         byte[] modelFile = ModelFile.Serialize(new RecurrentModel<T>(ModelProblems.Options(RecurrentCellKind.Lstm, 2, true, OutputActivation.Softmax)), null, null);
 
+        // One call named, spelled as C# spells it (float, not Single); an LSTM described by its cell, not by the
+        // vanilla cell's hidden activation.
         FluentActions.Invoking(() => ModelFile.LoadModel<T>(new MemoryStream(layerFile)))
-            .Should().Throw<ModelFormatException>().Where(e => e.Error == ModelFormatError.Mismatch).WithMessage("*valid model, a RecurrentLayer*ModelFile.Load<*");
+            .Should().Throw<ModelFormatException>().Where(e => e.Error == ModelFormatError.Mismatch)
+            .WithMessage($"the file holds a valid model, a RecurrentLayer (I=2, H=3, O=2, Tanh hidden units, Softmax output), not a RecurrentModel; load it with ModelFile.Load<{ThisType}>.");
         FluentActions.Invoking(() => ModelFile.Load<T>(new MemoryStream(modelFile)))
             .Should().Throw<ModelFormatException>().Where(e => e.Error == ModelFormatError.Mismatch)
-            .WithMessage("*valid model, a RecurrentModel (cell Lstm, layers 2, directions 2*ModelFile.LoadModel<*");
+            .WithMessage($"the file holds a valid model, a RecurrentModel (LSTM cell, 2 layers, bidirectional, I=3, H=3, O=3, dropout 0, Softmax output), not a RecurrentLayer; load it with ModelFile.LoadModel<{ThisType}>.");
         string v1 = Path.Combine(RepositoryPaths.Root, "tests", "RnnCore.Tests", "Persistence", "fixtures", "v1", "layer-double-relu-sigmoid.rnncore");
         FluentActions.Invoking(() => ModelFile.LoadModel<double>(v1))
-            .Should().Throw<ModelFormatException>().Where(e => e.Error == ModelFormatError.Mismatch).WithMessage("*RecurrentLayer*format version 1*ModelFile.Load<*");
+            .Should().Throw<ModelFormatException>().Where(e => e.Error == ModelFormatError.Mismatch)
+            .WithMessage("the file holds a valid model, a RecurrentLayer (I=*, H=*, O=*, Relu hidden units, Sigmoid output) in format version 1, not a RecurrentModel; load it with ModelFile.Load<double>.");
     }
 
     [Fact]
@@ -240,7 +248,8 @@ public abstract class ModelFileV2Tests<T> : IDisposable
             ? ModelFile.Serialize(new RecurrentModel<double>(model.Options), null, null)
             : ModelFile.Serialize(new RecurrentModel<float>(model.Options), null, null);
         FluentActions.Invoking(() => ModelFile.LoadModel<T>(new MemoryStream(other)))
-            .Should().Throw<ModelFormatException>().Where(e => e.Error == ModelFormatError.WrongElementType).WithMessage($"*loaded as {typeof(T).Name}*");
+            .Should().Throw<ModelFormatException>().Where(e => e.Error == ModelFormatError.WrongElementType)
+            .WithMessage($"the file holds {(typeof(T) == typeof(float) ? "float64" : "float32")} parameters but was loaded as {ThisType}; load it with ModelFile.LoadModel<{OtherType}>.");
 
         string path = Path.Combine(_directory, "trailing.rnncore");
         File.WriteAllBytes(path, [.. file, 0]);

@@ -216,11 +216,16 @@ public abstract class ModelSafeTensorsTests<T>
 
         JsonObject misshapen = Copy(header);
         misshapen["rnn.weight_hh_l1"]!["shape"] = new JsonArray(3 * H, H + 1);
-        Expect(Join(misshapen, data), ModelFormatError.Invalid, "*rnn.weight_hh_l1 has shape [12, 5]; expected [12, 4] for nn.GRU*");
+        Expect(Join(misshapen, data), ModelFormatError.Invalid, "*'rnn.weight_hh_l1' has shape [12, 5], 60 values of*but its data_offsets*this tensor is damaged*");
+
+        // A shape that fits its own bytes but not the model the other tensors describe.
+        JsonObject reshaped = Copy(header);
+        reshaped["rnn.weight_hh_l1"]!["shape"] = new JsonArray(2 * H, 3 * H / 2);
+        Expect(Join(reshaped, data), ModelFormatError.Invalid, "*rnn.weight_hh_l1 has shape [8, 6]; expected [12, 4] for nn.GRU*");
 
         JsonObject notGates = Copy(header);
-        notGates["rnn.weight_hh_l0"]!["shape"] = new JsonArray(2 * H, H);
-        Expect(Join(notGates, data), ModelFormatError.Invalid, "*rnn.weight_hh_l0 has shape [8, 4]; expected [G·H, H]*G = 1 (nn.RNN), 3 (nn.GRU) or 4 (nn.LSTM)*");
+        notGates["rnn.weight_hh_l0"]!["shape"] = new JsonArray(6 * H, H / 2); // its own bytes, but 12 blocks of 2
+        Expect(Join(notGates, data), ModelFormatError.Invalid, "*rnn.weight_hh_l0 has shape [24, 2]; expected [G·H, H]*G = 1 (nn.RNN), 3 (nn.GRU) or 4 (nn.LSTM)*");
 
         JsonObject mixed = Copy(header);
         mixed["head.bias"]!["dtype"] = OtherDType;
@@ -237,7 +242,102 @@ public abstract class ModelSafeTensorsTests<T>
         }
 
         // Same bytes, other dtype: the offsets no longer fit either, but the dtype is what the message must say first.
-        Expect(Join(header, data), ModelFormatError.WrongElementType, $"*tensors are {OtherDType} but {typeof(T).Name} needs {DType}*SafeTensors.ImportModel<*");
+        Expect(Join(header, data), ModelFormatError.WrongElementType, $"*the tensors are {OtherDType} but {ThisType} needs {DType}; import with SafeTensors.ImportModel<{OtherType}>, or convert in PyTorch with model.{ThisType}() before saving.");
+
+        // Half precision: the same error, with the conversion to make (F16 halves each tensor's bytes).
+        (JsonObject half, byte[] halfData) = Split(SafeTensors.Serialize(Model(RecurrentCellKind.Lstm, 1, false, OutputActivation.Softmax)));
+        Expect(Join(Retyped(half, "F16"), halfData[..(halfData.Length * 2 / Size)]), ModelFormatError.WrongElementType,
+            $"*the tensors are F16 (float16, half precision) but {ThisType} needs {DType}; RnnCore reads F32 and F64: convert in PyTorch with model.{ThisType}() before saving.");
+        Expect(Join(Retyped(half, "BF16"), halfData[..(halfData.Length * 2 / Size)]), ModelFormatError.WrongElementType, "*the tensors are BF16 (bfloat16, half precision)*");
+    }
+
+    [Fact]
+    public void A_damaged_or_transposed_tensor_is_reported_as_itself_not_through_the_tensors_compared_with_it()
+    {
+        (JsonObject header, byte[] data) = Split(SafeTensors.Serialize(Model(RecurrentCellKind.Lstm, 2, true, OutputActivation.Softmax)));
+        long begin = (long)header["rnn.weight_ih_l0"]!["data_offsets"]![0]!;
+        long bytes = 4L * H * I * Size;
+
+        // The declared shape disagrees with the tensor's own bytes.
+        JsonObject wide = Copy(header);
+        wide["rnn.weight_ih_l0"]!["shape"] = new JsonArray(4 * H, I + 1);
+        ExpectNotNamingOthers(
+            Join(wide, data),
+            $"*'rnn.weight_ih_l0' has shape [16, 4], 64 values of {DType} ({64 * Size} bytes), but its data_offsets [{begin}, {begin + bytes}] span {bytes} bytes; this tensor is damaged*");
+
+        // Transposed: the same bytes as [I, G·H]; G·H comes from W_hh, so W_ih is the one named.
+        JsonObject transposed = Copy(header);
+        transposed["rnn.weight_ih_l0"]!["shape"] = new JsonArray(I, 4 * H);
+        ExpectNotNamingOthers(
+            Join(transposed, data),
+            "*rnn.weight_ih_l0 has shape [3, 16]; expected [G·H, I] = [16, I] with I positive (nn.LSTM with H = 4, from rnn.weight_hh_l0; is it transposed?).");
+
+        JsonObject head = Copy(header);
+        head["head.weight"]!["shape"] = new JsonArray(2 * H, O);
+        ExpectNotNamingOthers(Join(head, data), "*head.weight has shape [8, 2]; expected [O, D·H] = [O, 8] with O positive (H = 4, bidirectional; is it transposed?).");
+    }
+
+    [Fact]
+    public void Metadata_stating_more_layers_than_the_tensors_hold_is_refused()
+    {
+        // A 2-layer file with its second layer's tensors taken out and the rest repacked: the metadata still says 2.
+        (JsonObject header, byte[] data) = Split(SafeTensors.Serialize(Model(RecurrentCellKind.Gru, 2, false, OutputActivation.Softmax)));
+        (JsonObject oneLayer, byte[] oneLayerData) = Without(header, data, name => name.Contains("_l1", StringComparison.Ordinal));
+        oneLayer["__metadata__"]!["num_layers"]!.GetValue<string>().Should().Be("2");
+        Expect(Join(oneLayer, oneLayerData), ModelFormatError.Invalid, "*__metadata__ records num_layers '2' but the tensors hold 1 layer(s).");
+
+        // The same file with the metadata corrected is a valid one-layer model.
+        oneLayer["__metadata__"]!["num_layers"] = "1";
+        SafeTensors.ImportModel<T>(new MemoryStream(Join(oneLayer, oneLayerData))).Options.Layers.Should().Be(1);
+    }
+
+    private static string ThisType => typeof(T) == typeof(float) ? "float" : "double";
+
+    private static string OtherType => typeof(T) == typeof(float) ? "double" : "float";
+
+    private static void ExpectNotNamingOthers(byte[] file, string message)
+    {
+        Action import = () => SafeTensors.ImportModel<T>(new MemoryStream(file));
+        import.Should().Throw<ModelFormatException>().Where(e => e.Error == ModelFormatError.Invalid).WithMessage(message)
+            .Which.Message.Should().NotContain("_reverse").And.NotContain("_l1");
+    }
+
+    /// <summary>The header with every tensor's dtype set to <paramref name="dtype"/> of 2 bytes, offsets scaled to match.</summary>
+    private static JsonObject Retyped(JsonObject header, string dtype)
+    {
+        JsonObject result = Copy(header);
+        foreach ((string name, JsonNode? entry) in result.ToArray())
+        {
+            if (name != "__metadata__")
+            {
+                entry!["dtype"] = dtype;
+                JsonArray offsets = entry["data_offsets"]!.AsArray();
+                entry["data_offsets"] = new JsonArray((long)offsets[0]! * 2 / Size, (long)offsets[1]! * 2 / Size);
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>The file without the tensors <paramref name="drop"/> selects, the others repacked contiguously in their order.</summary>
+    private static (JsonObject Header, byte[] Data) Without(JsonObject header, byte[] data, Func<string, bool> drop)
+    {
+        JsonObject result = Copy(header);
+        var kept = new List<byte>();
+        foreach ((string name, JsonNode? entry) in result.Where(p => p.Key != "__metadata__").OrderBy(p => (long)p.Value!["data_offsets"]![0]!).ToArray())
+        {
+            if (drop(name))
+            {
+                result.Remove(name);
+                continue;
+            }
+
+            long begin = (long)entry!["data_offsets"]![0]!, end = (long)entry["data_offsets"]![1]!;
+            entry["data_offsets"] = new JsonArray(kept.Count, kept.Count + (end - begin));
+            kept.AddRange(data[(int)begin..(int)end]);
+        }
+
+        return (result, kept.ToArray());
     }
 
     [Fact]

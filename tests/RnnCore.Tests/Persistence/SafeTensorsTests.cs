@@ -129,9 +129,31 @@ public abstract class SafeTensorsTests<T>
     public void The_other_dtype_is_refused_with_the_call_that_would_read_it()
     {
         byte[] file = Standard(OtherDType);
-        Expect(file, ModelFormatError.WrongElementType, $"*tensors are {OtherDType} but {typeof(T).Name} needs {DType}*SafeTensors.Import<*");
-        Expect(Standard("F16"), ModelFormatError.Invalid, "*F16*convert in PyTorch*");
+        Expect(file, ModelFormatError.WrongElementType, $"*the tensors are {OtherDType} but {ThisType} needs {DType}; import with SafeTensors.Import<{OtherType}>, or convert in PyTorch with model.{ThisType}() before saving.");
+
+        // Half precision is the same kind of error, with the conversion to make; other dtypes are not a model's.
+        Expect(Standard("F16"), ModelFormatError.WrongElementType, $"*the tensors are F16 (float16, half precision) but {ThisType} needs {DType}; RnnCore reads F32 and F64: convert in PyTorch with model.{ThisType}() before saving.");
+        Expect(Standard("BF16"), ModelFormatError.WrongElementType, $"*the tensors are BF16 (bfloat16, half precision)*model.{ThisType}()*");
+        Expect(Standard("I16"), ModelFormatError.Invalid, $"*the tensors are I16 but {ThisType} needs {DType}; RnnCore reads F32 and F64 parameters*");
     }
+
+    [Fact]
+    public void A_damaged_or_transposed_tensor_is_reported_as_itself()
+    {
+        var tensors = StandardTensors(DType);
+
+        // The declared shape disagrees with the tensor's own bytes (one more column than its data holds).
+        var wide = tensors.Select(t => t.Name == "rnn.weight_ih_l0" ? (t.Name, t.DType, new long[] { H, I + 1 }, t.Values) : t).ToArray();
+        Expect(Build(wide), ModelFormatError.Invalid, $"*'rnn.weight_ih_l0' has shape [4, 4], 16 values of {DType} ({16 * Size} bytes), but its data_offsets [0, {H * I * Size}] span {H * I * Size} bytes; this tensor is damaged*");
+
+        // Transposed: the same bytes as [I, H]; H comes from the square W_hh, so W_ih is the one named.
+        var transposed = tensors.Select(t => t.Name == "rnn.weight_ih_l0" ? (t.Name, t.DType, new long[] { I, H }, t.Values) : t).ToArray();
+        Expect(Build(transposed), ModelFormatError.Invalid, "*rnn.weight_ih_l0 has shape [3, 4]; expected [H, I] = [4, I] with I positive (H from rnn.weight_hh_l0); is it transposed?");
+    }
+
+    private static string ThisType => typeof(T) == typeof(float) ? "float" : "double";
+
+    private static string OtherType => typeof(T) == typeof(float) ? "double" : "float";
 
     [Fact]
     public void Missing_extra_or_misshapen_tensors_are_refused_by_name()
@@ -141,7 +163,7 @@ public abstract class SafeTensorsTests<T>
         Expect(Build([.. tensors, ("rnn.weight_ih_l1", DType, [H, H], Values(H * H, 1))]), ModelFormatError.Invalid, "*'rnn.weight_ih_l1'*single-layer*");
 
         var wrongShape = tensors.Select(t => t.Name == "rnn.weight_hh_l0" ? (t.Name, t.DType, new long[] { H, H + 1 }, Values(H * (H + 1), 1)) : t).ToArray();
-        Expect(Build(wrongShape), ModelFormatError.Invalid, "*rnn.weight_hh_l0 has shape [4, 5]; expected [H, H] = [4, 4]*");
+        Expect(Build(wrongShape), ModelFormatError.Invalid, "*rnn.weight_hh_l0 has shape [4, 5]; expected [H, H], a square matrix with H positive.");
         var wrongFc = tensors.Select(t => t.Name == "fc.weight" ? (t.Name, t.DType, new long[] { O, H + 1 }, Values(O * (H + 1), 1)) : t).ToArray();
         Expect(Build(wrongFc), ModelFormatError.Invalid, "*fc.weight has shape [2, 5]; expected [O, H] = [O, 4]*");
         var mixed = tensors.Select(t => t.Name == "fc.bias" ? (t.Name, OtherDType, t.Shape, t.Values) : t).ToArray();
@@ -152,7 +174,11 @@ public abstract class SafeTensorsTests<T>
     public void Inconsistent_offsets_and_bad_headers_are_refused()
     {
         byte[] good = Standard(DType);
-        Expect(ReplaceHeader(good, h => h.Replace("\"data_offsets\":[0,", "\"data_offsets\":[8,", StringComparison.Ordinal)), ModelFormatError.Invalid, "*'rnn.weight_ih_l0' starts at data offset 8 but the previous tensor ends at 0*contiguous*");
+        Expect(ReplaceHeader(good, h => h.Replace("\"data_offsets\":[0,", "\"data_offsets\":[8,", StringComparison.Ordinal)), ModelFormatError.Invalid, "*'rnn.weight_ih_l0' has shape [4, 3]*but its data_offsets [8, *this tensor is damaged*");
+        Expect(
+            ReplaceHeader(good, h => h.Replace($"\"data_offsets\":[0,{H * I * Size}]", $"\"data_offsets\":[8,{(H * I * Size) + 8}]", StringComparison.Ordinal)),
+            ModelFormatError.Invalid,
+            "*'rnn.weight_ih_l0' starts at data offset 8 but the previous tensor ends at 0*contiguous*");
         Expect(ReplaceHeader(good, h => h.Replace("\"shape\":[2]", "\"shape\":[2,1,1]", StringComparison.Ordinal)), ModelFormatError.Invalid, "*'fc.bias' has 3 entries in shape*");
         Expect(ReplaceHeader(good, h => h.Replace("\"shape\":[2]", "\"shape\":[-2]", StringComparison.Ordinal)), ModelFormatError.Invalid, "*'fc.bias' shape[0] is -2*");
         Expect(ReplaceHeader(good, h => h.Replace("{\"__metadata__\"", "{\"fc.bias\":{\"dtype\":\"" + DType + "\",\"shape\":[2],\"data_offsets\":[0,0]},\"__metadata__\"", StringComparison.Ordinal)), ModelFormatError.Invalid, "*names 'fc.bias' twice*");

@@ -1,3 +1,5 @@
+using RnnCore.Kernels;
+
 namespace RnnCore.Tests.TestUtilities;
 
 /// <summary>What a steady state allocates on the calling thread.</summary>
@@ -17,5 +19,19 @@ internal static class Allocations
         }
 
         return GC.GetAllocatedBytesForCurrentThread() - before;
+    }
+
+    /// <summary>
+    /// What <paramref name="work"/> allocates on this thread, less what the kernels' process-wide pools allocated on it
+    /// (packing buffers a product did not find free, worker threads started): those depend on what the tests running
+    /// beside it hold at that moment, so only the rest is the work's own, the same on every run.
+    /// </summary>
+    public static long OfOwnWork(Action work)
+    {
+        long pools = SharedPoolAllocations.OnThisThread;
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        work();
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        return allocated - (SharedPoolAllocations.OnThisThread - pools);
     }
 }

@@ -61,7 +61,21 @@ public abstract class DataHelperTests<T>
         ((Action)(() => SequenceDataset<T>.FromArrays(inputs, [0, 1]))).Should().Throw<ArgumentException>()
             .WithParameterName("inputs").WithMessage("inputs[1]: steps[1] has 2 values*");
         ((Action)(() => SequenceDataset<T>.FromArrays(inputs, [0]))).Should().Throw<ArgumentException>()
-            .WithParameterName("classes").WithMessage("classes has 1 entries but there are 2 sequences*");
+            .WithParameterName("classes").WithMessage("classes has 1 entries but inputs has 2 sequences*");
+        ((Action)(() => SequenceDataset<T>.FromArrays([[[T.One]], [[T.One]]], [0, -1]))).Should().Throw<ArgumentOutOfRangeException>()
+            .WithParameterName("classes").WithMessage("classes[1] is -1; classes count from 0, so each must be ≥ 0.*");
+        ((Action)(() => SequenceDataset<T>.FromArrays(Array.Empty<T[][]>(), Array.Empty<int>()))).Should().Throw<ArgumentException>()
+            .WithParameterName("inputs").WithMessage("inputs is empty; a dataset needs at least one sequence.*");
+        ((Action)(() => SequenceDataset<T>.FromArrays([[[T.One]], [[T.One]]], [new[] { T.One }, [T.NaN]]))).Should().Throw<ArgumentException>()
+            .WithParameterName("targets").WithMessage("targets[1]: target[0] is NaN*");
+        ((Action)(() => SequenceDataset<T>.FromArrays([[[T.One]], [[T.One]]], [new[] { T.One }, []]))).Should().Throw<ArgumentException>()
+            .WithParameterName("targets").WithMessage("targets[1]: *");
+        ((Action)(() => SequenceDataset<T>.FromSeries([[T.One], [T.One]], [-1, 0]))).Should().Throw<ArgumentOutOfRangeException>()
+            .WithParameterName("classes").WithMessage("classes[0] is -1*");
+        ((Action)(() => SequenceDataset<T>.FromSeries(Array.Empty<T[]>(), Array.Empty<T>()))).Should().Throw<ArgumentException>()
+            .WithParameterName("series").WithMessage("series is empty*");
+        ((Action)(() => SequenceDataset<T>.FromSeries([[T.One], [T.NaN]], [T.One, T.One]))).Should().Throw<ArgumentException>()
+            .WithParameterName("series").WithMessage("series[1]: series[0] is NaN*");
     }
 
     [Fact]

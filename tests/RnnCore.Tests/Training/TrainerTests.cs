@@ -379,9 +379,11 @@ public abstract class TrainerTests<T>
         var trainer = new Trainer<T>(new RecurrentLayer<T>(8, 32, 8, seed: 1), new SgdOptimizer<T>(0.01), new TrainerOptions { Epochs = 3, BatchSize = 16, Seed = 3 });
         trainer.Fit(data); // the same seed gives the same batch shapes again below
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        trainer.Fit(data);
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        // The trainer's own allocations: packing buffers and kernel threads come from pools shared with the tests
+        // running beside this one, so whether the second run finds them free is chance, and they are left out. Measured
+        // (2026-12-07): 34.9 KB own; 204 KB (float) and 388 KB (double) in all when the packing pool is emptied just
+        // before the run, over the limit (how this test failed once); 5.4 MB and 10.6 MB own with a pass per batch.
+        long allocated = Allocations.OfOwnWork(() => trainer.Fit(data));
         long oneCache = 50L * 16 * (8 + 32 + 8 + 8) * System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
         allocated.Should().BeLessThan(oneCache, "3 epochs of 10 batches may allocate reports and per-epoch figures, not buffers");
     }
@@ -397,8 +399,10 @@ public abstract class TrainerTests<T>
         var trainer = new Trainer<T>(layer, sgd);
         var random = new Random(1);
         ((Action)(() => trainer.Fit(TrainingData.Classes<T>(random, 2, 2, [3])))).Should().Throw<ArgumentException>().WithParameterName("training").WithMessage("*input size 2 but the layer's inputSize is 3*");
-        ((Action)(() => trainer.Fit(TrainingData.Classes<T>(random, 3, 5, [3, 3])))).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("training").WithMessage("*outputSize is 2*");
-        ((Action)(() => trainer.Fit(TrainingData.Classes<T>(random, 3, 2, [3], perStep: false)))).Should().Throw<ArgumentException>().WithMessage("*needs one target per step*");
+        ((Action)(() => trainer.Fit(TrainingData.Classes<T>(random, 3, 5, [3, 3])))).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("training")
+            .WithMessage("training[*] has class * but the layer's outputSize is 2, so classes must be in [0, 1] (classes count from 0).*");
+        var everyStep = new Trainer<T>(layer, sgd, new TrainerOptions { Placement = LossPlacement.EveryStep });
+        ((Action)(() => everyStep.Fit(TrainingData.Classes<T>(random, 3, 2, [3], perStep: false)))).Should().Throw<ArgumentException>().WithMessage("*needs one target per step*");
         ((Action)(() => trainer.Fit(TrainingData.Values<T>(random, 3, 2, [3])))).Should().Throw<ArgumentException>().WithMessage("*softmax output is trained with class indices*");
         sgd.StepCount.Should().Be(0);
     }
