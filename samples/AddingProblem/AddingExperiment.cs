@@ -4,12 +4,20 @@ using RnnCore.Optimizers;
 namespace RnnCore.Samples.AddingProblem;
 
 /// <summary>One model's record at one T: held-out MSE over training, and ‖dL/dh_t‖ for every t before and after training.</summary>
-public sealed class ModelRecord(string name, string key, AddingLearner learner)
+public sealed class ModelRecord(AddingModel model, double learningRate, AddingLearner learner)
 {
-    public string Name { get; } = name;
+    public AddingModel Model { get; } = model;
+
+    public string Name => Model.Name;
 
     /// <summary>A short name for scripts: tanh, irnn, lstm or gru.</summary>
-    public string Key { get; } = key;
+    public string Key => Model.Key;
+
+    /// <summary>Adam's step size this run used (the model's own, or --learning-rate).</summary>
+    public double LearningRate { get; } = learningRate;
+
+    /// <summary>How many updates this run gave the model (its own, or --updates).</summary>
+    public int Updates { get; init; }
 
     public AddingLearner Learner { get; } = learner;
 
@@ -24,13 +32,13 @@ public sealed class ModelRecord(string name, string key, AddingLearner learner)
     public double FinalMse => TestMse[^1].Mse;
 }
 
-/// <summary>Every model's record at one sequence length T, and how long the four took together.</summary>
+/// <summary>Every model's record at one sequence length T, and how long they took together.</summary>
 public sealed record AddingRun(int Steps, IReadOnlyList<ModelRecord> Models, double Seconds);
 
 /// <summary>
-/// The training loop: at each T the four models see the same batches, one forward pass over all T steps, BPTT with the
-/// squared error at the last step only (LossReduction.Mean: the loss is the batch's mean squared error), a clip and an
-/// Adam step each.
+/// The training loop: at each T the models see the same batches (each for its own number of updates), one forward pass
+/// over all T steps, BPTT with the squared error at the last step only (LossReduction.Mean: the loss is the batch's mean
+/// squared error), a clip and an Adam step each.
 /// </summary>
 public static class AddingExperiment
 {
@@ -51,50 +59,46 @@ public static class AddingExperiment
     public static AddingRun RunAt(int steps, AddingOptions options, Action<string> log)
     {
         int h = options.HiddenSize, b = options.BatchSize, n = options.TestSize;
-        double lr = options.LearningRate;
-        ModelRecord[] models =
-        [
-            new("tanh, default init", "tanh", AddingLearner.ForLayer(AddingModels.Tanh(h, options.Seed), steps, b, n, lr)),
-            new("IRNN (ReLU, W_h = I)", "irnn", AddingLearner.ForLayer(AddingModels.Irnn(h, options.Seed), steps, b, n, lr)),
-            new("LSTM", "lstm", AddingLearner.ForModel(AddingModels.Gated(RecurrentCellKind.Lstm, h, options.Seed), steps, b, n, lr)),
-            new("GRU", "gru", AddingLearner.ForModel(AddingModels.Gated(RecurrentCellKind.Gru, h, options.Seed), steps, b, n, lr)),
-        ];
+        ModelRecord[] models = AddingModels.Select(options.Models.ToArray())
+            .Select(m => new ModelRecord(m, LearningRate(m, options), AddingModels.CreateLearner(m, h, options.Seed, steps, b, n, LearningRate(m, options)))
+            {
+                Updates = Updates(m, options),
+            })
+            .ToArray();
+        int total = models.Max(m => m.Updates);
 
         Clipping clipping = options.Clip > 0 ? Clipping.ByGlobalNorm(options.Clip) : Clipping.None;
         (List<Matrix<float>> testInputs, SequenceTargets<float> testTargets) =
             AddingData.Batch(steps, options.TestSize, new SampleRandom(options.Seed + 1));
         var data = new SampleRandom(options.Seed + 2);
 
-        log($"adding problem: T = {steps} steps, H = {h}, B = {b}, {options.Updates:N0} updates per model, " +
-            $"Adam lr {lr}, clip {options.Clip}; baseline MSE {AddingData.Baseline:F3} (always answering 1)");
-
-        void Evaluate(int update)
-        {
-            foreach (ModelRecord m in models)
-            {
-                m.TestMse.Add((update, m.Learner.TestMse(testInputs, testTargets)));
-            }
-        }
+        log($"adding problem: T = {steps} steps, H = {h}, B = {b}, {string.Join(", ", models.Select(m => $"{m.Key} {m.Updates:N0}"))} updates, " +
+            $"Adam, clip {options.Clip}; baseline MSE {AddingData.Baseline:F3} (always answering 1)");
 
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        Evaluate(0);
-        TrainingProgress.Run($"T = {steps}: training the four models for {options.Updates:N0} updates", options.Updates, progress =>
+        foreach (ModelRecord m in models)
         {
-            for (int update = 1; update <= options.Updates; update++)
+            m.TestMse.Add((0, m.Learner.TestMse(testInputs, testTargets)));
+        }
+
+        TrainingProgress.Run($"T = {steps}: training {models.Length} models for up to {total:N0} updates", total, progress =>
+        {
+            for (int update = 1; update <= total; update++)
             {
+                // Every model sees the same batches, for as many updates as it is given.
                 (List<Matrix<float>> inputs, SequenceTargets<float> targets) = AddingData.Batch(steps, b, data);
-                foreach (ModelRecord m in models)
+                foreach (ModelRecord m in models.Where(m => update <= m.Updates))
                 {
                     m.TrainingLosses.Add(m.Learner.Update(inputs, targets, clipping));
                     if (update == 1)
                     {
                         m.DhNormsAtStart = m.Learner.DhNorms; // the first update's backward pass: the untrained model
                     }
-                }
 
-                if (update % options.EvaluateEvery == 0 || update == options.Updates)
-                {
-                    Evaluate(update);
+                    if (update % options.EvaluateEvery == 0 || update == m.Updates)
+                    {
+                        m.TestMse.Add((update, m.Learner.TestMse(testInputs, testTargets)));
+                    }
                 }
 
                 progress.Report(update, string.Join("  ", models.Select(m => $"{m.Key} {m.TestMse[^1].Mse:F4}")));
@@ -111,4 +115,10 @@ public static class AddingExperiment
 
         return new AddingRun(steps, models, clock.Elapsed.TotalSeconds);
     }
+
+    /// <summary>The model's own number of updates, unless --updates sets one for every model.</summary>
+    public static int Updates(AddingModel model, AddingOptions options) => options.Updates ?? model.Updates;
+
+    /// <summary>The model's own learning rate, unless --learning-rate sets one for every model.</summary>
+    public static double LearningRate(AddingModel model, AddingOptions options) => options.LearningRate ?? model.LearningRate;
 }

@@ -10,9 +10,14 @@ public sealed record AddingOptions
 
     public int BatchSize { get; init; } = 32;
 
-    public int Updates { get; init; } = 4000;
+    /// <summary>Updates for every model, or null (the default) for each model's own (<see cref="AddingModel.Updates"/>).</summary>
+    public int? Updates { get; init; }
 
-    public double LearningRate { get; init; } = 0.001;
+    /// <summary>Adam's step size for every model, or null (the default) for each model's own (<see cref="AddingModel.LearningRate"/>).</summary>
+    public double? LearningRate { get; init; }
+
+    /// <summary>The keys of the models to train (tanh, irnn, lstm, gru); default all four.</summary>
+    public IReadOnlyList<string> Models { get; init; } = AddingModels.All.Select(m => m.Key).ToArray();
 
     /// <summary>Maximum global gradient norm; 0 turns clipping off.</summary>
     public double Clip { get; init; } = 1;
@@ -36,10 +41,14 @@ public sealed record AddingOptions
 
         Positive(HiddenSize, "--hidden-size");
         Positive(BatchSize, "--batch-size");
-        Positive(Updates, "--updates");
+        if (Updates is int updates)
+        {
+            Positive(updates, "--updates");
+        }
+
         Positive(TestSize, "--test-size");
         Positive(EvaluateEvery, "--evaluate-every");
-        if (!(LearningRate > 0) || double.IsInfinity(LearningRate))
+        if (LearningRate is double lr && (!(lr > 0) || double.IsInfinity(lr)))
         {
             throw new SampleException($"--learning-rate must be a positive number, but was {LearningRate}.");
         }
@@ -47,6 +56,12 @@ public sealed record AddingOptions
         if (!(Clip >= 0) || double.IsInfinity(Clip))
         {
             throw new SampleException($"--clip must be 0 (off) or a positive number, but was {Clip}.");
+        }
+
+        string[] known = AddingModels.All.Select(m => m.Key).ToArray();
+        if (Models.Count == 0 || Models.Any(m => !known.Contains(m)))
+        {
+            throw new SampleException($"--models must list some of {string.Join(", ", known)}, separated by commas, but was '{string.Join(",", Models)}'.");
         }
 
         if (string.IsNullOrWhiteSpace(OutputFolder))

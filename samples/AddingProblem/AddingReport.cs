@@ -18,9 +18,10 @@ public static class AddingReport
     public static int RunAndReport(AddingOptions options)
     {
         Directory.CreateDirectory(options.OutputFolder);
+        Console.WriteLine(Settings(options));
         IReadOnlyList<AddingRun> runs = AddingExperiment.Run(options, Console.WriteLine, run =>
         {
-            // Each T's tables and pictures as soon as its four models are trained (T = 200 takes twice as long).
+            // Each T's tables and pictures as soon as its models are trained (T = 200 takes twice as long).
             Console.WriteLine();
             Console.WriteLine(GradientTable("before training", run.Models, m => m.DhNormsAtStart, run.Steps));
             Console.WriteLine(GradientTable("after training", run.Models, m => m.DhNormsAtEnd, run.Steps));
@@ -32,7 +33,6 @@ public static class AddingReport
         var summary = new
         {
             sample = "AddingProblem",
-            updates = options.Updates,
             hiddenSize = options.HiddenSize,
             batchSize = options.BatchSize,
             baseline = AddingData.Baseline,
@@ -44,6 +44,9 @@ public static class AddingReport
                 {
                     name = m.Name,
                     key = m.Key,
+                    initialization = m.Model.Initialization,
+                    learningRate = m.LearningRate,
+                    updates = m.Updates,
                     mseFirst = m.TestMse[0].Mse,
                     mseLast = m.FinalMse,
                     verdict = Verdict(m.FinalMse),
@@ -66,6 +69,38 @@ public static class AddingReport
         }
 
         return 0;
+    }
+
+    /// <summary>
+    /// Each model's initialization and learning rate, and why they differ from the library's defaults (PyTorch's
+    /// initialization, Adam lr 0.001) where they do.
+    /// </summary>
+    public static string Settings(AddingOptions options)
+    {
+        var text = new StringBuilder();
+        text.AppendLine(CultureInfo.InvariantCulture, $"models (H = {options.HiddenSize}, B = {options.BatchSize}, Adam, clip {options.Clip}; the library's defaults: PyTorch's initialization, lr 0.001):");
+        foreach (AddingModel m in AddingModels.Select(options.Models.ToArray()))
+        {
+            double lr = AddingExperiment.LearningRate(m, options);
+            int updates = AddingExperiment.Updates(m, options);
+            text.AppendLine(CultureInfo.InvariantCulture, $"  {m.Name}: {m.Initialization}; Adam lr {lr}; {updates:N0} updates");
+            if (m.InitializationReason is not null)
+            {
+                text.AppendLine(CultureInfo.InvariantCulture, $"    why this initialization: {m.InitializationReason}");
+            }
+
+            if (options.LearningRate is null && m.LearningRateReason is not null)
+            {
+                text.AppendLine(CultureInfo.InvariantCulture, $"    why lr {lr}: {m.LearningRateReason}");
+            }
+
+            if (options.Updates is null && m.UpdatesReason is not null)
+            {
+                text.AppendLine(CultureInfo.InvariantCulture, $"    why {updates:N0} updates: {m.UpdatesReason}");
+            }
+        }
+
+        return text.ToString();
     }
 
     /// <summary>‖dL/dh_0‖ / ‖dL/dh_{T−1}‖: how much of the gradient at the scored last step survives back to the first.</summary>
@@ -108,11 +143,11 @@ public static class AddingReport
     private static string ResultTable(AddingRun run)
     {
         var text = new StringBuilder();
-        text.AppendLine(CultureInfo.InvariantCulture, $"T = {run.Steps}: held-out mean squared error (baseline {AddingData.Baseline:F3}: always answer 1), {run.Seconds:F0} s for the four models:");
-        text.AppendLine(CultureInfo.InvariantCulture, $"  {"model",-22}{"at start",10}{"final",10}  verdict");
+        text.AppendLine(CultureInfo.InvariantCulture, $"T = {run.Steps}: held-out mean squared error (baseline {AddingData.Baseline:F3}: always answer 1), {run.Seconds:F0} s for the {run.Models.Count} models:");
+        text.AppendLine(CultureInfo.InvariantCulture, $"  {"model",-22}{"updates",9}{"at start",10}{"final",10}  verdict");
         foreach (ModelRecord m in run.Models)
         {
-            text.AppendLine(CultureInfo.InvariantCulture, $"  {m.Name,-22}{m.TestMse[0].Mse,10:F4}{m.FinalMse,10:F4}  {Verdict(m.FinalMse)}");
+            text.AppendLine(CultureInfo.InvariantCulture, $"  {m.Name,-22}{m.Updates,9:N0}{m.TestMse[0].Mse,10:F4}{m.FinalMse,10:F4}  {Verdict(m.FinalMse)}");
         }
 
         return text.ToString();

@@ -78,11 +78,70 @@ public sealed class AddingProblemTests
     [Fact]
     public void The_gated_models_are_one_lstm_or_gru_layer_with_a_linear_output()
     {
-        RecurrentModel<float> lstm = AddingModels.Gated(RecurrentCellKind.Lstm, 5, seed: 1);
+        RecurrentModel<float> lstm = AddingModels.Gated(RecurrentCellKind.Lstm, 5, seed: 1, steps: 10);
         lstm.Options.Cell.Should().Be(RecurrentCellKind.Lstm);
         lstm.Options.OutputActivation.Should().Be(OutputActivation.Identity);
         (lstm.InputSize, lstm.HiddenSize, lstm.OutputSize, lstm.Layers).Should().Be((2, 5, 1, 1));
-        AddingModels.Gated(RecurrentCellKind.Gru, 5, seed: 1).Options.Cell.Should().Be(RecurrentCellKind.Gru);
+        AddingModels.Gated(RecurrentCellKind.Gru, 5, seed: 1, steps: 10).Options.Cell.Should().Be(RecurrentCellKind.Gru);
+    }
+
+    [Fact]
+    public void The_lstm_starts_from_chrono_gate_biases_for_its_sequence_length()
+    {
+        RecurrentModel<float> lstm = AddingModels.Gated(RecurrentCellKind.Lstm, 5, seed: 1, steps: 100);
+        Matrix<float> bih = lstm.Parameter("rnn.bias_ih_l0"), bhh = lstm.Parameter("rnn.bias_hh_l0");
+        for (int j = 0; j < 5; j++)
+        {
+            // Gates i, f, g, o: b_f = ln u with u in [1, 99), b_i = −b_f, the rest 0; nothing in b_hh.
+            (bih[5 + j, 0] + bhh[5 + j, 0]).Should().BeInRange(0f, (float)Math.Log(99));
+            (bih[j, 0] + bhh[j, 0]).Should().Be(-bih[5 + j, 0]);
+            (bih[10 + j, 0], bih[15 + j, 0]).Should().Be((0f, 0f));
+        }
+
+        bhh.Enumerate().Should().OnlyContain(v => v == 0);
+
+        // The GRU keeps PyTorch's initialization: the constructor's weights.
+        RecurrentModel<float> gru = AddingModels.Gated(RecurrentCellKind.Gru, 5, seed: 1, steps: 100);
+        var plain = new RecurrentModel<float>(gru.Options);
+        gru.Parameter("rnn.weight_hh_l0").Should().Be(plain.Parameter("rnn.weight_hh_l0"));
+    }
+
+    [Fact]
+    public void Every_setting_that_differs_from_the_library_defaults_is_printed_with_its_reason()
+    {
+        string settings = AddingReport.Settings(new AddingOptions());
+        foreach (AddingModel m in AddingModels.All)
+        {
+            settings.Should().Contain(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{m.Name}: {m.Initialization}; Adam lr {m.LearningRate}; {m.Updates:N0} updates"));
+            (m.InitializationReason is null).Should().Be(m.Key is "tanh" or "gru", $"{m.Key}: only PyTorch's own initialization needs no reason");
+            (m.LearningRateReason is null).Should().Be(m.LearningRate == AddingModels.DefaultLearningRate, $"{m.Key}: only lr 0.001 needs no reason");
+            (m.UpdatesReason is null).Should().Be(m.Updates == AddingModels.All[0].Updates, $"{m.Key}: a number of updates other than the tanh RNN's needs a reason");
+            if (m.InitializationReason is not null)
+            {
+                settings.Should().Contain(m.InitializationReason);
+            }
+
+            foreach (string? reason in new[] { m.LearningRateReason, m.UpdatesReason })
+            {
+                if (reason is not null)
+                {
+                    settings.Should().Contain(reason);
+                }
+            }
+        }
+
+        AddingReport.Settings(new AddingOptions { LearningRate = 0.01, Updates = 7, Models = ["gru", "irnn"] }).Should().Contain("GRU: ").And.Contain("lr 0.01; 7 updates")
+            .And.NotContain("why lr").And.NotContain("why 7").And.NotContain("LSTM");
+    }
+
+    [Fact]
+    public void Models_picks_which_models_are_trained()
+    {
+        using var folder = new TempFolder();
+        (int code, string stdout, string error) = ConsoleCapture.RunMain(Sample, "--steps", "10", "--models", "gru,tanh", "--hidden-size", "4", "--updates", "5",
+            "--test-size", "20", "--evaluate-every", "5", "--output", folder.File("out"));
+        code.Should().Be(0, error);
+        stdout.Should().Contain("T=10 tanh loss first=").And.Contain("T=10 gru loss first=").And.NotContain("T=10 lstm").And.NotContain("T=10 irnn");
     }
 
     [Fact]
@@ -100,6 +159,7 @@ public sealed class AddingProblemTests
     [InlineData("--steps", "ten")]
     [InlineData("--updates", "0")]
     [InlineData("--learning-rate", "-1")]
+    [InlineData("--models", "lstm,transformer")]
     public void Bad_options_exit_non_zero_with_one_line(string option, string value)
     {
         (int code, _, string error) = ConsoleCapture.RunMain(Sample, option, value);

@@ -7,7 +7,7 @@ namespace RnnCore.Initialization;
 /// One <see cref="Initializer"/> per kind of tensor of a <see cref="RecurrentModel{T}"/> (W_ih, W_hh, b_ih, b_hh of every
 /// layer and direction, and the head), plus the LSTM's forget-gate bias, applied from a seed by <see cref="Apply{T}"/>.
 /// Presets: <see cref="PyTorchDefault"/> (the constructor's weights) and <see cref="Keras"/> (what Keras' LSTM, GRU and
-/// SimpleRNN layers start from).
+/// SimpleRNN layers start from); <see cref="ChronoMaxSteps"/> sets the LSTM's gate biases for long spans.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -28,6 +28,7 @@ namespace RnnCore.Initialization;
 public sealed class ModelInitialization
 {
     private readonly double? _forgetGateBias;
+    private readonly int? _chronoMaxSteps;
 
     /// <summary>W_ih of every layer and direction, [G·H, n_in], filled as one matrix. Default: <see cref="Initializer.PyTorchDefault"/>.</summary>
     public Initializer InputWeights { get; init; } = Initializer.PyTorchDefault;
@@ -70,6 +71,31 @@ public sealed class ModelInitialization
         }
     }
 
+    /// <summary>
+    /// Chrono initialization of the LSTM's gate biases (Tallec and Ollivier 2018, "Can recurrent neural networks warp
+    /// time?"), or null (the default): T_max, the longest span, in steps, the network should be able to remember at the
+    /// start. When set, after the biases are drawn each unit j of every layer and direction draws u_j ~ U(1, T_max − 1)
+    /// from the same generator and gets the forget-gate bias b_f = ln u_j and the input-gate bias b_i = −b_f, in b_ih
+    /// (b_hh's i and f blocks are set to 0, so b_ih + b_hh is the same in an exported file). A unit with b_f = ln u
+    /// forgets at the rate 1 − σ(ln u) = 1/(1 + u), so the units' memories span 2 to T_max steps, and σ(−b_f) keeps the
+    /// long-memory units' input gates mostly closed so that their cells are not overwritten at every step. Ignored by the
+    /// vanilla and GRU cells; not together with <see cref="ForgetGateBias"/>.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is less than 3 (U(1, T_max − 1) needs T_max − 1 &gt; 1).</exception>
+    public int? ChronoMaxSteps
+    {
+        get => _chronoMaxSteps;
+        init
+        {
+            if (value is int steps && steps < 3)
+            {
+                throw new ArgumentOutOfRangeException(nameof(ChronoMaxSteps), steps, $"ChronoMaxSteps must be at least 3 (or null), but was {steps}.");
+            }
+
+            _chronoMaxSteps = value;
+        }
+    }
+
     /// <summary>PyTorch's default for <c>nn.RNN</c>, <c>nn.LSTM</c>, <c>nn.GRU</c> and the <c>nn.Linear</c> head: the constructor's weights, bit for bit.</summary>
     public static ModelInitialization PyTorchDefault { get; } = new();
 
@@ -91,6 +117,23 @@ public sealed class ModelInitialization
         ForgetGateBias = 1,
     };
 
+    /// <summary>
+    /// <see cref="Keras"/>'s weights with chrono gate biases for spans up to <paramref name="maxSteps"/> steps
+    /// (<see cref="ChronoMaxSteps"/>, Tallec and Ollivier 2018) instead of the forget-gate bias 1.
+    /// </summary>
+    /// <param name="maxSteps">T_max, at least 3: the longest span the LSTM should remember at the start (e.g. the sequence length).</param>
+    /// <returns>The scheme.</returns>
+    public static ModelInitialization Chrono(int maxSteps) => new()
+    {
+        InputWeights = Keras.InputWeights,
+        RecurrentWeights = Keras.RecurrentWeights,
+        InputBiases = Initializer.Zeros,
+        RecurrentBiases = Initializer.Zeros,
+        HeadWeight = Keras.HeadWeight,
+        HeadBias = Initializer.Zeros,
+        ChronoMaxSteps = maxSteps,
+    };
+
     /// <summary>Overwrites every parameter of <paramref name="model"/> from <paramref name="seed"/> (the dropout generator is left as it is).</summary>
     /// <typeparam name="T">The model's element type.</typeparam>
     /// <param name="model">The model, changed in place.</param>
@@ -107,6 +150,11 @@ public sealed class ModelInitialization
         RequireVectorInitializer(InputBiases, nameof(InputBiases));
         RequireVectorInitializer(RecurrentBiases, nameof(RecurrentBiases));
         RequireVectorInitializer(HeadBias, nameof(HeadBias));
+        if (ForgetGateBias is not null && ChronoMaxSteps is not null)
+        {
+            throw new ArgumentException(
+                $"ForgetGateBias ({ForgetGateBias}) and ChronoMaxSteps ({ChronoMaxSteps}) both set the forget-gate bias; set one of them.", nameof(ChronoMaxSteps));
+        }
 
         int h = model.HiddenSize, d = model.Directions, gates = model.Cell.Gates;
         var random = new SeededRandom(seed);
@@ -125,6 +173,19 @@ public sealed class ModelInitialization
                 // Gate order i, f, g, o: the forget block is rows H..2H. b_ih carries the value, b_hh nothing, so the sum is exact.
                 inputBias.Slice(h, h).Fill(T.CreateTruncating(forget));
                 recurrentBias.Slice(h, h).Clear();
+            }
+
+            if (ChronoMaxSteps is int maxSteps && model.Options.Cell == RecurrentCellKind.Lstm)
+            {
+                // Chrono: b_f = ln u, u ~ U(1, T_max − 1); b_i = −b_f (rows 0..H are i, H..2H are f), all in b_ih.
+                for (int j = 0; j < h; j++)
+                {
+                    double forgetBias = PortableMath.Log(random.NextUniform(1, maxSteps - 1));
+                    inputBias[h + j] = T.CreateTruncating(forgetBias);
+                    inputBias[j] = T.CreateTruncating(-forgetBias);
+                }
+
+                recurrentBias.Slice(0, 2 * h).Clear();
             }
         }
 

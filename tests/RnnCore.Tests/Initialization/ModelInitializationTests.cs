@@ -152,6 +152,64 @@ public abstract class ModelInitializationTests<T>
         }
     }
 
+    [Fact]
+    public void Chrono_sets_b_f_to_ln_u_and_b_i_to_minus_b_f_in_b_ih_and_PyTorch_reads_the_same_sums()
+    {
+        RecurrentModel<T> model = Model(RecurrentCellKind.Lstm, seed: 2);
+        ModelInitialization.Chrono(200).Apply(model, 6);
+        Dictionary<string, double[]> stateDict = ReadSafeTensors(SafeTensors.Serialize(model));
+        double top = double.CreateTruncating(T.CreateTruncating(Math.Log(199)));
+        foreach (string suffix in new[] { "_l0", "_l0_reverse", "_l1", "_l1_reverse" })
+        {
+            double[] bih = stateDict["rnn.bias_ih" + suffix], bhh = stateDict["rnn.bias_hh" + suffix];
+            for (int j = 0; j < H; j++)
+            {
+                double forget = bih[H + j] + bhh[H + j];
+                forget.Should().BeInRange(0, top, "b_f = ln u with u in [1, T_max − 1)");
+                (bih[j] + bhh[j]).Should().Be(-forget, "b_i = −b_f");
+                (bih[(2 * H) + j] + bhh[(2 * H) + j], bih[(3 * H) + j] + bhh[(3 * H) + j]).Should().Be((0.0, 0.0), "g and o keep Keras' zero biases");
+            }
+
+            bhh.Should().OnlyContain(v => v == 0);
+        }
+
+        // Keras' weights: W_hh's gate blocks orthogonal.
+        Matrix<double> whh = Doubles(model.Parameter("rnn.weight_hh_l1"));
+        (whh.SubMatrix(H, H, 0, H).TransposeThisAndMultiply(whh.SubMatrix(H, H, 0, H)) - Matrix<double>.Build.DenseIdentity(H))
+            .Enumerate().Max(Math.Abs).Should().BeLessThan(OrthogonalPrecision);
+    }
+
+    [Fact]
+    public void Chrono_forget_gate_biases_are_the_logarithms_of_uniform_draws()
+    {
+        var model = new RecurrentModel<T>(new RecurrentModelOptions(2, 500, 1) { Cell = RecurrentCellKind.Lstm });
+        ModelInitialization.Chrono(101).Apply(model, 3);
+        double[] u = Doubles(model.Parameter("rnn.bias_ih_l0")).Column(0).Skip(500).Take(500).Select(Math.Exp).ToArray();
+        u.Should().OnlyContain(v => v >= 1 - 1e-5 && v <= 100 * (1 + 1e-5));
+        u.Average().Should().BeApproximately(50.5, 6, "U(1, 100) has mean 50.5 (standard error 1.3 for 500 draws)");
+        u.Count(v => v < 25.75).Should().BeInRange(75, 175, "a quarter of U(1, 100) lies below 25.75");
+    }
+
+    [Fact]
+    public void Chrono_and_a_constant_forget_gate_bias_together_are_refused_and_chrono_needs_three_steps()
+    {
+        RecurrentModel<T> model = Model(RecurrentCellKind.Lstm, seed: 1);
+        T[] before = model.Parameters[0].ToArray();
+        Action both = () => new ModelInitialization { ForgetGateBias = 1, ChronoMaxSteps = 10 }.Apply(model, 2);
+        both.Should().Throw<ArgumentException>().WithParameterName("ChronoMaxSteps").WithMessage("*set one of them*");
+        model.Parameters[0].ToArray().Should().Equal(before);
+        Action tooShort = () => ModelInitialization.Chrono(2);
+        tooShort.Should().Throw<ArgumentOutOfRangeException>().WithParameterName("ChronoMaxSteps");
+
+        RecurrentModel<T> gru = Model(RecurrentCellKind.Gru, seed: 1), keras = Model(RecurrentCellKind.Gru, seed: 1);
+        ModelInitialization.Chrono(50).Apply(gru, 4);
+        ModelInitialization.Keras.Apply(keras, 4);
+        for (int i = 0; i < gru.Parameters.Count; i++)
+        {
+            gru.Parameters[i].ToArray().Should().Equal(keras.Parameters[i].ToArray(), "a GRU has no forget or input gate: Keras' weights and zero biases");
+        }
+    }
+
     [Theory]
     [MemberData(nameof(Cells))]
     public void The_same_seed_gives_the_same_weights_and_another_seed_others(RecurrentCellKind cell)
