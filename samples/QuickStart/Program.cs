@@ -14,7 +14,6 @@ var layer = new RecurrentLayer<double>(inputSize: 1, hiddenSize: 16, outputSize:
 var trainer = new Trainer<double>(layer, new AdamOptimizer<double>(learningRate: 0.01), new TrainerOptions
 {
     Epochs = 8, BatchSize = 32, Seed = 1,        // the seed fixes the shuffling
-    Placement = LossPlacement.LastStep,          // one answer per sequence, at its own last step
     Clipping = Clipping.ByGlobalNorm(5),
 });
 

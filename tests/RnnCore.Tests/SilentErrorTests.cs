@@ -163,13 +163,13 @@ public abstract class SilentErrorTests<T>
     }
 
     [Fact]
-    public void One_target_per_sequence_under_EveryStep_placement_says_to_set_LastStep()
+    public void One_target_per_sequence_under_an_explicit_EveryStep_placement_says_to_leave_it_unset()
     {
         var random = new Random(3);
         SequenceDataset<T> data = TrainingData.Classes<T>(random, 2, 3, [4, 5], perStep: false);
-        var trainer = new Trainer<T>(new RecurrentLayer<T>(2, 4, 3), new SgdOptimizer<T>(0.1));
+        var trainer = new Trainer<T>(new RecurrentLayer<T>(2, 4, 3), new SgdOptimizer<T>(0.1), new TrainerOptions { Placement = LossPlacement.EveryStep });
         ((Action)(() => trainer.Fit(data))).Should().Throw<ArgumentException>().WithParameterName("training")
-            .WithMessage("*one target*set Placement = LastStep*");
+            .WithMessage("*one target*Placement = EveryStep*leave Placement unset*set Placement = LastStep*");
     }
 
     private static byte[] ReplaceInHeader(byte[] file, string from, string to)

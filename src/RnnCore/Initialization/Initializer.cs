@@ -109,6 +109,31 @@ public abstract class Initializer
     /// <summary>Fills a column-major rows x columns block (columns = 1 for a vector) in double.</summary>
     internal abstract void Fill(Span<double> values, int rows, int columns, int hiddenSize, SeededRandom random);
 
+    /// <summary>
+    /// Fills one parameter tensor, rows x columns column-major, rounding once to T. With <paramref name="blocks"/> &gt; 1
+    /// a matrix initializer (Xavier, orthogonal, identity) sees each of the blocks of rows / blocks consecutive rows (a
+    /// gate block of W_hh) as its own matrix, filled in block order; an element-wise one (uniform, normal, zeros) draws
+    /// the whole tensor in column-major order, the same distribution (and PyTorchDefault's draws stay the constructors').
+    /// <paramref name="hiddenSize"/> is the k of PyTorchDefault's U(−1/√k, 1/√k).
+    /// </summary>
+    internal void FillTensor<T>(Span<T> destination, int rows, int columns, int blocks, int hiddenSize, SeededRandom random)
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        int blockRows = NeedsMatrix ? rows / blocks : rows;
+        double[] values = new double[blockRows * columns];
+        for (int b = 0; b < rows / blockRows; b++)
+        {
+            Fill(values, blockRows, columns, hiddenSize, random);
+            for (int j = 0; j < columns; j++)
+            {
+                for (int i = 0; i < blockRows; i++)
+                {
+                    destination[(b * blockRows) + i + (j * rows)] = T.CreateTruncating(values[i + (j * blockRows)]);
+                }
+            }
+        }
+    }
+
     private static void Positive(double value, string name)
     {
         if (!(value > 0) || !double.IsFinite(value))

@@ -94,13 +94,7 @@ public sealed class LayerInitialization
         var random = new SeededRandom(seed);
         for (int p = 0; p < 5; p++)
         {
-            double[] values = new double[shapes[p].Rows * shapes[p].Columns];
-            initializers[p].Fill(values, shapes[p].Rows, shapes[p].Columns, layer.HiddenSize, random);
-            Span<T> destination = layer.Parameters[p];
-            for (int i = 0; i < values.Length; i++)
-            {
-                destination[i] = T.CreateTruncating(values[i]);
-            }
+            initializers[p].FillTensor(layer.Parameters[p], shapes[p].Rows, shapes[p].Columns, 1, layer.HiddenSize, random);
         }
     }
 }

@@ -57,8 +57,8 @@ public sealed partial class SequenceDataset<T>
     /// <summary>
     /// Sliding windows over a univariate time series, for forecasting: window k is the <paramref name="window"/> values
     /// starting at k·<paramref name="stride"/>, and its target is the <paramref name="horizon"/> values that follow it
-    /// (one target vector, scored at the window's last step, so train with <see cref="LossPlacement.LastStep"/> and an
-    /// output of size <paramref name="horizon"/>). Every window fits with its target: there are
+    /// (one target vector, scored at the window's last step: <see cref="Trainer{T}"/> infers <see cref="LossPlacement.LastStep"/>
+    /// from it; the output has size <paramref name="horizon"/>). Every window fits with its target: there are
     /// ⌊(n − window − horizon) / stride⌋ + 1 of them, in time order.
     /// </summary>
     /// <param name="series">The series x_0..x_{n−1}; finite.</param>

@@ -100,7 +100,7 @@ public sealed partial class Trainer<T>
 
         int o = _network.OutputSize;
         int b = cache.Batch;
-        bool lastStep = Options.Placement == LossPlacement.LastStep;
+        bool lastStep = ScoredPlacement == LossPlacement.LastStep;
         Span<double> output = o <= 256 ? stackalloc double[o] : new double[o];
         Span<double> target = o <= 256 ? stackalloc double[o] : new double[o];
         for (int j = 0; j < b; j++)

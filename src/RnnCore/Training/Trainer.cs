@@ -135,7 +135,7 @@ public sealed partial class Trainer<T>
     /// <param name="progress">Receives a report after every batch and at every epoch's end, on the training thread's call to <see cref="IProgress{T}.Report"/>.</param>
     /// <param name="cancellationToken">Checked before every batch.</param>
     /// <returns>The <see cref="History"/>.</returns>
-    /// <exception cref="ArgumentException">A dataset does not suit the layer or the options (input size, target kind or size, class range, per-step targets for a loss at every step).</exception>
+    /// <exception cref="ArgumentException">A dataset does not suit the layer or the options (input size, target kind or size, class range, targets that contradict the <see cref="Placement"/>).</exception>
     /// <exception cref="TrainingDivergedException">A NaN or infinity appeared; the parameters are the last good ones.</exception>
     /// <exception cref="OperationCanceledException">Cancelled; every finished batch is applied, none half-applied.</exception>
     /// <exception cref="IOException">Writing the checkpoint to <see cref="TrainerOptions.CheckpointPath"/> failed (permission denied and file-size limits included, wrapped with the original as inner exception); the epoch is applied and recorded, the previous checkpoint file is unchanged.</exception>
@@ -299,19 +299,25 @@ public sealed partial class Trainer<T>
     /// <exception cref="NonFiniteValueException">The parameters produce a NaN or infinity on the data.</exception>
     public EvaluationResult Evaluate(SequenceDataset<T> data)
     {
-        ValidateDataset(data, nameof(data));
+        ArgumentNullException.ThrowIfNull(data);
+        PlacementSource placement = PlacementFor(data, nameof(data), null, string.Empty);
+        ValidateDataset(data, nameof(data), placement);
+        CommitPlacement(placement);
         return EvaluateCore(data, 0);
     }
 
     private void ValidateDatasets(SequenceDataset<T> training, SequenceDataset<T>? validation)
     {
-        ValidateDataset(training, nameof(training));
+        ArgumentNullException.ThrowIfNull(training);
+        PlacementSource placement = PlacementFor(training, nameof(training), validation, nameof(validation));
+        ValidateDataset(training, nameof(training), placement);
         if (validation is not null)
         {
-            ValidateDataset(validation, nameof(validation));
+            ValidateDataset(validation, nameof(validation), placement);
         }
 
         RequireMonitorData(validation);
+        CommitPlacement(placement);
     }
 
     private EvaluationResult EvaluateCore(SequenceDataset<T> data, int epoch)
@@ -327,7 +333,7 @@ public sealed partial class Trainer<T>
         {
             ReadOnlySpan<int> members = all.AsSpan(batch * batchSize, Math.Min(batchSize, data.Count - (batch * batchSize)));
             BatchBuffers buffers = Assemble(data, members);
-            NetworkPass<T> cache = buffers.FullPass(Options.Placement, Options.Reduction);
+            NetworkPass<T> cache = buffers.FullPass(ScoredPlacement, Options.Reduction);
             PrepareFullCache(buffers, cache);
             double loss;
             try
@@ -345,7 +351,7 @@ public sealed partial class Trainer<T>
                 throw Diverged(epoch, batch + 1, -1, "validation loss", true, null);
             }
 
-            (double weight, long items) = Weight(buffers.Lengths, members.Length, Options.Placement);
+            (double weight, long items) = Weight(buffers.Lengths, members.Length, ScoredPlacement);
             lossSum += Options.Reduction == LossReduction.Mean ? loss * weight : loss;
             weightSum += weight;
             if (_network.OutputActivation == OutputActivation.Softmax)
@@ -370,10 +376,10 @@ public sealed partial class Trainer<T>
         double lossSum = 0, weightSum = 0, norm = 0;
         if (Options.TruncationLength is not int k)
         {
-            NetworkPass<T> cache = buffers.FullPass(Options.Placement, Options.Reduction);
+            NetworkPass<T> cache = buffers.FullPass(ScoredPlacement, Options.Reduction);
             PrepareFullCache(buffers, cache);
             (double loss, norm) = OptimizerStep(cache, buffers.Targets, 0, epoch, batch, 0, buffers.Steps);
-            (double weight, _) = Weight(buffers.Lengths, b, Options.Placement);
+            (double weight, _) = Weight(buffers.Lengths, b, ScoredPlacement);
             lossSum = Options.Reduction == LossReduction.Mean ? loss * weight : loss;
             weightSum = weight;
             SaveState(cache, b);
@@ -508,7 +514,7 @@ public sealed partial class Trainer<T>
             steps = Math.Max(steps, data[index].Length);
         }
 
-        bool lastStep = Options.Placement == LossPlacement.LastStep;
+        bool lastStep = ScoredPlacement == LossPlacement.LastStep;
         BatchBuffers buffers = _batches.For(_network, steps, b, lastStep, data.IsClasses);
         int i = _network.InputSize;
         int o = data.TargetSize;
@@ -583,7 +589,7 @@ public sealed partial class Trainer<T>
     {
         if (!_chunks.TryGetValue((length, b), out NetworkPass<T>? pass))
         {
-            pass = _network.CreatePass(length, b, Options.Placement, Options.Reduction);
+            pass = _network.CreatePass(length, b, ScoredPlacement, Options.Reduction);
             _chunks.Add((length, b), pass);
         }
 
@@ -615,7 +621,7 @@ public sealed partial class Trainer<T>
         for (int j = 0; j < b; j++)
         {
             int length = buffers.Lengths[j];
-            int first = Options.Placement == LossPlacement.LastStep ? length - 1 : 0;
+            int first = ScoredPlacement == LossPlacement.LastStep ? length - 1 : 0;
             for (int t = first; t < length; t++)
             {
                 ReadOnlySpan<T> output = cache.Output((t * b) + j);
@@ -628,7 +634,7 @@ public sealed partial class Trainer<T>
                     }
                 }
 
-                int target = buffers.Classes![(Options.Placement == LossPlacement.LastStep ? 0 : t * b) + j];
+                int target = buffers.Classes![(ScoredPlacement == LossPlacement.LastStep ? 0 : t * b) + j];
                 correct += best == target ? 1 : 0;
             }
         }
@@ -636,7 +642,7 @@ public sealed partial class Trainer<T>
         return correct;
     }
 
-    private void ValidateDataset(SequenceDataset<T> data, string paramName)
+    private void ValidateDataset(SequenceDataset<T> data, string paramName, PlacementSource placement)
     {
         ArgumentNullException.ThrowIfNull(data, paramName);
         if (data.InputSize != _network.InputSize)
@@ -657,15 +663,7 @@ public sealed partial class Trainer<T>
         for (int s = 0; s < data.Count; s++)
         {
             Sequence<T> sequence = data[s];
-            if (Options.Placement == LossPlacement.EveryStep && sequence.TargetSteps != sequence.Length)
-            {
-                throw new ArgumentException(
-                    sequence.TargetSteps == 1
-                        ? $"{paramName}[{s}] has one target for its {sequence.Length} steps, but Placement = EveryStep (a loss at every step) needs one target per step; " +
-                          "for one target per sequence, set Placement = LastStep in TrainerOptions."
-                        : $"{paramName}[{s}] has {sequence.TargetSteps} targets for {sequence.Length} steps, but a loss at every step needs one target per step.",
-                    paramName);
-            }
+            RequireFitsPlacement(sequence, paramName, s, placement);
 
             if (sequence.Classes is not null)
             {

@@ -26,8 +26,15 @@ public sealed class TrainerOptions
     /// </summary>
     public long Seed { get; init; }
 
-    /// <summary>Where the loss is measured. Default <see cref="LossPlacement.EveryStep"/>.</summary>
-    public LossPlacement Placement { get; init; } = LossPlacement.EveryStep;
+    /// <summary>
+    /// Where the loss is measured. Null (default): inferred from the data, as <see cref="Trainer{T}.Placement"/> describes:
+    /// <see cref="LossPlacement.LastStep"/> when each sequence has one target (a classifier, a forecaster),
+    /// <see cref="LossPlacement.EveryStep"/> when each has a target per step. Set it to override the inference:
+    /// <see cref="LossPlacement.LastStep"/> over per-step targets scores each sequence's last target only;
+    /// <see cref="LossPlacement.EveryStep"/> over one target per sequence is refused (there is nothing to score at the
+    /// other steps).
+    /// </summary>
+    public LossPlacement? Placement { get; init; }
 
     /// <summary>How each batch's loss terms are combined. Default <see cref="LossReduction.Mean"/> (PyTorch's default).</summary>
     public LossReduction Reduction { get; init; } = LossReduction.Mean;
@@ -74,7 +81,7 @@ public sealed class TrainerOptions
     /// <summary>
     /// Truncated BPTT: train each batch in chunks of this many steps, carrying the hidden state but no gradient across
     /// chunks, with one clipping and one optimizer step per chunk. Null (default) backpropagates through whole
-    /// sequences. Requires <see cref="LossPlacement.EveryStep"/>. A padded batch is cut the same way: a sequence that
+    /// sequences. Requires <see cref="LossPlacement.EveryStep"/> (set, or inferred from per-step targets). A padded batch is cut the same way: a sequence that
     /// ended before a chunk is inert in it (its state carried, no loss). Validation and <see cref="Trainer{T}.Evaluate"/>
     /// need no gradient and run whole sequences.
     /// </summary>
@@ -134,10 +141,10 @@ public sealed class TrainerOptions
         if (TruncationLength is int k)
         {
             Positive(k, nameof(TruncationLength));
-            if (Placement != LossPlacement.EveryStep)
+            if (Placement == LossPlacement.LastStep)
             {
                 throw new ArgumentException(
-                    "TruncationLength needs Placement = EveryStep: with a loss at the last step only, every chunk but the last would have no loss.",
+                    $"TruncationLength is {k} but Placement is LastStep: with a loss at the last step only, every chunk but the last would have no loss; truncated BPTT needs Placement = EveryStep (or unset, inferred from per-step targets).",
                     nameof(TruncationLength));
             }
         }
@@ -149,7 +156,7 @@ public sealed class TrainerOptions
                 nameof(Stateful));
         }
 
-        if (!Enum.IsDefined(Placement) || !Enum.IsDefined(Reduction))
+        if ((Placement is LossPlacement placement && !Enum.IsDefined(placement)) || !Enum.IsDefined(Reduction))
         {
             throw new ArgumentOutOfRangeException(nameof(Placement), "Placement or Reduction is not a defined value.");
         }

@@ -401,7 +401,8 @@ public abstract class TrainerTests<T>
         ((Action)(() => trainer.Fit(TrainingData.Classes<T>(random, 2, 2, [3])))).Should().Throw<ArgumentException>().WithParameterName("training").WithMessage("*input size 2 but the layer's inputSize is 3*");
         ((Action)(() => trainer.Fit(TrainingData.Classes<T>(random, 3, 5, [3, 3])))).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("training")
             .WithMessage("training[*] has class * but the layer's outputSize is 2, so classes must be in [0, 1] (classes count from 0).*");
-        ((Action)(() => trainer.Fit(TrainingData.Classes<T>(random, 3, 2, [3], perStep: false)))).Should().Throw<ArgumentException>().WithMessage("*needs one target per step*");
+        var everyStep = new Trainer<T>(layer, sgd, new TrainerOptions { Placement = LossPlacement.EveryStep });
+        ((Action)(() => everyStep.Fit(TrainingData.Classes<T>(random, 3, 2, [3], perStep: false)))).Should().Throw<ArgumentException>().WithMessage("*needs one target per step*");
         ((Action)(() => trainer.Fit(TrainingData.Values<T>(random, 3, 2, [3])))).Should().Throw<ArgumentException>().WithMessage("*softmax output is trained with class indices*");
         sgd.StepCount.Should().Be(0);
     }

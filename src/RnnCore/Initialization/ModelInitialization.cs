@@ -1,0 +1,144 @@
+using System.Numerics;
+using RnnCore.Internal;
+
+namespace RnnCore.Initialization;
+
+/// <summary>
+/// One <see cref="Initializer"/> per kind of tensor of a <see cref="RecurrentModel{T}"/> (W_ih, W_hh, b_ih, b_hh of every
+/// layer and direction, and the head), plus the LSTM's forget-gate bias, applied from a seed by <see cref="Apply{T}"/>.
+/// Presets: <see cref="PyTorchDefault"/> (the constructor's weights) and <see cref="Keras"/> (what Keras' LSTM, GRU and
+/// SimpleRNN layers start from).
+/// </summary>
+/// <remarks>
+/// <para>
+/// All values come from one xoshiro256** stream seeded by the seed, drawn in <c>state_dict</c> order (each tensor in
+/// column-major order; zeros and identity draw nothing), so the same seed gives bit-identical weights on every machine,
+/// and <see cref="PyTorchDefault"/> reproduces the <see cref="RecurrentModel{T}"/> constructor's weights bit for bit.
+/// </para>
+/// <para>
+/// W_hh is G gate blocks of H x H stacked in PyTorch's order (LSTM i, f, g, o; GRU r, z, n). A matrix initializer
+/// (orthogonal, Xavier, identity) given for <see cref="RecurrentWeights"/> fills each block as its own H x H matrix, so
+/// with <see cref="Initializer.Orthogonal"/> every gate's recurrent map is orthogonal. (Keras' <c>Orthogonal</c> is applied
+/// to its whole H x G·H <c>recurrent_kernel</c>, which makes the G·H x H stack semi-orthogonal, W_hhᵀ W_hh = I, and no
+/// single block orthogonal; per block is the usual choice in PyTorch code, <c>orthogonal_</c> on each
+/// <c>weight_hh[g·H:(g+1)·H]</c>.) The other tensors are filled whole: W_ih as one G·H x n_in matrix (fan_out = G·H, as
+/// Keras' <c>kernel</c>), the head as O x D·H.
+/// </para>
+/// </remarks>
+public sealed class ModelInitialization
+{
+    private readonly double? _forgetGateBias;
+
+    /// <summary>W_ih of every layer and direction, [G·H, n_in], filled as one matrix. Default: <see cref="Initializer.PyTorchDefault"/>.</summary>
+    public Initializer InputWeights { get; init; } = Initializer.PyTorchDefault;
+
+    /// <summary>W_hh of every layer and direction, [G·H, H]; a matrix initializer fills each gate block (H x H) on its own. Default: <see cref="Initializer.PyTorchDefault"/>.</summary>
+    public Initializer RecurrentWeights { get; init; } = Initializer.PyTorchDefault;
+
+    /// <summary>b_ih of every layer and direction, [G·H]. Default: <see cref="Initializer.PyTorchDefault"/>.</summary>
+    public Initializer InputBiases { get; init; } = Initializer.PyTorchDefault;
+
+    /// <summary>b_hh of every layer and direction, [G·H]. Default: <see cref="Initializer.PyTorchDefault"/>.</summary>
+    public Initializer RecurrentBiases { get; init; } = Initializer.PyTorchDefault;
+
+    /// <summary>The head's weight, [O, D·H]. Default: <see cref="Initializer.PyTorchDefault"/> (nn.Linear's U(−1/√(D·H), 1/√(D·H))).</summary>
+    public Initializer HeadWeight { get; init; } = Initializer.PyTorchDefault;
+
+    /// <summary>The head's bias, [O]. Default: <see cref="Initializer.PyTorchDefault"/>.</summary>
+    public Initializer HeadBias { get; init; } = Initializer.PyTorchDefault;
+
+    /// <summary>
+    /// The LSTM's forget-gate bias b_f, or null (the default) to leave the biases as drawn. When set, after the biases are
+    /// drawn the forget block (rows H..2H) of every b_ih is set to this value and that of every b_hh to 0, so the gate sees
+    /// b_ih + b_hh = b_f exactly, in RnnCore and in a file exported to PyTorch, whose LSTM adds the two biases just as
+    /// RnnCore does. 1 is Keras' <c>unit_forget_bias=True</c> (its default), after Gers, Schmidhuber and Cummins (2000) and
+    /// Jozefowicz, Zaremba and Sutskever (2015): σ(1) ≈ 0.73, so at the start the cell state keeps most of itself from step
+    /// to step and the gradient through c_t decays slowly. Ignored by the vanilla and GRU cells, which have no forget gate.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is NaN or infinite.</exception>
+    public double? ForgetGateBias
+    {
+        get => _forgetGateBias;
+        init
+        {
+            if (value is double v && !double.IsFinite(v))
+            {
+                throw new ArgumentOutOfRangeException(nameof(ForgetGateBias), v, $"ForgetGateBias must be finite (or null), but was {v}.");
+            }
+
+            _forgetGateBias = value;
+        }
+    }
+
+    /// <summary>PyTorch's default for <c>nn.RNN</c>, <c>nn.LSTM</c>, <c>nn.GRU</c> and the <c>nn.Linear</c> head: the constructor's weights, bit for bit.</summary>
+    public static ModelInitialization PyTorchDefault { get; } = new();
+
+    /// <summary>
+    /// Keras' defaults for its recurrent layers (<c>LSTM</c>, <c>GRU</c>, <c>SimpleRNN</c>) and a <c>Dense</c> head:
+    /// Glorot-uniform W_ih (<c>kernel_initializer='glorot_uniform'</c>, Glorot and Bengio 2010), orthogonal W_hh
+    /// (<c>recurrent_initializer='orthogonal'</c>, Saxe, McClelland and Ganguli 2014; here per gate block, see the remarks),
+    /// zero biases (<c>bias_initializer='zeros'</c>), the LSTM's forget-gate bias 1 (<c>unit_forget_bias=True</c>), and a
+    /// Glorot-uniform head weight with a zero bias.
+    /// </summary>
+    public static ModelInitialization Keras { get; } = new()
+    {
+        InputWeights = Initializer.XavierUniform(),
+        RecurrentWeights = Initializer.Orthogonal(),
+        InputBiases = Initializer.Zeros,
+        RecurrentBiases = Initializer.Zeros,
+        HeadWeight = Initializer.XavierUniform(),
+        HeadBias = Initializer.Zeros,
+        ForgetGateBias = 1,
+    };
+
+    /// <summary>Overwrites every parameter of <paramref name="model"/> from <paramref name="seed"/> (the dropout generator is left as it is).</summary>
+    /// <typeparam name="T">The model's element type.</typeparam>
+    /// <param name="model">The model, changed in place.</param>
+    /// <param name="seed">The seed of the one generator all values are drawn from.</param>
+    /// <exception cref="ArgumentNullException">An initializer is null; nothing is changed.</exception>
+    /// <exception cref="ArgumentException">A matrix-only initializer (Xavier, orthogonal, identity) was given for a bias; nothing is changed.</exception>
+    public void Apply<T>(RecurrentModel<T> model, long seed)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(InputWeights, nameof(InputWeights));
+        ArgumentNullException.ThrowIfNull(RecurrentWeights, nameof(RecurrentWeights));
+        ArgumentNullException.ThrowIfNull(HeadWeight, nameof(HeadWeight));
+        RequireVectorInitializer(InputBiases, nameof(InputBiases));
+        RequireVectorInitializer(RecurrentBiases, nameof(RecurrentBiases));
+        RequireVectorInitializer(HeadBias, nameof(HeadBias));
+
+        int h = model.HiddenSize, d = model.Directions, gates = model.Cell.Gates;
+        var random = new SeededRandom(seed);
+        for (int ld = 0; ld < model.Layers * d; ld++)
+        {
+            // state_dict order per layer-direction: weight_ih, weight_hh, bias_ih, bias_hh (the constructor's order).
+            int inputRows = ld / d == 0 ? model.InputSize : d * h;
+            Span<T> inputBias = model.Parameters[(4 * ld) + 2];
+            Span<T> recurrentBias = model.Parameters[(4 * ld) + 3];
+            InputWeights.FillTensor(model.Parameters[4 * ld], gates * h, inputRows, 1, h, random);
+            RecurrentWeights.FillTensor(model.Parameters[(4 * ld) + 1], gates * h, h, gates, h, random);
+            InputBiases.FillTensor(inputBias, gates * h, 1, 1, h, random);
+            RecurrentBiases.FillTensor(recurrentBias, gates * h, 1, 1, h, random);
+            if (ForgetGateBias is double forget && model.Options.Cell == RecurrentCellKind.Lstm)
+            {
+                // Gate order i, f, g, o: the forget block is rows H..2H. b_ih carries the value, b_hh nothing, so the sum is exact.
+                inputBias.Slice(h, h).Fill(T.CreateTruncating(forget));
+                recurrentBias.Slice(h, h).Clear();
+            }
+        }
+
+        int head = 4 * model.Layers * d;
+        HeadWeight.FillTensor(model.Parameters[head], model.OutputSize, d * h, 1, d * h, random);
+        HeadBias.FillTensor(model.Parameters[head + 1], model.OutputSize, 1, 1, d * h, random);
+    }
+
+    private static void RequireVectorInitializer(Initializer initializer, string name)
+    {
+        ArgumentNullException.ThrowIfNull(initializer, name);
+        if (initializer.NeedsMatrix)
+        {
+            throw new ArgumentException($"{name} fills bias vectors but {initializer.Name} needs a matrix; use Zeros, PyTorchDefault, Uniform or Normal.", name);
+        }
+    }
+}
