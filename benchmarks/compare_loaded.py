@@ -4,7 +4,8 @@
 
 Run from the repository root:
     /usr/bin/python3 benchmarks/compare_loaded.py [--configs S,M,L] [--rounds 5] [--iters 20] [--spinners 2]
-                                                  [--charrnn-epochs 1] [--baseline-bin PATH] [--no-quiet]
+                                                  [--cell rnn|lstm|gru] [--charrnn-epochs 1] [--baseline-bin PATH]
+                                                  [--no-quiet] [--nice -10]
 
 Each round has a quiet phase and a loaded phase. The loaded phase starts --spinners processes (default: one per core)
 that each spin a Python loop and stop by themselves after --spin-seconds at most (they are also ended when the phase
@@ -67,6 +68,7 @@ def main():
     ap.add_argument("--spin-seconds", type=float, default=600, help="upper bound of each loaded phase's spinners")
     ap.add_argument("--charrnn-epochs", type=int, default=1, help="0: skip the main job")
     ap.add_argument("--baseline-bin", help="another build's RnnCore.Benchmarks, timed in the same rounds")
+    ap.add_argument("--cell", default="rnn", choices=["rnn", "lstm", "gru"], help="the step's cell, as in --peer-step")
     ap.add_argument("--no-quiet", action="store_true")
     ap.add_argument("--no-build", action="store_true")
     ap.add_argument("--nice", type=int, default=0,
@@ -111,7 +113,7 @@ def main():
                         for t, flags in order:
                             label = f"{build_name}{t}"
                             loads[phase].append(loadavg())
-                            stdout = run([binary, "--peer-step", "--iters", str(a.iters), "--configs", c] + flags)
+                            stdout = run([binary, "--peer-step", "--iters", str(a.iters), "--configs", c, "--cell", a.cell] + flags)
                             median = float(dict((m.group(1), m.group(2)) for m in MEDIAN.finditer(stdout))[c])
                             samples[phase].setdefault(label, {}).setdefault(c, []).append(median)
                             print(f"round {r + 1} {phase} {c} {label}: {median:.3f} ms (load {loads[phase][-1]})", flush=True)
@@ -124,7 +126,7 @@ def main():
 
     end = datetime.datetime.now(datetime.timezone.utc)
     print()
-    print(f"{start:%Y-%m-%d %H:%M}-{end:%H:%M} UTC, {os.cpu_count()} cores, float32 vanilla tanh RNN step; {a.rounds} rounds, "
+    print(f"{start:%Y-%m-%d %H:%M}-{end:%H:%M} UTC, {os.cpu_count()} cores, float32 {a.cell} step; {a.rounds} rounds, "
           f"each tool's median of {a.iters} steps; loaded = {a.spinners} spinning processes beside it"
           f"{f', its session (autogroup) at niceness {a.nice:+d}' if a.nice else ''}; command: setsid "
           f"/usr/bin/python3 benchmarks/compare_loaded.py {' '.join(sys.argv[1:])}")
