@@ -33,6 +33,10 @@ def loadavg():
         return " ".join(f.read().split()[:3])
 
 
+def one_minute(load):
+    return float(load.split()[0])
+
+
 def run(cmd, env=None):
     result = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if result.returncode != 0:
@@ -132,7 +136,7 @@ def main():
           f"/usr/bin/python3 benchmarks/compare_loaded.py {' '.join(sys.argv[1:])}")
     for phase in phases:
         print()
-        print(f"{phase}: load average over its runs {min(loads[phase])} … {max(loads[phase])} (1, 5, 15 min)")
+        print(f"{phase}: load average over its runs {min(loads[phase], key=one_minute)} … {max(loads[phase], key=one_minute)} (1, 5, 15 min)")
         print()
         labels = list(samples[phase])
         print("| config | " + " | ".join(f"{l} (ms)" for l in labels) + " | default / threads 1 (median of per-round ratios, range)"

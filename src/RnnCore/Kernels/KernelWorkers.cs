@@ -108,7 +108,7 @@ internal static unsafe class KernelWorkers
         }
     }
 
-    /// <summary>How many calls on this thread were split into more than one part; lets tests see which setting a product used.</summary>
+    /// <summary>How many calls on this thread were cut into parts for more than one thread (whether or not it then ran them alone); lets tests see which setting a product used.</summary>
     internal static long SplitCallsOnThisThread => t_splitCalls;
 
     /// <summary>
