@@ -1,17 +1,19 @@
 #!/usr/bin/env python3
-"""Side-by-side medians of one recurrent training step: RnnCore vs PyTorch vs numpy (hoisted), in one session.
+"""Side-by-side medians of one recurrent training step: RnnCore vs PyTorch vs TorchSharp vs numpy (hoisted), in one session.
 
 Run from the repository root:
     /usr/bin/python3 benchmarks/compare_with_peers.py [--configs S,M,L,XL] [--rounds 3] [--iters 20]
                                                      [--cell rnn|lstm|gru] [--layers N] [--bidirectional]
+                                                     [--skip-torchsharp]
 
 --cell, --layers and --bidirectional are passed to RnnCore's --peer-step and to pytorch_rnn_step.py alike (the same
 model: nn.RNN tanh / nn.LSTM / nn.GRU, N layers, one or two directions). The numpy peer exists for the one-layer
 vanilla RNN only and is skipped otherwise.
 
 Each round runs, config by config, RnnCore's `--peer-step` mode (benchmarks/RnnCore.Benchmarks/PeerStep.cs),
-../shared/peers/pytorch_rnn_step.py --threads 1 and ../shared/peers/numpy_rnn_step.py --variants hoisted, interleaved so
-that the machine's noise falls on all three alike; the table gives the median over rounds of each tool's median step
+../shared/peers/pytorch_rnn_step.py --threads 1, ../shared/peers/torchsharp/run.sh --threads 1 and --threads 2 (the same
+step on TorchSharp / LibTorch; its first run restores and builds it) and ../shared/peers/numpy_rnn_step.py --variants
+hoisted, interleaved so that the machine's noise falls on all of them alike; the table gives the median over rounds of each tool's median step
 time and the ratios peer / RnnCore (above 1: RnnCore is faster). The peers' folder is $RNNCORE_PEERS_DIR, else
 ../shared/peers beside the repository; a peer that is missing or whose Python lacks torch / numpy is skipped with a
 message. All runs are float32, as the peers are.
@@ -62,6 +64,7 @@ def main():
     ap.add_argument("--cell", default="rnn", choices=["rnn", "lstm", "gru"])
     ap.add_argument("--layers", type=int, default=1)
     ap.add_argument("--bidirectional", action="store_true")
+    ap.add_argument("--skip-torchsharp", action="store_true")
     a = ap.parse_args()
     model = ["--cell", a.cell, "--layers", str(a.layers)] + (["--bidirectional"] if a.bidirectional else [])
     vanilla = a.cell == "rnn" and a.layers == 1 and not a.bidirectional
@@ -86,6 +89,18 @@ def main():
         print(f"PyTorch peer skipped: {PYTHON} cannot import torch (Debian: apt-get install -y python3-torch).")
     else:
         tools["PyTorch --threads 1"] = lambda c: run([PYTHON, torch_script, "--threads", "1", "--iters", str(a.iters), "--configs", c] + model, peer_env)
+
+    # TorchSharp (LibTorch with MKL and oneDNN, what a .NET user would otherwise bind), at 1 and 2 threads: its run.sh
+    # restores and builds it on first use (about 300 MB downloaded), outside this repository.
+    torchsharp = os.path.join(PEERS, "torchsharp", "run.sh")
+    if a.skip_torchsharp:
+        print("TorchSharp peer skipped (--skip-torchsharp).")
+    elif not os.path.exists(torchsharp):
+        print(f"TorchSharp peer skipped: {torchsharp} not found (set RNNCORE_PEERS_DIR).")
+    else:
+        for threads in ("1", "2"):
+            tools[f"TorchSharp --threads {threads}"] = (
+                lambda c, threads=threads: run(["bash", torchsharp, "--threads", threads, "--iters", str(a.iters), "--configs", c] + model, peer_env))
 
     numpy_script = os.path.join(PEERS, "numpy_rnn_step.py")
     if not vanilla:
@@ -112,7 +127,7 @@ def main():
     print(f"{datetime.date.today().isoformat()}, {cpu_name()}, {os.cpu_count()} cores, float32; medians over {a.rounds} interleaved rounds "
           f"of each tool's median of {a.iters} steps; model {a.cell} x{a.layers}{' bidirectional' if a.bidirectional else ''}; "
           f"command: /usr/bin/python3 benchmarks/compare_with_peers.py --configs {a.configs} --rounds {a.rounds} --iters {a.iters} "
-          f"{' '.join(model)}")
+          f"{' '.join(model)}; load average {open('/proc/loadavg').read().split()[:3]} at the end")
     print()
     header = "| config (I, H, O, T, B) | " + " | ".join(f"{t} (ms)" for t in tools) + " | " + \
              " | ".join(f"{t} / RnnCore" for t in tools if t != "RnnCore") + " |"

@@ -28,6 +28,15 @@ internal static unsafe class Gemm
     /// <summary>Floating-point operations (2·m·n·k) per extra thread below which a product stays on one thread.</summary>
     internal const double ParallelFlops = 1 << 21;
 
+    /// <summary>The smallest part (floating-point operations) of a split product whose parts duplicate no packing.</summary>
+    private const double PartFlops = 1 << 19;
+
+    /// <summary>The narrowest part (rows or columns) of a split product whose parts each pack the other operand.</summary>
+    private const int PartExtent = 512;
+
+    /// <summary>At most this many parts per thread where each part packs the other operand.</summary>
+    private const int PartsPerThread = 4;
+
     /// <summary>C = alpha · op(A) · op(B) + beta · C (column-major).</summary>
     public static void Multiply<T>(
         bool transposeA, bool transposeB, int m, int n, int k,
@@ -145,7 +154,7 @@ internal static unsafe class Gemm
             job->EpilogueFunction = null;
         }
 
-        KernelWorkers.Run(&RunPart<T>, job, job->Parts);
+        KernelWorkers.Run(&RunPart<T>, job, job->Parts, job->Threads);
         if (!fused)
         {
             job->EpilogueFunction = epilogue;
@@ -196,8 +205,14 @@ internal static unsafe class Gemm
     }
 
     /// <summary>
-    /// How many threads, and along which dimension: the one whose duplicated packing costs less (every part packs the
-    /// whole of the other operand), as long as it has at least one tile per part.
+    /// How many threads, along which dimension, and in how many parts. The dimension is the one whose duplicated
+    /// packing costs less (every part packs the whole of the other operand), as long as it has at least one tile per
+    /// thread. The parts are claimed one at a time by whichever thread is free (<see cref="KernelWorkers"/>), so on a
+    /// busy machine a thread that is descheduled holds up at most its current part, and a worker that starts late takes
+    /// a smaller share. Where a part packs nothing it would not pack anyway (op(A) packed once, split along columns),
+    /// parts go down to one tile of at least <see cref="PartFlops"/>; otherwise a part is at least
+    /// <see cref="PartExtent"/> rows or columns wide, at most <see cref="PartsPerThread"/> per thread, so the duplicated
+    /// packing stays small beside the part's arithmetic. Parts fall on tile boundaries, so the bits stay the same.
     /// </summary>
     private static void Plan<T>(Job<T>* job)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -207,16 +222,25 @@ internal static unsafe class Gemm
         int rowTiles = (job->M + mr - 1) / mr;
         int columnTiles = (job->N + nr - 1) / nr;
         double flops = 2.0 * job->M * job->N * job->K;
-        int parts = (int)Math.Min(RnnCoreSettings.CurrentDegreeOfParallelism, Math.Max(1, flops / ParallelFlops));
+        int threads = (int)Math.Min(RnnCoreSettings.CurrentDegreeOfParallelism, Math.Max(1, flops / ParallelFlops));
         // Columns are preferred when A is already packed (no part packs it) or when A is the smaller operand.
         bool preferColumns = job->PackedA is not null || job->M <= job->N;
         int preferredTiles = preferColumns ? columnTiles : rowTiles;
         int otherTiles = preferColumns ? rowTiles : columnTiles;
-        bool keepPreferred = preferredTiles >= parts || preferredTiles >= otherTiles;
+        bool keepPreferred = preferredTiles >= threads || preferredTiles >= otherTiles;
         bool alongColumns = preferColumns == keepPreferred;
         job->AlongColumns = alongColumns;
         job->Tiles = alongColumns ? columnTiles : rowTiles;
-        job->Parts = Math.Min(parts, job->Tiles);
+        job->Threads = Math.Min(threads, job->Tiles);
+        int parts = job->Threads;
+        if (parts > 1)
+        {
+            parts = job->PackedA is not null && alongColumns
+                ? (int)Math.Max(parts, Math.Min(job->Tiles, flops / PartFlops))
+                : Math.Max(parts, Math.Min(parts * PartsPerThread, Math.Min(job->Tiles, (alongColumns ? job->N : job->M) / PartExtent)));
+        }
+
+        job->Parts = parts;
     }
 
     private static void RunPart<T>(void* state, int part)
@@ -266,6 +290,7 @@ internal static unsafe class Gemm
         public bool AlongColumns;
         public int Tiles;
         public int Parts;
+        public int Threads;
         public void* Epilogue;
         public delegate*<void*, Span<T>, int, int, void> EpilogueFunction;
         public long FirstNonFinite = long.MaxValue;

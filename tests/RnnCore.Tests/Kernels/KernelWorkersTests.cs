@@ -24,6 +24,9 @@ public sealed unsafe class KernelWorkersTests
         {
             RnnCoreSettings.MaxDegreeOfParallelism = 3;
 
+            // This thread may have run its products alone lately (the machine is shared); this test needs its workers.
+            KernelWorkers.AdaptToLoad = false;
+
             // Three parts: the caller's takes 50 ms, so the workers claim the others, and a part run by a worker throws.
             Exception? thrown = Catch(&FaultOnWorker, &job, 3);
             thrown.Should().BeOfType<InvalidOperationException>();
@@ -40,6 +43,7 @@ public sealed unsafe class KernelWorkersTests
         finally
         {
             RnnCoreSettings.MaxDegreeOfParallelism = before;
+            KernelWorkers.AdaptToLoad = true;
         }
     }
 
@@ -58,6 +62,8 @@ public sealed unsafe class KernelWorkersTests
         TimeSpan before = KernelWorkers.IdleTimeout;
         try
         {
+            // This thread may have run its products alone lately (the machine is shared); this test needs its workers.
+            KernelWorkers.AdaptToLoad = false;
             KernelWorkers.IdleTimeout = TimeSpan.FromMilliseconds(100);
             var job = new FaultJob { CallerThread = -1 };
             KernelWorkers.Run(&CountPart, &job, 3);
@@ -73,6 +79,7 @@ public sealed unsafe class KernelWorkersTests
         finally
         {
             KernelWorkers.IdleTimeout = before;
+            KernelWorkers.AdaptToLoad = true;
         }
     }
 
@@ -225,6 +232,151 @@ public sealed unsafe class KernelWorkersTests
         fewest.Should().Be(0);
     }
 
+    [Fact]
+    public void A_worker_that_never_runs_leaves_its_parts_to_the_caller_with_the_same_bits()
+    {
+        // 64 x 2048 x 64 on two threads: four parts along the columns. The enlisted worker is held before it enters
+        // (as if the scheduler never ran it) until the product has returned, so the caller must run every part itself
+        // and must not wait for the worker; the worker, released afterwards, finds the batch closed and leaves it alone.
+        var random = new Random(11);
+        (float[] a, float[] b, float[] c) = GemmTests<float>.Operands(random, false, false, 64, 2048, 64, 0);
+        float[] serial = c.ToArray();
+        using (RnnCoreSettings.UseDegreeOfParallelism(1))
+        {
+            Gemm.Multiply(false, false, 64, 2048, 64, 1f, a, 64, b, 64, 0.5f, serial, 64);
+        }
+
+        using var arrived = new ManualResetEventSlim(false);
+        using var gate = new ManualResetEventSlim(false);
+        int callerParts = 0, workerParts = 0;
+        KernelWorkers.AdaptToLoad = false;
+        KernelWorkers.WorkerArrived = () =>
+        {
+            arrived.Set();
+            gate.Wait();
+        };
+        KernelWorkers.PartClaimed = (_, onCaller) => Interlocked.Increment(ref onCaller ? ref callerParts : ref workerParts);
+        float[] parallel = c.ToArray();
+        try
+        {
+            bool finished = RunOnOwnThread(() =>
+            {
+                using (RnnCoreSettings.UseDegreeOfParallelism(2))
+                {
+                    Gemm.Multiply(false, false, 64, 2048, 64, 1f, a, 64, b, 64, 0.5f, parallel, 64);
+                }
+            });
+            finished.Should().BeTrue("the caller runs the parts no worker has claimed instead of waiting for a worker that is not running");
+            arrived.Wait(TimeSpan.FromMinutes(2)).Should().BeTrue("a worker was enlisted (else the test proves nothing)");
+        }
+        finally
+        {
+            gate.Set();
+            KernelWorkers.WorkerArrived = null;
+            KernelWorkers.PartClaimed = null;
+            KernelWorkers.AdaptToLoad = true;
+        }
+
+        callerParts.Should().Be(4, "the caller ran every part");
+        workerParts.Should().Be(0, "the late worker found the batch closed");
+        parallel.Should().Equal(serial);
+        ParallelProductMatchesSerial();
+    }
+
+    [Fact]
+    public void A_worker_held_inside_its_part_is_waited_for_and_the_bits_are_the_same()
+    {
+        // The same four-part product. The worker claims a part and is then held inside it (as if descheduled there);
+        // the caller, which starts its first part only once the worker holds one, runs the other three, and must wait
+        // for the held part before it returns. The worker is released once the caller has claimed its last part.
+        var random = new Random(12);
+        (float[] a, float[] b, float[] c) = GemmTests<float>.Operands(random, false, false, 64, 2048, 64, 0);
+        float[] serial = c.ToArray();
+        using (RnnCoreSettings.UseDegreeOfParallelism(1))
+        {
+            Gemm.Multiply(false, false, 64, 2048, 64, 1f, a, 64, b, 64, 0.5f, serial, 64);
+        }
+
+        using var workerHolds = new ManualResetEventSlim(false);
+        using var callerClaimedAll = new ManualResetEventSlim(false);
+        using var release = new ManualResetEventSlim(false);
+        int callerParts = 0, workerParts = 0;
+        KernelWorkers.AdaptToLoad = false;
+        KernelWorkers.PartClaimed = (_, onCaller) =>
+        {
+            if (onCaller)
+            {
+                if (Interlocked.Increment(ref callerParts) == 1)
+                {
+                    workerHolds.Wait(TimeSpan.FromMinutes(2));
+                }
+
+                if (callerParts == 3)
+                {
+                    callerClaimedAll.Set();
+                }
+            }
+            else if (Interlocked.Increment(ref workerParts) == 1)
+            {
+                workerHolds.Set();
+                release.Wait();
+            }
+        };
+        float[] parallel = c.ToArray();
+        bool finished;
+        try
+        {
+            var product = new Thread(() =>
+            {
+                using (RnnCoreSettings.UseDegreeOfParallelism(2))
+                {
+                    Gemm.Multiply(false, false, 64, 2048, 64, 1f, a, 64, b, 64, 0.5f, parallel, 64);
+                }
+            });
+            product.Start();
+            callerClaimedAll.Wait(TimeSpan.FromMinutes(2)).Should().BeTrue("the caller claimed the three parts the worker did not hold");
+            product.IsAlive.Should().BeTrue("the caller cannot return while the worker holds a part of its product");
+            release.Set();
+            finished = product.Join(TimeSpan.FromMinutes(2));
+        }
+        finally
+        {
+            release.Set();
+            workerHolds.Set();
+            KernelWorkers.PartClaimed = null;
+            KernelWorkers.AdaptToLoad = true;
+        }
+
+        finished.Should().BeTrue();
+        (callerParts, workerParts).Should().Be((3, 1));
+        parallel.Should().Equal(serial);
+    }
+
+    [Fact]
+    public void Every_part_runs_exactly_once_whichever_threads_claim_them()
+    {
+        // Many small parts on three threads, repeated: the shared counter hands each part to exactly one thread.
+        var job = new PartsJob();
+        for (int call = 0; call < 50; call++)
+        {
+            job = default;
+            KernelWorkers.Run(&MarkPart, &job, PartsJob.Count, 3);
+            for (int part = 0; part < PartsJob.Count; part++)
+            {
+                job.Runs[part].Should().Be(1, $"part {part} of call {call} runs once");
+            }
+        }
+    }
+
+    private static void MarkPart(void* state, int part) => Interlocked.Increment(ref ((PartsJob*)state)->Runs[part]);
+
+    private static bool RunOnOwnThread(Action action)
+    {
+        var thread = new Thread(() => action());
+        thread.Start();
+        return thread.Join(TimeSpan.FromMinutes(2));
+    }
+
     private static void ParallelProductMatchesSerial()
     {
         var random = new Random(7);
@@ -303,6 +455,12 @@ public sealed unsafe class KernelWorkersTests
     {
         Thread.Sleep(1);
         Interlocked.Increment(ref ((FaultJob*)state)->PartsRun);
+    }
+
+    private struct PartsJob
+    {
+        public const int Count = 37;
+        public fixed int Runs[Count];
     }
 
     private struct FaultJob
