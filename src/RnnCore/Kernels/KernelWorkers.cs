@@ -62,6 +62,8 @@ internal static unsafe class KernelWorkers
     [ThreadStatic]
     private static long t_splitCalls;
 
+    private static long s_workerBytes;
+
     /// <summary>
     /// Whether a caller whose helpers were descheduled mid-part runs alone for a while (true; tests that hold workers
     /// back on purpose turn it off, so that every split call enlists workers).
@@ -110,6 +112,13 @@ internal static unsafe class KernelWorkers
 
     /// <summary>How many calls on this thread were cut into parts for more than one thread (whether or not it then ran them alone); lets tests see which setting a product used.</summary>
     internal static long SplitCallsOnThisThread => t_splitCalls;
+
+    /// <summary>
+    /// What the worker threads allocated while serving batches (from waking for one to leaving it), summed over every
+    /// worker: with this thread's own count, what a split step allocates on every thread it uses, without the test
+    /// host's other threads, whose allocations depend on what else runs.
+    /// </summary>
+    internal static long WorkerAllocatedBytes => Interlocked.Read(ref s_workerBytes);
 
     /// <summary>
     /// Runs <c>work(job, part)</c> for part = 0 … parts−1 on the calling thread and on up to parts−1 idle workers, and
@@ -487,6 +496,7 @@ internal static unsafe class KernelWorkers
                 }
 
                 // A batch closed before this thread got to it is left alone: its caller has run every part itself.
+                long allocated = GC.GetAllocatedBytesForCurrentThread();
                 WorkerArrived?.Invoke();
                 bool entered = batch.TryEnter();
                 try
@@ -498,6 +508,13 @@ internal static unsafe class KernelWorkers
                 }
                 finally
                 {
+                    // Counted before leaving, so that the caller, once it returns, has seen every byte of its batch.
+                    long bytes = GC.GetAllocatedBytesForCurrentThread() - allocated;
+                    if (bytes != 0)
+                    {
+                        Interlocked.Add(ref s_workerBytes, bytes);
+                    }
+
                     _batch = null;
                     Volatile.Write(ref _state, Idle);
                     if (entered)

@@ -27,8 +27,20 @@ public sealed unsafe class KernelWorkersTests
             // This thread may have run its products alone lately (the machine is shared); this test needs its workers.
             KernelWorkers.AdaptToLoad = false;
 
-            // Three parts: the caller's takes 50 ms, so the workers claim the others, and a part run by a worker throws.
-            Exception? thrown = Catch(&FaultOnWorker, &job, 3);
+            // Three parts, and a part run by a worker throws. The caller starts its first part only once a worker has
+            // claimed one, so a worker runs a part whatever the scheduler does (the wait is a hang guard, not a timing).
+            using var workerClaimed = new ManualResetEventSlim(false);
+            KernelWorkers.PartClaimed = (_, onCaller) => WaitOrSignal(onCaller, workerClaimed);
+            Exception? thrown;
+            try
+            {
+                thrown = Catch(&FaultOnWorker, &job, 3);
+            }
+            finally
+            {
+                KernelWorkers.PartClaimed = null;
+            }
+
             thrown.Should().BeOfType<InvalidOperationException>();
             thrown!.Message.Should().Be(Fault);
             thrown.StackTrace.Should().Contain(nameof(FaultOnWorker), "the worker's stack trace is kept");
@@ -50,8 +62,25 @@ public sealed unsafe class KernelWorkersTests
     [Fact]
     public void A_fault_on_the_calling_thread_waits_for_the_workers_and_is_rethrown()
     {
+        // Eight parts. The caller's first part starts only once a worker has claimed one (and sleeps 50 ms in it), so the
+        // caller faults while a worker is inside its part, and must wait for it before rethrowing; without the hook a
+        // caller descheduled for 50 ms would find every part taken and nothing to throw.
         var job = new FaultJob { CallerThread = Environment.CurrentManagedThreadId };
-        Exception? thrown = Catch(&FaultOnCaller, &job, 8);
+        using var workerClaimed = new ManualResetEventSlim(false);
+        KernelWorkers.AdaptToLoad = false;
+        KernelWorkers.PartClaimed = (_, onCaller) => WaitOrSignal(onCaller, workerClaimed);
+        Exception? thrown;
+        try
+        {
+            thrown = Catch(&FaultOnCaller, &job, 8);
+        }
+        finally
+        {
+            KernelWorkers.PartClaimed = null;
+            KernelWorkers.AdaptToLoad = true;
+        }
+
+        workerClaimed.IsSet.Should().BeTrue("a worker held a part when the caller faulted (else the test proves nothing)");
         thrown.Should().BeOfType<InvalidOperationException>().Which.Message.Should().Be(Fault);
         ParallelProductMatchesSerial();
     }
@@ -197,39 +226,45 @@ public sealed unsafe class KernelWorkersTests
     public void A_steady_state_step_split_between_threads_allocates_nothing_on_any_thread()
     {
         // H = 256, B = 32 on three threads: the recurrent and weight-gradient products are split, so the caller's batch,
-        // the workers and the pooled packing buffers are all in use. Measured over the whole process (this collection
-        // runs alone), so the workers' allocations count too.
-        var random = new Random(4);
-        var layer = new RecurrentLayer<float>(20, 256, 12, seed: 2) { MaxDegreeOfParallelism = 3 };
-        List<Matrix<float>> inputs = RandomProblems.Inputs<float>(random, 20, 4, 32);
-        SequenceTargets<float> targets = RandomProblems.Targets(random, layer, 4, 32, LossPlacement.EveryStep);
-        var bptt = new Bptt<float>(layer);
-        ForwardCache<float> cache = layer.CreateCache(4, 32);
-        RecurrentGradients<float> gradients = layer.CreateGradients(4, 32);
-        for (int i = 0; i < 3; i++)
+        // the workers and the pooled packing buffers are all in use. The caller may not run alone (as it would after
+        // finding its workers descheduled on a busy machine): this test needs its workers.
+        KernelWorkers.AdaptToLoad = false;
+        try
         {
-            layer.Forward(inputs, cache);
-            bptt.Backward(cache, targets, gradients);
-        }
+            var random = new Random(4);
+            var layer = new RecurrentLayer<float>(20, 256, 12, seed: 2) { MaxDegreeOfParallelism = 3 };
+            List<Matrix<float>> inputs = RandomProblems.Inputs<float>(random, 20, 4, 32);
+            SequenceTargets<float> targets = RandomProblems.Targets(random, layer, 4, 32, LossPlacement.EveryStep);
+            var bptt = new Bptt<float>(layer);
+            ForwardCache<float> cache = layer.CreateCache(4, 32);
+            RecurrentGradients<float> gradients = layer.CreateGradients(4, 32);
+            for (int i = 0; i < 3; i++)
+            {
+                layer.Forward(inputs, cache);
+                bptt.Backward(cache, targets, gradients);
+            }
 
-        // Other threads of the test host (result reporting, timers) may allocate during a window, so the smallest of five
-        // windows is the step's own figure: an allocation inside the step would show in every window.
-        long splits = KernelWorkers.SplitCallsOnThisThread;
-        long fewest = long.MaxValue;
-        for (int window = 0; window < 5 && fewest > 0; window++)
-        {
-            long before = GC.GetTotalAllocatedBytes(precise: true);
+            // This thread's own count and the workers' (KernelWorkers.WorkerAllocatedBytes), not the process's: the test
+            // host's other threads (result reporting, timers) allocate whenever they run, which depends on what else runs.
+            long splits = KernelWorkers.SplitCallsOnThisThread;
+            long workersBefore = KernelWorkers.WorkerAllocatedBytes;
+            long callerBefore = GC.GetAllocatedBytesForCurrentThread();
             for (int i = 0; i < 5; i++)
             {
                 layer.Forward(inputs, cache);
                 bptt.Backward(cache, targets, gradients);
             }
 
-            fewest = Math.Min(fewest, GC.GetTotalAllocatedBytes(precise: true) - before);
+            long caller = GC.GetAllocatedBytesForCurrentThread() - callerBefore;
+            long workers = KernelWorkers.WorkerAllocatedBytes - workersBefore;
+            KernelWorkers.SplitCallsOnThisThread.Should().BeGreaterThan(splits, "the products were split");
+            caller.Should().Be(0, "the calling thread allocates nothing in a steady-state step");
+            workers.Should().Be(0, "the workers allocate nothing while serving its products");
         }
-
-        KernelWorkers.SplitCallsOnThisThread.Should().BeGreaterThan(splits, "the products were split");
-        fewest.Should().Be(0);
+        finally
+        {
+            KernelWorkers.AdaptToLoad = true;
+        }
     }
 
     [Fact]
@@ -394,6 +429,22 @@ public sealed unsafe class KernelWorkersTests
         }
 
         parallel.Should().Equal(serial);
+    }
+
+    /// <summary>
+    /// A <see cref="KernelWorkers.PartClaimed"/> hook: a worker that claims a part signals <paramref name="workerClaimed"/>;
+    /// the caller, before each of its parts, waits for that signal (two minutes at most: a hang guard).
+    /// </summary>
+    private static void WaitOrSignal(bool onCaller, ManualResetEventSlim workerClaimed)
+    {
+        if (onCaller)
+        {
+            workerClaimed.Wait(TimeSpan.FromMinutes(2));
+        }
+        else
+        {
+            workerClaimed.Set();
+        }
     }
 
     private static Exception? Catch(delegate*<void*, int, void> work, FaultJob* job, int parts)
