@@ -239,7 +239,13 @@ internal static class ModelFileV2
             return [new(names[0], h, i), new(names[1], h, h), new(names[2], o, h), new(names[3], h, 1), new(names[4], o, 1)];
         }
 
-        long gates = header.Cell switch { RecurrentCellKind.Vanilla => 1, RecurrentCellKind.Lstm => 4, _ => 3 };
+        long gates = header.Cell switch
+        {
+            RecurrentCellKind.Vanilla => 1,
+            RecurrentCellKind.Lstm => 4,
+            RecurrentCellKind.Gru => 3,
+            _ => throw new NotSupportedException($"the cell {header.Cell} has no model-file code; expected Vanilla, Lstm or Gru."),
+        };
         long gh = gates * header.HiddenSize;
         int d = header.Directions;
         var table = new List<TensorEntry>((4 * header.Layers * d) + 2);
@@ -278,7 +284,14 @@ internal static class ModelFileV2
         writer.UInt64((ulong)length);
         writer.Byte((byte)size);
         writer.Byte(header.Kind);
-        writer.Byte(header.Cell switch { RecurrentCellKind.Vanilla => 1, RecurrentCellKind.Lstm => 2, _ => 3 });
+        // A cell this format has no code for is refused, never written as another cell.
+        writer.Byte(header.Cell switch
+        {
+            RecurrentCellKind.Vanilla => 1,
+            RecurrentCellKind.Lstm => 2,
+            RecurrentCellKind.Gru => 3,
+            _ => throw new NotSupportedException($"the cell {header.Cell} has no model-file code; expected Vanilla, Lstm or Gru."),
+        });
         writer.Byte(ModelFileFields.HiddenCode(header.Hidden));
         writer.Byte(ModelFileFields.OutputCode(header.Output));
         writer.Byte(ModelFileFields.SectionsCode(optimizer, position));

@@ -1,84 +1,172 @@
 namespace RnnCore.Training;
 
 /// <summary>
-/// What the <see cref="Trainer{T}"/> needs from a recurrent network, so that its loop is written once for a
-/// <see cref="RecurrentLayer{T}"/> and a <see cref="RecurrentModel{T}"/>: the sizes, the parameters, and passes
-/// (a cache with its gradients) to run forward and backward.
+/// What the <see cref="Trainer{T}"/> drives, for any network (the vanilla <see cref="RecurrentLayer{T}"/> included). A pass
+/// holds one cache and one set of gradients for its capacity and uses their first T steps for a batch of T steps:
+/// memory stays bounded (one cache per batch size) and a batch of any length allocates nothing; a batch's result, its
+/// dropout masks included, does not depend on the batches before it (a resumed run draws the same masks as one that
+/// never stopped).
 /// </summary>
 /// <remarks>
-/// The carried state of one sequence is <see cref="StateRows"/> values: h for the layer; for a model every
-/// layer-direction's h, then its c for LSTM, stacked as [h_0; c_0; h_1; c_1; …] (index layer·D + direction).
+/// The carried state of one sequence is <see cref="StateRows"/> values: every layer-direction's h, then its c for LSTM,
+/// stacked as [h_0; c_0; h_1; c_1; …] (index layer·D + direction); the vanilla layer's is its h.
 /// </remarks>
-internal abstract class TrainableNetwork<T>
+internal sealed class TrainableNetwork<T>
     where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
 {
-    public abstract int InputSize { get; }
+    private Bptt<T>? _bptt;
 
-    public abstract int OutputSize { get; }
+    public TrainableNetwork(RecurrentModel<T> model) => Model = model;
 
-    public abstract OutputActivation OutputActivation { get; }
+    public RecurrentModel<T> Model { get; }
 
-    public abstract TensorSet<T> Parameters { get; }
+    public int InputSize => Model.InputSize;
 
-    /// <summary>Rows of carried state per sequence (see the remarks).</summary>
-    public abstract int StateRows { get; }
+    public int OutputSize => Model.OutputSize;
 
-    /// <summary>Layer-directions whose dL/dh profile gradient health reports: 1 for the layer, L·D for a model.</summary>
-    public abstract int LayerDirections { get; }
+    public OutputActivation OutputActivation => Model.Options.OutputActivation;
 
-    /// <summary>A pass with room for <paramref name="capacity"/> steps of <paramref name="batch"/> sequences.</summary>
-    public abstract NetworkPass<T> CreatePass(int capacity, int batch, LossPlacement placement, LossReduction reduction);
+    public TensorSet<T> Parameters => Model.Parameters;
 
-    /// <summary>ρ(W_hh) of a layer-direction for gradient health; NaN where W_hh is not square (gated cells).</summary>
-    public abstract double SpectralRadius(int layerDirection);
+    /// <summary>[h; c] (c for LSTM only) of every layer-direction, index layer·D + direction.</summary>
+    public int StateRows => LayerDirections * Model.HiddenSize * (Model.Cell.HasCellState ? 2 : 1);
 
-    /// <summary>(layer, direction) of a layer-direction index.</summary>
-    public abstract (int Layer, int Direction) Locate(int layerDirection);
+    public int LayerDirections => Model.Layers * Model.Directions;
+
+    public NetworkPass<T> CreatePass(int capacity, int batch, LossPlacement placement, LossReduction reduction)
+    {
+        _bptt ??= new Bptt<T>(Model, placement, reduction);
+        return new NetworkPass<T>(this, _bptt, capacity, batch);
+    }
+
+    /// <summary>ρ(W_hh) for vanilla cells; NaN for LSTM and GRU, whose W_hh stacks the gates (G·H x H, not square).</summary>
+    public double SpectralRadius(int layerDirection)
+    {
+        if (Model.Cell.Gates != 1)
+        {
+            return double.NaN;
+        }
+
+        return GradientHealth.EstimateSpectralRadius(Model.Parameter(Model.Parameters.GetName(Model.TensorIndices(layerDirection)[1])));
+    }
+
+    public (int Layer, int Direction) Locate(int layerDirection) =>
+        (layerDirection / Model.Directions, layerDirection % Model.Directions);
 }
 
-/// <summary>One cache and (created when first needed) one gradient set, for a capacity and a batch size.</summary>
-internal abstract class NetworkPass<T>
+/// <summary>One batch size's cache and gradients, used for batches of any length up to its capacity.</summary>
+internal sealed class NetworkPass<T>
     where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
 {
-    public abstract int Capacity { get; }
+    private readonly TrainableNetwork<T> _network;
+    private readonly Bptt<T> _bptt;
+    private readonly ForwardCache<T> _cache;
+    private readonly T[] _output; // [O]: the column Output returns
+    private RecurrentGradients<T>? _gradients;
+    private bool _padded;
 
-    public abstract int Batch { get; }
+    public NetworkPass(TrainableNetwork<T> network, Bptt<T> bptt, int capacity, int batch)
+    {
+        _network = network;
+        _bptt = bptt;
+        _cache = network.Model.CreateCache(capacity, batch);
+        _output = new T[network.OutputSize];
+    }
 
-    /// <summary>The steps the next forward pass runs (at most <see cref="Capacity"/>).</summary>
-    public abstract int Steps { get; }
+    public int Capacity => _cache.Capacity;
 
-    /// <summary>[I, Steps·B] at least: the inputs, column t·B + j for step t of sequence j.</summary>
-    public abstract Span<T> Inputs { get; }
+    public int Batch => _cache.Batch;
 
-    /// <summary>Each sequence's real steps (0 ≤ length ≤ Steps).</summary>
-    public abstract int[] Lengths { get; }
+    public int Steps => _cache.Steps;
 
-    public abstract bool HasLengths { set; }
+    public Span<T> Inputs => _cache.Inputs;
 
-    /// <summary>
-    /// The output y of column t·B + j of the last forward pass (length O), rebuilt from the cached logits into a buffer
-    /// that the next call overwrites.
-    /// </summary>
-    public abstract ReadOnlySpan<T> Output(int column);
+    public int[] Lengths => _cache.Lengths;
 
-    public abstract TensorSet<T> ParameterGradients { get; }
+    public bool HasLengths
+    {
+        set => _padded = value;
+    }
 
-    public abstract void UseSteps(int steps);
+    public ReadOnlySpan<T> Output(int column)
+    {
+        _cache.OutputColumns(column, 1, _output);
+        return _output;
+    }
 
-    /// <summary>Copies the carried state (StateRows x B) in as the initial state.</summary>
-    public abstract void LoadState(ReadOnlySpan<T> state);
+    public TensorSet<T> ParameterGradients => Gradients.ParameterGradients;
 
-    /// <summary>Copies each sequence's final state (StateRows x B) out.</summary>
-    public abstract void StoreFinalState(Span<T> state);
+    private RecurrentGradients<T> Gradients
+    {
+        get
+        {
+            _gradients ??= _network.Model.CreateGradients(_cache.Capacity, _cache.Batch);
+            if (_gradients.Steps != _cache.Steps)
+            {
+                _gradients.UseSteps(_cache.Steps);
+            }
 
-    /// <summary>The forward pass; <paramref name="training"/> turns dropout on (models with p &gt; 0).</summary>
-    public abstract void Forward(bool training);
+            return _gradients;
+        }
+    }
 
-    public abstract double Loss(SequenceTargets<T> targets);
+    // Batches of any length up to the capacity reuse the cache and the gradients: nothing is allocated.
+    public void UseSteps(int steps) => _cache.UseSteps(steps);
 
-    /// <summary>BPTT into the gradients (overwritten); cache position t is scored against target step <paramref name="targetStep0"/> + t.</summary>
-    public abstract double Backward(SequenceTargets<T> targets, int targetStep0);
+    public void LoadState(ReadOnlySpan<T> state)
+    {
+        RecurrentModel<T> model = _network.Model;
+        int block = model.HiddenSize * _cache.Batch;
+        int at = 0;
+        for (int ld = 0; ld < _cache.Hiddens.Length; ld++)
+        {
+            state.Slice(at, block).CopyTo(_cache.StateBlock(_cache.Hiddens[ld], 0));
+            at += block;
+            if (model.Cell.HasCellState)
+            {
+                state.Slice(at, block).CopyTo(_cache.StateBlock(_cache.Cells[ld], 0));
+                at += block;
+            }
+        }
+    }
 
-    /// <summary>The last backward pass's ‖dL/dh_t‖ per position, of a layer-direction.</summary>
-    public abstract ReadOnlySpan<double> DhNorms(int layerDirection);
+    public void StoreFinalState(Span<T> state)
+    {
+        RecurrentModel<T> model = _network.Model;
+        int block = model.HiddenSize * _cache.Batch;
+        int at = 0;
+        for (int ld = 0; ld < _cache.Hiddens.Length; ld++)
+        {
+            _cache.StateBlock(_cache.Hiddens[ld], _cache.Steps).CopyTo(state.Slice(at, block));
+            at += block;
+            if (model.Cell.HasCellState)
+            {
+                _cache.StateBlock(_cache.Cells[ld], _cache.Steps).CopyTo(state.Slice(at, block));
+                at += block;
+            }
+        }
+    }
+
+    public void Forward(bool training)
+    {
+        RecurrentModel<T> model = _network.Model;
+        _cache.HasLengths = _padded;
+        bool dropout = training && model.Options.Dropout > 0 && model.Layers > 1;
+        if (dropout)
+        {
+            model.DrawDropoutMasks(_cache);
+        }
+
+        model.ForwardCore(_cache, dropout);
+    }
+
+    // Rounded to T, as Bptt.Loss and the layer's loss are.
+    public double Loss(SequenceTargets<T> targets) =>
+        double.CreateTruncating(T.CreateTruncating(_network.Model.Head.Loss(
+            _cache.Logits, _cache.LogSumExps, targets, 0, _cache.Lengths, _cache.Steps, _bptt.Placement, _bptt.Reduction)));
+
+    public double Backward(SequenceTargets<T> targets, int targetStep0) =>
+        double.CreateTruncating(_bptt.BackwardCore(_cache, targets, targetStep0, Gradients));
+
+    public ReadOnlySpan<double> DhNorms(int layerDirection) => Gradients.DhNormsData[layerDirection].AsSpan(0, _cache.Steps);
 }

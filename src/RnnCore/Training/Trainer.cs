@@ -59,7 +59,7 @@ public sealed partial class Trainer<T>
     /// <param name="options">The options; defaults when null.</param>
     /// <exception cref="ArgumentException">The options are inconsistent, or <see cref="TrainerOptions.TruncationLength"/> is set for a bidirectional model.</exception>
     public Trainer(RecurrentModel<T> model, IOptimizer<T> optimizer, TrainerOptions? options = null)
-        : this(new ModelNetwork<T>(model ?? throw new ArgumentNullException(nameof(model))), optimizer, options)
+        : this(new TrainableNetwork<T>(model ?? throw new ArgumentNullException(nameof(model))), optimizer, options)
     {
         if (Options.TruncationLength is int k && model.Options.Bidirectional)
         {
@@ -69,7 +69,7 @@ public sealed partial class Trainer<T>
         }
     }
 
-    private Trainer(ModelNetwork<T> network, IOptimizer<T> optimizer, TrainerOptions? options)
+    private Trainer(TrainableNetwork<T> network, IOptimizer<T> optimizer, TrainerOptions? options)
     {
         Model = network.Model;
         ArgumentNullException.ThrowIfNull(optimizer);
