@@ -115,10 +115,14 @@ internal static unsafe class KernelWorkers
 
     /// <summary>
     /// What the worker threads allocated while serving batches (from waking for one to leaving it), summed over every
-    /// worker: with this thread's own count, what a split step allocates on every thread it uses, without the test
-    /// host's other threads, whose allocations depend on what else runs.
+    /// worker, less what the shared pools allocated there (<see cref="SharedPoolAllocations"/>: a pack buffer for a
+    /// worker finds the pool holding as many buffers as threads were once inside parts at the same time, which depends
+    /// on the scheduler): with this thread's own count, what a split step itself allocates on every thread it uses.
     /// </summary>
     internal static long WorkerAllocatedBytes => Interlocked.Read(ref s_workerBytes);
+
+    /// <summary>This thread's allocations so far, less the shared pools' (see <see cref="WorkerAllocatedBytes"/>).</summary>
+    internal static long OwnAllocatedBytes() => GC.GetAllocatedBytesForCurrentThread() - SharedPoolAllocations.OnThisThread;
 
     /// <summary>
     /// Runs <c>work(job, part)</c> for part = 0 … parts−1 on the calling thread and on up to parts−1 idle workers, and
@@ -496,7 +500,7 @@ internal static unsafe class KernelWorkers
                 }
 
                 // A batch closed before this thread got to it is left alone: its caller has run every part itself.
-                long allocated = GC.GetAllocatedBytesForCurrentThread();
+                long allocated = OwnAllocatedBytes();
                 WorkerArrived?.Invoke();
                 bool entered = batch.TryEnter();
                 try
@@ -509,7 +513,7 @@ internal static unsafe class KernelWorkers
                 finally
                 {
                     // Counted before leaving, so that the caller, once it returns, has seen every byte of its batch.
-                    long bytes = GC.GetAllocatedBytesForCurrentThread() - allocated;
+                    long bytes = OwnAllocatedBytes() - allocated;
                     if (bytes != 0)
                     {
                         Interlocked.Add(ref s_workerBytes, bytes);
