@@ -121,9 +121,6 @@ internal static unsafe class KernelWorkers
     /// </summary>
     internal static long WorkerAllocatedBytes => Interlocked.Read(ref s_workerBytes);
 
-    /// <summary>This thread's allocations so far, less the shared pools' (see <see cref="WorkerAllocatedBytes"/>).</summary>
-    internal static long OwnAllocatedBytes() => GC.GetAllocatedBytesForCurrentThread() - SharedPoolAllocations.OnThisThread;
-
     /// <summary>
     /// Runs <c>work(job, part)</c> for part = 0 … parts−1 on the calling thread and on up to parts−1 idle workers, and
     /// returns when all are done. An exception from any part is rethrown here.
@@ -500,7 +497,7 @@ internal static unsafe class KernelWorkers
                 }
 
                 // A batch closed before this thread got to it is left alone: its caller has run every part itself.
-                long allocated = OwnAllocatedBytes();
+                long allocated = SharedPoolAllocations.OwnBytesOnThisThread;
                 WorkerArrived?.Invoke();
                 bool entered = batch.TryEnter();
                 try
@@ -513,7 +510,7 @@ internal static unsafe class KernelWorkers
                 finally
                 {
                     // Counted before leaving, so that the caller, once it returns, has seen every byte of its batch.
-                    long bytes = OwnAllocatedBytes() - allocated;
+                    long bytes = SharedPoolAllocations.OwnBytesOnThisThread - allocated;
                     if (bytes != 0)
                     {
                         Interlocked.Add(ref s_workerBytes, bytes);

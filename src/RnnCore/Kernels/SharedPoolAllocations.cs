@@ -10,8 +10,8 @@ internal static class SharedPoolAllocations
     [ThreadStatic]
     private static long t_bytes;
 
-    /// <summary>The total so far on this thread.</summary>
-    public static long OnThisThread => t_bytes;
+    /// <summary>What this thread has allocated so far, less what the pools allocated on it: the thread's own work.</summary>
+    public static long OwnBytesOnThisThread => GC.GetAllocatedBytesForCurrentThread() - t_bytes;
 
     /// <summary>Adds what this thread allocated since <paramref name="before"/>, a reading of <see cref="GC.GetAllocatedBytesForCurrentThread"/>.</summary>
     public static void AddSince(long before) => t_bytes += GC.GetAllocatedBytesForCurrentThread() - before;

@@ -251,14 +251,14 @@ public sealed unsafe class KernelWorkersTests
             // read 111,184 B). The single-thread steady-state tests, which count everything, catch a pool that never reuses.
             long splits = KernelWorkers.SplitCallsOnThisThread;
             long workersBefore = KernelWorkers.WorkerAllocatedBytes;
-            long callerBefore = KernelWorkers.OwnAllocatedBytes();
-            for (int i = 0; i < 5; i++)
+            long caller = Allocations.OfOwnWork(() =>
             {
-                layer.Forward(inputs, cache);
-                bptt.Backward(cache, targets, gradients);
-            }
-
-            long caller = KernelWorkers.OwnAllocatedBytes() - callerBefore;
+                for (int i = 0; i < 5; i++)
+                {
+                    layer.Forward(inputs, cache);
+                    bptt.Backward(cache, targets, gradients);
+                }
+            });
             long workers = KernelWorkers.WorkerAllocatedBytes - workersBefore;
             KernelWorkers.SplitCallsOnThisThread.Should().BeGreaterThan(splits, "the products were split");
             caller.Should().Be(0, "the calling thread allocates nothing in a steady-state step");

@@ -28,10 +28,8 @@ internal static class Allocations
     /// </summary>
     public static long OfOwnWork(Action work)
     {
-        long pools = SharedPoolAllocations.OnThisThread;
-        long before = GC.GetAllocatedBytesForCurrentThread();
+        long before = SharedPoolAllocations.OwnBytesOnThisThread;
         work();
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        return allocated - (SharedPoolAllocations.OnThisThread - pools);
+        return SharedPoolAllocations.OwnBytesOnThisThread - before;
     }
 }
