@@ -13,6 +13,9 @@ internal sealed class VanillaCell<T>(HiddenActivation activation) : RecurrentCel
 {
     public override int Gates => 1;
 
+    /// <summary>h' = f(u + v) element by element, and the backward reads h' alone: u is computed where h' goes.</summary>
+    public override bool ProjectionInState => true;
+
     /// <summary>tanh and ReLU map finite values to finite values, so a non-finite h' comes from a = u + v.</summary>
     public override string StateQuantity => "pre-activation a_t";
 
