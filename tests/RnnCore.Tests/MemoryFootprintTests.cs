@@ -52,7 +52,7 @@ public abstract class MemoryFootprintTests<T>
         const int chunkColumns = 1024;
         long expected = ((OutputSize + HiddenSize) * (long)chunkColumns) + ((padded ? 3 : 2) * HiddenSize * Batch);
         Elements(bptt).Should().Be(expected + Steps);
-        PackedMatrices(bptt).Should().Be(1, "W_hᵀ in the kernel's panel layout");
+        PackedMatrices(bptt).Should().Be(0, "W_hᵀ is packed into the cache's panel buffer (W_h is square)");
     }
 
     [Fact]
@@ -81,6 +81,7 @@ public abstract class MemoryFootprintTests<T>
         const int chunkColumns = 1024;
         long expected = ((OutputSize + (gates * HiddenSize)) * (long)chunkColumns) + (3 * HiddenSize * Batch);
         Elements(bptt).Should().Be(expected + Steps);
+        PackedMatrices(bptt).Should().Be(1, "W_hhᵀ, H x 4H, in the kernel's panel layout (the cache's buffer holds W_hh, 4H x H)");
     }
 
     [Theory]

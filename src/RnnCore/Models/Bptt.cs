@@ -47,7 +47,7 @@ public sealed class Bptt<T>
     private T[] _passHidden = []; // padded columns of dL/dh, passed unchanged to the previous step (padded batches), [H, B]
     private T[] _passCell = []; // the same for dL/dc (LSTM only), [H, B]
     private double[] _normSquares = []; // padded batches: Σ over real columns of |dL/dh|² by position, [T]
-    private PackedMatrix<T>? _recurrentWeightsTransposed; // W_hhᵀ in the GEMM kernel's panel layout, [H, G·H]
+    private PackedMatrix<T>? _recurrentWeightsTransposed; // W_hhᵀ in the GEMM kernel's panel layout, [H, G·H] (G > 1)
 
     /// <summary>Creates BPTT for <paramref name="model"/> with the given loss placement and reduction.</summary>
     /// <param name="model">The model whose caches will be walked.</param>
@@ -270,7 +270,9 @@ public sealed class Bptt<T>
         ReadOnlySpan<int> lengths = cache.Lengths;
         bool padded = cache.HasLengths;
 
-        PackedMatrix<T> transposed = _recurrentWeightsTransposed!;
+        // W_hhᵀ packed once per layer-direction for its steps' products. A square W_hh (G = 1) goes into the cache's panel
+        // buffer, whose packed W_hh the forward pass is done with (the forward packs again before each unroll).
+        PackedMatrix<T> transposed = cell.Gates == 1 ? cache.PackedRecurrentWeights : _recurrentWeightsTransposed!;
         transposed.Pack(true, model.RecurrentWeights(ld), gh);
         Span<T> dhs = _stepGradient.AsSpan(0, h * b);
         Span<T> future = _future.AsSpan(0, h * b);
@@ -492,7 +494,10 @@ public sealed class Bptt<T>
             _normSquares = new double[cache.Steps];
         }
 
-        _recurrentWeightsTransposed ??= new PackedMatrix<T>(h, gh);
+        if (model.Cell.Gates > 1)
+        {
+            _recurrentWeightsTransposed ??= new PackedMatrix<T>(h, gh);
+        }
     }
 
     private static void Grow(ref T[] buffer, int length)
