@@ -47,10 +47,10 @@ public abstract class MemoryFootprintTests<T>
         bptt.Backward(cache, RandomProblems.Targets(random, layer, Steps, Batch, LossPlacement.EveryStep));
 
         // Nothing of the whole sequence: dL/dz and δ hold one chunk of 1024 columns (δ's buffer first holds the head's
-        // dL/do of the chunk, G = 1 here); dL/dh and W_hᵀ δ one step each, and a padded batch's set-aside columns; T
-        // doubles of norms. (The layer's own BPTT before issue 18: the same less the one-step dL/dh and norms.)
+        // dL/do of the chunk, G = 1 here); dL/dh and W_hᵀ δ one step each; T doubles of norms. Padding needs nothing
+        // more. (The layer's own BPTT before issue 18: the same less the one-step dL/dh and the norms.)
         const int chunkColumns = 1024;
-        long expected = ((OutputSize + HiddenSize) * (long)chunkColumns) + ((padded ? 3 : 2) * HiddenSize * Batch);
+        long expected = ((OutputSize + HiddenSize) * (long)chunkColumns) + (2 * HiddenSize * Batch);
         Elements(bptt).Should().Be(expected + Steps);
         PackedMatrices(bptt).Should().Be(0, "W_hᵀ is packed into the cache's panel buffer (W_h is square)");
     }

@@ -44,8 +44,6 @@ public sealed class Bptt<T>
     private T[] _deltaV = []; // δv of one time chunk when it differs from δu (GRU), [G·H, chunk steps · B]
     private T[] _future = []; // the gradient reaching h_{s−1} from step s, [H, B]
     private T[] _cellGradient = []; // dL/dc carried backwards (LSTM only), [H, B]
-    private T[] _passHidden = []; // padded columns of dL/dh, passed unchanged to the previous step (padded batches), [H, B]
-    private T[] _passCell = []; // the same for dL/dc (LSTM only), [H, B]
     private double[] _normSquares = []; // padded batches: Σ over real columns of |dL/dh|² by position, [T]
     private PackedMatrix<T>? _recurrentWeightsTransposed; // W_hhᵀ in the GEMM kernel's panel layout, [H, G·H] (G > 1)
 
@@ -324,8 +322,9 @@ public sealed class Bptt<T>
                     TensorPrimitives.Add(dhs, future, dhs);
                 }
 
-                // Padding (s ≥ length_b): the state was carried, so its gradients pass to the previous step unchanged;
-                // the columns are set aside and zeroed (no norm, no δ) and put back after the step.
+                // Padding (s ≥ length_b) held zeros in the forward pass and nothing real read it, so no gradient crosses it:
+                // its columns of dL/dh and dL/dc are zero (no loss there, nothing from later padding) and are kept so (no
+                // norm, no δ), and after the step the gradient sent back to h_{s−1} and c_{s−1} is zero in them.
                 bool anyPadding = false;
                 if (padded)
                 {
@@ -334,11 +333,9 @@ public sealed class Bptt<T>
                         if (s >= lengths[j])
                         {
                             anyPadding = true;
-                            dhs.Slice(j * h, h).CopyTo(_passHidden.AsSpan(j * h, h));
                             dhs.Slice(j * h, h).Clear();
                             if (cell.HasCellState)
                             {
-                                dc.Slice(j * h, h).CopyTo(_passCell.AsSpan(j * h, h));
                                 dc.Slice(j * h, h).Clear();
                             }
                         }
@@ -363,10 +360,10 @@ public sealed class Bptt<T>
                     {
                         if (s >= lengths[j])
                         {
-                            _passHidden.AsSpan(j * h, h).CopyTo(future.Slice(j * h, h));
+                            future.Slice(j * h, h).Clear();
                             if (cell.HasCellState)
                             {
-                                _passCell.AsSpan(j * h, h).CopyTo(dc.Slice(j * h, h));
+                                dc.Slice(j * h, h).Clear();
                             }
                         }
                     }
@@ -487,8 +484,6 @@ public sealed class Bptt<T>
         Grow(ref _deltaV, model.Cell.SeparateRecurrentDelta ? gh * chunkColumns : 0);
         Grow(ref _future, h * b);
         Grow(ref _cellGradient, model.Cell.HasCellState ? h * b : 0);
-        Grow(ref _passHidden, cache.HasLengths ? h * b : 0);
-        Grow(ref _passCell, model.Cell.HasCellState && cache.HasLengths ? h * b : 0);
         if (_normSquares.Length < cache.Steps)
         {
             _normSquares = new double[cache.Steps];
