@@ -143,16 +143,20 @@ public sealed class Bptt<T>
         // The loss, summed in double in position order, apart from the gradients (taken chunk by chunk below).
         double loss = model.Head.Loss(cache.Logits, cache.LogSumExps, targets, targetOffset, cache.Lengths, cache.Steps, Placement, Reduction);
 
-        // Seed with two directions: the head's dL/do of the top layer for the whole sequence, in time chunks of positions
-        // (one direction takes it chunk by chunk in its walk, HeadChunk).
+        // Seed. A top layer with two directions needs the head's dL/do for the whole sequence first (its reverse direction
+        // reads positions out of the chunks' order): in time chunks of positions, last first. With one direction the
+        // walk takes the same chunks itself (BackwardDirection).
         T[] outputGradient = _outputGradient;
         T[] belowGradient = _belowGradient;
-        int chunks = TimeChunks.Count(cache.Steps, b, ChunkColumns);
-        for (int chunk = chunks - 1; chunk >= 0 && d == 2; chunk--)
+        if (d == 2)
         {
-            int start = TimeChunks.Start(chunk, chunks, cache.Steps);
-            int end = TimeChunks.Start(chunk + 1, chunks, cache.Steps);
-            HeadChunk(cache, targets, targetOffset, gradients, start, end, chunk == chunks - 1, outputGradient.AsSpan(start * b * dh, (end - start) * b * dh));
+            int chunks = TimeChunks.Count(cache.Steps, b, ChunkColumns);
+            for (int chunk = chunks - 1; chunk >= 0; chunk--)
+            {
+                int start = TimeChunks.Start(chunk, chunks, cache.Steps);
+                int end = TimeChunks.Start(chunk + 1, chunks, cache.Steps);
+                HeadChunk(cache, targets, targetOffset, gradients, start, end, chunk == chunks - 1, outputGradient.AsSpan(start * b * dh, (end - start) * b * dh));
+            }
         }
 
         // Down the stack: each layer's directions, then dropout's backward on what reaches the layer below.
