@@ -33,11 +33,11 @@ internal sealed class VanillaCell<T>(HiddenActivation activation) : RecurrentCel
 
         if (activation == HiddenActivation.Tanh)
         {
-            Tanh.Forward(hNext);
+            TanhFunction.Forward(hNext);
         }
         else
         {
-            Relu.Forward(hNext);
+            ReluFunction.Forward(hNext);
         }
     }
 
@@ -49,11 +49,11 @@ internal sealed class VanillaCell<T>(HiddenActivation activation) : RecurrentCel
         dh.CopyTo(deltaU);
         if (activation == HiddenActivation.Tanh)
         {
-            Tanh.Backward(hNext, deltaU);
+            TanhFunction.Backward(hNext, deltaU);
         }
         else
         {
-            Relu.Backward(hNext, deltaU);
+            ReluFunction.Backward(hNext, deltaU);
         }
 
         dhPrevDirect.Clear();

@@ -2,9 +2,8 @@ using System.Numerics;
 using System.Numerics.Tensors;
 using RnnCore.Internal;
 using RnnCore.Kernels;
-using RnnCore.Models;
 
-namespace RnnCore;
+namespace RnnCore.Models;
 
 /// <summary>
 /// Backpropagation through time for a <see cref="RecurrentModel{T}"/>: walks a <see cref="ForwardCache{T}"/> in

@@ -4,7 +4,7 @@ using RnnCore.Activations;
 using RnnCore.Internal;
 using RnnCore.Kernels;
 
-namespace RnnCore;
+namespace RnnCore.Models;
 
 /// <summary>
 /// The unrolled forward pass of a <see cref="RecurrentModel{T}"/> over B sequences of T steps: every layer's and

@@ -3,9 +3,8 @@ using MathNet.Numerics.LinearAlgebra;
 using RnnCore.Cells;
 using RnnCore.Internal;
 using RnnCore.Kernels;
-using RnnCore.Models;
 
-namespace RnnCore;
+namespace RnnCore.Models;
 
 /// <summary>
 /// A stack of L recurrent layers (vanilla, LSTM or GRU cells; one or two directions each) followed by an output head,

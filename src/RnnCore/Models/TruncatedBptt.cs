@@ -3,7 +3,7 @@ using MathNet.Numerics.LinearAlgebra;
 using RnnCore.Internal;
 using RnnCore.Optimizers;
 
-namespace RnnCore;
+namespace RnnCore.Models;
 
 /// <summary>
 /// Truncated BPTT for a <see cref="RecurrentModel{T}"/>: the T steps are trained in consecutive chunks of k steps. Each

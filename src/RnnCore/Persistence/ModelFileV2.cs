@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Text;
 using RnnCore.Internal;
+using RnnCore.Models;
 using RnnCore.Optimizers;
 
 namespace RnnCore.Persistence;
@@ -82,7 +83,7 @@ internal static class ModelFileV2
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(layer);
-        Guard.RequireFiniteParameters(layer, nameof(layer));
+        layer.RequireFiniteParameters(nameof(layer));
         var header = new Header(
             LayerKind, RecurrentCellKind.Vanilla, layer.HiddenActivation, layer.OutputActivation,
             layer.InputSize, layer.HiddenSize, layer.OutputSize, Layers: 1, Directions: 1, Dropout: 0, Seed: 0, RandomState: new ulong[4]);

@@ -1,5 +1,5 @@
 using System.Numerics;
-using RnnCore.Internal;
+using RnnCore.Models;
 
 namespace RnnCore.Persistence;
 
@@ -132,7 +132,7 @@ public static partial class OnnxExport
                 nameof(options));
         }
 
-        Guard.RequireFiniteParameters(layer, nameof(layer));
+        layer.RequireFiniteParameters(nameof(layer));
         if (layer.Parameters.TotalLength * sizeof(float) > int.MaxValue / 2)
         {
             throw new NotSupportedException(

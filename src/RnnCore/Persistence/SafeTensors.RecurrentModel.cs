@@ -3,6 +3,7 @@ using System.Numerics;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using RnnCore.Internal;
+using RnnCore.Models;
 
 namespace RnnCore.Persistence;
 

@@ -3,6 +3,7 @@ using System.Buffers.Binary;
 using System.Numerics;
 using System.Text.Json;
 using RnnCore.Internal;
+using RnnCore.Models;
 
 namespace RnnCore.Persistence;
 
@@ -140,7 +141,7 @@ public static partial class SafeTensors
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(layer);
-        Guard.RequireFiniteParameters(layer, nameof(layer));
+        layer.RequireFiniteParameters(nameof(layer));
         int h = layer.HiddenSize, i = layer.InputSize, o = layer.OutputSize;
         int size = LittleEndianTensors.SizeOf<T>();
         long[][] shapes = [[h, i], [h, h], [h], [h], [o, h], [o]];
