@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net.Http.Json;
-using MathNet.Numerics.LinearAlgebra;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -36,10 +35,8 @@ public sealed class PredictionServiceLoadTests(ITestOutputHelper output) : IDisp
         ModelFile.Save(new RecurrentLayer<float>(InputSize, HiddenSize, OutputSize, HiddenActivation.Tanh, OutputActivation.Softmax, seed: 12), modelPath);
         RecurrentLayer<float> reference = ModelFile.Load<float>(modelPath);
         var random = new Random(12);
-        float[][][] sequences = Enumerable.Range(0, 48)
-            .Select(_ => Enumerable.Range(0, random.Next(8, 65)).Select(_ => Enumerable.Range(0, InputSize).Select(_ => (float)((random.NextDouble() * 2) - 1)).ToArray()).ToArray())
-            .ToArray();
-        float[][][] expected = sequences.Select(s => SingleThreadedForward(reference, s)).ToArray();
+        float[][][] sequences = ProcessMeasurements.RandomSequences(random, 48, 8, 65, InputSize);
+        float[][][] expected = sequences.Select(s => ProcessMeasurements.SingleThreadedForward(reference, s)).ToArray();
 
         await using WebApplication app = PredictionServer.Build(modelPath, "http://127.0.0.1:0", maxDegreeOfParallelism: null);
         await app.StartAsync();
@@ -65,21 +62,8 @@ public sealed class PredictionServiceLoadTests(ITestOutputHelper output) : IDisp
         int kernelThreadsSeen = 0;
         string? firstProblem = null;
         using var stop = new CancellationTokenSource(LoadTime);
-        Task sampler = Task.Run(async () =>
-        {
-            while (!stop.IsCancellationRequested)
-            {
-                process.Refresh();
-                lock (workingSet)
-                {
-                    workingSet.Add((clock.Elapsed.TotalSeconds, process.WorkingSet64));
-                }
-
-                kernelThreadsSeen = Math.Max(kernelThreadsSeen, ProcessMeasurements.ThreadTicks().Keys.Count(name => name.StartsWith("RnnCore kernel", StringComparison.Ordinal)));
-
-                await Task.Delay(200);
-            }
-        });
+        Task sampler = Task.Run(() => ProcessMeasurements.SampleWorkingSet(process, clock, workingSet, stop.Token, () =>
+            kernelThreadsSeen = Math.Max(kernelThreadsSeen, ProcessMeasurements.ThreadTicks().Keys.Count(name => name.StartsWith("RnnCore kernel", StringComparison.Ordinal)))));
 
         Task[] clients = Enumerable.Range(0, Clients).Select(c => Task.Run(async () =>
         {
@@ -141,15 +125,6 @@ public sealed class PredictionServiceLoadTests(ITestOutputHelper output) : IDisp
         // A leak grows with the requests served (tens of thousands here); the GC's budgets move the working set by some
         // tens of MiB. Flat: the last third's mean within 20% (or 32 MiB, whichever is larger) of the first third's.
         lastThird.Should().BeLessThan(firstThird + Math.Max(0.2 * firstThird, 32 * 1048576.0), "the working set stays flat under a steady load");
-    }
-
-    private static float[][] SingleThreadedForward(RecurrentLayer<float> layer, float[][] sequence)
-    {
-        using (RnnCoreSettings.UseDegreeOfParallelism(1))
-        {
-            ForwardCache<float> cache = layer.Forward(sequence.Select(x => Matrix<float>.Build.Dense(x.Length, 1, x)).ToList());
-            return Enumerable.Range(0, cache.Steps).Select(t => cache.Output(t).ToColumnMajorArray()).ToArray();
-        }
     }
 
     private static bool SameBits(float[][] actual, float[][] expected) =>

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using MathNet.Numerics.LinearAlgebra;
 
 namespace RnnCore.Service.Tests;
 
@@ -52,6 +53,38 @@ internal static class ProcessMeasurements
         }
 
         return ticks;
+    }
+
+    /// <summary>Every step's output y_t of one sequence by a single-threaded Forward: what every answer must equal, bit for bit.</summary>
+    public static float[][] SingleThreadedForward(RecurrentLayer<float> layer, float[][] sequence)
+    {
+        using (RnnCoreSettings.UseDegreeOfParallelism(1))
+        {
+            ForwardCache<float> cache = layer.Forward(sequence.Select(x => Matrix<float>.Build.Dense(x.Length, 1, x)).ToList());
+            return Enumerable.Range(0, cache.Steps).Select(t => cache.Output(t).ToColumnMajorArray()).ToArray();
+        }
+    }
+
+    /// <summary><paramref name="count"/> seeded sequences of <paramref name="minLength"/> to <paramref name="maxLength"/> − 1 steps of values in [−1, 1).</summary>
+    public static float[][][] RandomSequences(Random random, int count, int minLength, int maxLength, int inputSize) =>
+        Enumerable.Range(0, count)
+            .Select(_ => Enumerable.Range(0, random.Next(minLength, maxLength)).Select(_ => Enumerable.Range(0, inputSize).Select(_ => (float)((random.NextDouble() * 2) - 1)).ToArray()).ToArray())
+            .ToArray();
+
+    /// <summary>Samples the working set every 200 ms until <paramref name="stop"/>, with <paramref name="sample"/> run at each (for other readings).</summary>
+    public static async Task SampleWorkingSet(Process process, Stopwatch clock, List<(double Seconds, long Bytes)> samples, CancellationToken stop, Action? sample = null)
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            process.Refresh();
+            lock (samples)
+            {
+                samples.Add((clock.Elapsed.TotalSeconds, process.WorkingSet64));
+            }
+
+            sample?.Invoke();
+            await Task.Delay(200);
+        }
     }
 
     public static bool SameBits(float[] actual, float[] expected) =>

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
-using MathNet.Numerics.LinearAlgebra;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -36,10 +35,8 @@ public sealed class StreamingLoadTests(ITestOutputHelper output) : IDisposable
         ModelFile.Save(new RecurrentLayer<float>(InputSize, HiddenSize, OutputSize, HiddenActivation.Tanh, OutputActivation.Softmax, seed: 22), modelPath);
         RecurrentLayer<float> reference = ModelFile.Load<float>(modelPath);
         var random = new Random(22);
-        float[][][] sequences = Enumerable.Range(0, 48)
-            .Select(_ => Enumerable.Range(0, random.Next(4, 41)).Select(_ => Enumerable.Range(0, InputSize).Select(_ => (float)((random.NextDouble() * 2) - 1)).ToArray()).ToArray())
-            .ToArray();
-        float[][][] expected = sequences.Select(s => SingleThreadedForward(reference, s)).ToArray();
+        float[][][] sequences = ProcessMeasurements.RandomSequences(random, 48, 4, 41, InputSize);
+        float[][][] expected = sequences.Select(s => ProcessMeasurements.SingleThreadedForward(reference, s)).ToArray();
 
         // Fewer session slots than twice the clients, so that closed sessions' slots are reused all along.
         await using WebApplication app = PredictionServer.Build(modelPath, "http://127.0.0.1:0", maxDegreeOfParallelism: null, maxSessions: 96);
@@ -102,19 +99,7 @@ public sealed class StreamingLoadTests(ITestOutputHelper output) : IDisposable
         var workingSet = new List<(double Seconds, long Bytes)>();
         var clock = Stopwatch.StartNew();
         using var stop = new CancellationTokenSource(LoadTime);
-        Task sampler = Task.Run(async () =>
-        {
-            while (!stop.IsCancellationRequested)
-            {
-                process.Refresh();
-                lock (workingSet)
-                {
-                    workingSet.Add((clock.Elapsed.TotalSeconds, process.WorkingSet64));
-                }
-
-                await Task.Delay(200);
-            }
-        });
+        Task sampler = Task.Run(() => ProcessMeasurements.SampleWorkingSet(process, clock, workingSet, stop.Token));
 
         Task[] clients = Enumerable.Range(0, Clients).Select(c => Task.Run(async () =>
         {
@@ -155,14 +140,5 @@ public sealed class StreamingLoadTests(ITestOutputHelper output) : IDisposable
         // As the prediction load test: a thread spinning through the window would cost about 1 s of CPU.
         idleCpuSeconds.Should().BeLessThan(0.1, "no thread spins once the load has stopped (the batching loop waits on its queue)");
         lastThird.Should().BeLessThan(firstThird + Math.Max(0.2 * firstThird, 32 * 1048576.0), "the working set stays flat under a steady load");
-    }
-
-    private static float[][] SingleThreadedForward(RecurrentLayer<float> layer, float[][] sequence)
-    {
-        using (RnnCoreSettings.UseDegreeOfParallelism(1))
-        {
-            ForwardCache<float> cache = layer.Forward(sequence.Select(x => Matrix<float>.Build.Dense(x.Length, 1, x)).ToList());
-            return Enumerable.Range(0, cache.Steps).Select(t => cache.Output(t).ToColumnMajorArray()).ToArray();
-        }
     }
 }
