@@ -230,6 +230,15 @@ public sealed class StreamSessions : IDisposable
         {
             batch[0].Done.SetResult(StepOutcome.NotFinite(e.Message));
         }
+        catch (Exception e) when (e is not NonFiniteValueException)
+        {
+            // Never expected (every step was checked before the batch): answered, so that the loop and the other
+            // sessions go on.
+            foreach (PendingStep step in batch)
+            {
+                step.Done.TrySetResult(new StepOutcome(500, null, e.Message));
+            }
+        }
     }
 
     private bool TryGet(long id, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Session? session)
@@ -279,7 +288,7 @@ public sealed class StreamSessions : IDisposable
 }
 
 /// <summary>What became of one step: an output, or a status and a message.</summary>
-/// <param name="Status">200 (answered), 400 (bad input), 404 (no such session), 422 (the parameters produced a NaN).</param>
+/// <param name="Status">200 (answered), 400 (bad input), 404 (no such session), 422 (the parameters produced a NaN), 500 (a failure of the service itself).</param>
 /// <param name="Output">y_t when answered.</param>
 /// <param name="Error">Why not, otherwise.</param>
 public sealed record StepOutcome(int Status, float[]? Output, string? Error)
