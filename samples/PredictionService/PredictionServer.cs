@@ -5,8 +5,10 @@ using RnnCore.Persistence;
 namespace PredictionService;
 
 /// <summary>
-/// The service: one model, loaded once from a model file or checkpoint, and one endpoint, <c>POST /predict</c>, that runs
-/// the forward pass over the posted sequence and answers with the output y_t of every step.
+/// The service: one model, loaded once from a model file or checkpoint, and two ways to use it: <c>POST /predict</c> runs
+/// the forward pass over the posted sequence and answers with the output y_t of every step; <c>POST /streams</c> opens a
+/// streaming session, <c>POST /streams/{id}</c> sends it one reading and answers with that step's output (the state is
+/// carried between requests, see <see cref="StreamSessions"/>), <c>DELETE /streams/{id}</c> closes it.
 /// </summary>
 /// <remarks>
 /// Concurrency: <see cref="RecurrentModel{T}.Forward(IReadOnlyList{MathNet.Numerics.LinearAlgebra.Matrix{T}}, ForwardCache{T}, IReadOnlyList{MathNet.Numerics.LinearAlgebra.Matrix{T}}, IReadOnlyList{MathNet.Numerics.LinearAlgebra.Matrix{T}}, IReadOnlyList{int}, bool)"/>
@@ -21,20 +23,45 @@ public static class PredictionServer
     /// <param name="modelPath">A file written by <see cref="ModelFile.Save{T}(RecurrentLayer{T}, string, RnnCore.Optimizers.IOptimizer{T}, TrainingPosition)"/> for float (a checkpoint's extra sections are ignored).</param>
     /// <param name="url">The address to listen on.</param>
     /// <param name="maxDegreeOfParallelism">Threads per request's products, or null for the library's default.</param>
-    public static WebApplication Build(string modelPath, string url, int? maxDegreeOfParallelism = 1)
+    /// <param name="maxSessions">The most streaming sessions open at once (their states are allocated up front).</param>
+    /// <param name="idleTimeout">How long a streaming session may go without a step before it is expired (default 5 minutes).</param>
+    /// <param name="time">The clock of the streaming sessions (default: the system's).</param>
+    public static WebApplication Build(
+        string modelPath, string url, int? maxDegreeOfParallelism = 1, int maxSessions = 256, TimeSpan? idleTimeout = null, TimeProvider? time = null)
     {
         RecurrentLayer<float> layer = ModelFile.Load<float>(modelPath);
         layer.MaxDegreeOfParallelism = maxDegreeOfParallelism;
         var caches = new CachePool(layer);
+        var sessions = new StreamSessions(layer, maxSessions, idleTimeout ?? TimeSpan.FromMinutes(5), time ?? TimeProvider.System);
 
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseUrls(url);
+        builder.Services.AddSingleton(sessions);
         builder.Services.ConfigureHttpJsonOptions(options => options.SerializerOptions.TypeInfoResolverChain.Insert(0, PredictionJson.Default));
         WebApplication app = builder.Build();
 
         app.MapGet("/model", () => new ModelInfo(layer.InputSize, layer.HiddenSize, layer.OutputSize));
         app.MapPost("/predict", (PredictionRequest request) => Predict(layer, caches, request));
+
+        // Streaming: open a session, send one reading per request, get that step's prediction; close when done.
+        app.MapPost("/streams", () => sessions.Open() is long id
+            ? Results.Ok(new StreamOpened(id))
+            : Results.Json(new PredictionError($"all {sessions.MaxSessions} sessions are in use; try again later."), PredictionJson.Default.PredictionError, statusCode: 503));
+        app.MapPost("/streams/{id:long}", async (long id, StepRequest request) =>
+        {
+            if (request.Input is null)
+            {
+                return Results.BadRequest(new PredictionError("input must be a list of numbers."));
+            }
+
+            StepOutcome outcome = await sessions.StepAsync(id, request.Input);
+            return outcome.Output is float[] output
+                ? Results.Ok(new StepResponse(output))
+                : Results.Json(new PredictionError(outcome.Error!), PredictionJson.Default.PredictionError, statusCode: outcome.Status);
+        });
+        app.MapDelete("/streams/{id:long}", (long id) => sessions.Close(id) ? Results.NoContent() : Results.NotFound(new PredictionError($"there is no open session {id}.")));
+        app.Lifetime.ApplicationStopped.Register(sessions.Dispose);
         return app;
     }
 
