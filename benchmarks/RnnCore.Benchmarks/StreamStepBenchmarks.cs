@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using Microsoft.ML.OnnxRuntime;
+using RnnCore.Models;
 using RnnCore.Persistence;
 
 namespace RnnCore.Benchmarks;

@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using RnnCore;
+using RnnCore.Models;
 
 namespace PredictionService;
 

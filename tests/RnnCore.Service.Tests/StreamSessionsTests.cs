@@ -1,4 +1,5 @@
 using PredictionService;
+using RnnCore.Models;
 
 namespace RnnCore.Service.Tests;
 

@@ -1,4 +1,4 @@
-namespace RnnCore;
+namespace RnnCore.Models;
 
 // Online inference: a pool of streams stepped one input at a time (RecurrentStreams), opened on any unidirectional network.
 public partial class RecurrentModel<T>

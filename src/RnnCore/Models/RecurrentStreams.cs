@@ -4,7 +4,7 @@ using RnnCore.Cells;
 using RnnCore.Internal;
 using RnnCore.Kernels;
 
-namespace RnnCore;
+namespace RnnCore.Models;
 
 /// <summary>
 /// A pool of N streams for online inference on a unidirectional <see cref="RecurrentModel{T}"/> (any cell, any depth, a

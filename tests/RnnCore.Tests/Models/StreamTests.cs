@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.InteropServices;
 using MathNet.Numerics.LinearAlgebra;
+using RnnCore.Models;
 using RnnCore.Tests.Kernels;
 using RnnCore.Tests.TestUtilities;
 
