@@ -257,7 +257,8 @@ public static class CharRnnTraining
         }
 
         Checkpoint<float> checkpoint = ModelFile.LoadCheckpoint<float>(options.Resume);
-        RecurrentLayer<float> layer = checkpoint.Layer;
+        RecurrentLayer<float> layer = checkpoint.Model as RecurrentLayer<float>
+            ?? throw new SampleException($"the checkpoint '{options.Resume}' holds a {checkpoint.Model.Options.Cell} model; CharRnn resumes the vanilla layer (--cell rnn --layers 1) only.");
         string vocabularyFile = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(options.Resume))!, VocabularyName);
         bool sameVocabulary = File.Exists(vocabularyFile)
             ? File.ReadAllText(vocabularyFile) == corpus.Vocabulary

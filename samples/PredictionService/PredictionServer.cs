@@ -17,12 +17,13 @@ namespace PredictionService;
 public static class PredictionServer
 {
     /// <summary>Builds the app, listening on <paramref name="url"/> (use http://127.0.0.1:0 for any free port).</summary>
-    /// <param name="modelPath">A file written by <see cref="ModelFile.Save{T}(RecurrentLayer{T}, string, RnnCore.Optimizers.IOptimizer{T}, TrainingPosition)"/> for float (a checkpoint's extra sections are ignored).</param>
+    /// <param name="modelPath">A file written by <see cref="ModelFile.Save{T}(RecurrentModel{T}, string, RnnCore.Optimizers.IOptimizer{T}, TrainingPosition)"/> for a float RecurrentLayer (a checkpoint's extra sections are ignored).</param>
     /// <param name="url">The address to listen on.</param>
     /// <param name="maxDegreeOfParallelism">Threads per request's products, or null for the library's default.</param>
     public static WebApplication Build(string modelPath, string url, int? maxDegreeOfParallelism = 1)
     {
-        RecurrentLayer<float> layer = ModelFile.Load<float>(modelPath);
+        RecurrentLayer<float> layer = ModelFile.Load<float>(modelPath) as RecurrentLayer<float>
+            ?? throw new InvalidDataException($"'{modelPath}' holds a RecurrentModel; this service serves a RecurrentLayer.");
         layer.MaxDegreeOfParallelism = maxDegreeOfParallelism;
         var caches = new CachePool(layer);
 

@@ -82,19 +82,17 @@ public sealed class NetworkSummary
     {
         RecurrentModelOptions options = model.Options;
         int h = options.HiddenSize, d = model.Directions;
-        int gates = model.Cell.Gates;
-        string cell = options.Cell switch
-        {
-            RecurrentCellKind.Lstm => "LSTM",
-            RecurrentCellKind.Gru => "GRU",
-            _ => $"Elman RNN ({(options.HiddenActivation == HiddenActivation.Tanh ? "tanh" : "ReLU")})",
-        };
+        Cells.CellDescription description = model.Cell.Description;
+        string cell = description.UsesHiddenActivation
+            ? $"{description.SummaryName} ({(options.HiddenActivation == HiddenActivation.Tanh ? "tanh" : "ReLU")})"
+            : description.SummaryName;
+        Models.NetworkTensor[] tensors = Models.NetworkTensors.PyTorch(options);
         var rows = new List<NetworkSummaryRow>();
         for (int layer = 0; layer < options.Layers; layer++)
         {
             int inputs = layer == 0 ? options.InputSize : d * h;
-            long perDirection = ((long)gates * h * inputs) + ((long)gates * h * h) + (2L * gates * h);
-            rows.Add(new NetworkSummaryRow($"rnn layer {layer}", cell, d, inputs, d * h, d * perDirection));
+            long parameters = tensors.Where(t => !t.IsHead && t.LayerDirection / d == layer).Sum(t => t.Length);
+            rows.Add(new NetworkSummaryRow($"rnn layer {layer}", cell, d, inputs, d * h, parameters));
         }
 
         rows.Add(new NetworkSummaryRow("head", $"Linear + {Output(options.OutputActivation)}", 1, d * h, options.OutputSize, ((long)options.OutputSize * d * h) + options.OutputSize));

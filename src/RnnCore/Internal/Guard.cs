@@ -209,11 +209,11 @@ internal static class Guard
     }
 
     /// <summary>Refuses to write a model whose parameters hold a NaN or infinity: the file would not load again.</summary>
-    public static void RequireFiniteParameters<T>(RecurrentLayer<T> layer, string paramName)
+    public static void RequireFiniteParameters<T>(RecurrentModel<T> network, string paramName)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        ArgumentNullException.ThrowIfNull(layer, paramName);
-        TensorSet<T> parameters = layer.Parameters;
+        ArgumentNullException.ThrowIfNull(network, paramName);
+        TensorSet<T> parameters = network.Parameters;
         for (int p = 0; p < parameters.Count; p++)
         {
             int bad = IndexOfNonFinite<T>(parameters[p]);
