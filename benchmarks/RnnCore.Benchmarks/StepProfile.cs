@@ -70,12 +70,12 @@ public static class StepProfile
             {
                 for (int t = 0; t < steps; t++)
                 {
-                    Tanh.Forward<float>(hiddens.AsSpan((t + 1) * h * b, h * b));
+                    TanhFunction.Forward<float>(hiddens.AsSpan((t + 1) * h * b, h * b));
                 }
             }),
             ("Wy·H (all steps)", () => Gemm.Multiply(false, false, o, columns, h, 1f, wy, o, hiddens.AsSpan(h * b), h, 1f, logits, o)),
-            ("softmax (log Σe^z, 1/Σ)", () => Softmax.Forward<float>(logits, o, logSumExp, inverseSums, column)),
-            ("softmax y (in dZ)", () => Softmax.Outputs<float>(logits, inverseSums, o, outputs)),
+            ("softmax (log Σe^z, 1/Σ)", () => SoftmaxFunction.Forward<float>(logits, o, logSumExp, inverseSums, column)),
+            ("softmax y (in dZ)", () => SoftmaxFunction.Outputs<float>(logits, inverseSums, o, outputs)),
             // BPTT's products run over its time chunks of about 1024 columns, last chunk first, summing the weight gradients.
             ("dWy = dZ·Hᵀ (chunks)", () => InChunks(steps, b, (start, n, beta) =>
                 Gemm.Multiply(false, true, o, h, n, 1f, logits.AsSpan(start * o, o * n), o, hiddens.AsSpan((start + b) * h, h * n), h, beta, dwy, o))),
@@ -89,7 +89,7 @@ public static class StepProfile
                     Gemm.Multiply(packed, false, b, 1f, deltas.AsSpan(t * h * b, h * b), h, 0f, future, h);
                 }
             }),
-            ("tanh' (T steps)", () => Tanh.Backward<float>(hiddens.AsSpan(h * b, h * columns), deltas)),
+            ("tanh' (T steps)", () => TanhFunction.Backward<float>(hiddens.AsSpan(h * b, h * columns), deltas)),
             ("dWx = Δ·Xᵀ (chunks)", () => InChunks(steps, b, (start, n, beta) =>
                 Gemm.Multiply(false, true, h, i, n, 1f, deltas.AsSpan(start * h, h * n), h, inputs.AsSpan(start * i, i * n), i, beta, dwx, h))),
             ("dWh = Δ·Hᵀ (chunks)", () => InChunks(steps, b, (start, n, beta) =>

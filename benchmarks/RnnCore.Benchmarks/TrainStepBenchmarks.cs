@@ -1,5 +1,6 @@
 using System.Numerics;
 using BenchmarkDotNet.Attributes;
+using RnnCore.Models;
 
 namespace RnnCore.Benchmarks;
 

@@ -1,4 +1,5 @@
 using MathNet.Numerics.LinearAlgebra;
+using RnnCore.Models;
 using RnnCore.Optimizers;
 
 namespace RnnCore.Samples.AddingProblem;

@@ -1,4 +1,5 @@
 using RnnCore.Initialization;
+using RnnCore.Models;
 
 namespace RnnCore.Samples.AddingProblem;
 

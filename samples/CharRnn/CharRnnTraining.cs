@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using MathNet.Numerics.LinearAlgebra;
+using RnnCore.Models;
 using RnnCore.Optimizers;
 using RnnCore.Persistence;
 

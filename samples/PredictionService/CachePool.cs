@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using RnnCore;
+using RnnCore.Models;
 
 namespace PredictionService;
 

@@ -1,4 +1,5 @@
 using RnnCore;
+using RnnCore.Models;
 using RnnCore.Persistence;
 
 namespace PredictionService;

@@ -1,5 +1,6 @@
 using MathNet.Numerics.LinearAlgebra;
 using RnnCore;
+using RnnCore.Models;
 using RnnCore.Optimizers;
 using RnnCore.Training;
 

@@ -1,45 +1,37 @@
+using RnnCore.Kernels;
+
 namespace RnnCore;
 
 /// <summary>Process-wide settings of RnnCore's compute kernels, and the per-call override of the degree of parallelism.</summary>
 /// <remarks>
 /// How many threads a matrix product may use is decided, for each product, by the first of these that is set: a
 /// <see cref="UseDegreeOfParallelism"/> scope on the calling thread (per call), the model's own
-/// <see cref="RecurrentModel{T}.MaxDegreeOfParallelism"/> (per network), then <see cref="MaxDegreeOfParallelism"/>
+/// <see cref="Models.RecurrentModel{T}.MaxDegreeOfParallelism"/> (per network), then <see cref="MaxDegreeOfParallelism"/>
 /// (the process default). Every setting gives bit-identical results. See docs/hosting.md for the threads behind it.
 /// </remarks>
 public static class RnnCoreSettings
 {
-    private static int s_maxDegreeOfParallelism = Environment.ProcessorCount;
-
-    // Per-thread overrides, 0 when unset: a caller's scope, then the model whose pass is running on this thread.
-    [ThreadStatic]
-    private static int t_callDegree;
-
-    [ThreadStatic]
-    private static int t_modelDegree;
-
     /// <summary>
     /// The most threads one matrix product may use (the calling thread included); 1 runs everything on the calling
     /// thread. Defaults to <see cref="Environment.ProcessorCount"/>. Only products large enough to pay for the hand-off
     /// are split, always along the kernels' tile grid, so the results are bit-identical for every setting.
     /// Safe to change at any time; a product already running keeps the value it started with. This is the process
-    /// default: a network's <see cref="RecurrentModel{T}.MaxDegreeOfParallelism"/> and a
+    /// default: a network's <see cref="Models.RecurrentModel{T}.MaxDegreeOfParallelism"/> and a
     /// <see cref="UseDegreeOfParallelism"/> scope take precedence over it.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">The value is less than 1.</exception>
     public static int MaxDegreeOfParallelism
     {
-        get => Volatile.Read(ref s_maxDegreeOfParallelism);
+        get => KernelParallelism.ProcessDegree;
         set
         {
             RequireDegree(value, nameof(value));
-            Volatile.Write(ref s_maxDegreeOfParallelism, value);
+            KernelParallelism.ProcessDegree = value;
         }
     }
 
     /// <summary>The degree of parallelism a product started now on this thread would use (scope, then model, then process default).</summary>
-    internal static int CurrentDegreeOfParallelism =>
-        t_callDegree != 0 ? t_callDegree : t_modelDegree != 0 ? t_modelDegree : MaxDegreeOfParallelism;
+    internal static int CurrentDegreeOfParallelism => KernelParallelism.Current;
 
     /// <summary>
     /// Limits the matrix products that RnnCore runs on the calling thread, until the returned scope is disposed, to at
@@ -54,16 +46,14 @@ public static class RnnCoreSettings
     public static ParallelismScope UseDegreeOfParallelism(int maxDegreeOfParallelism)
     {
         RequireDegree(maxDegreeOfParallelism, nameof(maxDegreeOfParallelism));
-        int previous = t_callDegree;
-        t_callDegree = maxDegreeOfParallelism;
-        return new ParallelismScope(previous, model: false);
+        return new ParallelismScope(KernelParallelism.Exchange(network: false, maxDegreeOfParallelism), model: false);
     }
 
     /// <summary>Applies a model's own degree (null: none) to the products of its pass on this thread, below any call scope.</summary>
     internal static ParallelismScope UseModelDegree(int? degree)
     {
-        int previous = t_modelDegree;
-        t_modelDegree = degree ?? previous;
+        int previous = KernelParallelism.Exchange(network: true, 0);
+        KernelParallelism.Exchange(network: true, degree ?? previous);
         return new ParallelismScope(previous, model: true);
     }
 
@@ -88,16 +78,6 @@ public static class RnnCoreSettings
         }
 
         /// <summary>Restores the value that was in force when the scope was created.</summary>
-        public void Dispose()
-        {
-            if (_model)
-            {
-                t_modelDegree = _previous;
-            }
-            else
-            {
-                t_callDegree = _previous;
-            }
-        }
+        public void Dispose() => KernelParallelism.Exchange(_model, _previous);
     }
 }

@@ -7,7 +7,7 @@ namespace RnnCore;
 /// Optimizers and gradient clipping work on this and know nothing about layers.
 /// </summary>
 /// <remarks>
-/// The tensors are views, not copies: a <see cref="TensorSet{T}"/> built by <see cref="RecurrentLayer{T}"/> writes straight
+/// The tensors are views, not copies: a <see cref="TensorSet{T}"/> built by <see cref="Models.RecurrentLayer{T}"/> writes straight
 /// into the layer's live MathNet storage (column-major for matrices). Two sets are compatible when they have the same
 /// count and the same length at every index (<see cref="RequireSameShape"/>).
 /// Reading is thread-safe; writing through <see cref="this[int]"/> is not synchronised.

@@ -2,6 +2,7 @@ extern alias adding;
 
 using adding::RnnCore.Samples.AddingProblem;
 using MathNet.Numerics.LinearAlgebra;
+using RnnCore.Models;
 using AddingRandom = adding::RnnCore.Samples.SampleRandom;
 
 namespace RnnCore.Samples.Tests;

@@ -1,3 +1,4 @@
+using RnnCore.Models;
 using RnnCore.Samples.CharRnn;
 
 namespace RnnCore.Samples.Tests;

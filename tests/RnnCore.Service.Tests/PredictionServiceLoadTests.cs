@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using PredictionService;
+using RnnCore.Models;
 using RnnCore.Persistence;
 using Xunit.Abstractions;
 

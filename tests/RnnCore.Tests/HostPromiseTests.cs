@@ -1,4 +1,5 @@
 using MathNet.Numerics.LinearAlgebra;
+using RnnCore.Models;
 using RnnCore.Optimizers;
 using RnnCore.Persistence;
 using RnnCore.Tests.Persistence;

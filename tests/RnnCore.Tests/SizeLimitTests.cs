@@ -1,3 +1,5 @@
+using RnnCore.Models;
+
 namespace RnnCore.Tests;
 
 /// <summary>
@@ -9,11 +11,11 @@ public sealed class SizeLimitTests
     [Fact]
     public void A_cache_beyond_one_array_is_refused_with_the_memory_it_would_need()
     {
-        // T = 100 000, B = 64, H = 512: the first slab, u = W_x x + b_h for every column, is 512 x 6 400 000 = 3.3 billion elements.
+        // T = 100 000, B = 64, H = 512: the first slab, the hidden states h_0..h_T (u lives in it), is 512 x 6 400 064 = 3.3 billion elements.
         var layer = new RecurrentLayer<float>(inputSize: 3, hiddenSize: 512, outputSize: 2, seed: 1);
         Action create = () => layer.CreateCache(100_000, 64);
         create.Should().Throw<ArgumentOutOfRangeException>()
-            .Which.Message.Should().Contain("3,276,800,000 elements").And.Contain("12.2 GiB of Single").And.Contain("truncated BPTT");
+            .Which.Message.Should().Contain("3,276,832,768 elements").And.Contain("12.2 GiB of Single").And.Contain("truncated BPTT");
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using System.Numerics;
 using MathNet.Numerics.LinearAlgebra;
+using RnnCore.Models;
 using RnnCore.Tests.TestUtilities;
 
 namespace RnnCore.Tests;

@@ -7,12 +7,12 @@ namespace RnnCore.Activations;
 internal readonly struct TanhEpilogue<T> : IGemmEpilogue<T>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
-    public void Apply(Span<T> block, int firstColumn, int columnCount) => Tanh.Forward(block);
+    public void Apply(Span<T> block, int firstColumn, int columnCount) => TanhFunction.Forward(block);
 }
 
 /// <summary>h = max(a, 0) applied by the GEMM to the columns each thread has just computed.</summary>
 internal readonly struct ReluEpilogue<T> : IGemmEpilogue<T>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
-    public void Apply(Span<T> block, int firstColumn, int columnCount) => Relu.Forward(block);
+    public void Apply(Span<T> block, int firstColumn, int columnCount) => ReluFunction.Forward(block);
 }

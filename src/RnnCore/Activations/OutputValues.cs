@@ -7,7 +7,7 @@ namespace RnnCore.Activations;
 /// softmax, one scalar per column) wherever they are read. y is a function of z, read once by the loss's backward and
 /// otherwise only on request, so a second [O, T·B] slab would cost as much memory as the logits and save one pass of
 /// exponentials. Every reader of y (the fused loss backwards, <c>Output(step)</c>, prediction, the Trainer's metrics)
-/// comes through here or through the same <see cref="Softmax.Outputs{T}"/>, so each sees the same bits.
+/// comes through here or through the same <see cref="SoftmaxFunction.Outputs{T}"/>, so each sees the same bits.
 /// </summary>
 internal static class OutputValues
 {
@@ -22,7 +22,7 @@ internal static class OutputValues
     {
         if (activation == OutputActivation.Softmax)
         {
-            Softmax.Forward(logits, rows, logSumExps, inverseSums, scratch);
+            SoftmaxFunction.Forward(logits, rows, logSumExps, inverseSums, scratch);
         }
     }
 
@@ -37,10 +37,10 @@ internal static class OutputValues
         switch (activation)
         {
             case OutputActivation.Softmax:
-                Softmax.Outputs(logits, inverseSums, rows, outputs);
+                SoftmaxFunction.Outputs(logits, inverseSums, rows, outputs);
                 break;
             case OutputActivation.Sigmoid:
-                Sigmoid.Forward(logits, outputs);
+                SigmoidFunction.Forward(logits, outputs);
                 break;
             default:
                 logits.CopyTo(outputs);

@@ -12,7 +12,7 @@ internal abstract class CellDescription
 {
     private readonly string? _summaryName;
 
-    /// <summary>The <see cref="RecurrentCellKind"/> that selects this cell in <see cref="RecurrentModelOptions.Cell"/>.</summary>
+    /// <summary>The <see cref="RecurrentCellKind"/> that selects this cell in <c>RecurrentModelOptions.Cell</c>.</summary>
     public required RecurrentCellKind Kind { get; init; }
 
     /// <summary>The cell's name in messages and summaries: "vanilla", "LSTM", "GRU".</summary>

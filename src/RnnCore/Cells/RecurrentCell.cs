@@ -41,6 +41,13 @@ internal abstract class RecurrentCell<T>(CellDescription description)
     /// <summary>True when the backward needs every step's v (the model keeps [G·H, T·B] instead of one [G·H, B] block).</summary>
     public virtual bool KeepsRecurrentProjection => false;
 
+    /// <summary>
+    /// True when u may be computed straight into the state slab, at h''s place: G = 1, the forward reads each element of u
+    /// only to write the same element of h', and the backward never reads u (it has h'). The model then keeps no
+    /// [G·H, T·B] slab of u.
+    /// </summary>
+    public virtual bool ProjectionInState => false;
+
     /// <summary>True when δv differs from δu (GRU, where b_hn sits inside r ⊙ (…)); otherwise the model passes one buffer as both.</summary>
     public virtual bool SeparateRecurrentDelta => false;
 

@@ -11,6 +11,9 @@ namespace RnnCore.Cells;
 internal sealed class VanillaCell<T>(HiddenActivation activation) : RecurrentCell<T>(VanillaCell.Description)
     where T : unmanaged, IFloatingPointIeee754<T>
 {
+    /// <summary>h' = f(u + v) element by element, and the backward reads h' alone: u is computed where h' goes.</summary>
+    public override bool ProjectionInState => true;
+
     /// <summary>tanh and ReLU map finite values to finite values, so a non-finite h' comes from a = u + v.</summary>
     public override string StateQuantity => "pre-activation a_t";
 
@@ -28,11 +31,11 @@ internal sealed class VanillaCell<T>(HiddenActivation activation) : RecurrentCel
 
         if (activation == HiddenActivation.Tanh)
         {
-            Tanh.Forward(hNext);
+            TanhFunction.Forward(hNext);
         }
         else
         {
-            Relu.Forward(hNext);
+            ReluFunction.Forward(hNext);
         }
     }
 
@@ -44,11 +47,11 @@ internal sealed class VanillaCell<T>(HiddenActivation activation) : RecurrentCel
         dh.CopyTo(deltaU);
         if (activation == HiddenActivation.Tanh)
         {
-            Tanh.Backward(hNext, deltaU);
+            TanhFunction.Backward(hNext, deltaU);
         }
         else
         {
-            Relu.Backward(hNext, deltaU);
+            ReluFunction.Backward(hNext, deltaU);
         }
 
         dhPrevDirect.Clear();

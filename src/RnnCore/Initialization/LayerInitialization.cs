@@ -1,4 +1,5 @@
 using RnnCore.Internal;
+using RnnCore.Models;
 
 namespace RnnCore.Initialization;
 

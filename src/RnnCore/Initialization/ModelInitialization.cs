@@ -1,5 +1,6 @@
 using System.Numerics;
 using RnnCore.Internal;
+using RnnCore.Models;
 
 namespace RnnCore.Initialization;
 

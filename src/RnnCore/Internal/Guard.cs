@@ -207,22 +207,4 @@ internal static class Guard
 
         return (int)count;
     }
-
-    /// <summary>Refuses to write a model whose parameters hold a NaN or infinity: the file would not load again.</summary>
-    public static void RequireFiniteParameters<T>(RecurrentModel<T> network, string paramName)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        ArgumentNullException.ThrowIfNull(network, paramName);
-        TensorSet<T> parameters = network.Parameters;
-        for (int p = 0; p < parameters.Count; p++)
-        {
-            int bad = IndexOfNonFinite<T>(parameters[p]);
-            if (bad >= 0)
-            {
-                throw new ArgumentException(
-                    $"{paramName}'s parameter {parameters.GetName(p)} holds {parameters[p][bad]} at element {bad}; a model with NaN or infinite parameters is not saved (it could not be loaded again).",
-                    paramName);
-            }
-        }
-    }
 }

@@ -18,7 +18,7 @@ namespace RnnCore.Kernels;
 /// <para>
 /// The work: operands packed into panels (<see cref="GemmPacking"/>), a cache-blocked loop nest
 /// (<see cref="GemmBlocking"/>) and a register-blocked FMA tile (<see cref="GemmMicroKernel"/>). A product of at least
-/// <see cref="ParallelFlops"/> is split between up to <see cref="RnnCoreSettings.CurrentDegreeOfParallelism"/> threads along
+/// <see cref="ParallelFlops"/> is split between up to <see cref="KernelParallelism.Current"/> threads along
 /// the tile grid, which leaves every element's arithmetic, and so the result, unchanged. <see cref="GemmReference"/> is
 /// the scalar triple loop the tests compare with.
 /// </para>
@@ -222,7 +222,7 @@ internal static unsafe class Gemm
         int rowTiles = (job->M + mr - 1) / mr;
         int columnTiles = (job->N + nr - 1) / nr;
         double flops = 2.0 * job->M * job->N * job->K;
-        int threads = (int)Math.Min(RnnCoreSettings.CurrentDegreeOfParallelism, Math.Max(1, flops / ParallelFlops));
+        int threads = (int)Math.Min(KernelParallelism.Current, Math.Max(1, flops / ParallelFlops));
         // Columns are preferred when A is already packed (no part packs it) or when A is the smaller operand.
         bool preferColumns = job->PackedA is not null || job->M <= job->N;
         int preferredTiles = preferColumns ? columnTiles : rowTiles;

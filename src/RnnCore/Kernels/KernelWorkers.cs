@@ -20,7 +20,7 @@ namespace RnnCore.Kernels;
 /// for. Once every part is claimed the caller closes the job; a worker that arrives later leaves it untouched, and only a
 /// worker already inside, busy with one part, is waited for. When such waits (a helper descheduled inside its part
 /// costs the caller a scheduler slice) outweigh what the helpers computed, the caller runs its products alone for a
-/// while (<see cref="Batch.Account"/>), so splitting never costs much more than one thread would take.
+/// while (<see cref="WorkBatch.Account"/>), so splitting never costs much more than one thread would take.
 /// </para>
 /// <para>
 /// Waiting: a worker spins for <see cref="SpinTime"/> after its last part (a training step issues products back to
@@ -57,7 +57,7 @@ internal static unsafe class KernelWorkers
     private static int s_idleTimeoutMilliseconds = 10_000;
 
     [ThreadStatic]
-    private static Batch? t_batch;
+    private static WorkBatch? t_batch;
 
     [ThreadStatic]
     private static long t_splitCalls;
@@ -145,7 +145,7 @@ internal static unsafe class KernelWorkers
         }
 
         t_splitCalls++;
-        Batch batch = t_batch ??= new Batch();
+        WorkBatch batch = t_batch ??= new WorkBatch();
         long start = Stopwatch.GetTimestamp();
         if (AdaptToLoad && start < batch.AloneUntil)
         {
@@ -183,7 +183,7 @@ internal static unsafe class KernelWorkers
     }
 
     /// <summary>Hands <paramref name="batch"/> to up to <paramref name="wanted"/> idle workers, starting threads as needed.</summary>
-    private static int Enlist(Batch batch, int wanted)
+    private static int Enlist(WorkBatch batch, int wanted)
     {
         int enlisted = 0;
         if (wanted <= 0)
@@ -232,7 +232,7 @@ internal static unsafe class KernelWorkers
     /// Starts up to <paramref name="count"/> new workers already assigned to <paramref name="batch"/>, in free slots; the
     /// pool holds at most max(ProcessorCount − 1, parts − 1) threads for the largest parts a call has asked for.
     /// </summary>
-    private static int StartWorkers(Batch batch, int count, int wanted)
+    private static int StartWorkers(WorkBatch batch, int count, int wanted)
     {
         lock (GrowLock)
         {
@@ -268,7 +268,7 @@ internal static unsafe class KernelWorkers
     /// A worker that was woken but not scheduled before the close never touches the job; if it arrives while this
     /// batch is open again for the same caller's next call, it simply helps with that call.
     /// </remarks>
-    private sealed class Batch
+    private sealed class WorkBatch
     {
         private const int Closed = 1 << 30;
 
@@ -280,7 +280,7 @@ internal static unsafe class KernelWorkers
         private int _entry = Closed;
         private ExceptionDispatchInfo? _fault;
 
-        public Batch()
+        public WorkBatch()
         {
             // The event creates its lock object on the first wait that blocks: do that now, not inside a measured step.
             _helpersLeft.Wait(1);
@@ -447,11 +447,11 @@ internal static unsafe class KernelWorkers
 
         private readonly ManualResetEventSlim _wake = new(false, spinCount: 0);
         private readonly Thread _thread;
-        private Batch? _batch;
+        private WorkBatch? _batch;
         private int _state;
 
         /// <summary>Starts a worker thread whose first job is <paramref name="first"/>.</summary>
-        public Worker(int index, Batch first)
+        public Worker(int index, WorkBatch first)
         {
             _state = Assigned;
             _batch = first;
@@ -467,7 +467,7 @@ internal static unsafe class KernelWorkers
         public void Nudge() => _wake.Set();
 
         /// <summary>Claims this worker for <paramref name="batch"/> if it is idle, and wakes it.</summary>
-        public bool TryAssign(Batch batch)
+        public bool TryAssign(WorkBatch batch)
         {
             if (Interlocked.CompareExchange(ref _state, Assigned, Idle) != Idle)
             {
@@ -485,7 +485,7 @@ internal static unsafe class KernelWorkers
             _wake.Wait(1);
             while (true)
             {
-                Batch? batch = Volatile.Read(ref _batch);
+                WorkBatch? batch = Volatile.Read(ref _batch);
                 if (batch is null)
                 {
                     if (!WaitForWork())

@@ -31,7 +31,7 @@ internal static class SigmoidBinaryCrossEntropy
     {
         for (int i = 0; i < logits.Length; i++)
         {
-            logitGradient[i] = scale * (Sigmoid.Of(logits[i]) - targets[i]);
+            logitGradient[i] = scale * (SigmoidFunction.Of(logits[i]) - targets[i]);
         }
     }
 }

@@ -28,14 +28,14 @@ internal static class SoftmaxCrossEntropy
 
     /// <summary>
     /// dL/dz = scale · (y − onehot(c)) for each column, written into <paramref name="logitGradient"/>; y is rebuilt from
-    /// the logits and each column's 1 / Σ e^(z − max z) that the softmax forward kept (<see cref="Softmax.Outputs{T}"/>).
+    /// the logits and each column's 1 / Σ e^(z − max z) that the softmax forward kept (<see cref="SoftmaxFunction.Outputs{T}"/>).
     /// </summary>
     public static void Backward<T>(
         ReadOnlySpan<T> logits, ReadOnlySpan<T> inverseSums, ReadOnlySpan<int> classes, int rows, T scale, Span<T> logitGradient)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         Span<T> gradient = logitGradient.Slice(0, classes.Length * rows);
-        Softmax.Outputs(logits.Slice(0, gradient.Length), inverseSums, rows, gradient);
+        SoftmaxFunction.Outputs(logits.Slice(0, gradient.Length), inverseSums, rows, gradient);
         TensorPrimitives.Multiply(gradient, scale, gradient);
         for (int j = 0; j < classes.Length; j++)
         {

@@ -2,9 +2,8 @@ using System.Numerics;
 using System.Numerics.Tensors;
 using RnnCore.Internal;
 using RnnCore.Kernels;
-using RnnCore.Models;
 
-namespace RnnCore;
+namespace RnnCore.Models;
 
 /// <summary>
 /// Backpropagation through time for a <see cref="RecurrentModel{T}"/>: walks a <see cref="ForwardCache{T}"/> in
@@ -22,7 +21,11 @@ namespace RnnCore;
 /// Only the δ recursion is sequential: the head's products, the weight gradients and the gradient sent to the layer
 /// below are GEMMs over many columns at once. The time axis is walked in chunks of about 1024 columns (step, sequence),
 /// last chunk first, so that dL/dz, δu and δv are held for one chunk rather than the whole sequence, and each weight
-/// gradient is summed over the chunks' products. The gradients use the model's current parameters:
+/// gradient is summed over the chunks' products. dL/do is held for the whole sequence only where it must be: between
+/// two layers (the layer above finishes its walk before the one below starts) and for a top layer with two directions
+/// (the reverse direction reads positions out of the chunks' order). A top layer with one direction walks positions in
+/// order, so the head's share of dL/do is computed chunk by chunk as the walk reaches it, into the chunk's δu buffer,
+/// where each step reads its block before its δu overwrites it. The gradients use the model's current parameters:
 /// call Backward after the forward pass and before changing them. An instance owns scratch buffers that it reuses (a
 /// steady-state call allocates nothing), so one instance must not be used by two threads at once.
 /// </para>
@@ -32,18 +35,16 @@ public sealed class Bptt<T>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
     private T[] _logitGradient = []; // dL/dz of one time chunk of positions, [O, chunk steps · B]
-    private T[] _outputGradient = []; // dL/do of the layer being walked, by position, [D·H, T·B]
+    private T[] _outputGradient = []; // dL/do of the layer being walked, by position, [D·H, T·B] (two directions, or three layers or more)
     private T[] _belowGradient = []; // dL/d(input) of that layer = dL/do of the layer below (two layers or more), [D·H, T·B]
     private T[] _reversedInputGradient = []; // a reverse direction's W_ihᵀ δu of one chunk, in processing order, [D·H, chunk steps · B]
     private T[] _stepGradient = []; // dL/dh of one direction at one step, [H, B]
-    private T[] _deltaU = []; // δu of one time chunk, [G·H, chunk steps · B]
+    private T[] _deltaU = []; // δu of one time chunk, [G·H, chunk steps · B]; first the head's dL/do of the chunk (one direction)
     private T[] _deltaV = []; // δv of one time chunk when it differs from δu (GRU), [G·H, chunk steps · B]
     private T[] _future = []; // the gradient reaching h_{s−1} from step s, [H, B]
-    private T[] _cellGradient = []; // dL/dc carried backwards (LSTM), [H, B]
-    private T[] _passHidden = []; // padded columns of dL/dh, passed unchanged to the previous step, [H, B]
-    private T[] _passCell = []; // the same for dL/dc, [H, B]
+    private T[] _cellGradient = []; // dL/dc carried backwards (LSTM only), [H, B]
     private double[] _normSquares = []; // padded batches: Σ over real columns of |dL/dh|² by position, [T]
-    private PackedMatrix<T>? _recurrentWeightsTransposed; // W_hhᵀ in the GEMM kernel's panel layout, [H, G·H]
+    private PackedMatrix<T>? _recurrentWeightsTransposed; // W_hhᵀ in the GEMM kernel's panel layout, [H, G·H] (G > 1)
 
     /// <summary>Creates BPTT for <paramref name="model"/> with the given loss placement and reduction.</summary>
     /// <param name="model">The model whose caches will be walked.</param>
@@ -141,31 +142,30 @@ public sealed class Bptt<T>
         // The loss, summed in double in position order, apart from the gradients (taken chunk by chunk below).
         double loss = model.Head.Loss(cache.Logits, cache.LogSumExps, targets, targetOffset, cache.Lengths, cache.Steps, Placement, Reduction);
 
-        // Seed, in time chunks of positions: dL/dz at every scored column (zero elsewhere), then the head's gradients
-        // (summed over the chunks) and dL/do of the top layer for the chunk's positions.
+        // Seed. A top layer with two directions needs the head's dL/do for the whole sequence first (its reverse direction
+        // reads positions out of the chunks' order): in time chunks of positions, last first. With one direction the
+        // walk takes the same chunks itself (BackwardDirection).
         T[] outputGradient = _outputGradient;
         T[] belowGradient = _belowGradient;
-        int chunks = TimeChunks.Count(cache.Steps, b, ChunkColumns);
-        for (int chunk = chunks - 1; chunk >= 0; chunk--)
+        if (d == 2)
         {
-            int start = TimeChunks.Start(chunk, chunks, cache.Steps);
-            int chunkColumns = (TimeChunks.Start(chunk + 1, chunks, cache.Steps) - start) * b;
-            Span<T> logitGradient = _logitGradient.AsSpan(0, model.OutputSize * chunkColumns);
-            model.Head.LogitGradient(
-                cache.Logits, cache.InverseSums, targets, targetOffset, cache.Lengths, Placement, Reduction, start, start + (chunkColumns / b), logitGradient);
-            model.Head.Backward(
-                logitGradient, cache.LayerOutputs[^1].AsSpan(start * b * dh, chunkColumns * dh), gradients.ParameterGradients[model.HeadWeightIndex],
-                gradients.ParameterGradients[model.HeadBiasIndex], outputGradient.AsSpan(start * b * dh, chunkColumns * dh), chunk == chunks - 1 ? T.Zero : T.One);
+            int chunks = TimeChunks.Count(cache.Steps, b, ChunkColumns);
+            for (int chunk = chunks - 1; chunk >= 0; chunk--)
+            {
+                int start = TimeChunks.Start(chunk, chunks, cache.Steps);
+                int end = TimeChunks.Start(chunk + 1, chunks, cache.Steps);
+                HeadChunk(cache, targets, targetOffset, gradients, start, end, chunk == chunks - 1, outputGradient.AsSpan(start * b * dh, (end - start) * b * dh));
+            }
         }
 
         // Down the stack: each layer's directions, then dropout's backward on what reaches the layer below.
         for (int k = model.Layers - 1; k >= 0; k--)
         {
             int inputRows = k == 0 ? model.InputSize : dh;
-            ReadOnlySpan<T> layerInput = k == 0 ? cache.Inputs : cache.DropoutApplied ? cache.DroppedOutputs[k - 1] : cache.LayerOutputs[k - 1];
+            ReadOnlySpan<T> layerInput = k == 0 ? cache.Inputs : cache.DropoutApplied ? cache.DroppedOutputs[k - 1] : cache.LayerOutput(k - 1);
             for (int dir = 0; dir < d; dir++)
             {
-                BackwardDirection(cache, gradients, k, dir, outputGradient, belowGradient, layerInput.Slice(0, inputRows * columns), inputRows);
+                BackwardDirection(cache, targets, targetOffset, gradients, k, dir, outputGradient, belowGradient, layerInput.Slice(0, inputRows * columns), inputRows);
             }
 
             if (k > 0)
@@ -202,6 +202,25 @@ public sealed class Bptt<T>
         return lossValue;
     }
 
+    /// <summary>
+    /// The head's backward for positions <paramref name="start"/>..<paramref name="end"/>−1 (one time chunk): dL/dz at
+    /// every scored column (zero elsewhere), dW_head and db_head (<paramref name="first"/>: the first chunk walked writes
+    /// them, the others add), and the top layer's dL/do = W_headᵀ dL/dz for those positions into
+    /// <paramref name="topGradient"/>, [D·H, (end − start)·B].
+    /// </summary>
+    private void HeadChunk(
+        ForwardCache<T> cache, SequenceTargets<T> targets, int targetOffset, RecurrentGradients<T> gradients, int start, int end, bool first, Span<T> topGradient)
+    {
+        RecurrentModel<T> model = Model;
+        int dh = model.Directions * model.HiddenSize;
+        int chunkColumns = (end - start) * cache.Batch;
+        Span<T> logitGradient = _logitGradient.AsSpan(0, model.OutputSize * chunkColumns);
+        model.Head.LogitGradient(cache.Logits, cache.InverseSums, targets, targetOffset, cache.Lengths, Placement, Reduction, start, end, logitGradient);
+        model.Head.Backward(
+            logitGradient, cache.LayerOutput(model.Layers - 1).Slice(start * cache.Batch * dh, chunkColumns * dh), gradients.ParameterGradients[model.HeadWeightIndex],
+            gradients.ParameterGradients[model.HeadBiasIndex], topGradient, first ? T.Zero : T.One);
+    }
+
     /// <summary>Checks that the targets suit the model's output and loss: their kind, their size and their range.</summary>
     internal void ValidateTargetValues(SequenceTargets<T> targets)
     {
@@ -231,12 +250,13 @@ public sealed class Bptt<T>
 
     /// <summary>
     /// One layer-direction backwards, in time chunks of processing steps, last chunk first: walk each chunk's steps back
-    /// through the cell (taking each step's half of dL/do from its position), then the weight gradients (summed over the
-    /// chunks) and the gradient to the layer below for the chunk's columns as GEMMs.
+    /// through the cell (taking each step's half of dL/do from its position: from <paramref name="outputGradient"/>, or,
+    /// for a top layer with one direction, from the head's backward for the chunk), then the weight gradients (summed over
+    /// the chunks) and the gradient to the layer below for the chunk's columns as GEMMs.
     /// </summary>
     private void BackwardDirection(
-        ForwardCache<T> cache, RecurrentGradients<T> gradients, int k, int dir, T[] outputGradient, T[] belowGradient,
-        ReadOnlySpan<T> layerInput, int inputRows)
+        ForwardCache<T> cache, SequenceTargets<T> targets, int targetOffset, RecurrentGradients<T> gradients, int k, int dir,
+        T[] outputGradient, T[] belowGradient, ReadOnlySpan<T> layerInput, int inputRows)
     {
         RecurrentModel<T> model = Model;
         Cells.RecurrentCell<T> cell = model.Cell;
@@ -251,7 +271,9 @@ public sealed class Bptt<T>
         ReadOnlySpan<int> lengths = cache.Lengths;
         bool padded = cache.HasLengths;
 
-        PackedMatrix<T> transposed = _recurrentWeightsTransposed!;
+        // W_hhᵀ packed once per layer-direction for its steps' products. A square W_hh (G = 1) goes into the cache's panel
+        // buffer, whose packed W_hh the forward pass is done with (the forward packs again before each unroll).
+        PackedMatrix<T> transposed = cell.Gates == 1 ? cache.PackedRecurrentWeights : _recurrentWeightsTransposed!;
         transposed.Pack(true, model.RecurrentWeights(ld), gh);
         Span<T> dhs = _stepGradient.AsSpan(0, h * b);
         Span<T> future = _future.AsSpan(0, h * b);
@@ -262,7 +284,8 @@ public sealed class Bptt<T>
         normSquares.Clear();
         T[] hiddens = cache.Hiddens[ld];
         T[] cells = cache.Cells[ld];
-        T[] projections = cache.Projections[ld];
+        (T[] projections, int projectionOffset) = cache.ProjectionSlab(ld);
+        bool headInWalk = k == model.Layers - 1 && d == 1;
         T[] recurrent = cache.RecurrentProjections[ld];
         ReadOnlySpan<T> x = dir == 1 ? cache.ReversedInputs[ld] : layerInput;
         TensorSet<T> g = gradients.ParameterGradients;
@@ -274,13 +297,27 @@ public sealed class Bptt<T>
             int columns = (end - start) * b;
             Span<T> deltaU = _deltaU.AsSpan(0, gh * columns);
             Span<T> deltaV = cell.SeparateRecurrentDelta ? _deltaV.AsSpan(0, gh * columns) : deltaU;
+
+            // dL/do of the chunk's columns, column c at c − firstColumn. A top layer with one direction takes the head's
+            // share now, into δu's buffer ([H, columns] ≤ [G·H, columns]): step s reads its block (columns (s − start)·B …)
+            // before its δu is written, and δu of step s lands at or after that block, on steps already read.
+            ReadOnlySpan<T> chunkOutputGradient = outputGradient;
+            int firstColumn = 0;
+            if (headInWalk)
+            {
+                Span<T> headGradient = deltaU.Slice(0, outRows * columns);
+                HeadChunk(cache, targets, targetOffset, gradients, start, end, chunk == chunks - 1, headGradient);
+                chunkOutputGradient = headGradient;
+                firstColumn = start * b;
+            }
+
             for (int s = end - 1; s >= start; s--)
             {
                 // dL/dh_s = dL/do[this direction's half] of step s, from its position, + what the later step sent back.
                 for (int j = 0; j < b; j++)
                 {
                     int from = dir == 0 ? (s * b) + j : SequenceOrder.ReversedColumn(s, j, b, lengths[j]);
-                    outputGradient.AsSpan((from * outRows) + (dir * h), h).CopyTo(dhs.Slice(j * h, h));
+                    chunkOutputGradient.Slice(((from - firstColumn) * outRows) + (dir * h), h).CopyTo(dhs.Slice(j * h, h));
                 }
 
                 if (s < steps - 1)
@@ -288,8 +325,9 @@ public sealed class Bptt<T>
                     TensorPrimitives.Add(dhs, future, dhs);
                 }
 
-                // Padding (s ≥ length_b): the state was carried, so its gradients pass to the previous step unchanged;
-                // the columns are set aside and zeroed (no norm, no δ) and put back after the step.
+                // Padding (s ≥ length_b) held zeros in the forward pass and nothing real read it, so no gradient crosses it:
+                // its columns of dL/dh and dL/dc are zero (no loss there, nothing from later padding) and are kept so (no
+                // norm, no δ), and after the step the gradient sent back to h_{s−1} and c_{s−1} is zero in them.
                 bool anyPadding = false;
                 if (padded)
                 {
@@ -298,11 +336,9 @@ public sealed class Bptt<T>
                         if (s >= lengths[j])
                         {
                             anyPadding = true;
-                            dhs.Slice(j * h, h).CopyTo(_passHidden.AsSpan(j * h, h));
                             dhs.Slice(j * h, h).Clear();
                             if (cell.HasCellState)
                             {
-                                dc.Slice(j * h, h).CopyTo(_passCell.AsSpan(j * h, h));
                                 dc.Slice(j * h, h).Clear();
                             }
                         }
@@ -311,7 +347,7 @@ public sealed class Bptt<T>
 
                 RecordNorm(dhs, s, dir, k, lengths, padded, norms, normSquares, h);
 
-                ReadOnlySpan<T> u = projections.AsSpan(s * gh * b, gh * b);
+                ReadOnlySpan<T> u = projections.AsSpan(projectionOffset + (s * gh * b), gh * b);
                 ReadOnlySpan<T> v = recurrent.AsSpan((cell.KeepsRecurrentProjection ? s : 0) * gh * b, gh * b);
                 ReadOnlySpan<T> cPrev = cell.HasCellState ? cache.StateBlock(cells, s) : default;
                 ReadOnlySpan<T> cNext = cell.HasCellState ? cache.StateBlock(cells, s + 1) : default;
@@ -327,10 +363,10 @@ public sealed class Bptt<T>
                     {
                         if (s >= lengths[j])
                         {
-                            _passHidden.AsSpan(j * h, h).CopyTo(future.Slice(j * h, h));
+                            future.Slice(j * h, h).Clear();
                             if (cell.HasCellState)
                             {
-                                _passCell.AsSpan(j * h, h).CopyTo(dc.Slice(j * h, h));
+                                dc.Slice(j * h, h).Clear();
                             }
                         }
                     }
@@ -443,22 +479,23 @@ public sealed class Bptt<T>
         int gh = model.Cell.Gates * h;
         int dh = model.Directions * h;
         Grow(ref _logitGradient, model.OutputSize * chunkColumns);
-        Grow(ref _outputGradient, dh * columns);
+        Grow(ref _outputGradient, model.Directions == 2 || model.Layers > 2 ? dh * columns : 0);
         Grow(ref _belowGradient, model.Layers > 1 ? dh * columns : 0);
         Grow(ref _reversedInputGradient, model.Directions == 2 && model.Layers > 1 ? dh * chunkColumns : 0);
         Grow(ref _stepGradient, h * b);
         Grow(ref _deltaU, gh * chunkColumns);
         Grow(ref _deltaV, model.Cell.SeparateRecurrentDelta ? gh * chunkColumns : 0);
         Grow(ref _future, h * b);
-        Grow(ref _cellGradient, h * b);
-        Grow(ref _passHidden, h * b);
-        Grow(ref _passCell, h * b);
+        Grow(ref _cellGradient, model.Cell.HasCellState ? h * b : 0);
         if (_normSquares.Length < cache.Steps)
         {
             _normSquares = new double[cache.Steps];
         }
 
-        _recurrentWeightsTransposed ??= new PackedMatrix<T>(h, gh);
+        if (model.Cell.Gates > 1)
+        {
+            _recurrentWeightsTransposed ??= new PackedMatrix<T>(h, gh);
+        }
     }
 
     private static void Grow(ref T[] buffer, int length)

@@ -4,7 +4,7 @@ using RnnCore.Activations;
 using RnnCore.Internal;
 using RnnCore.Kernels;
 
-namespace RnnCore;
+namespace RnnCore.Models;
 
 /// <summary>
 /// The unrolled forward pass of a <see cref="RecurrentModel{T}"/> over B sequences of T steps: every layer's and
@@ -35,6 +35,7 @@ public sealed class ForwardCache<T>
         long columns = (long)steps * batch;
         Inputs = new T[Guard.ElementCount<T>(model.InputSize, columns, "inputs cache")];
         int count = model.Layers * d;
+        ProjectionsInState = model.Cell.ProjectionInState;
         ReversedInputs = new T[count][];
         Projections = new T[count][];
         RecurrentProjections = new T[count][];
@@ -45,7 +46,7 @@ public sealed class ForwardCache<T>
             int layer = ld / d;
             int inputRows = layer == 0 ? model.InputSize : d * h;
             ReversedInputs[ld] = ld % d == 1 ? new T[Guard.ElementCount<T>(inputRows, columns, "reversed inputs cache")] : [];
-            Projections[ld] = new T[Guard.ElementCount<T>(gh, columns, "gate cache")];
+            Projections[ld] = ProjectionsInState ? [] : new T[Guard.ElementCount<T>(gh, columns, "gate cache")];
             RecurrentProjections[ld] = new T[Guard.ElementCount<T>(gh, model.Cell.KeepsRecurrentProjection ? columns : batch, "recurrent gate cache")];
             Hiddens[ld] = new T[Guard.ElementCount<T>(h, columns + batch, "hidden-state cache")];
             Cells[ld] = model.Cell.HasCellState ? new T[Guard.ElementCount<T>(h, columns + batch, "cell-state cache")] : [];
@@ -56,11 +57,13 @@ public sealed class ForwardCache<T>
         DroppedOutputs = new T[model.Layers][];
         for (int k = 0; k < model.Layers; k++)
         {
-            LayerOutputs[k] = new T[Guard.ElementCount<T>(d * h, columns, "layer-output cache")];
+            // One direction: the layer's output is its state slab's blocks 1..T (see LayerOutput), no slab of its own.
+            LayerOutputs[k] = d == 1 ? [] : new T[Guard.ElementCount<T>(d * h, columns, "layer-output cache")];
+
             // Every layer below the top gets mask buffers, whatever p: a cache serves any model of the same shape.
             bool dropped = k < model.Layers - 1;
-            DropoutMasks[k] = dropped ? new T[LayerOutputs[k].Length] : [];
-            DroppedOutputs[k] = dropped ? new T[LayerOutputs[k].Length] : [];
+            DropoutMasks[k] = dropped ? new T[Guard.ElementCount<T>(d * h, columns, "dropout-mask cache")] : [];
+            DroppedOutputs[k] = dropped ? new T[DropoutMasks[k].Length] : [];
         }
 
         Logits = new T[Guard.ElementCount<T>(model.OutputSize, columns, "logits cache")];
@@ -104,18 +107,26 @@ public sealed class ForwardCache<T>
     internal T[][] ReversedInputs { get; }
 
     // u = W_ih x + b_ih in processing order, [G·H, T·B]; the cell's forward replaces it with what its backward reads.
+    // Empty when ProjectionsInState: u_s is then computed into the state slab's block s+1, where h' replaces it.
     internal T[][] Projections { get; }
+
+    // True when the cell's backward reads no u and its forward turns u into h' element by element (vanilla,
+    // RecurrentCell.ProjectionInState): u lives in the state slab, not in a [G·H, T·B] slab of its own.
+    internal bool ProjectionsInState { get; }
 
     // v = W_hh h + b_hh, [G·H, T·B] when the cell keeps it (GRU), else one [G·H, B] scratch block.
     internal T[][] RecurrentProjections { get; }
 
     // States in processing order, [H, (T+1)·B]: the initial state in block 0, the state after processing step s in
-    // block s+1 (padded steps carry it). Cells: the same for c (LSTM only).
+    // block s+1, zero at padded steps (s ≥ length_b: in each direction's processing order padding comes after the last
+    // real step, so nothing real reads it); sequence b's final state is its block length_b (FinalState). Cells: the same
+    // for c (LSTM only).
     internal T[][] Hiddens { get; }
 
     internal T[][] Cells { get; }
 
-    // Per layer: [h_fwd ; h_rev] by position, [D·H, T·B] (zero at padded positions).
+    // Per layer: [h_fwd ; h_rev] by position, [D·H, T·B] (zero at padded positions); empty for one direction, whose
+    // output is its state slab (LayerOutput).
     internal T[][] LayerOutputs { get; }
 
     // Per layer below the top: the mask (0 or 1/(1 − p)) and the masked output the next layer reads.
@@ -162,7 +173,7 @@ public sealed class ForwardCache<T>
     /// D·H x B matrix; zero at a padded position.
     /// </summary>
     /// <param name="step">0-based position, 0 ≤ step &lt; <see cref="Steps"/>.</param>
-    public Matrix<T> Hidden(int step) => Block(LayerOutputs[^1], Directions * Options.HiddenSize, CheckStep(step));
+    public Matrix<T> Hidden(int step) => Block(LayerOutput(LayerOutputs.Length - 1), Directions * Options.HiddenSize, CheckStep(step));
 
     /// <summary>
     /// The final hidden state h_n of layer-direction <paramref name="index"/> = layer·D + direction (PyTorch's
@@ -170,7 +181,7 @@ public sealed class ForwardCache<T>
     /// reverse direction's state at position 0.
     /// </summary>
     /// <param name="index">layer·D + direction, 0 ≤ index &lt; L·D.</param>
-    public Matrix<T> FinalHidden(int index) => Block(Hiddens[CheckIndex(index)], Options.HiddenSize, Steps);
+    public Matrix<T> FinalHidden(int index) => FinalStateMatrix(Hiddens[CheckIndex(index)]);
 
     /// <summary>The final cell state c_n of layer-direction <paramref name="index"/> (LSTM only), a new H x B matrix.</summary>
     /// <param name="index">layer·D + direction, 0 ≤ index &lt; L·D.</param>
@@ -182,7 +193,7 @@ public sealed class ForwardCache<T>
             throw new InvalidOperationException($"a {Options.Cell} cell has no cell state; only Lstm carries c.");
         }
 
-        return Block(Cells[CheckIndex(index)], Options.HiddenSize, Steps);
+        return FinalStateMatrix(Cells[CheckIndex(index)]);
     }
 
     /// <summary>Every layer-direction's final hidden state, in PyTorch's order (index layer·D + direction).</summary>
@@ -217,6 +228,34 @@ public sealed class ForwardCache<T>
         Owner = null;
     }
 
+    /// <summary>
+    /// Layer <paramref name="layer"/>'s output o_t by position, [D·H, T·B], zero at padded positions: the layer's own slab
+    /// for two directions; for one, the state slab's blocks 1..T (processing order is position order, and padded steps
+    /// hold zeros), without copying.
+    /// </summary>
+    internal Span<T> LayerOutput(int layer) => Directions == 1
+        ? Hiddens[layer].AsSpan(Options.HiddenSize * Batch, Options.HiddenSize * Columns)
+        : LayerOutputs[layer].AsSpan(0, 2 * Options.HiddenSize * Columns);
+
+    /// <summary>Where u = W_ih x + b_ih of layer-direction <paramref name="ld"/> lives: its slab and the offset of step 0's block.</summary>
+    internal (T[] Slab, int Offset) ProjectionSlab(int ld) =>
+        ProjectionsInState ? (Hiddens[ld], Options.HiddenSize * Batch) : (Projections[ld], 0);
+
+    /// <summary>
+    /// The final state of a state slab into <paramref name="destination"/>, H x B: column b from block length_b, the state
+    /// after sequence b's last real step (block T for every sequence when the pass had no lengths; block 0, the initial
+    /// state, for a sequence with no step in a truncated chunk).
+    /// </summary>
+    internal void FinalState(T[] slab, Span<T> destination)
+    {
+        int h = Options.HiddenSize;
+        for (int b = 0; b < Batch; b++)
+        {
+            int block = HasLengths ? Lengths[b] : Steps;
+            slab.AsSpan(((block * Batch) + b) * h, h).CopyTo(destination.Slice(b * h, h));
+        }
+    }
+
     /// <summary>The H x B block <paramref name="block"/> of a state slab, without copying.</summary>
     internal Span<T> StateBlock(T[] slab, int block) => slab.AsSpan(block * Options.HiddenSize * Batch, Options.HiddenSize * Batch);
 
@@ -244,10 +283,17 @@ public sealed class ForwardCache<T>
         }
     }
 
-    private Matrix<T> Block(T[] slab, int rows, int block)
+    private Matrix<T> Block(ReadOnlySpan<T> slab, int rows, int block)
     {
         CheckFilled();
-        T[] copy = slab.AsSpan(block * rows * Batch, rows * Batch).ToArray();
+        T[] copy = slab.Slice(block * rows * Batch, rows * Batch).ToArray();
         return Matrix<T>.Build.Dense(rows, Batch, copy);
+    }
+
+    private Matrix<T> FinalStateMatrix(T[] slab)
+    {
+        T[] copy = new T[Options.HiddenSize * Batch];
+        FinalState(slab, copy);
+        return Matrix<T>.Build.Dense(Options.HiddenSize, Batch, copy);
     }
 }

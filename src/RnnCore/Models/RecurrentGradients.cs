@@ -2,7 +2,7 @@ using System.Numerics;
 using MathNet.Numerics.LinearAlgebra;
 using RnnCore.Internal;
 
-namespace RnnCore;
+namespace RnnCore.Models;
 
 /// <summary>
 /// The result of <see cref="Bptt{T}"/>: dL/dparameter for every parameter (named as

@@ -1,6 +1,6 @@
 using RnnCore.Training;
 
-namespace RnnCore;
+namespace RnnCore.Models;
 
 // Class prediction: PredictLast, then the class its output stands for (ClassDecision holds the rule for every network).
 public partial class RecurrentModel<T>

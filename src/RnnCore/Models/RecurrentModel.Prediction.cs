@@ -1,7 +1,7 @@
 using MathNet.Numerics.LinearAlgebra;
 using RnnCore.Training;
 
-namespace RnnCore;
+namespace RnnCore.Models;
 
 // Prediction with any network (a RecurrentLayer too): from inputs straight to outputs, with no cache and
 // no padding by the caller; an inference pass (no dropout) from zero initial states, in batches of similar lengths.
@@ -140,7 +140,7 @@ public partial class RecurrentModel<T>
     /// A fresh cache for one prediction batch, run through the inference forward pass (no dropout) from zero states. The
     /// parameters and the dropout generator are only read.
     /// </summary>
-    private PredictionBatches<T>.Batch CreatePredictionBatch(int steps, int batch)
+    private PredictionBatches<T>.PredictionBatch CreatePredictionBatch(int steps, int batch)
     {
         ForwardCache<T> cache = CreateCache(steps, batch);
         return new(cache.Inputs, cache.Lengths, (column, output) => cache.OutputColumns(column, 1, output), padded =>

@@ -1,4 +1,4 @@
-namespace RnnCore;
+namespace RnnCore.Models;
 
 // The model's summary: its rows and parameter counts (NetworkSummary builds it for every network).
 public partial class RecurrentModel<T>

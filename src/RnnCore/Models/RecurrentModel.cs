@@ -3,9 +3,8 @@ using MathNet.Numerics.LinearAlgebra;
 using RnnCore.Cells;
 using RnnCore.Internal;
 using RnnCore.Kernels;
-using RnnCore.Models;
 
-namespace RnnCore;
+namespace RnnCore.Models;
 
 /// <summary>
 /// A stack of L recurrent layers (vanilla, LSTM or GRU cells; one or two directions each) followed by an output head,
@@ -493,7 +492,7 @@ public partial class RecurrentModel<T>
         int inputRows = InputSize;
         for (int k = 0; k < Layers; k++)
         {
-            Span<T> output = cache.LayerOutputs[k].AsSpan(0, outputRows * columns);
+            Span<T> output = cache.LayerOutput(k);
             for (int dir = 0; dir < d; dir++)
             {
                 UnrollDirection(cache, k, dir, layerInput, inputRows);
@@ -515,15 +514,15 @@ public partial class RecurrentModel<T>
         }
 
         Head.Forward(
-            cache.LayerOutputs[^1].AsSpan(0, outputRows * columns), cache.Logits.AsSpan(0, OutputSize * columns), cache.LogSumExps.AsSpan(0, columns),
+            cache.LayerOutput(Layers - 1), cache.Logits.AsSpan(0, OutputSize * columns), cache.LogSumExps.AsSpan(0, columns),
             cache.InverseSums.AsSpan(0, columns), cache.OutputScratch, b);
         cache.Owner = this;
     }
 
     /// <summary>
     /// One layer-direction over all steps: u = W_ih x + b_ih for all T·B columns in one GEMM (in processing order), then
-    /// the time loop with only v = W_hh h + b_hh (W_hh packed once) and the cell step inside, then the states scattered
-    /// into the layer's output by position.
+    /// the time loop with only v = W_hh h + b_hh (W_hh packed once) and the cell step inside, then, with two directions,
+    /// the states scattered into the layer's output by position (one direction's output is its state slab).
     /// </summary>
     private void UnrollDirection(ForwardCache<T> cache, int k, int dir, ReadOnlySpan<T> layerInput, int inputRows)
     {
@@ -546,7 +545,9 @@ public partial class RecurrentModel<T>
             x = reversed;
         }
 
-        Span<T> u = cache.Projections[ld].AsSpan(0, gh * columns);
+        // u in its own slab, or (ProjectionsInState) in the state slab's blocks 1..T, where each step's h' replaces it.
+        (T[] projections, int projectionOffset) = cache.ProjectionSlab(ld);
+        Span<T> u = projections.AsSpan(projectionOffset, gh * columns);
         ColumnBlocks.BroadcastColumns<T>(_inputBiases[ld], u);
         Gemm.Multiply(false, false, gh, columns, inputRows, one, _inputWeights[ld], gh, x, inputRows, one, u, gh);
 
@@ -560,12 +561,11 @@ public partial class RecurrentModel<T>
             Span<T> v = cache.RecurrentProjections[ld].AsSpan((keepV ? s : 0) * gh * b, gh * b);
             ReadOnlySpan<T> hPrev = cache.StateBlock(hiddens, s);
             Span<T> hNext = cache.StateBlock(hiddens, s + 1);
-            Span<T> cPrev = Cell.HasCellState ? cache.StateBlock(cells, s) : default;
             Span<T> cNext = Cell.HasCellState ? cache.StateBlock(cells, s + 1) : default;
 
             // v = W_hh h + b_hh, the only product inside the loop, with the cell step fused into its epilogue.
             ColumnBlocks.BroadcastColumns<T>(_recurrentBiases[ld], v);
-            var step = new CellStepEpilogue<T>(Cell, cache.Projections[ld], s * gh * b, hiddens, cells, s * h * b, (s + 1) * h * b, h);
+            var step = new CellStepEpilogue<T>(Cell, projections, projectionOffset + (s * gh * b), hiddens, cells, s * h * b, (s + 1) * h * b, h);
             long badProduct = Gemm.Multiply(packed, false, b, one, hPrev, h, one, v, gh, ref step);
             if (badProduct >= 0)
             {
@@ -575,17 +575,19 @@ public partial class RecurrentModel<T>
                     dir == 0 ? s : Math.Max(lengths[sequence] - 1 - s, 0), $"row {badProduct % gh}, sequence {sequence}");
             }
 
-            // Padding (s ≥ length_b): the state is carried unchanged.
+            // Padding (s ≥ length_b) holds zeros: in processing order it follows the sequence's last real step, so nothing
+            // real reads it, and a forward direction's state slab is then the layer's output as PyTorch pads it. The final
+            // state is read from block length_b (ForwardCache.FinalState).
             if (cache.HasLengths)
             {
                 for (int j = 0; j < b; j++)
                 {
                     if (s >= lengths[j])
                     {
-                        hPrev.Slice(j * h, h).CopyTo(hNext.Slice(j * h, h));
+                        hNext.Slice(j * h, h).Clear();
                         if (Cell.HasCellState)
                         {
-                            cPrev.Slice(j * h, h).CopyTo(cNext.Slice(j * h, h));
+                            cNext.Slice(j * h, h).Clear();
                         }
                     }
                 }
@@ -606,7 +608,12 @@ public partial class RecurrentModel<T>
             }
         }
 
-        // o_t by position: rows dir·H … dir·H+H−1 of the layer's output; zero at padded positions.
+        // Two directions: o_t by position, rows dir·H … dir·H+H−1 of the layer's output; zero at padded positions.
+        if (d == 1)
+        {
+            return;
+        }
+
         Span<T> output = cache.LayerOutputs[k];
         int outRows = d * h;
         for (int t = 0; t < steps; t++)

@@ -1,4 +1,4 @@
-namespace RnnCore;
+namespace RnnCore.Models;
 
 /// <summary>
 /// The shape of a <see cref="RecurrentModel{T}"/>: sizes, cell, number of stacked layers, directions, dropout between

@@ -3,7 +3,7 @@ using MathNet.Numerics.LinearAlgebra;
 using RnnCore.Internal;
 using RnnCore.Optimizers;
 
-namespace RnnCore;
+namespace RnnCore.Models;
 
 /// <summary>
 /// Truncated BPTT for a <see cref="RecurrentModel{T}"/>: the T steps are trained in consecutive chunks of k steps. Each
@@ -106,10 +106,10 @@ public sealed class TruncatedBptt<T>
                 // The carried states cross the boundary as values; their gradients do not.
                 for (int ld = 0; ld < cache.Hiddens.Length; ld++)
                 {
-                    previous.StateBlock(previous.Hiddens[ld], previous.Steps).CopyTo(cache.StateBlock(cache.Hiddens[ld], 0));
+                    previous.FinalState(previous.Hiddens[ld], cache.StateBlock(cache.Hiddens[ld], 0));
                     if (model.Cell.HasCellState)
                     {
-                        previous.StateBlock(previous.Cells[ld], previous.Steps).CopyTo(cache.StateBlock(cache.Cells[ld], 0));
+                        previous.FinalState(previous.Cells[ld], cache.StateBlock(cache.Cells[ld], 0));
                     }
                 }
             }

@@ -1,7 +1,7 @@
 using System.Numerics;
 using MathNet.Numerics.LinearAlgebra;
 
-namespace RnnCore;
+namespace RnnCore.Models;
 
 /// <summary>What <see cref="TruncatedBptt{T}.Train"/> measured, chunk by chunk, and the states it ended with.</summary>
 /// <typeparam name="T">The element type.</typeparam>

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Numerics;
 using RnnCore.Internal;
+using RnnCore.Models;
 using RnnCore.Optimizers;
 
 namespace RnnCore.Persistence;

@@ -1,5 +1,4 @@
 using System.Numerics;
-using RnnCore.Internal;
 using RnnCore.Models;
 using RnnCore.Optimizers;
 
@@ -39,7 +38,7 @@ internal static class ModelFileV1
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(layer);
-        Guard.RequireFiniteParameters(layer, nameof(layer));
+        layer.RequireFiniteParameters(nameof(layer));
         int size = LittleEndianTensors.SizeOf<T>();
         TensorSet<T> parameters = layer.Parameters;
         if (optimizer is not null && optimizer.TensorLengths.Count != 0)

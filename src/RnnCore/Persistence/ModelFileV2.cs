@@ -1,7 +1,6 @@
 using System.Numerics;
 using System.Text;
 using RnnCore.Cells;
-using RnnCore.Internal;
 using RnnCore.Models;
 using RnnCore.Optimizers;
 
@@ -87,7 +86,7 @@ internal static class ModelFileV2
     public static byte[] Serialize<T>(RecurrentModel<T> network, OptimizerState<T>? optimizer, TrainingPosition? position)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        Guard.RequireFiniteParameters(network, nameof(network));
+        network.RequireFiniteParameters(nameof(network));
         RecurrentModelOptions o = network.Options;
         var header = network.FusedBias
             ? new Header(

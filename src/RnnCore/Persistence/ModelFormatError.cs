@@ -1,3 +1,5 @@
+using RnnCore.Models;
+
 namespace RnnCore.Persistence;
 
 /// <summary>Why a file was refused by a loader (<see cref="ModelFormatException.Error"/>).</summary>

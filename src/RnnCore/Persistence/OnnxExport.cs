@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Numerics;
 using RnnCore.Cells;
 using RnnCore.Internal;
+using RnnCore.Models;
 
 namespace RnnCore.Persistence;
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using MathNet.Numerics.LinearAlgebra;
 using RnnCore.Internal;
+using RnnCore.Models;
 
 namespace RnnCore.Training;
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using RnnCore.Models;
 
 namespace RnnCore.Training;
 

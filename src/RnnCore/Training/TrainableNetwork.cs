@@ -1,3 +1,5 @@
+using RnnCore.Models;
+
 namespace RnnCore.Training;
 
 /// <summary>
@@ -137,11 +139,11 @@ internal sealed class NetworkPass<T>
         int at = 0;
         for (int ld = 0; ld < _cache.Hiddens.Length; ld++)
         {
-            _cache.StateBlock(_cache.Hiddens[ld], _cache.Steps).CopyTo(state.Slice(at, block));
+            _cache.FinalState(_cache.Hiddens[ld], state.Slice(at, block));
             at += block;
             if (model.Cell.HasCellState)
             {
-                _cache.StateBlock(_cache.Cells[ld], _cache.Steps).CopyTo(state.Slice(at, block));
+                _cache.FinalState(_cache.Cells[ld], state.Slice(at, block));
                 at += block;
             }
         }

@@ -1,3 +1,5 @@
+using RnnCore.Models;
+
 namespace RnnCore.Training;
 
 /// <content>

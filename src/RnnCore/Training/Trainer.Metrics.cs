@@ -1,3 +1,4 @@
+
 namespace RnnCore.Training;
 
 /// <content>

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using RnnCore.Internal;
+using RnnCore.Models;
 using RnnCore.Optimizers;
 
 namespace RnnCore.Training;

@@ -1,5 +1,6 @@
 using System.Numerics;
 using RnnCore.Generation;
+using RnnCore.Models;
 using RnnCore.Optimizers;
 using RnnCore.Training;
 

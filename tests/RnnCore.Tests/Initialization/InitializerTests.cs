@@ -1,6 +1,7 @@
 using System.Numerics;
 using MathNet.Numerics.LinearAlgebra;
 using RnnCore.Initialization;
+using RnnCore.Models;
 using RnnCore.Tests.TestUtilities;
 
 namespace RnnCore.Tests.Initialization;

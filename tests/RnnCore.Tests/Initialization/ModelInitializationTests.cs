@@ -3,6 +3,7 @@ using System.Numerics;
 using System.Text.Json.Nodes;
 using MathNet.Numerics.LinearAlgebra;
 using RnnCore.Initialization;
+using RnnCore.Models;
 using RnnCore.Persistence;
 
 namespace RnnCore.Tests.Initialization;

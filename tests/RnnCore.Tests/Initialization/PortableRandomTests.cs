@@ -1,5 +1,6 @@
 using RnnCore.Initialization;
 using RnnCore.Internal;
+using RnnCore.Models;
 
 namespace RnnCore.Tests.Initialization;
 

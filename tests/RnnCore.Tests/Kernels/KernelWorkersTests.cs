@@ -1,5 +1,6 @@
 using MathNet.Numerics.LinearAlgebra;
 using RnnCore.Kernels;
+using RnnCore.Models;
 using RnnCore.Tests.TestUtilities;
 
 namespace RnnCore.Tests.Kernels;

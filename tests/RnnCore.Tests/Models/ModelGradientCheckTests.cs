@@ -1,4 +1,5 @@
 using MathNet.Numerics.LinearAlgebra;
+using RnnCore.Models;
 
 namespace RnnCore.Tests.Models;
 

@@ -1,5 +1,6 @@
 using System.Numerics;
 using MathNet.Numerics.LinearAlgebra;
+using RnnCore.Models;
 using RnnCore.Optimizers;
 using RnnCore.Tests.Kernels;
 using RnnCore.Tests.TestUtilities;

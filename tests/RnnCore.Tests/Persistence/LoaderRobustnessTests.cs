@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Numerics;
+using RnnCore.Models;
 using RnnCore.Optimizers;
 using RnnCore.Persistence;
 using RnnCore.Tests.TestUtilities;

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Numerics;
 using MathNet.Numerics.LinearAlgebra;
+using RnnCore.Models;
 using RnnCore.Optimizers;
 using RnnCore.Persistence;
 using RnnCore.Tests.TestUtilities;

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Numerics;
 using System.Text;
+using RnnCore.Models;
 using RnnCore.Optimizers;
 using RnnCore.Persistence;
 using RnnCore.Tests.Models;

@@ -1,5 +1,6 @@
 using MathNet.Numerics.LinearAlgebra;
 using Microsoft.ML.OnnxRuntime;
+using RnnCore.Models;
 using RnnCore.Persistence;
 using RnnCore.Tests.Models;
 using RnnCore.Tests.TestUtilities;

@@ -1,6 +1,7 @@
 using System.Numerics;
 using MathNet.Numerics.LinearAlgebra;
 using RnnCore.Internal;
+using RnnCore.Models;
 using RnnCore.Optimizers;
 using RnnCore.Persistence;
 using RnnCore.Tests.Models;

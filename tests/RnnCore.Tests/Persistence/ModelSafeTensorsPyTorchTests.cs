@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Text.Json;
 using MathNet.Numerics.LinearAlgebra;
+using RnnCore.Models;
 using RnnCore.Persistence;
 using RnnCore.Tests.TestUtilities;
 using Xunit.Abstractions;

@@ -1,6 +1,7 @@
 using System.Numerics;
 using MathNet.Numerics.LinearAlgebra;
 using Microsoft.ML.OnnxRuntime;
+using RnnCore.Models;
 using RnnCore.Persistence;
 using RnnCore.Tests.TestUtilities;
 

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Numerics;
 using System.Text;
 using System.Text.Json;
+using RnnCore.Models;
 using RnnCore.Persistence;
 using RnnCore.Tests.TestUtilities;
 

@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Text.Json;
 using MathNet.Numerics.LinearAlgebra;
+using RnnCore.Models;
 
 namespace RnnCore.Tests.Reference;
 

@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Text.Json;
 using MathNet.Numerics.LinearAlgebra;
+using RnnCore.Models;
 using RnnCore.Optimizers;
 using RnnCore.Tests.TestUtilities;
 using static RnnCore.Tests.Reference.ReferenceTests;

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using MathNet.Numerics.LinearAlgebra;
+using RnnCore.Models;
 
 namespace RnnCore.Tests.Reference;
 

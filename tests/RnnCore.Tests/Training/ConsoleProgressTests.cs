@@ -1,4 +1,5 @@
 using System.Numerics;
+using RnnCore.Models;
 using RnnCore.Optimizers;
 using RnnCore.Training;
 

@@ -1,5 +1,6 @@
 using System.Numerics;
 using RnnCore.Initialization;
+using RnnCore.Models;
 using RnnCore.Optimizers;
 using RnnCore.Tests.TestUtilities;
 using RnnCore.Training;

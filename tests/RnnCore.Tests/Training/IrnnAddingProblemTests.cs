@@ -1,4 +1,5 @@
 using RnnCore.Initialization;
+using RnnCore.Models;
 using RnnCore.Optimizers;
 using RnnCore.Training;
 using Xunit.Abstractions;

@@ -1,6 +1,7 @@
 using System.Numerics;
 using MathNet.Numerics.LinearAlgebra;
 using RnnCore.Generation;
+using RnnCore.Models;
 using RnnCore.Optimizers;
 using RnnCore.Tests.Models;
 using RnnCore.Training;

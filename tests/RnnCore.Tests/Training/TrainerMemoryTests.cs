@@ -1,3 +1,4 @@
+using RnnCore.Models;
 using RnnCore.Optimizers;
 using RnnCore.Training;
 

@@ -3,7 +3,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Text;
 
-namespace RnnCore;
+namespace RnnCore.Models;
 
 /// <summary>
 /// What a network is made of, as Keras's <c>model.summary()</c> or torchinfo print it: one row per recurrent layer and

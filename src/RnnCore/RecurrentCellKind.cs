@@ -1,11 +1,11 @@
 namespace RnnCore;
 
-/// <summary>The recurrent cell of a <see cref="RecurrentModel{T}"/>: what one step computes from x_t and the previous state.</summary>
+/// <summary>The recurrent cell of a <see cref="Models.RecurrentModel{T}"/>: what one step computes from x_t and the previous state.</summary>
 public enum RecurrentCellKind
 {
     /// <summary>
     /// The vanilla (Elman) cell, PyTorch's <c>nn.RNN</c>: <c>h' = f(W_ih x + b_ih + W_hh h + b_hh)</c>, f = tanh or ReLU
-    /// (<see cref="RecurrentModelOptions.HiddenActivation"/>). One gate block (G = 1).
+    /// (<see cref="Models.RecurrentModelOptions.HiddenActivation"/>). One gate block (G = 1).
     /// </summary>
     Vanilla,
 

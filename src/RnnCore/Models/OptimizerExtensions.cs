@@ -1,6 +1,7 @@
 using System.Numerics;
+using RnnCore.Optimizers;
 
-namespace RnnCore.Optimizers;
+namespace RnnCore.Models;
 
 /// <summary>Conveniences for using an <see cref="IOptimizer{T}"/> with a network.</summary>
 public static class OptimizerExtensions

@@ -13,7 +13,7 @@ namespace RnnCore.Activations;
 /// are the ones that used to write y, so the rebuilt y is the same, bit for bit. The sum itself is not recomputed: a
 /// vectorised sum groups its terms by the alignment of the span it reads, so only the forward pass's own sum is kept.
 /// </remarks>
-internal static class Softmax
+internal static class SoftmaxFunction
 {
     /// <summary>
     /// For each column of a column-major rows x n logits block: log Σ_k e^(z_k) = max z + log Σ_k e^(z_k − max z) into

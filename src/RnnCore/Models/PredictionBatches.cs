@@ -1,4 +1,4 @@
-namespace RnnCore;
+namespace RnnCore.Models;
 
 /// <summary>
 /// The batching behind prediction, shared by <see cref="RecurrentLayer{T}"/> and <see cref="RecurrentModel{T}"/>: the
@@ -13,11 +13,11 @@ internal static class PredictionBatches<T>
     /// column (t·B + b) written into an array of length O (rebuilt from the cached logits), and the owner's forward pass
     /// over it from zero states, told whether any sequence is padded.
     /// </summary>
-    internal readonly record struct Batch(T[] Inputs, int[] Lengths, Action<int, T[]> Output, Action<bool> Forward);
+    internal readonly record struct PredictionBatch(T[] Inputs, int[] Lengths, Action<int, T[]> Output, Action<bool> Forward);
 
     /// <summary>Each sequence's output at its own last step: y_{L_n}, of length O; createBatch(steps, batch) gives a fresh batch.</summary>
     internal static T[][] RunLast(
-        IReadOnlyList<(T[] Inputs, int Length)> sequences, int batchSize, int inputSize, int outputSize, Func<int, int, Batch> createBatch)
+        IReadOnlyList<(T[] Inputs, int Length)> sequences, int batchSize, int inputSize, int outputSize, Func<int, int, PredictionBatch> createBatch)
     {
         int o = outputSize;
         var outputs = new T[sequences.Count][];
@@ -32,7 +32,7 @@ internal static class PredictionBatches<T>
 
     /// <summary>Each sequence's outputs at its real steps: L_n rows of length O; createBatch(steps, batch) gives a fresh batch.</summary>
     internal static T[][][] RunEveryStep(
-        IReadOnlyList<(T[] Inputs, int Length)> sequences, int batchSize, int inputSize, int outputSize, Func<int, int, Batch> createBatch)
+        IReadOnlyList<(T[] Inputs, int Length)> sequences, int batchSize, int inputSize, int outputSize, Func<int, int, PredictionBatch> createBatch)
     {
         int o = outputSize;
         var outputs = new T[sequences.Count][][];
@@ -55,8 +55,8 @@ internal static class PredictionBatches<T>
     /// length; then <paramref name="collect"/>(sequence index, batch, batch size, column) for each.
     /// </summary>
     private static void Run(
-        IReadOnlyList<(T[] Inputs, int Length)> sequences, int batchSize, int inputSize, Func<int, int, Batch> createBatch,
-        Action<int, Batch, int, int> collect)
+        IReadOnlyList<(T[] Inputs, int Length)> sequences, int batchSize, int inputSize, Func<int, int, PredictionBatch> createBatch,
+        Action<int, PredictionBatch, int, int> collect)
     {
         int i = inputSize;
         int[] order = Enumerable.Range(0, sequences.Count).OrderBy(n => sequences[n].Length).ToArray();
@@ -65,7 +65,7 @@ internal static class PredictionBatches<T>
             ReadOnlySpan<int> members = order.AsSpan(start, Math.Min(batchSize, order.Length - start));
             int b = members.Length;
             int steps = sequences[members[b - 1]].Length; // the longest, as members are sorted by length
-            Batch batch = createBatch(steps, b);
+            PredictionBatch batch = createBatch(steps, b);
             bool padded = false;
             for (int j = 0; j < b; j++)
             {

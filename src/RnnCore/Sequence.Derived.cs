@@ -1,6 +1,6 @@
-namespace RnnCore.Training;
+namespace RnnCore;
 
-/// <content>Sequences derived from another one (e.g. by a <see cref="Scaler{T}"/>): the same steps and kind of targets, other values.</content>
+/// <content>Sequences derived from another one (e.g. by a <see cref="Training.Scaler{T}"/>): the same steps and kind of targets, other values.</content>
 public sealed partial class Sequence<T>
 {
     /// <summary>

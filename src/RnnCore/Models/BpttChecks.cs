@@ -2,7 +2,7 @@ using System.Numerics;
 using MathNet.Numerics.LinearAlgebra;
 using RnnCore.Internal;
 
-namespace RnnCore;
+namespace RnnCore.Models;
 
 /// <summary>
 /// The argument checks shared by <see cref="Bptt{T}"/> and <see cref="Bptt{T}"/> (and by the truncated

@@ -1,7 +1,7 @@
 using MathNet.Numerics.LinearAlgebra;
 using RnnCore.Internal;
 
-namespace RnnCore;
+namespace RnnCore.Models;
 
 /// <summary>
 /// A vanilla (Elman) recurrent layer with its output layer: the simplest <see cref="RecurrentModel{T}"/>, one layer of

@@ -1,6 +1,6 @@
 using RnnCore.Internal;
 
-namespace RnnCore.Training;
+namespace RnnCore;
 
 /// <content>
 /// Sequences from plain arrays: a univariate series (<c>T[]</c>, one value per step), steps × features (<c>T[][]</c>, row

@@ -1,10 +1,10 @@
 using MathNet.Numerics.LinearAlgebra;
 using RnnCore.Internal;
 
-namespace RnnCore.Training;
+namespace RnnCore;
 
 /// <summary>
-/// One training example for <see cref="Trainer{T}"/>: a sequence of input vectors x_1..x_L (its own length L) and its
+/// One training example for <see cref="Training.Trainer{T}"/>: a sequence of input vectors x_1..x_L (its own length L) and its
 /// targets, either one per step (sequence to sequence) or one for the whole sequence (many to one, scored at its last step).
 /// </summary>
 /// <remarks>The data is copied at construction; later changes to the caller's vectors do not affect it.</remarks>

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace RnnCore;
+namespace RnnCore.Models;
 
 /// <summary>The outcome of <see cref="GradientCheck"/>.Run: one entry per tensor.</summary>
 public sealed class GradientCheckResult

@@ -3,7 +3,7 @@ using System.Numerics;
 namespace RnnCore.Activations;
 
 /// <summary>The hidden activation <c>h = max(a, 0)</c> and its backward twin.</summary>
-internal static class Relu
+internal static class ReluFunction
 {
     /// <summary>h = max(a, 0), in place.</summary>
     public static void Forward<T>(Span<T> preActivationToHidden)

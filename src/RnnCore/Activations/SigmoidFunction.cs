@@ -6,7 +6,7 @@ namespace RnnCore.Activations;
 /// The output activation <c>y = σ(z) = 1 / (1 + e^−z)</c>, elementwise. Its backward is fused with binary
 /// cross-entropy in <see cref="Losses.SigmoidBinaryCrossEntropy"/> (dL/dz = σ(z) − target).
 /// </summary>
-internal static class Sigmoid
+internal static class SigmoidFunction
 {
     /// <summary>y = σ(z), elementwise, in the form that never evaluates e^x for large positive x.</summary>
     public static void Forward<T>(ReadOnlySpan<T> logits, Span<T> outputs)

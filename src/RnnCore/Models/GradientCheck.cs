@@ -1,6 +1,6 @@
 using MathNet.Numerics.LinearAlgebra;
 
-namespace RnnCore;
+namespace RnnCore.Models;
 
 /// <summary>
 /// Checks <see cref="Bptt{T}"/> against central finite differences of the loss, in double precision, for every element

@@ -1,4 +1,4 @@
-namespace RnnCore;
+namespace RnnCore.Models;
 
 /// <summary>The finite-difference check of one tensor (a parameter or h_0): see <see cref="GradientCheck"/>.</summary>
 /// <param name="Name">The tensor: <c>Wx</c>, <c>Wh</c>, <c>Wy</c>, <c>Bh</c>, <c>By</c> or <c>h0</c>.</param>

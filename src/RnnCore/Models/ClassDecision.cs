@@ -1,6 +1,6 @@
 using System.Numerics;
 
-namespace RnnCore;
+namespace RnnCore.Models;
 
 /// <summary>
 /// The class a network's output predicts, for every <c>PredictClass</c>: argmax of the probabilities for softmax

@@ -1,8 +1,7 @@
 using MathNet.Numerics.LinearAlgebra;
 using RnnCore.Internal;
-using RnnCore.Training;
 
-namespace RnnCore;
+namespace RnnCore.Models;
 
 /// <summary>
 /// Prediction inputs of every shape (a series, rows, an array, vectors, a training sequence) converted to the flat

@@ -4,7 +4,7 @@ using System.Numerics.Tensors;
 namespace RnnCore.Activations;
 
 /// <summary>The hidden activation <c>h = tanh(a)</c> and its backward twin.</summary>
-internal static class Tanh
+internal static class TanhFunction
 {
     /// <summary>
     /// h = tanh(a), in place (the pre-activation buffer becomes the hidden state). TensorPrimitives evaluates it with the
