@@ -538,7 +538,7 @@ public static class SafeTensors
         else if (expected.Hidden == HiddenActivation.Relu)
         {
             throw new ArgumentException(
-                $"hiddenActivation is Relu but the file holds {cell.PyTorchModule}, whose activations are fixed (sigmoid gates, tanh); only nn.RNN takes a nonlinearity.",
+                $"hiddenActivation is Relu but the file holds {cell.PyTorchModule}, whose activations are fixed (sigmoid gates, tanh); only a cell with a nonlinearity ({CellRegistry.Join(CellRegistry.All.Where(c => c.UsesHiddenActivation).Select(c => c.PyTorchModule))}) takes one.",
                 "hiddenActivation");
         }
 
@@ -598,7 +598,7 @@ public static class SafeTensors
         {
             if (Cell is RecurrentCellKind cell && !Enum.IsDefined(cell))
             {
-                throw new ArgumentOutOfRangeException("cell", cell, "expected Vanilla, Lstm or Gru, or null for the file's.");
+                throw new ArgumentOutOfRangeException("cell", cell, $"expected {CellRegistry.Join(CellRegistry.All.Select(c => c.Kind.ToString()))}, or null for the file's.");
             }
 
             if (Layers is int layers && layers < 1)
