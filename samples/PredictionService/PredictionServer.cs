@@ -20,7 +20,7 @@ namespace PredictionService;
 public static class PredictionServer
 {
     /// <summary>Builds the app, listening on <paramref name="url"/> (use http://127.0.0.1:0 for any free port).</summary>
-    /// <param name="modelPath">A file written by <see cref="ModelFile.Save{T}(RecurrentLayer{T}, string, RnnCore.Optimizers.IOptimizer{T}, TrainingPosition)"/> for float (a checkpoint's extra sections are ignored).</param>
+    /// <param name="modelPath">A file written by <see cref="ModelFile.Save{T}(RecurrentModel{T}, string, RnnCore.Optimizers.IOptimizer{T}, TrainingPosition)"/> for a float RecurrentLayer (a checkpoint's extra sections are ignored).</param>
     /// <param name="url">The address to listen on.</param>
     /// <param name="maxDegreeOfParallelism">Threads per request's products, or null for the library's default.</param>
     /// <param name="maxSessions">The most streaming sessions open at once (their states are allocated up front).</param>
@@ -29,7 +29,8 @@ public static class PredictionServer
     public static WebApplication Build(
         string modelPath, string url, int? maxDegreeOfParallelism = 1, int maxSessions = 256, TimeSpan? idleTimeout = null, TimeProvider? time = null)
     {
-        RecurrentLayer<float> layer = ModelFile.Load<float>(modelPath);
+        RecurrentLayer<float> layer = ModelFile.Load<float>(modelPath) as RecurrentLayer<float>
+            ?? throw new InvalidDataException($"'{modelPath}' holds a RecurrentModel; this service serves a RecurrentLayer.");
         layer.MaxDegreeOfParallelism = maxDegreeOfParallelism;
         var caches = new CachePool(layer);
         var sessions = new StreamSessions(layer, maxSessions, idleTimeout ?? TimeSpan.FromMinutes(5), time ?? TimeProvider.System);

@@ -20,17 +20,23 @@ namespace RnnCore.Cells;
 /// the weight gradients with GEMMs over all steps, and into dL/dh through W_hhᵀ δv), plus the part of dL/dh that does
 /// not pass through v (<c>dhPrevDirect</c>) and dL/dc.
 /// </para>
-/// <para>A fourth cell is one more file beside this one and one line in <see cref="Create"/>.</para>
+/// <para>
+/// A cell is one file: this step and its backward twin, and the <see cref="CellDescription"/> it declares (names, gates,
+/// tensors, ONNX mapping), registered in <see cref="CellRegistry"/>.
+/// </para>
 /// </remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
-internal abstract class RecurrentCell<T>
+internal abstract class RecurrentCell<T>(CellDescription description)
     where T : unmanaged, IFloatingPointIeee754<T>
 {
+    /// <summary>What the cell is: its names, gates, tensors and ONNX mapping.</summary>
+    public CellDescription Description { get; } = description;
+
     /// <summary>G, the number of gate blocks of H rows in W_ih, W_hh, b_ih and b_hh.</summary>
-    public abstract int Gates { get; }
+    public int Gates => Description.Gates;
 
     /// <summary>True when the cell carries a cell state c beside h (LSTM).</summary>
-    public virtual bool HasCellState => false;
+    public bool HasCellState => Description.HasCellState;
 
     /// <summary>True when the backward needs every step's v (the model keeps [G·H, T·B] instead of one [G·H, B] block).</summary>
     public virtual bool KeepsRecurrentProjection => false;
@@ -50,15 +56,6 @@ internal abstract class RecurrentCell<T>
 
     /// <summary>What a non-finite value in h' is reported as: the state itself, or what it was computed from.</summary>
     public virtual string StateQuantity => "state h_t";
-
-    /// <summary>The cell for <paramref name="kind"/>: the only place that knows every cell.</summary>
-    public static RecurrentCell<T> Create(RecurrentCellKind kind, HiddenActivation hiddenActivation) => kind switch
-    {
-        RecurrentCellKind.Vanilla => new VanillaCell<T>(hiddenActivation),
-        RecurrentCellKind.Lstm => new LstmCell<T>(),
-        RecurrentCellKind.Gru => new GruCell<T>(),
-        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "expected Vanilla, Lstm or Gru."),
-    };
 
     /// <summary>(u, v, h, c) → (h', c') for B columns; u and v may be overwritten with what <see cref="Backward"/> reads.</summary>
     public abstract void Forward(Span<T> u, Span<T> v, ReadOnlySpan<T> hPrev, ReadOnlySpan<T> cPrev, Span<T> hNext, Span<T> cNext, int hidden);

@@ -157,42 +157,48 @@ public sealed class ModelInitialization
                 $"ForgetGateBias ({ForgetGateBias}) and ChronoMaxSteps ({ChronoMaxSteps}) both set the forget-gate bias; set one of them.", nameof(ChronoMaxSteps));
         }
 
+        if (model.FusedBias)
+        {
+            throw new ArgumentException("model is a RecurrentLayer, whose one hidden bias b_h has no b_ih/b_hh split; initialize it with LayerInitialization.", nameof(model));
+        }
+
         int h = model.HiddenSize, d = model.Directions, gates = model.Cell.Gates;
+        (int Input, int Forget)? gatesWithForget = model.Cell.Description.ForgetGate;
         var random = new SeededRandom(seed);
         for (int ld = 0; ld < model.Layers * d; ld++)
         {
-            // state_dict order per layer-direction: weight_ih, weight_hh, bias_ih, bias_hh (the constructor's order).
+            // The cell's tensor order per layer-direction: weight_ih, weight_hh, bias_ih, bias_hh (the constructor's order).
             int inputRows = ld / d == 0 ? model.InputSize : d * h;
-            Span<T> inputBias = model.Parameters[(4 * ld) + 2];
-            Span<T> recurrentBias = model.Parameters[(4 * ld) + 3];
-            InputWeights.FillTensor(model.Parameters[4 * ld], gates * h, inputRows, 1, h, random);
-            RecurrentWeights.FillTensor(model.Parameters[(4 * ld) + 1], gates * h, h, gates, h, random);
+            Span<T> inputBias = model.CellTensor(ld, 2);
+            Span<T> recurrentBias = model.CellTensor(ld, 3);
+            InputWeights.FillTensor(model.CellTensor(ld, 0), gates * h, inputRows, 1, h, random);
+            RecurrentWeights.FillTensor(model.CellTensor(ld, 1), gates * h, h, gates, h, random);
             InputBiases.FillTensor(inputBias, gates * h, 1, 1, h, random);
             RecurrentBiases.FillTensor(recurrentBias, gates * h, 1, 1, h, random);
-            if (ForgetGateBias is double forget && model.Options.Cell == RecurrentCellKind.Lstm)
+            if (ForgetGateBias is double forget && gatesWithForget is (_, int forgetBlock))
             {
-                // Gate order i, f, g, o: the forget block is rows H..2H. b_ih carries the value, b_hh nothing, so the sum is exact.
-                inputBias.Slice(h, h).Fill(T.CreateTruncating(forget));
-                recurrentBias.Slice(h, h).Clear();
+                // The forget block (LSTM's f, rows H..2H) in b_ih; b_hh carries nothing there, so the sum is exact.
+                inputBias.Slice(forgetBlock * h, h).Fill(T.CreateTruncating(forget));
+                recurrentBias.Slice(forgetBlock * h, h).Clear();
             }
 
-            if (ChronoMaxSteps is int maxSteps && model.Options.Cell == RecurrentCellKind.Lstm)
+            if (ChronoMaxSteps is int maxSteps && gatesWithForget is (int inputBlock, int chronoForget))
             {
-                // Chrono: b_f = ln u, u ~ U(1, T_max − 1); b_i = −b_f (rows 0..H are i, H..2H are f), all in b_ih.
+                // Chrono: b_f = ln u, u ~ U(1, T_max − 1); b_i = −b_f, all in b_ih.
                 for (int j = 0; j < h; j++)
                 {
                     double forgetBias = PortableMath.Log(random.NextUniform(1, maxSteps - 1));
-                    inputBias[h + j] = T.CreateTruncating(forgetBias);
-                    inputBias[j] = T.CreateTruncating(-forgetBias);
+                    inputBias[(chronoForget * h) + j] = T.CreateTruncating(forgetBias);
+                    inputBias[(inputBlock * h) + j] = T.CreateTruncating(-forgetBias);
                 }
 
-                recurrentBias.Slice(0, 2 * h).Clear();
+                recurrentBias.Slice(inputBlock * h, h).Clear();
+                recurrentBias.Slice(chronoForget * h, h).Clear();
             }
         }
 
-        int head = 4 * model.Layers * d;
-        HeadWeight.FillTensor(model.Parameters[head], model.OutputSize, d * h, 1, d * h, random);
-        HeadBias.FillTensor(model.Parameters[head + 1], model.OutputSize, 1, 1, d * h, random);
+        HeadWeight.FillTensor(model.Parameters[model.HeadWeightIndex], model.OutputSize, d * h, 1, d * h, random);
+        HeadBias.FillTensor(model.Parameters[model.HeadBiasIndex], model.OutputSize, 1, 1, d * h, random);
     }
 
     private static void RequireVectorInitializer(Initializer initializer, string name)

@@ -39,7 +39,8 @@ public partial class RecurrentModel<T>
     private readonly T[][] _recurrentWeights; // W_hh, [G·H, H]
     private readonly T[][] _inputBiases; // b_ih, [G·H] (the one fused bias b_h when the network fuses them)
     private readonly T[][] _recurrentBiases; // b_hh, [G·H] (zeros, and no parameter, when the network fuses the biases)
-    private readonly int[][] _tensorIndex; // per layer-direction: the Parameters index of W_ih, W_hh, b_ih, b_hh (−1: fused)
+    private readonly T[][][] _cellTensors; // per layer-direction, the cell's tensors (the four above first)
+    private readonly int[][] _tensorIndex; // per layer-direction: the Parameters index of each cell tensor (−1: no parameter, the fused b_hh)
     private readonly (int Rows, int Columns)[] _shapes;
     private readonly Dictionary<string, int> _index;
     private SeededRandom _random; // initialization, then dropout masks
@@ -90,87 +91,72 @@ public partial class RecurrentModel<T>
 
         Options = options;
         FusedBias = fusedBias;
-        Cell = RecurrentCell<T>.Create(options.Cell, options.HiddenActivation);
-        int h = options.HiddenSize;
-        int d = Directions;
-        int gh = Cell.Gates * h;
-        int count = options.Layers * d;
-        _inputWeights = new T[count][];
-        _recurrentWeights = new T[count][];
-        _inputBiases = new T[count][];
-        _recurrentBiases = new T[count][];
-        _tensorIndex = new int[count][];
-        var names = new List<string>();
-        var tensors = new List<Memory<T>>();
-        var shapes = new List<(int, int)>();
-        var bounds = new List<double>();
-        double recurrentBound = 1.0 / Math.Sqrt(h);
-        double headBound = 1.0 / Math.Sqrt(d * h);
-        void Add(string name, T[] tensor, int rows, int columns, double bound)
+        CellDescription description = CellRegistry.Of(options.Cell);
+        Cell = description.Create<T>(options.HiddenActivation);
+        int count = options.Layers * Directions;
+        if (fusedBias && (count != 1 || description.Gates != 1 || description.Tensors.Count != 4))
         {
-            names.Add(name);
-            tensors.Add(tensor);
-            shapes.Add((rows, columns));
-            bounds.Add(bound);
+            throw new ArgumentException("a fused hidden bias is the vanilla layer's: one vanilla layer, one direction.", nameof(options));
         }
 
+        // Every tensor of every layer-direction as the cell describes it; the model multiplies the first four.
+        NetworkTensor[] pytorch = NetworkTensors.PyTorch(options);
+        _cellTensors = new T[count][][];
         for (int ld = 0; ld < count; ld++)
         {
-            int inputRows = ld / d == 0 ? options.InputSize : d * h;
-            string suffix = $"_l{ld / d}{(ld % d == 1 ? "_reverse" : string.Empty)}";
-            _inputWeights[ld] = new T[Guard.ElementCount<T>(gh, inputRows, "rnn.weight_ih" + suffix)];
-            _recurrentWeights[ld] = new T[Guard.ElementCount<T>(gh, h, "rnn.weight_hh" + suffix)];
-            _inputBiases[ld] = new T[gh];
-            _recurrentBiases[ld] = new T[gh];
-            if (!fusedBias)
+            _cellTensors[ld] = new T[description.Tensors.Count][];
+        }
+
+        foreach (NetworkTensor tensor in pytorch.Where(t => !t.IsHead))
+        {
+            _cellTensors[tensor.LayerDirection][tensor.Index] = new T[Guard.ElementCount<T>(tensor.Rows, tensor.Columns, tensor.Name)];
+        }
+
+        _inputWeights = _cellTensors.Select(t => t[0]).ToArray();
+        _recurrentWeights = _cellTensors.Select(t => t[1]).ToArray();
+        _inputBiases = _cellTensors.Select(t => t[2]).ToArray();
+        _recurrentBiases = _cellTensors.Select(t => t[3]).ToArray();
+        Head = new OutputHead<T>(Directions * options.HiddenSize, options.OutputSize, options.OutputActivation);
+
+        // The parameter table: PyTorch's state_dict, or the layer's W_x, W_h, W_y, b_h, b_y (b_hh stays a zero array).
+        NetworkTensor[] table = NetworkTensors.Parameters(options, fusedBias);
+        _tensorIndex = Enumerable.Range(0, count).Select(_ => Enumerable.Repeat(-1, description.Tensors.Count).ToArray()).ToArray();
+        var tensors = new Memory<T>[table.Length];
+        for (int i = 0; i < table.Length; i++)
+        {
+            NetworkTensor tensor = table[i];
+            if (tensor.IsHead)
             {
-                int first = names.Count;
-                _tensorIndex[ld] = [first, first + 1, first + 2, first + 3];
-                Add("rnn.weight_ih" + suffix, _inputWeights[ld], gh, inputRows, recurrentBound);
-                Add("rnn.weight_hh" + suffix, _recurrentWeights[ld], gh, h, recurrentBound);
-                Add("rnn.bias_ih" + suffix, _inputBiases[ld], gh, 1, recurrentBound);
-                Add("rnn.bias_hh" + suffix, _recurrentBiases[ld], gh, 1, recurrentBound);
+                tensors[i] = tensor.Index == 0 ? Head.Weight : Head.Bias;
+                if (tensor.Index == 0)
+                {
+                    HeadWeightIndex = i;
+                }
+                else
+                {
+                    HeadBiasIndex = i;
+                }
+            }
+            else
+            {
+                tensors[i] = _cellTensors[tensor.LayerDirection][tensor.Index];
+                _tensorIndex[tensor.LayerDirection][tensor.Index] = i;
             }
         }
 
-        Head = new OutputHead<T>(d * h, options.OutputSize, options.OutputActivation);
-        if (fusedBias)
-        {
-            if (count != 1 || Cell.Gates != 1)
-            {
-                throw new ArgumentException("a fused hidden bias is the vanilla layer's: one vanilla layer, one direction.", nameof(options));
-            }
-
-            // The design card's order, W_x, W_h, W_y, b_h, b_y: the order RecurrentLayer has always drawn its weights in.
-            _tensorIndex[0] = [0, 1, 3, -1];
-            Add("Wx", _inputWeights[0], h, options.InputSize, recurrentBound);
-            Add("Wh", _recurrentWeights[0], h, h, recurrentBound);
-            Add("Wy", Head.Weight, options.OutputSize, h, headBound);
-            Add("Bh", _inputBiases[0], h, 1, recurrentBound);
-            Add("By", Head.Bias, options.OutputSize, 1, headBound);
-            HeadWeightIndex = 2;
-            HeadBiasIndex = 4;
-        }
-        else
-        {
-            HeadWeightIndex = names.Count;
-            HeadBiasIndex = names.Count + 1;
-            Add("head.weight", Head.Weight, options.OutputSize, d * h, headBound);
-            Add("head.bias", Head.Bias, options.OutputSize, 1, headBound);
-        }
-
-        ParameterNames = names.ToArray();
-        _shapes = shapes.ToArray();
-        _index = names.Select((name, i) => (name, i)).ToDictionary(p => p.name, p => p.i);
-        Parameters = new TensorSet<T>(names, tensors);
+        ParameterNames = table.Select(t => t.Name).ToArray();
+        _shapes = table.Select(t => ((int)t.Rows, (int)t.Columns)).ToArray();
+        _index = ParameterNames.Select((name, i) => (name, i)).ToDictionary(p => p.name, p => p.i);
+        Parameters = new TensorSet<T>(ParameterNames, tensors);
 
         _random = new SeededRandom(options.Seed);
         for (int i = 0; i < Parameters.Count; i++)
         {
             Span<T> tensor = Parameters[i];
+            double bound = table[i].Bound;
             for (int e = 0; e < tensor.Length; e++)
             {
-                tensor[e] = T.CreateTruncating(_random.NextUniform(-bounds[i], bounds[i]));
+                tensor[e] = T.CreateTruncating(_random.NextUniform(-bound, bound));
             }
         }
     }
@@ -706,10 +692,16 @@ public partial class RecurrentModel<T>
     /// <summary>The storage of parameter <paramref name="index"/> (a whole array).</summary>
     internal T[] ParameterArray(int index) => (T[])MemoryMarshalArray(Parameters, index);
 
-    /// <summary>The <see cref="Parameters"/> indices of layer-direction <paramref name="ld"/>'s W_ih, W_hh, b_ih and b_hh (−1 for b_hh when fused).</summary>
+    /// <summary>The <see cref="Parameters"/> indices of layer-direction <paramref name="ld"/>'s cell tensors (W_ih, W_hh, b_ih, b_hh, …; −1 for b_hh when fused).</summary>
     internal ReadOnlySpan<int> TensorIndices(int ld) => _tensorIndex[ld];
 
     internal T[] RecurrentWeights(int ld) => _recurrentWeights[ld];
+
+    /// <summary>
+    /// Tensor <paramref name="index"/> of layer-direction <paramref name="ld"/> as the cell describes it (PyTorch's
+    /// view): for the fused layer, b_hh is a zero array that no parameter shows and b_ih is b_h.
+    /// </summary>
+    internal T[] CellTensor(int ld, int index) => _cellTensors[ld][index];
 
     private static string Describe(RecurrentModelOptions o)
         => $"(cell {o.Cell}, layers {o.Layers}, directions {(o.Bidirectional ? 2 : 1)}, I={o.InputSize}, H={o.HiddenSize}, O={o.OutputSize})";
