@@ -34,7 +34,7 @@ public sealed class PredictionServiceLoadTests(ITestOutputHelper output) : IDisp
         // 64-step sequence is 2·256·128·64 ≈ 4.2 MFLOP, two parts of the 2 MFLOP threshold): the service runs with the library's default degree of parallelism so that the pool is exercised under load.
         string modelPath = Path.Combine(_directory, "model.rnncore");
         ModelFile.Save(new RecurrentLayer<float>(InputSize, HiddenSize, OutputSize, HiddenActivation.Tanh, OutputActivation.Softmax, seed: 12), modelPath);
-        RecurrentLayer<float> reference = (RecurrentLayer<float>)ModelFile.Load<float>(modelPath);
+        RecurrentModel<float> reference = ModelFile.Load<float>(modelPath);
         var random = new Random(12);
         float[][][] sequences = ProcessMeasurements.RandomSequences(random, 48, 8, 65, InputSize);
         float[][][] expected = sequences.Select(s => ProcessMeasurements.SingleThreadedForward(reference, s)).ToArray();

@@ -57,7 +57,7 @@ internal static class ProcessMeasurements
     }
 
     /// <summary>Every step's output y_t of one sequence by a single-threaded Forward: what every answer must equal, bit for bit.</summary>
-    public static float[][] SingleThreadedForward(RecurrentLayer<float> layer, float[][] sequence)
+    public static float[][] SingleThreadedForward(RecurrentModel<float> layer, float[][] sequence)
     {
         using (RnnCoreSettings.UseDegreeOfParallelism(1))
         {

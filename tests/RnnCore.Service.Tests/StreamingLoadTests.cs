@@ -34,7 +34,7 @@ public sealed class StreamingLoadTests(ITestOutputHelper output) : IDisposable
     {
         string modelPath = Path.Combine(_directory, "model.rnncore");
         ModelFile.Save(new RecurrentLayer<float>(InputSize, HiddenSize, OutputSize, HiddenActivation.Tanh, OutputActivation.Softmax, seed: 22), modelPath);
-        RecurrentLayer<float> reference = ModelFile.Load<float>(modelPath);
+        RecurrentModel<float> reference = ModelFile.Load<float>(modelPath);
         var random = new Random(22);
         float[][][] sequences = ProcessMeasurements.RandomSequences(random, 48, 4, 41, InputSize);
         float[][][] expected = sequences.Select(s => ProcessMeasurements.SingleThreadedForward(reference, s)).ToArray();
