@@ -1,6 +1,7 @@
 using System.Numerics;
 using MathNet.Numerics.LinearAlgebra;
 using RnnCore.Activations;
+using RnnCore.Cells;
 using RnnCore.Internal;
 using RnnCore.Kernels;
 
@@ -188,9 +189,9 @@ public sealed class ForwardCache<T>
     /// <exception cref="InvalidOperationException">The cell has no cell state.</exception>
     public Matrix<T> FinalCell(int index)
     {
-        if (Options.Cell != RecurrentCellKind.Lstm)
+        if (!CellRegistry.Of(Options.Cell).HasCellState)
         {
-            throw new InvalidOperationException($"a {Options.Cell} cell has no cell state; only Lstm carries c.");
+            throw new InvalidOperationException($"a {Options.Cell} cell has no cell state; only a cell that carries c (Lstm) has a final c.");
         }
 
         return FinalStateMatrix(Cells[CheckIndex(index)]);
