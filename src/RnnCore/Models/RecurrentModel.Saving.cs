@@ -7,8 +7,19 @@ public partial class RecurrentModel<T>
 {
     /// <summary>Refuses to write a network whose parameters hold a NaN or infinity: the file would not load again.</summary>
     /// <param name="paramName">The writer's name for this network, for the message.</param>
+    /// <remarks>
+    /// It also refuses a network with an embedding: no writer stores <c>embedding.weight</c> or the vocabulary size yet, and
+    /// a file without them would load as a different network. (A network fed ids without an embedding is an ordinary one:
+    /// its W_ih is the one-hot input's, and it is written as such.)
+    /// </remarks>
     internal void RequireFiniteParameters(string paramName)
     {
+        if (HasEmbedding)
+        {
+            throw new NotSupportedException(
+                $"{paramName} has an embedding (VocabularySize {VocabularySize}); model files, safetensors and ONNX export do not store embedding.weight yet, so it is not written.");
+        }
+
         for (int p = 0; p < Parameters.Count; p++)
         {
             int bad = Guard.IndexOfNonFinite<T>(Parameters[p]);
