@@ -41,10 +41,14 @@ public sealed class CharModel(RecurrentModel<float> model, int steps, int batch,
     public IReadOnlyList<double> DhNorms => _gradients.DhNorms(0, 0);
 
     /// <summary>Trains on one chunk from the carried state and carries the final state on; returns the chunk's loss.</summary>
-    public float TrainChunk(List<Matrix<float>> inputs, SequenceTargets<float> targets, OptimizerBase<float> optimizer, Clipping clipping)
+    /// <remarks>
+    /// The characters go in as ids (ids[t][b]): the network reads character c as the one-hot vector e_c, computed as
+    /// column c of W_ih instead of a V-wide product, with the same bits.
+    /// </remarks>
+    public float TrainChunk(int[][] ids, SequenceTargets<float> targets, OptimizerBase<float> optimizer, Clipping clipping)
     {
         // training: true draws fresh dropout masks between the layers (none when p = 0 or L = 1).
-        model.Forward(inputs, _cache, _state.H, _state.C, training: true);
+        model.Forward(ids, _cache, _state.H, _state.C, training: true);
         float loss = _bptt.Backward(_cache, targets, _gradients);
         clipping.Apply(_gradients.ParameterGradients);
         optimizer.Step(model.Parameters, _gradients.ParameterGradients);
@@ -56,14 +60,14 @@ public sealed class CharModel(RecurrentModel<float> model, int steps, int batch,
     public void ResetTrainingState() => _state = default;
 
     /// <summary>The loss of one held-out chunk (inference: no dropout), carrying the validation state; <paramref name="first"/> resets it.</summary>
-    public float EvaluateChunk(List<Matrix<float>> inputs, SequenceTargets<float> targets, bool first)
+    public float EvaluateChunk(int[][] ids, SequenceTargets<float> targets, bool first)
     {
         if (first)
         {
             _validationState = default;
         }
 
-        model.Forward(inputs, _validationCache, _validationState.H, _validationState.C);
+        model.Forward(ids, _validationCache, _validationState.H, _validationState.C);
         _validationState = Final(_validationCache);
         return _bptt.Loss(_validationCache, targets);
     }

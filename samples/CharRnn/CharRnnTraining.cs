@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using MathNet.Numerics.LinearAlgebra;
 using RnnCore.Models;
 using RnnCore.Optimizers;
 using RnnCore.Persistence;
@@ -98,9 +97,9 @@ public static class CharRnnTraining
         log($"B = {batch} streams x T = {steps} characters per update, {updatesPerEpoch:N0} updates per epoch, {remaining:N0} updates in this run");
 
         Clipping clipping = options.CreateClipping();
-        List<Matrix<float>> inputs = Enumerable.Range(0, steps).Select(_ => Matrix<float>.Build.Dense(vocabularySize, batch)).ToList();
+        int[][] inputs = Enumerable.Range(0, steps).Select(_ => new int[batch]).ToArray();
         int[][] targetClasses = Enumerable.Range(0, steps).Select(_ => new int[batch]).ToArray();
-        List<Matrix<float>> validationInputs = Enumerable.Range(0, steps).Select(_ => Matrix<float>.Build.Dense(vocabularySize, validationBatch)).ToList();
+        int[][] validationInputs = Enumerable.Range(0, steps).Select(_ => new int[validationBatch]).ToArray();
         int[][] validationClasses = Enumerable.Range(0, steps).Select(_ => new int[validationBatch]).ToArray();
 
         var losses = new List<double>();
@@ -191,20 +190,19 @@ public static class CharRnnTraining
     }
 
     /// <summary>
-    /// One chunk's one-hot inputs x_t (V x B) and targets (the next character) for every stream b: stream b reads the
-    /// text from <paramref name="start"/> + b·<paramref name="slice"/>, chunk <paramref name="chunk"/> of T characters.
+    /// One chunk's inputs, the character ids x_t[b] (read by the network as one-hot vectors), and targets (the next
+    /// character) for every stream b: stream b reads the text from <paramref name="start"/> + b·<paramref name="slice"/>,
+    /// chunk <paramref name="chunk"/> of T characters.
     /// </summary>
-    private static void Fill(TextCorpus corpus, int start, int slice, int chunk, int steps, List<Matrix<float>> inputs, int[][] targets)
+    private static void Fill(TextCorpus corpus, int start, int slice, int chunk, int steps, int[][] inputs, int[][] targets)
     {
         int batch = targets[0].Length;
         for (int t = 0; t < steps; t++)
         {
-            Matrix<float> x = inputs[t];
-            x.Clear();
             for (int b = 0; b < batch; b++)
             {
                 int position = start + (b * slice) + (chunk * steps) + t;
-                x[corpus.Codes[position], b] = 1;
+                inputs[t][b] = corpus.Codes[position];
                 targets[t][b] = corpus.Codes[position + 1];
             }
         }

@@ -8,5 +8,5 @@ public sealed partial class Sequence<T>
     /// targets ([O, TargetSteps]; this one's when null). The arrays are taken, not copied: the caller hands them over.
     /// </summary>
     internal Sequence<T> WithData(T[] inputs, T[]? values) =>
-        new(Length, InputSize, inputs, TargetSteps, TargetSize, Classes, values ?? Values);
+        new(Length, InputSize, inputs, TargetSteps, TargetSize, Classes, values ?? Values, Ids);
 }

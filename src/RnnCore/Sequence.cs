@@ -12,8 +12,9 @@ namespace RnnCore;
 public sealed partial class Sequence<T>
     where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
 {
-    private Sequence(int length, int inputSize, T[] inputs, int targetSteps, int targetSize, int[]? classes, T[]? values)
+    private Sequence(int length, int inputSize, T[] inputs, int targetSteps, int targetSize, int[]? classes, T[]? values, int[]? ids = null)
     {
+        Ids = ids;
         Length = length;
         InputSize = inputSize;
         Inputs = inputs;
@@ -26,8 +27,11 @@ public sealed partial class Sequence<T>
     /// <summary>L, the number of steps.</summary>
     public int Length { get; }
 
-    /// <summary>I, the length of each input vector.</summary>
+    /// <summary>I, the length of each input vector; 0 for a sequence of token ids (<see cref="IsTokens"/>).</summary>
     public int InputSize { get; }
+
+    /// <summary>True for a sequence of token ids (<see cref="FromTokens(IReadOnlyList{int}, IReadOnlyList{int})"/>) rather than of vectors.</summary>
+    public bool IsTokens => Ids is not null;
 
     /// <summary>True for class-index targets (softmax output); false for value targets.</summary>
     public bool IsClasses => Classes is not null;
@@ -38,8 +42,11 @@ public sealed partial class Sequence<T>
     /// <summary>The length O of each value target; 0 for class targets.</summary>
     public int TargetSize { get; }
 
-    // [I, L] column-major: x_t in column t.
+    // [I, L] column-major: x_t in column t (empty for a token sequence).
     internal T[] Inputs { get; }
+
+    // [L] token ids, or null for a sequence of vectors.
+    internal int[]? Ids { get; }
 
     // [TargetSteps] class indices, or null.
     internal int[]? Classes { get; }

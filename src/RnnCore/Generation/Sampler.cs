@@ -9,8 +9,9 @@ namespace RnnCore.Generation;
 /// by a temperature and optionally restricted to the k most likely tokens, and feeds it back as the next input.
 /// </summary>
 /// <remarks>
-/// Tokens are class indices 0..V−1, given to the layer as one-hot input vectors, so the layer must have a softmax output
-/// and <c>InputSize == OutputSize == V</c>. Sampling uses RnnCore's seeded generator: the same seed, layer and prefix
+/// Tokens are class indices 0..V−1, given to the network as ids (an embedding's rows, or W_ih's columns: the one-hot
+/// input's result), so it must have a softmax output over V classes and read V ids (<c>InputSize</c>, or the embedding's
+/// <c>VocabularySize</c>, equal to <c>OutputSize</c>). Sampling uses RnnCore's seeded generator: the same seed, layer and prefix
 /// give the same tokens (the softmax's exponentials come from the platform's math library, so a draw that falls
 /// exactly on a probability boundary could in principle go the other way on another machine). Not thread-safe: one
 /// sampler per thread; the layer may be shared.
@@ -33,10 +34,10 @@ public sealed class Sampler<T>
     {
         ArgumentNullException.ThrowIfNull(model);
         OutputActivation output = model.Options.OutputActivation;
-        if (output != OutputActivation.Softmax || model.InputSize != model.OutputSize)
+        if (output != OutputActivation.Softmax || model.IdCount != model.OutputSize)
         {
             throw new ArgumentException(
-                $"sampling feeds each token back as a one-hot input, so it needs a softmax output with inputSize == outputSize; this {model.Noun} has a {output} output, inputSize {model.InputSize}, outputSize {model.OutputSize}.",
+                $"sampling feeds each token back as the next input, so it needs a softmax output with inputSize == outputSize (with an embedding: VocabularySize == outputSize); this {model.Noun} has a {output} output, {(model.HasEmbedding ? "VocabularySize " + model.VocabularySize : "inputSize " + model.InputSize)}, outputSize {model.OutputSize}.",
                 nameof(model));
         }
 
@@ -112,14 +113,16 @@ public sealed class Sampler<T>
         return generated;
     }
 
-    /// <summary>One step of the recurrence with a one-hot input, from h_0 = 0 (the first step) or from the previous step's state.</summary>
+    /// <summary>
+    /// One step of the recurrence fed the token's id (its embedding, or W_ih's column: the one-hot input's bits), from
+    /// h_0 = 0 (the first step) or from the previous step's state.
+    /// </summary>
     private void Step(int token, bool first)
     {
         ForwardCache<T> cache = _cache;
         RecurrentModel<T> model = Model;
-        Span<T> x = cache.Inputs;
-        x.Clear();
-        x[token] = T.One;
+        cache.EnsureIds()[0] = token;
+        cache.IdInput = true;
         for (int ld = 0; ld < cache.Hiddens.Length; ld++)
         {
             // The states of a one-step cache: block 0 is the initial state, block 1 the state after the step.

@@ -168,6 +168,12 @@ public sealed class Bptt<T>
                 BackwardDirection(cache, targets, targetOffset, gradients, k, dir, outputGradient, belowGradient, layerInput.Slice(0, inputRows * columns), inputRows);
             }
 
+            if (k == 0 && EmbeddingInput(cache))
+            {
+                // dL/dx of layer 0 is dL/d(embedding rows): added into the rows the batch's ids name.
+                model.ScatterEmbeddingGradient(cache, belowGradient.AsSpan(0, model.InputSize * columns), gradients.ParameterGradients[0]);
+            }
+
             if (k > 0)
             {
                 if (cache.DropoutApplied)
@@ -378,7 +384,21 @@ public sealed class Bptt<T>
             // A fused bias b_h (the vanilla layer) is b_ih alone: δv = δu, so db_hh would repeat db_ih.
             T beta = chunk == chunks - 1 ? T.Zero : one;
             ReadOnlySpan<int> tensor = model.TensorIndices(ld);
-            Gemm.Multiply(false, true, gh, inputRows, columns, one, deltaU, gh, x.Slice(start * b * inputRows, columns * inputRows), inputRows, beta, g[tensor[0]], gh);
+            if (k == 0 && cache.IdInput && !model.HasEmbedding)
+            {
+                // Ids without an embedding: x is e_id, so δu xᵀ adds δu into W_ih's column id (RecurrentModel.Tokens).
+                if (chunk == chunks - 1)
+                {
+                    g[tensor[0]].Clear();
+                }
+
+                model.ScatterInputWeightGradient(cache, dir, deltaU, start, end, g[tensor[0]]);
+            }
+            else
+            {
+                Gemm.Multiply(false, true, gh, inputRows, columns, one, deltaU, gh, x.Slice(start * b * inputRows, columns * inputRows), inputRows, beta, g[tensor[0]], gh);
+            }
+
             Gemm.Multiply(false, true, gh, h, columns, one, deltaV, gh, hiddens.AsSpan(start * b * h, columns * h), h, beta, g[tensor[1]], gh);
             ColumnBlocks.SumColumns(deltaU, g[tensor[2]], beta);
             if (tensor[3] >= 0)
@@ -386,8 +406,9 @@ public sealed class Bptt<T>
                 ColumnBlocks.SumColumns(deltaV, g[tensor[3]], beta);
             }
 
-            // dL/dx = W_ihᵀ δu for the layer below, by position (the forward direction writes it, the reverse adds to it).
-            if (k > 0)
+            // dL/dx = W_ihᵀ δu for the layer below (or the embedding), by position (the forward direction writes it, the
+            // reverse adds to it).
+            if (k > 0 || EmbeddingInput(cache))
             {
                 if (dir == 0)
                 {
@@ -479,9 +500,11 @@ public sealed class Bptt<T>
         int gh = model.Cell.Gates * h;
         int dh = model.Directions * h;
         Grow(ref _logitGradient, model.OutputSize * chunkColumns);
-        Grow(ref _outputGradient, model.Directions == 2 || model.Layers > 2 ? dh * columns : 0);
-        Grow(ref _belowGradient, model.Layers > 1 ? dh * columns : 0);
-        Grow(ref _reversedInputGradient, model.Directions == 2 && model.Layers > 1 ? dh * chunkColumns : 0);
+        // With an embedding, layer 0 sends dL/dx ([E, T·B]) down too: into whichever of the two buffers is "below" then.
+        int embedding = EmbeddingInput(cache) ? model.InputSize : 0;
+        Grow(ref _outputGradient, Math.Max(model.Directions == 2 || model.Layers > 2 ? dh * columns : 0, embedding * columns));
+        Grow(ref _belowGradient, Math.Max(model.Layers > 1 ? dh * columns : 0, embedding * columns));
+        Grow(ref _reversedInputGradient, model.Directions == 2 ? Math.Max(model.Layers > 1 ? dh : 0, embedding) * chunkColumns : 0);
         Grow(ref _stepGradient, h * b);
         Grow(ref _deltaU, gh * chunkColumns);
         Grow(ref _deltaV, model.Cell.SeparateRecurrentDelta ? gh * chunkColumns : 0);
@@ -497,6 +520,9 @@ public sealed class Bptt<T>
             _recurrentWeightsTransposed ??= new PackedMatrix<T>(h, gh);
         }
     }
+
+    /// <summary>True when the cache's pass read ids through the model's embedding: layer 0 then sends dL/dx to the table.</summary>
+    private bool EmbeddingInput(ForwardCache<T> cache) => cache.IdInput && Model.HasEmbedding;
 
     private static void Grow(ref T[] buffer, int length)
     {

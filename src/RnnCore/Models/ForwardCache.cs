@@ -73,6 +73,7 @@ public sealed class ForwardCache<T>
         OutputScratch = new T[model.OutputSize];
         PackedRecurrentWeights = new PackedMatrix<T>(gh, h);
         Lengths = new int[batch];
+        Ids = model.HasEmbedding ? new int[Guard.ElementCount<int>(1, columns, "token-id cache")] : [];
     }
 
     /// <summary>The options of the model this cache was created for.</summary>
@@ -153,6 +154,24 @@ public sealed class ForwardCache<T>
 
     // [B]: real steps per sequence (T for every sequence when HasLengths is false).
     internal int[] Lengths { get; }
+
+    // [T·B], position order: the token ids of the last pass fed ids (IdInput), −1 at padded positions. Allocated with the
+    // cache for a network with an embedding, else by the first pass fed ids (EnsureIds).
+    internal int[] Ids { get; private set; }
+
+    /// <summary>True when the last pass read token ids (an embedding's lookup, or W_ih's columns) rather than dense vectors.</summary>
+    internal bool IdInput { get; set; }
+
+    /// <summary>The id buffer for every step the cache was created for, allocated on first use (0 B afterwards).</summary>
+    internal int[] EnsureIds()
+    {
+        if (Ids.Length == 0)
+        {
+            Ids = new int[Guard.ElementCount<int>(1, (long)Capacity * Batch, "token-id cache")];
+        }
+
+        return Ids;
+    }
 
     private int Directions => Options.Bidirectional ? 2 : 1;
 

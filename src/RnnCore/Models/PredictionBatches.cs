@@ -9,15 +9,16 @@ internal static class PredictionBatches<T>
     where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
 {
     /// <summary>
-    /// One batch's cache as the batching sees it: its [I, T·B] inputs (zeroed), its [B] lengths, the output y of one
-    /// column (t·B + b) written into an array of length O (rebuilt from the cached logits), and the owner's forward pass
-    /// over it from zero states, told whether any sequence is padded.
+    /// One batch's cache as the batching sees it: its [I, T·B] inputs (zeroed), its [T·B] token ids (allocated when first
+    /// asked for), its [B] lengths, the output y of one column (t·B + b) written into an array of length O (rebuilt from
+    /// the cached logits), and the owner's forward pass over it from zero states, told whether any sequence is padded and
+    /// whether the batch holds ids.
     /// </summary>
-    internal readonly record struct PredictionBatch(T[] Inputs, int[] Lengths, Action<int, T[]> Output, Action<bool> Forward);
+    internal readonly record struct PredictionBatch(T[] Inputs, Func<int[]> Ids, int[] Lengths, Action<int, T[]> Output, Action<bool, bool> Forward);
 
     /// <summary>Each sequence's output at its own last step: y_{L_n}, of length O; createBatch(steps, batch) gives a fresh batch.</summary>
     internal static T[][] RunLast(
-        IReadOnlyList<(T[] Inputs, int Length)> sequences, int batchSize, int inputSize, int outputSize, Func<int, int, PredictionBatch> createBatch)
+        IReadOnlyList<(T[] Inputs, int[]? Ids, int Length)> sequences, int batchSize, int inputSize, int outputSize, Func<int, int, PredictionBatch> createBatch)
     {
         int o = outputSize;
         var outputs = new T[sequences.Count][];
@@ -32,7 +33,7 @@ internal static class PredictionBatches<T>
 
     /// <summary>Each sequence's outputs at its real steps: L_n rows of length O; createBatch(steps, batch) gives a fresh batch.</summary>
     internal static T[][][] RunEveryStep(
-        IReadOnlyList<(T[] Inputs, int Length)> sequences, int batchSize, int inputSize, int outputSize, Func<int, int, PredictionBatch> createBatch)
+        IReadOnlyList<(T[] Inputs, int[]? Ids, int Length)> sequences, int batchSize, int inputSize, int outputSize, Func<int, int, PredictionBatch> createBatch)
     {
         int o = outputSize;
         var outputs = new T[sequences.Count][][];
@@ -55,7 +56,7 @@ internal static class PredictionBatches<T>
     /// length; then <paramref name="collect"/>(sequence index, batch, batch size, column) for each.
     /// </summary>
     private static void Run(
-        IReadOnlyList<(T[] Inputs, int Length)> sequences, int batchSize, int inputSize, Func<int, int, PredictionBatch> createBatch,
+        IReadOnlyList<(T[] Inputs, int[]? Ids, int Length)> sequences, int batchSize, int inputSize, Func<int, int, PredictionBatch> createBatch,
         Action<int, PredictionBatch, int, int> collect)
     {
         int i = inputSize;
@@ -66,21 +67,37 @@ internal static class PredictionBatches<T>
             int b = members.Length;
             int steps = sequences[members[b - 1]].Length; // the longest, as members are sorted by length
             PredictionBatch batch = createBatch(steps, b);
+            bool tokens = sequences[members[0]].Ids is not null;
+            int[] batchIds = tokens ? batch.Ids() : [];
+            batchIds.AsSpan(0, tokens ? steps * b : 0).Fill(-1);
             bool padded = false;
             for (int j = 0; j < b; j++)
             {
-                (T[] inputs, int length) = sequences[members[j]];
+                (T[] inputs, int[]? ids, int length) = sequences[members[j]];
+                if ((ids is not null) != tokens)
+                {
+                    throw new ArgumentException("the sequences mix token ids and vectors; give one kind.", nameof(sequences));
+                }
+
                 for (int t = 0; t < length; t++)
                 {
-                    // x_t of sequence j is column j of the step-t block [I, B] (the padding stays 0).
-                    inputs.AsSpan(t * i, i).CopyTo(batch.Inputs.AsSpan(((t * b) + j) * i, i));
+                    // x_t of sequence j is column j of the step-t block [I, B] (the padding stays 0); an id, entry t·B + j
+                    // (the padding stays −1).
+                    if (ids is not null)
+                    {
+                        batchIds[(t * b) + j] = ids[t];
+                    }
+                    else
+                    {
+                        inputs.AsSpan(t * i, i).CopyTo(batch.Inputs.AsSpan(((t * b) + j) * i, i));
+                    }
                 }
 
                 batch.Lengths[j] = length;
                 padded |= length < steps;
             }
 
-            batch.Forward(padded);
+            batch.Forward(padded, tokens);
             for (int j = 0; j < b; j++)
             {
                 collect(members[j], batch, b, j);

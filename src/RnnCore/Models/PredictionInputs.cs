@@ -5,26 +5,30 @@ namespace RnnCore.Models;
 
 /// <summary>
 /// Prediction inputs of every shape (a series, rows, an array, vectors, a training sequence) converted to the flat
-/// [I, L] column-major layout a <see cref="Sequence{T}"/> keeps, checked against an input size; shared by
+/// [I, L] column-major layout a <see cref="Sequence{T}"/> keeps (or, for a token sequence, its ids), checked against an
+/// input size (or the ids the network reads); shared by
 /// <see cref="RecurrentLayer{T}"/> and <see cref="RecurrentModel{T}"/>.
 /// </summary>
 internal readonly struct PredictionInputs<T>
     where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
 {
     private readonly int _inputSize;
+    private readonly int _idCount;
     private readonly string _owner;
 
     /// <param name="inputSize">I.</param>
+    /// <param name="idCount">How many token ids the network reads (V with an embedding, else I).</param>
     /// <param name="owner">"layer" or "model", for messages.</param>
-    public PredictionInputs(int inputSize, string owner)
+    public PredictionInputs(int inputSize, int idCount, string owner)
     {
         _inputSize = inputSize;
+        _idCount = idCount;
         _owner = owner;
     }
 
     /// <summary>Converts each of many sequences with <paramref name="convert"/>, naming it <c>paramName[n]</c> in messages.</summary>
-    public static (T[] Inputs, int Length)[] FromMany<TSequence>(
-        IReadOnlyList<TSequence> sequences, string paramName, Func<TSequence, string, int, (T[] Inputs, int Length)> convert)
+    public static (T[] Inputs, int[]? Ids, int Length)[] FromMany<TSequence>(
+        IReadOnlyList<TSequence> sequences, string paramName, Func<TSequence, string, int, (T[] Inputs, int[]? Ids, int Length)> convert)
     {
         ArgumentNullException.ThrowIfNull(sequences, paramName);
         if (sequences.Count == 0)
@@ -32,7 +36,7 @@ internal readonly struct PredictionInputs<T>
             throw new ArgumentException($"{paramName} is empty; give at least one sequence.", paramName);
         }
 
-        var converted = new (T[] Inputs, int Length)[sequences.Count];
+        var converted = new (T[] Inputs, int[]? Ids, int Length)[sequences.Count];
         for (int n = 0; n < converted.Length; n++)
         {
             converted[n] = convert(sequences[n], paramName, n);
@@ -42,7 +46,7 @@ internal readonly struct PredictionInputs<T>
     }
 
     /// <summary>A univariate series, one value per step, as [1, L].</summary>
-    public (T[] Inputs, int Length) FromSeries(T[] series, string paramName, int index)
+    public (T[] Inputs, int[]? Ids, int Length) FromSeries(T[] series, string paramName, int index)
     {
         string name = Label(paramName, index);
         ArgumentNullException.ThrowIfNull(series, paramName);
@@ -55,11 +59,11 @@ internal readonly struct PredictionInputs<T>
 
         RequireSteps(series.Length, name, paramName);
         RequireFinite(series, name, paramName, 1);
-        return ((T[])series.Clone(), series.Length);
+        return ((T[])series.Clone(), null, series.Length);
     }
 
     /// <summary>Rows x_t of length I, as [I, L].</summary>
-    public (T[] Inputs, int Length) FromRows(T[][] steps, string paramName, int index)
+    public (T[] Inputs, int[]? Ids, int Length) FromRows(T[][] steps, string paramName, int index)
     {
         string name = Label(paramName, index);
         ArgumentNullException.ThrowIfNull(steps, paramName);
@@ -78,11 +82,11 @@ internal readonly struct PredictionInputs<T>
         }
 
         RequireFinite(data, name, paramName, i);
-        return (data, steps.Length);
+        return (data, null, steps.Length);
     }
 
     /// <summary>An L x I array (row t = x_t), as [I, L].</summary>
-    public (T[] Inputs, int Length) FromArray(T[,] steps, string paramName)
+    public (T[] Inputs, int[]? Ids, int Length) FromArray(T[,] steps, string paramName)
     {
         ArgumentNullException.ThrowIfNull(steps, paramName);
         int length = steps.GetLength(0), i = _inputSize;
@@ -101,11 +105,11 @@ internal readonly struct PredictionInputs<T>
         }
 
         RequireFinite(data, paramName, paramName, i);
-        return (data, length);
+        return (data, null, length);
     }
 
     /// <summary>MathNet vectors x_t of length I, as [I, L].</summary>
-    public (T[] Inputs, int Length) FromVectors(IReadOnlyList<Vector<T>> sequence, string paramName, int index)
+    public (T[] Inputs, int[]? Ids, int Length) FromVectors(IReadOnlyList<Vector<T>> sequence, string paramName, int index)
     {
         string name = Label(paramName, index);
         ArgumentNullException.ThrowIfNull(sequence, paramName);
@@ -127,11 +131,11 @@ internal readonly struct PredictionInputs<T>
         }
 
         RequireFinite(data, name, paramName, i);
-        return (data, sequence.Count);
+        return (data, null, sequence.Count);
     }
 
     /// <summary>A training sequence's inputs (already validated and copied when it was built).</summary>
-    public (T[] Inputs, int Length) FromSequence(Sequence<T> sequence, string paramName, int index)
+    public (T[] Inputs, int[]? Ids, int Length) FromSequence(Sequence<T> sequence, string paramName, int index)
     {
         string name = Label(paramName, index);
         if (sequence is null)
@@ -139,12 +143,26 @@ internal readonly struct PredictionInputs<T>
             throw new ArgumentNullException(paramName, $"{name} is null.");
         }
 
+        if (sequence.Ids is int[] ids)
+        {
+            for (int t = 0; t < ids.Length; t++)
+            {
+                if (ids[t] >= _idCount)
+                {
+                    throw new ArgumentOutOfRangeException(
+                        paramName, ids[t], $"{name}: the token id at step {t} is {ids[t]} but the {_owner} reads ids in [0, {_idCount}).");
+                }
+            }
+
+            return ([], ids, sequence.Length);
+        }
+
         if (sequence.InputSize != _inputSize)
         {
             throw new ArgumentException($"{name} has input size {sequence.InputSize} but the {_owner}'s inputSize is {_inputSize}.", paramName);
         }
 
-        return (sequence.Inputs, sequence.Length);
+        return (sequence.Inputs, null, sequence.Length);
     }
 
     private static string Label(string paramName, int index) => index < 0 ? paramName : $"{paramName}[{index}]";

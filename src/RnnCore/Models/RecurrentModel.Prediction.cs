@@ -114,27 +114,27 @@ public partial class RecurrentModel<T>
     public T[][][] PredictEveryStep(IReadOnlyList<Sequence<T>> sequences) => RunEveryStep(FromMany(sequences, nameof(sequences), FromSequence), PredictionBatchSize);
 
     /// <summary>Each sequence's output at its own last step: y_{L_n}, of length O.</summary>
-    internal T[][] RunLast(IReadOnlyList<(T[] Inputs, int Length)> sequences, int batchSize) =>
+    internal T[][] RunLast(IReadOnlyList<(T[] Inputs, int[]? Ids, int Length)> sequences, int batchSize) =>
         PredictionBatches<T>.RunLast(sequences, batchSize, InputSize, OutputSize, CreatePredictionBatch);
 
     /// <summary>Each sequence's outputs at its real steps: L_n rows of length O.</summary>
-    internal T[][][] RunEveryStep(IReadOnlyList<(T[] Inputs, int Length)> sequences, int batchSize) =>
+    internal T[][][] RunEveryStep(IReadOnlyList<(T[] Inputs, int[]? Ids, int Length)> sequences, int batchSize) =>
         PredictionBatches<T>.RunEveryStep(sequences, batchSize, InputSize, OutputSize, CreatePredictionBatch);
 
     /// <summary>Converts each of many sequences with <paramref name="convert"/>, naming it <c>paramName[n]</c> in messages.</summary>
-    internal (T[] Inputs, int Length)[] FromMany<TSequence>(
-        IReadOnlyList<TSequence> sequences, string paramName, Func<TSequence, string, int, (T[] Inputs, int Length)> convert) =>
+    internal (T[] Inputs, int[]? Ids, int Length)[] FromMany<TSequence>(
+        IReadOnlyList<TSequence> sequences, string paramName, Func<TSequence, string, int, (T[] Inputs, int[]? Ids, int Length)> convert) =>
         PredictionInputs<T>.FromMany(sequences, paramName, convert);
 
-    internal (T[] Inputs, int Length) FromSeries(T[] series, string paramName, int index) => Inputs.FromSeries(series, paramName, index);
+    internal (T[] Inputs, int[]? Ids, int Length) FromSeries(T[] series, string paramName, int index) => Inputs.FromSeries(series, paramName, index);
 
-    internal (T[] Inputs, int Length) FromRows(T[][] steps, string paramName, int index) => Inputs.FromRows(steps, paramName, index);
+    internal (T[] Inputs, int[]? Ids, int Length) FromRows(T[][] steps, string paramName, int index) => Inputs.FromRows(steps, paramName, index);
 
-    internal (T[] Inputs, int Length) FromArray(T[,] steps, string paramName) => Inputs.FromArray(steps, paramName);
+    internal (T[] Inputs, int[]? Ids, int Length) FromArray(T[,] steps, string paramName) => Inputs.FromArray(steps, paramName);
 
-    internal (T[] Inputs, int Length) FromVectors(IReadOnlyList<Vector<T>> sequence, string paramName, int index) => Inputs.FromVectors(sequence, paramName, index);
+    internal (T[] Inputs, int[]? Ids, int Length) FromVectors(IReadOnlyList<Vector<T>> sequence, string paramName, int index) => Inputs.FromVectors(sequence, paramName, index);
 
-    internal (T[] Inputs, int Length) FromSequence(Sequence<T> sequence, string paramName, int index) => Inputs.FromSequence(sequence, paramName, index);
+    internal (T[] Inputs, int[]? Ids, int Length) FromSequence(Sequence<T> sequence, string paramName, int index) => Inputs.FromSequence(sequence, paramName, index);
 
     /// <summary>
     /// A fresh cache for one prediction batch, run through the inference forward pass (no dropout) from zero states. The
@@ -143,13 +143,19 @@ public partial class RecurrentModel<T>
     private PredictionBatches<T>.PredictionBatch CreatePredictionBatch(int steps, int batch)
     {
         ForwardCache<T> cache = CreateCache(steps, batch);
-        return new(cache.Inputs, cache.Lengths, (column, output) => cache.OutputColumns(column, 1, output), padded =>
+        return new(cache.Inputs, cache.EnsureIds, cache.Lengths, (column, output) => cache.OutputColumns(column, 1, output), (padded, tokens) =>
         {
+            if (!tokens)
+            {
+                RequireDenseInput("inputs");
+            }
+
+            cache.IdInput = tokens;
             cache.HasLengths = padded;
             CopyStates(cache, null, null);
             ForwardCore(cache, dropout: false);
         });
     }
 
-    private PredictionInputs<T> Inputs => new(InputSize, Noun);
+    private PredictionInputs<T> Inputs => new(InputSize, IdCount, Noun);
 }

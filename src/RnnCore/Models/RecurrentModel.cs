@@ -40,6 +40,7 @@ public partial class RecurrentModel<T>
     private readonly T[][] _inputBiases; // b_ih, [G·H] (the one fused bias b_h when the network fuses them)
     private readonly T[][] _recurrentBiases; // b_hh, [G·H] (zeros, and no parameter, when the network fuses the biases)
     private readonly T[][][] _cellTensors; // per layer-direction, the cell's tensors (the four above first)
+    private readonly T[] _embedding = []; // embedding.weight, V x E column-major (token v's vector at v, v + V, …), or empty
     private readonly int[][] _tensorIndex; // per layer-direction: the Parameters index of each cell tensor (−1: no parameter, the fused b_hh)
     private readonly (int Rows, int Columns)[] _shapes;
     private readonly Dictionary<string, int> _index;
@@ -87,6 +88,18 @@ public partial class RecurrentModel<T>
         {
             throw new ArgumentOutOfRangeException(
                 nameof(options), $"options.Cell ({options.Cell}), HiddenActivation ({options.HiddenActivation}) and OutputActivation ({options.OutputActivation}) must be defined values.");
+        }
+
+        if (options.VocabularySize < 0 || (fusedBias && options.VocabularySize != 0))
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(options), options.VocabularySize, $"options.VocabularySize is {options.VocabularySize}; expected 0 (no embedding) or a positive number of tokens{(fusedBias ? " (the vanilla layer has no embedding: 0)" : string.Empty)}.");
+        }
+
+        if (options.PaddingId is int padding && (options.VocabularySize == 0 || padding < 0 || padding >= options.VocabularySize))
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(options), padding, $"options.PaddingId is {padding}; expected null, or an id in [0, {options.VocabularySize}) of the embedding (VocabularySize > 0).");
         }
 
         Options = options;
@@ -146,6 +159,26 @@ public partial class RecurrentModel<T>
 
         ParameterNames = table.Select(t => t.Name).ToArray();
         _shapes = table.Select(t => ((int)t.Rows, (int)t.Columns)).ToArray();
+
+        // The embedding table first, as PyTorch's state_dict lists a module's embedding before its RNN: V x E, drawn from
+        // N(0, 1) below, the padding row then set to zero.
+        if (options.VocabularySize > 0)
+        {
+            _embedding = new T[Guard.ElementCount<T>(options.VocabularySize, options.InputSize, EmbeddingName)];
+            ParameterNames = [EmbeddingName, .. ParameterNames];
+            _shapes = [(options.VocabularySize, options.InputSize), .. _shapes];
+            tensors = [_embedding, .. tensors];
+            HeadWeightIndex++;
+            HeadBiasIndex++;
+            foreach (int[] indices in _tensorIndex)
+            {
+                for (int t = 0; t < indices.Length; t++)
+                {
+                    indices[t] += indices[t] >= 0 ? 1 : 0;
+                }
+            }
+        }
+
         _index = ParameterNames.Select((name, i) => (name, i)).ToDictionary(p => p.name, p => p.i);
         Parameters = new TensorSet<T>(ParameterNames, tensors);
 
@@ -153,11 +186,17 @@ public partial class RecurrentModel<T>
         for (int i = 0; i < Parameters.Count; i++)
         {
             Span<T> tensor = Parameters[i];
-            double bound = table[i].Bound;
+            bool normal = HasEmbedding && i == 0;
+            double bound = normal ? 0 : table[i - (HasEmbedding ? 1 : 0)].Bound;
             for (int e = 0; e < tensor.Length; e++)
             {
-                tensor[e] = T.CreateTruncating(_random.NextUniform(-bound, bound));
+                tensor[e] = T.CreateTruncating(normal ? _random.NextGaussian() : _random.NextUniform(-bound, bound));
             }
+        }
+
+        if (options.PaddingId is int paddingId)
+        {
+            ClearEmbeddingRow(_embedding, paddingId);
         }
     }
 
@@ -178,6 +217,12 @@ public partial class RecurrentModel<T>
 
     /// <summary>D, 2 for a bidirectional model, else 1.</summary>
     public int Directions => Options.Bidirectional ? 2 : 1;
+
+    /// <summary>V, the embedding's number of tokens, or 0 when the network has no embedding (see <see cref="RecurrentModelOptions.VocabularySize"/>).</summary>
+    public int VocabularySize => Options.VocabularySize;
+
+    /// <summary>True when an embedding table sits in front of layer 0: the network then reads token ids only.</summary>
+    public bool HasEmbedding => Options.VocabularySize > 0;
 
     /// <summary>
     /// Every parameter as one <see cref="TensorSet{T}"/> over the live storage, named and ordered as PyTorch's
@@ -271,6 +316,7 @@ public partial class RecurrentModel<T>
         }
 
         Matrix<T> first = inputs[0] ?? throw new ArgumentNullException(nameof(inputs), "inputs[0] is null.");
+        RequireDenseInput(nameof(inputs));
         ForwardCache<T> cache = CreateCache(inputs.Count, first.ColumnCount);
         Forward(inputs, cache, initialHidden, initialCell);
         return cache;
@@ -295,7 +341,9 @@ public partial class RecurrentModel<T>
                 $"initialHidden has {initialHidden.Count} vectors but this {Noun} has {Layers} layer(s) x {Directions} direction(s); expected {count} (index layer·D + direction).", nameof(initialHidden));
         }
 
+        RequireDenseInput(nameof(sequence));
         ForwardCache<T> cache = CreateCache(sequence.Count, 1);
+        cache.IdInput = false;
         for (int t = 0; t < sequence.Count; t++)
         {
             Guard.CopyVector(sequence[t], InputSize, cache.Inputs.AsSpan(t * InputSize, InputSize), nameof(sequence), t, "inputSize");
@@ -355,24 +403,11 @@ public partial class RecurrentModel<T>
             throw new ArgumentException($"inputs has {inputs.Count} steps but cache was created for {cache.Steps}; create a cache with CreateCache({inputs.Count}, batch).", nameof(inputs));
         }
 
+        RequireDenseInput(nameof(inputs));
         ValidateStates(initialHidden, initialCell, cache.Batch);
-        if (lengths is not null)
-        {
-            if (lengths.Count != cache.Batch)
-            {
-                throw new ArgumentException($"lengths has {lengths.Count} entries but the batch holds {cache.Batch} sequences.", nameof(lengths));
-            }
-
-            for (int b = 0; b < lengths.Count; b++)
-            {
-                if (lengths[b] < 1 || lengths[b] > inputs.Count)
-                {
-                    throw new ArgumentOutOfRangeException(nameof(lengths), lengths[b], $"lengths[{b}] is {lengths[b]} but must be in [1, {inputs.Count}] (the number of steps).");
-                }
-            }
-        }
-
+        ValidateLengths(lengths, cache.Batch, inputs.Count);
         cache.Owner = null;
+        cache.IdInput = false;
         int block = InputSize * cache.Batch;
         for (int t = 0; t < inputs.Count; t++)
         {
@@ -488,6 +523,11 @@ public partial class RecurrentModel<T>
         cache.DropoutApplied = dropout;
         int columns = cache.Columns;
         int outputRows = d * h;
+        if (cache.IdInput && HasEmbedding)
+        {
+            GatherEmbedding(cache);
+        }
+
         ReadOnlySpan<T> layerInput = cache.Inputs;
         int inputRows = InputSize;
         for (int k = 0; k < Layers; k++)
@@ -536,20 +576,28 @@ public partial class RecurrentModel<T>
         T one = T.One;
         ReadOnlySpan<int> lengths = cache.Lengths;
 
-        // The reverse direction reads its input in its own processing order.
-        ReadOnlySpan<T> x = layerInput.Slice(0, inputRows * columns);
-        if (dir == 1)
-        {
-            Span<T> reversed = cache.ReversedInputs[ld].AsSpan(0, inputRows * columns);
-            SequenceOrder.Reverse(x, reversed, inputRows, steps, lengths);
-            x = reversed;
-        }
-
         // u in its own slab, or (ProjectionsInState) in the state slab's blocks 1..T, where each step's h' replaces it.
         (T[] projections, int projectionOffset) = cache.ProjectionSlab(ld);
         Span<T> u = projections.AsSpan(projectionOffset, gh * columns);
-        ColumnBlocks.BroadcastColumns<T>(_inputBiases[ld], u);
-        Gemm.Multiply(false, false, gh, columns, inputRows, one, _inputWeights[ld], gh, x, inputRows, one, u, gh);
+        if (k == 0 && cache.IdInput && !HasEmbedding)
+        {
+            // Ids without an embedding: u = W_ih e_id + b_ih is a column of W_ih plus b_ih (RecurrentModel.Tokens).
+            GatherInputProjection(cache, ld, dir, u);
+        }
+        else
+        {
+            // The reverse direction reads its input in its own processing order.
+            ReadOnlySpan<T> x = layerInput.Slice(0, inputRows * columns);
+            if (dir == 1)
+            {
+                Span<T> reversed = cache.ReversedInputs[ld].AsSpan(0, inputRows * columns);
+                SequenceOrder.Reverse(x, reversed, inputRows, steps, lengths);
+                x = reversed;
+            }
+
+            ColumnBlocks.BroadcastColumns<T>(_inputBiases[ld], u);
+            Gemm.Multiply(false, false, gh, columns, inputRows, one, _inputWeights[ld], gh, x, inputRows, one, u, gh);
+        }
 
         PackedMatrix<T> packed = cache.PackedRecurrentWeights;
         packed.Pack(false, _recurrentWeights[ld], gh);
@@ -645,7 +693,8 @@ public partial class RecurrentModel<T>
     {
         RecurrentModelOptions o = Options;
         if (other.Cell != o.Cell || other.Layers != o.Layers || other.Bidirectional != o.Bidirectional
-            || other.InputSize != o.InputSize || other.HiddenSize != o.HiddenSize || other.OutputSize != o.OutputSize)
+            || other.InputSize != o.InputSize || other.HiddenSize != o.HiddenSize || other.OutputSize != o.OutputSize
+            || other.VocabularySize != o.VocabularySize || other.PaddingId != o.PaddingId)
         {
             throw new ArgumentException(
                 $"{what} was created for {Describe(other)} but this model is {Describe(o)}; create it with this model.", paramName);
@@ -704,7 +753,7 @@ public partial class RecurrentModel<T>
     internal T[] CellTensor(int ld, int index) => _cellTensors[ld][index];
 
     private static string Describe(RecurrentModelOptions o)
-        => $"(cell {o.Cell}, layers {o.Layers}, directions {(o.Bidirectional ? 2 : 1)}, I={o.InputSize}, H={o.HiddenSize}, O={o.OutputSize})";
+        => $"(cell {o.Cell}, layers {o.Layers}, directions {(o.Bidirectional ? 2 : 1)}, I={o.InputSize}, H={o.HiddenSize}, O={o.OutputSize}{(o.VocabularySize > 0 ? $", V={o.VocabularySize}, padding {o.PaddingId?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none"}" : string.Empty)})";
 
     private static object MemoryMarshalArray(TensorSet<T> set, int index)
         => System.Runtime.InteropServices.MemoryMarshal.TryGetArray<T>(set.Memory(index), out ArraySegment<T> segment) && segment.Offset == 0

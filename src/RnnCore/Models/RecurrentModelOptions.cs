@@ -4,7 +4,10 @@ namespace RnnCore.Models;
 /// The shape of a <see cref="RecurrentModel{T}"/>: sizes, cell, number of stacked layers, directions, dropout between
 /// layers and activations. Checked by the model's constructor.
 /// </summary>
-/// <param name="InputSize">I, the length of each input vector x_t; positive.</param>
+/// <param name="InputSize">
+/// I, the length of each input vector x_t; positive. With an embedding (<see cref="VocabularySize"/> &gt; 0) it is E, the
+/// length of each token's embedding vector, which is what layer 0 reads.
+/// </param>
 /// <param name="HiddenSize">H, the length of each direction's hidden state; positive.</param>
 /// <param name="OutputSize">O, the length of each output y_t (the number of classes for softmax); positive.</param>
 public sealed record RecurrentModelOptions(int InputSize, int HiddenSize, int OutputSize)
@@ -32,4 +35,17 @@ public sealed record RecurrentModelOptions(int InputSize, int HiddenSize, int Ou
 
     /// <summary>Seed of the initialization and of the dropout masks.</summary>
     public int Seed { get; init; }
+
+    /// <summary>
+    /// V, the number of tokens of an embedding table in front of layer 0 (PyTorch's <c>nn.Embedding(V, E)</c>, E =
+    /// <see cref="InputSize"/>), or 0 (the default) for none. With an embedding the network reads token ids in [0, V)
+    /// only; x_t is row id_t of the V x E parameter <c>embedding.weight</c>, drawn from N(0, 1).
+    /// </summary>
+    public int VocabularySize { get; init; }
+
+    /// <summary>
+    /// The embedding's padding id (PyTorch's <c>padding_idx</c>): its row starts at zero and gets no gradient, so it stays
+    /// zero. Null (the default) for none; only with <see cref="VocabularySize"/> &gt; 0, and then in [0, V).
+    /// </summary>
+    public int? PaddingId { get; init; }
 }

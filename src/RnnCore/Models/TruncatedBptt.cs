@@ -80,10 +80,54 @@ public sealed class TruncatedBptt<T>
     {
         ArgumentNullException.ThrowIfNull(inputs);
         ArgumentNullException.ThrowIfNull(targets);
-        RecurrentModel<T> model = Model;
-        int steps = inputs.Count;
-        int batch = BpttChecks<T>.RequireInputs(inputs, model.InputSize);
+        Model.RequireDenseInput(nameof(inputs));
+        int batch = BpttChecks<T>.RequireInputs(inputs, Model.InputSize);
+        return TrainCore(inputs, null, inputs.Count, batch, targets, initialHidden, initialCell);
+    }
 
+    /// <summary>
+    /// Trains on B sequences of T token ids, chunk by chunk, as the dense overload does (ids through the model's embedding,
+    /// or W_ih's columns without one: see <see cref="RecurrentModel{T}.Forward(IReadOnlyList{int[]}, ForwardCache{T}, IReadOnlyList{Matrix{T}}?, IReadOnlyList{Matrix{T}}?, IReadOnlyList{int}?, bool)"/>).
+    /// </summary>
+    /// <param name="ids">T arrays of B ids, each in range.</param>
+    /// <param name="targets">Targets for every one of the T steps.</param>
+    /// <param name="initialHidden">h_0, L matrices of H x B; zeros when null.</param>
+    /// <param name="initialCell">c_0 (LSTM), L matrices of H x B; zeros when null.</param>
+    /// <returns>Each chunk's loss and gradient norm before clipping, and every layer's final states.</returns>
+    /// <exception cref="ArgumentException">A shape or an id is wrong (the message names its step and sequence); nothing has been trained.</exception>
+    public TruncatedBpttResult<T> Train(
+        IReadOnlyList<int[]> ids, SequenceTargets<T> targets, IReadOnlyList<Matrix<T>>? initialHidden = null, IReadOnlyList<Matrix<T>>? initialCell = null)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        ArgumentNullException.ThrowIfNull(targets);
+        if (ids.Count == 0)
+        {
+            throw new ArgumentException("ids is empty; a sequence needs at least one step.", nameof(ids));
+        }
+
+        int batch = (ids[0] ?? throw new ArgumentNullException(nameof(ids), "ids[0] is null.")).Length;
+        for (int t = 0; t < ids.Count; t++)
+        {
+            int[] step = ids[t] ?? throw new ArgumentNullException(nameof(ids), $"ids[{t}] is null.");
+            if (step.Length != batch || batch == 0)
+            {
+                throw new ArgumentException($"ids[{t}] has {step.Length} entries but ids[0] has {batch}; every step needs one id per sequence (at least one).", nameof(ids));
+            }
+
+            for (int b = 0; b < batch; b++)
+            {
+                Model.RequireId(step[b], nameof(ids), t, b);
+            }
+        }
+
+        return TrainCore(null, ids, ids.Count, batch, targets, initialHidden, initialCell);
+    }
+
+    private TruncatedBpttResult<T> TrainCore(
+        IReadOnlyList<Matrix<T>>? inputs, IReadOnlyList<int[]>? ids, int steps, int batch, SequenceTargets<T> targets,
+        IReadOnlyList<Matrix<T>>? initialHidden, IReadOnlyList<Matrix<T>>? initialCell)
+    {
+        RecurrentModel<T> model = Model;
         model.ValidateStates(initialHidden, initialCell, batch);
         BpttChecks<T>.RequireOneTargetPerStep(targets, steps, batch);
 
@@ -114,11 +158,24 @@ public sealed class TruncatedBptt<T>
                 }
             }
 
-            int block = model.InputSize * batch;
-            for (int t = 0; t < length; t++)
+            if (ids is not null)
             {
-                Guard.CopyMatrix(inputs[start + t], model.InputSize, batch, cache.Inputs.AsSpan(t * block, block), nameof(inputs), start + t, "inputSize x batch");
+                int[] chunkIds = cache.EnsureIds();
+                for (int t = 0; t < length; t++)
+                {
+                    ids[start + t].CopyTo(chunkIds, t * batch);
+                }
             }
+            else
+            {
+                int block = model.InputSize * batch;
+                for (int t = 0; t < length; t++)
+                {
+                    Guard.CopyMatrix(inputs![start + t], model.InputSize, batch, cache.Inputs.AsSpan(t * block, block), nameof(inputs), start + t, "inputSize x batch");
+                }
+            }
+
+            cache.IdInput = ids is not null;
 
             cache.HasLengths = false;
             cache.Lengths.AsSpan().Fill(length);

@@ -3,7 +3,7 @@ using MathNet.Numerics.LinearAlgebra;
 
 namespace RnnCore.Models;
 
-/// <summary>What <see cref="TruncatedBptt{T}.Train"/> measured, chunk by chunk, and the states it ended with.</summary>
+/// <summary>What <see cref="TruncatedBptt{T}"/>.Train measured, chunk by chunk, and the states it ended with.</summary>
 /// <typeparam name="T">The element type.</typeparam>
 public sealed class TruncatedBpttResult<T>
     where T : unmanaged, IFloatingPointIeee754<T>

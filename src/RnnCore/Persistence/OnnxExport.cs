@@ -148,6 +148,7 @@ public static class OnnxExport
     {
         ArgumentNullException.ThrowIfNull(network);
         ArgumentNullException.ThrowIfNull(options);
+        network.RequireWritable(nameof(network));
         CellDescription description = network.Cell.Description;
         OnnxCellMapping onnx = description.Onnx
             ?? throw new NotSupportedException($"ONNX has no operator for the {description.DisplayName} cell, so a network of it cannot be exported to ONNX.");

@@ -163,6 +163,7 @@ public static class SafeTensors
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(network);
+        network.RequireWritable(nameof(network));
         RecurrentModelOptions o = network.Options;
         CellDescription cell = network.Cell.Description;
         NetworkTensor[] tensors = NetworkTensors.PyTorch(o, RecurrentModule, network.FusedBias ? LayerHeadModule : HeadModule);

@@ -28,6 +28,12 @@ public sealed partial class SequenceDataset<T> : IReadOnlyList<Sequence<T>>
         for (int i = 1; i < _sequences.Length; i++)
         {
             Sequence<T> s = _sequences[i] ?? throw new ArgumentNullException(nameof(sequences), $"sequences[{i}] is null.");
+            if (s.IsTokens != first.IsTokens)
+            {
+                throw new ArgumentException(
+                    $"sequences[{i}] {(s.IsTokens ? "holds token ids" : "holds vectors")} but sequences[0] {(first.IsTokens ? "holds token ids" : "holds vectors")}; a dataset holds one kind.", nameof(sequences));
+            }
+
             if (s.InputSize != first.InputSize || s.IsClasses != first.IsClasses || s.TargetSize != first.TargetSize)
             {
                 throw new ArgumentException(
@@ -38,6 +44,8 @@ public sealed partial class SequenceDataset<T> : IReadOnlyList<Sequence<T>>
         }
 
         InputSize = first.InputSize;
+        IsTokens = first.IsTokens;
+        MaxId = IsTokens ? _sequences.Max(s => s.Ids!.Max()) : -1;
         IsClasses = first.IsClasses;
         TargetSize = first.TargetSize;
     }
@@ -47,6 +55,12 @@ public sealed partial class SequenceDataset<T> : IReadOnlyList<Sequence<T>>
 
     /// <summary>I, the input size of every sequence.</summary>
     public int InputSize { get; }
+
+    /// <summary>True when the sequences hold token ids (<see cref="Sequence{T}.FromTokens(IReadOnlyList{int}, IReadOnlyList{int})"/>), not vectors.</summary>
+    public bool IsTokens { get; }
+
+    /// <summary>The largest token id of any sequence (−1 for vectors): what a network must read, checked once before training.</summary>
+    internal int MaxId { get; }
 
     /// <summary>True when the targets are class indices.</summary>
     public bool IsClasses { get; }

@@ -83,6 +83,15 @@ internal sealed class NetworkPass<T>
 
     public Span<T> Inputs => _cache.Inputs;
 
+    /// <summary>Where a batch's token ids go ([T·B], −1 at padding) when <see cref="IdInput"/> is set.</summary>
+    public Span<int> Ids => _cache.EnsureIds();
+
+    /// <summary>True when the next pass reads <see cref="Ids"/>, false when it reads <see cref="Inputs"/>.</summary>
+    public bool IdInput
+    {
+        set => _cache.IdInput = value;
+    }
+
     public int[] Lengths => _cache.Lengths;
 
     public bool HasLengths

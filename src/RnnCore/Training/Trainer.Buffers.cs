@@ -46,6 +46,7 @@ public sealed partial class Trainer<T>
             _batch = batch;
             int targetCapacity = lastStep ? 1 : capacity;
             Inputs = new T[Guard.ElementCount<T>(network.InputSize, (long)capacity * batch, "batch inputs")];
+            Ids = new int[Guard.ElementCount<int>(1, (long)capacity * batch, "batch token ids")];
             Lengths = new int[batch];
             if (classes)
             {
@@ -64,6 +65,10 @@ public sealed partial class Trainer<T>
         public int Steps { get; private set; }
 
         public T[] Inputs { get; } // [I, Capacity·B]; the first Steps·B columns hold the batch, zeros past each end
+
+        public int[] Ids { get; } // [Capacity·B] token ids of a token dataset, position order, −1 past each end
+
+        public bool Tokens { get; set; } // true when the batch holds token ids (Ids), not vectors (Inputs)
 
         public int[] Lengths { get; }
 

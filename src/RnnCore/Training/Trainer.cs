@@ -379,7 +379,16 @@ public sealed partial class Trainer<T>
             {
                 int length = Math.Min(k, steps - start);
                 NetworkPass<T> cache = ChunkBuffers(length, b);
-                buffers.Inputs.AsSpan(start * block, length * block).CopyTo(cache.Inputs);
+                cache.IdInput = buffers.Tokens;
+                if (buffers.Tokens)
+                {
+                    buffers.Ids.AsSpan(start * b, length * b).CopyTo(cache.Ids);
+                }
+                else
+                {
+                    buffers.Inputs.AsSpan(start * block, length * block).CopyTo(cache.Inputs);
+                }
+
                 cache.LoadState(carry);
 
                 // Each sequence's real steps within this chunk: 0 when it ended before the chunk (its state is carried).
@@ -503,7 +512,16 @@ public sealed partial class Trainer<T>
         int i = _network.InputSize;
         int o = data.TargetSize;
         T[] inputs = buffers.Inputs;
-        inputs.AsSpan(0, i * steps * b).Clear();
+        buffers.Tokens = data.IsTokens;
+        if (data.IsTokens)
+        {
+            buffers.Ids.AsSpan(0, steps * b).Fill(-1);
+        }
+        else
+        {
+            inputs.AsSpan(0, i * steps * b).Clear();
+        }
+
         buffers.Padded = false;
         for (int j = 0; j < b; j++)
         {
@@ -513,7 +531,14 @@ public sealed partial class Trainer<T>
             buffers.Padded |= length < steps;
             for (int t = 0; t < length; t++)
             {
-                sequence.Inputs.AsSpan(t * i, i).CopyTo(inputs.AsSpan(((t * b) + j) * i, i));
+                if (data.IsTokens)
+                {
+                    buffers.Ids[(t * b) + j] = sequence.Ids![t];
+                }
+                else
+                {
+                    sequence.Inputs.AsSpan(t * i, i).CopyTo(inputs.AsSpan(((t * b) + j) * i, i));
+                }
             }
 
             // Targets: every step (padding gets class 0 / zeros, never scored), or the sequence's last target.
@@ -548,7 +573,16 @@ public sealed partial class Trainer<T>
     private void PrepareFullCache(BatchBuffers buffers, NetworkPass<T> cache)
     {
         int columns = cache.Steps * cache.Batch;
-        buffers.Inputs.AsSpan(0, _network.InputSize * columns).CopyTo(cache.Inputs);
+        cache.IdInput = buffers.Tokens;
+        if (buffers.Tokens)
+        {
+            buffers.Ids.AsSpan(0, columns).CopyTo(cache.Ids);
+        }
+        else
+        {
+            buffers.Inputs.AsSpan(0, _network.InputSize * columns).CopyTo(cache.Inputs);
+        }
+
         buffers.Lengths.CopyTo(cache.Lengths.AsSpan());
         cache.HasLengths = buffers.Padded;
         cache.LoadState(_state.AsSpan(0, _network.StateRows * cache.Batch));
@@ -629,7 +663,20 @@ public sealed partial class Trainer<T>
     private void ValidateDataset(SequenceDataset<T> data, string paramName, PlacementSource placement)
     {
         ArgumentNullException.ThrowIfNull(data, paramName);
-        if (data.InputSize != _network.InputSize)
+        RecurrentModel<T> model = _network.Model;
+        if (data.IsTokens)
+        {
+            if (data.MaxId >= model.IdCount)
+            {
+                throw new ArgumentException(
+                    $"{paramName} holds token id {data.MaxId} but the {Owner} reads ids in [0, {model.IdCount}) ({(model.HasEmbedding ? "its embedding's VocabularySize" : "its inputSize: ids index W_ih's columns")}).", paramName);
+            }
+        }
+        else if (model.HasEmbedding)
+        {
+            throw new ArgumentException($"{paramName} holds vectors but the {Owner} has an embedding (VocabularySize {model.VocabularySize}); give it token sequences (Sequence.FromTokens).", paramName);
+        }
+        else if (data.InputSize != _network.InputSize)
         {
             throw new ArgumentException($"{paramName} has input size {data.InputSize} but the {Owner}'s inputSize is {_network.InputSize}.", paramName);
         }

@@ -64,6 +64,10 @@ internal sealed class CellsReferenceCase
             Bidirectional = config.GetProperty("bidirectional").GetBoolean(),
             HiddenActivation = hidden,
             OutputActivation = output,
+
+            // Token cases (../Reference/tokens/README.md): an nn.Embedding(vocab_size, input_size) in front.
+            VocabularySize = config.TryGetProperty("vocab_size", out JsonElement vocabulary) ? vocabulary.GetInt32() : 0,
+            PaddingId = config.TryGetProperty("padding_idx", out JsonElement padding) && padding.ValueKind == JsonValueKind.Number ? padding.GetInt32() : null,
         };
         Placement = config.GetProperty("placement").GetString() switch
         {
@@ -158,6 +162,17 @@ internal sealed class CellsReferenceCase
         string[] names = parameters.EnumerateObject().Select(p => p.Name).Where(n => n is not "h0" and not "c0").ToArray();
         names.Should().Equal(Enumerable.Range(0, set.Count).Select(set.GetName), $"{label}: the file's parameters are the model's, in state_dict order");
     }
+
+    /// <summary>True for a token case: input_ids [T][B] and lengths [B] instead of inputs.</summary>
+    public bool HasIds => Root.TryGetProperty("input_ids", out _);
+
+    /// <summary>input_ids [T][B] as T arrays of B ids.</summary>
+    public int[][] InputIds() =>
+        Root.GetProperty("input_ids").EnumerateArray().Select(step => step.EnumerateArray().Select(id => id.GetInt32()).ToArray()).ToArray();
+
+    /// <summary>lengths [B], or null when the file has none (every sequence has T steps).</summary>
+    public int[]? Lengths() =>
+        Root.TryGetProperty("lengths", out JsonElement lengths) ? lengths.EnumerateArray().Select(l => l.GetInt32()).ToArray() : null;
 
     /// <summary>inputs [T][B][I] as T matrices of I x B.</summary>
     public List<Matrix<T>> Inputs<T>()
