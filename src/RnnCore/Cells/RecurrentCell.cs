@@ -10,8 +10,8 @@ namespace RnnCore.Cells;
 /// <remarks>
 /// <para>
 /// Layout: every block is column-major with one column per sequence. u, v, δu and δv are [G·H, B]: column j holds the G
-/// gate blocks of H rows in PyTorch's order, so gate g of unit i in column j is at <c>j·G·H + g·H + i</c>. h and c are
-/// [H, B].
+/// gate blocks of H rows in PyTorch's order, so gate g of unit i in column j is at <c>j·G·H + g·H + i</c>. c is [H, B],
+/// h is [<see cref="StateSize"/>, B] (H but for the projected LSTM).
 /// </para>
 /// <para>
 /// The forward step may overwrite u and v with what its backward needs (gate activations), so that nothing else is
@@ -20,7 +20,10 @@ namespace RnnCore.Cells;
 /// the weight gradients with GEMMs over all steps, and into dL/dh through W_hhᵀ δv), plus the part of dL/dh that does
 /// not pass through v (<c>dhPrevDirect</c>) and dL/dc.
 /// </para>
-/// <para>A fourth cell is one more file beside this one and one line in <see cref="Create"/>.</para>
+/// <para>
+/// A cell is one file beside this one and one line in <see cref="Create"/>: its gates, whether it carries c, the size of
+/// its h (<see cref="StateSize"/>), its own weight if any (<see cref="OwnWeight"/>), its forward step and its backward twin.
+/// </para>
 /// </remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
 internal abstract class RecurrentCell<T>
@@ -45,30 +48,50 @@ internal abstract class RecurrentCell<T>
     /// <summary>True when δv differs from δu (GRU, where b_hn sits inside r ⊙ (…)); otherwise the model passes one buffer as both.</summary>
     public virtual bool SeparateRecurrentDelta => false;
 
+    /// <summary>
+    /// The size of h for hidden size H (<paramref name="hidden"/>): H for every cell but the projected LSTM, whose h has
+    /// P values. W_hh is G·H x this, the layer above and the head read D times this, h_0 and h_n are this x B; c (when
+    /// the cell has one), u, v and the gates keep H.
+    /// </summary>
+    public virtual int StateSize(int hidden) => hidden;
+
+    /// <summary>
+    /// The cell's own weight matrix per layer-direction beyond W_ih, W_hh, b_ih and b_hh (the projected LSTM's W_hr), as
+    /// PyTorch's <c>state_dict</c> names it without the <c>rnn.</c> prefix and the <c>_l{k}</c> suffix, and its shape for
+    /// hidden size H; null when the cell has none. The model stores it after b_hh and hands it to
+    /// <see cref="Forward"/> and <see cref="Backward"/>.
+    /// </summary>
+    public virtual (string Name, int Rows, int Columns)? OwnWeight(int hidden) => null;
+
     /// <summary>What a non-finite value of the recurrent product v = W_hh h + b_hh is reported as.</summary>
     public virtual string RecurrentProductQuantity => "recurrent pre-activation W_hh h + b_hh";
 
     /// <summary>What a non-finite value in h' is reported as: the state itself, or what it was computed from.</summary>
     public virtual string StateQuantity => "state h_t";
 
-    /// <summary>The cell for <paramref name="kind"/>: the only place that knows every cell.</summary>
-    public static RecurrentCell<T> Create(RecurrentCellKind kind, HiddenActivation hiddenActivation) => kind switch
+    /// <summary>The cell <paramref name="options"/> ask for: the only place that knows every cell.</summary>
+    public static RecurrentCell<T> Create(Models.RecurrentModelOptions options) => options.Cell switch
     {
-        RecurrentCellKind.Vanilla => new VanillaCell<T>(hiddenActivation),
+        RecurrentCellKind.Vanilla => new VanillaCell<T>(options.HiddenActivation),
+        RecurrentCellKind.Lstm when options.ProjectionSize is int projection => new ProjectedLstmCell<T>(projection),
         RecurrentCellKind.Lstm => new LstmCell<T>(),
         RecurrentCellKind.Gru => new GruCell<T>(),
-        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "expected Vanilla, Lstm or Gru."),
+        _ => throw new ArgumentOutOfRangeException(nameof(options), options.Cell, "expected Vanilla, Lstm or Gru."),
     };
 
     /// <summary>(u, v, h, c) → (h', c') for B columns; u and v may be overwritten with what <see cref="Backward"/> reads.</summary>
-    public abstract void Forward(Span<T> u, Span<T> v, ReadOnlySpan<T> hPrev, ReadOnlySpan<T> cPrev, Span<T> hNext, Span<T> cNext, int hidden);
+    /// <remarks>h is <see cref="StateSize"/> x B, c and the gate blocks use H (<paramref name="hidden"/>); <paramref name="ownWeight"/> is <see cref="OwnWeight"/>'s tensor of this layer-direction (empty when none).</remarks>
+    public abstract void Forward(
+        Span<T> u, Span<T> v, ReadOnlySpan<T> hPrev, ReadOnlySpan<T> cPrev, Span<T> hNext, Span<T> cNext, int hidden, ReadOnlySpan<T> ownWeight);
 
     /// <summary>
     /// From dL/dh' (<paramref name="dh"/>) and dL/dc' (<paramref name="dc"/>, replaced by dL/dc), writes δu, δv and the direct
     /// part of dL/dh (<paramref name="dhPrevDirect"/>, zero when every path goes through v). u and v are what
-    /// <see cref="Forward"/> left in them.
+    /// <see cref="Forward"/> left in them. A cell with its own weight adds this step's gradient of it to
+    /// <paramref name="ownWeightGradient"/> (the model clears it before the first step of a layer-direction's walk).
     /// </summary>
     public abstract void Backward(
         ReadOnlySpan<T> u, ReadOnlySpan<T> v, ReadOnlySpan<T> hPrev, ReadOnlySpan<T> cPrev, ReadOnlySpan<T> hNext, ReadOnlySpan<T> cNext,
-        ReadOnlySpan<T> dh, Span<T> dc, Span<T> deltaU, Span<T> deltaV, Span<T> dhPrevDirect, int hidden);
+        ReadOnlySpan<T> dh, Span<T> dc, Span<T> deltaU, Span<T> deltaV, Span<T> dhPrevDirect, int hidden,
+        ReadOnlySpan<T> ownWeight, Span<T> ownWeightGradient);
 }

@@ -157,18 +157,25 @@ public sealed class ModelInitialization
                 $"ForgetGateBias ({ForgetGateBias}) and ChronoMaxSteps ({ChronoMaxSteps}) both set the forget-gate bias; set one of them.", nameof(ChronoMaxSteps));
         }
 
-        int h = model.HiddenSize, d = model.Directions, gates = model.Cell.Gates;
+        int h = model.HiddenSize, hs = model.StateSize, d = model.Directions, gates = model.Cell.Gates;
         var random = new SeededRandom(seed);
         for (int ld = 0; ld < model.Layers * d; ld++)
         {
-            // state_dict order per layer-direction: weight_ih, weight_hh, bias_ih, bias_hh (the constructor's order).
-            int inputRows = ld / d == 0 ? model.InputSize : d * h;
-            Span<T> inputBias = model.Parameters[(4 * ld) + 2];
-            Span<T> recurrentBias = model.Parameters[(4 * ld) + 3];
-            InputWeights.FillTensor(model.Parameters[4 * ld], gates * h, inputRows, 1, h, random);
-            RecurrentWeights.FillTensor(model.Parameters[(4 * ld) + 1], gates * h, h, gates, h, random);
+            // state_dict order per layer-direction: weight_ih, weight_hh, bias_ih, bias_hh, then the cell's own weight
+            // (the projected LSTM's W_hr, P x H, filled like W_hh: one block) — the constructor's order.
+            ReadOnlySpan<int> tensor = model.TensorIndices(ld);
+            int inputRows = ld / d == 0 ? model.InputSize : d * hs;
+            Span<T> inputBias = model.Parameters[tensor[2]];
+            Span<T> recurrentBias = model.Parameters[tensor[3]];
+            InputWeights.FillTensor(model.Parameters[tensor[0]], gates * h, inputRows, 1, h, random);
+            RecurrentWeights.FillTensor(model.Parameters[tensor[1]], gates * h, hs, gates, h, random);
             InputBiases.FillTensor(inputBias, gates * h, 1, 1, h, random);
             RecurrentBiases.FillTensor(recurrentBias, gates * h, 1, 1, h, random);
+            if (tensor[4] >= 0)
+            {
+                RecurrentWeights.FillTensor(model.Parameters[tensor[4]], hs, h, 1, h, random);
+            }
+
             if (ForgetGateBias is double forget && model.Options.Cell == RecurrentCellKind.Lstm)
             {
                 // Gate order i, f, g, o: the forget block is rows H..2H. b_ih carries the value, b_hh nothing, so the sum is exact.
@@ -190,9 +197,8 @@ public sealed class ModelInitialization
             }
         }
 
-        int head = 4 * model.Layers * d;
-        HeadWeight.FillTensor(model.Parameters[head], model.OutputSize, d * h, 1, d * h, random);
-        HeadBias.FillTensor(model.Parameters[head + 1], model.OutputSize, 1, 1, d * h, random);
+        HeadWeight.FillTensor(model.Parameters[model.HeadWeightIndex], model.OutputSize, d * hs, 1, d * hs, random);
+        HeadBias.FillTensor(model.Parameters[model.HeadBiasIndex], model.OutputSize, 1, 1, d * hs, random);
     }
 
     private static void RequireVectorInitializer(Initializer initializer, string name)

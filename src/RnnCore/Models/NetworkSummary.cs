@@ -81,10 +81,11 @@ public sealed class NetworkSummary
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         RecurrentModelOptions options = model.Options;
-        int h = options.HiddenSize, d = model.Directions;
+        int h = options.HiddenSize, hs = model.StateSize, d = model.Directions;
         int gates = model.Cell.Gates;
         string cell = options.Cell switch
         {
+            RecurrentCellKind.Lstm when options.ProjectionSize is int p => $"LSTM (projection {p})",
             RecurrentCellKind.Lstm => "LSTM",
             RecurrentCellKind.Gru => "GRU",
             _ => $"Elman RNN ({(options.HiddenActivation == HiddenActivation.Tanh ? "tanh" : "ReLU")})",
@@ -92,12 +93,13 @@ public sealed class NetworkSummary
         var rows = new List<NetworkSummaryRow>();
         for (int layer = 0; layer < options.Layers; layer++)
         {
-            int inputs = layer == 0 ? options.InputSize : d * h;
-            long perDirection = ((long)gates * h * inputs) + ((long)gates * h * h) + (2L * gates * h);
-            rows.Add(new NetworkSummaryRow($"rnn layer {layer}", cell, d, inputs, d * h, d * perDirection));
+            int inputs = layer == 0 ? options.InputSize : d * hs;
+            long perDirection = ((long)gates * h * inputs) + ((long)gates * h * hs) + (2L * gates * h)
+                + (model.Cell.OwnWeight(h) is { } own ? (long)own.Rows * own.Columns : 0);
+            rows.Add(new NetworkSummaryRow($"rnn layer {layer}", cell, d, inputs, d * hs, d * perDirection));
         }
 
-        rows.Add(new NetworkSummaryRow("head", $"Linear + {Output(options.OutputActivation)}", 1, d * h, options.OutputSize, ((long)options.OutputSize * d * h) + options.OutputSize));
+        rows.Add(new NetworkSummaryRow("head", $"Linear + {Output(options.OutputActivation)}", 1, d * hs, options.OutputSize, ((long)options.OutputSize * d * hs) + options.OutputSize));
         string layers = options.Layers == 1 ? "1 layer" : $"{options.Layers} layers";
         string shape = $"{cell}, {layers}, hidden size {h}{(d == 2 ? ", bidirectional" : string.Empty)}"
             + (options.Dropout > 0 ? string.Create(CultureInfo.InvariantCulture, $", dropout {options.Dropout}") : string.Empty);

@@ -39,7 +39,8 @@ public partial class RecurrentModel<T>
     private readonly T[][] _recurrentWeights; // W_hh, [G·H, H]
     private readonly T[][] _inputBiases; // b_ih, [G·H] (the one fused bias b_h when the network fuses them)
     private readonly T[][] _recurrentBiases; // b_hh, [G·H] (zeros, and no parameter, when the network fuses the biases)
-    private readonly int[][] _tensorIndex; // per layer-direction: the Parameters index of W_ih, W_hh, b_ih, b_hh (−1: fused)
+    private readonly T[][] _ownWeights; // the cell's own weight (RecurrentCell.OwnWeight: the projected LSTM's W_hr), or empty
+    private readonly int[][] _tensorIndex; // per layer-direction: the Parameters index of W_ih, W_hh, b_ih, b_hh, own weight (−1: none)
     private readonly (int Rows, int Columns)[] _shapes;
     private readonly Dictionary<string, int> _index;
     private SeededRandom _random; // initialization, then dropout masks
@@ -53,7 +54,10 @@ public partial class RecurrentModel<T>
     /// </summary>
     /// <param name="options">Sizes, cell, layers, directions, dropout, activations and seed.</param>
     /// <exception cref="NotSupportedException">T is neither float nor double.</exception>
-    /// <exception cref="ArgumentOutOfRangeException">A size is not positive, L &lt; 1, p is outside [0, 1), or an enum value is not defined.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">
+    /// A size is not positive, L &lt; 1, p is outside [0, 1), an enum value is not defined, or
+    /// <see cref="RecurrentModelOptions.ProjectionSize"/> is set for a cell other than LSTM or is outside (0, H).
+    /// </exception>
     public RecurrentModel(RecurrentModelOptions options)
         : this(options, fusedBias: false)
     {
@@ -88,24 +92,38 @@ public partial class RecurrentModel<T>
                 nameof(options), $"options.Cell ({options.Cell}), HiddenActivation ({options.HiddenActivation}) and OutputActivation ({options.OutputActivation}) must be defined values.");
         }
 
+        if (options.ProjectionSize is int projection
+            && (options.Cell != RecurrentCellKind.Lstm || projection <= 0 || projection >= options.HiddenSize))
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(options), projection,
+                options.Cell != RecurrentCellKind.Lstm
+                    ? $"options.ProjectionSize is {projection} but a {options.Cell} cell has no projection; expected null (projections are for Lstm)."
+                    : $"options.ProjectionSize is {projection}; expected 0 < P < HiddenSize ({options.HiddenSize}), or null for no projection.");
+        }
+
         Options = options;
         FusedBias = fusedBias;
-        Cell = RecurrentCell<T>.Create(options.Cell, options.HiddenActivation);
+        Cell = RecurrentCell<T>.Create(options);
         int h = options.HiddenSize;
+        int hs = Cell.StateSize(h);
+        StateSize = hs;
         int d = Directions;
         int gh = Cell.Gates * h;
         int count = options.Layers * d;
+        (string Name, int Rows, int Columns)? own = Cell.OwnWeight(h);
         _inputWeights = new T[count][];
         _recurrentWeights = new T[count][];
         _inputBiases = new T[count][];
         _recurrentBiases = new T[count][];
+        _ownWeights = new T[count][];
         _tensorIndex = new int[count][];
         var names = new List<string>();
         var tensors = new List<Memory<T>>();
         var shapes = new List<(int, int)>();
         var bounds = new List<double>();
         double recurrentBound = 1.0 / Math.Sqrt(h);
-        double headBound = 1.0 / Math.Sqrt(d * h);
+        double headBound = 1.0 / Math.Sqrt(d * hs);
         void Add(string name, T[] tensor, int rows, int columns, double bound)
         {
             names.Add(name);
@@ -116,24 +134,30 @@ public partial class RecurrentModel<T>
 
         for (int ld = 0; ld < count; ld++)
         {
-            int inputRows = ld / d == 0 ? options.InputSize : d * h;
+            int inputRows = ld / d == 0 ? options.InputSize : d * hs;
             string suffix = $"_l{ld / d}{(ld % d == 1 ? "_reverse" : string.Empty)}";
             _inputWeights[ld] = new T[Guard.ElementCount<T>(gh, inputRows, "rnn.weight_ih" + suffix)];
-            _recurrentWeights[ld] = new T[Guard.ElementCount<T>(gh, h, "rnn.weight_hh" + suffix)];
+            _recurrentWeights[ld] = new T[Guard.ElementCount<T>(gh, hs, "rnn.weight_hh" + suffix)];
             _inputBiases[ld] = new T[gh];
             _recurrentBiases[ld] = new T[gh];
+            _ownWeights[ld] = own is { } o ? new T[Guard.ElementCount<T>(o.Rows, o.Columns, $"rnn.{o.Name}{suffix}")] : [];
             if (!fusedBias)
             {
                 int first = names.Count;
-                _tensorIndex[ld] = [first, first + 1, first + 2, first + 3];
+                _tensorIndex[ld] = [first, first + 1, first + 2, first + 3, own is null ? -1 : first + 4];
                 Add("rnn.weight_ih" + suffix, _inputWeights[ld], gh, inputRows, recurrentBound);
-                Add("rnn.weight_hh" + suffix, _recurrentWeights[ld], gh, h, recurrentBound);
+                Add("rnn.weight_hh" + suffix, _recurrentWeights[ld], gh, hs, recurrentBound);
                 Add("rnn.bias_ih" + suffix, _inputBiases[ld], gh, 1, recurrentBound);
                 Add("rnn.bias_hh" + suffix, _recurrentBiases[ld], gh, 1, recurrentBound);
+                if (own is { } ownWeight)
+                {
+                    // PyTorch's state_dict order: the cell's own weight follows b_hh (weight_hr_l{k} from U(−1/√H, 1/√H)).
+                    Add($"rnn.{ownWeight.Name}{suffix}", _ownWeights[ld], ownWeight.Rows, ownWeight.Columns, recurrentBound);
+                }
             }
         }
 
-        Head = new OutputHead<T>(d * h, options.OutputSize, options.OutputActivation);
+        Head = new OutputHead<T>(d * hs, options.OutputSize, options.OutputActivation);
         if (fusedBias)
         {
             if (count != 1 || Cell.Gates != 1)
@@ -142,7 +166,7 @@ public partial class RecurrentModel<T>
             }
 
             // The design card's order, W_x, W_h, W_y, b_h, b_y: the order RecurrentLayer has always drawn its weights in.
-            _tensorIndex[0] = [0, 1, 3, -1];
+            _tensorIndex[0] = [0, 1, 3, -1, -1];
             Add("Wx", _inputWeights[0], h, options.InputSize, recurrentBound);
             Add("Wh", _recurrentWeights[0], h, h, recurrentBound);
             Add("Wy", Head.Weight, options.OutputSize, h, headBound);
@@ -155,7 +179,7 @@ public partial class RecurrentModel<T>
         {
             HeadWeightIndex = names.Count;
             HeadBiasIndex = names.Count + 1;
-            Add("head.weight", Head.Weight, options.OutputSize, d * h, headBound);
+            Add("head.weight", Head.Weight, options.OutputSize, d * hs, headBound);
             Add("head.bias", Head.Bias, options.OutputSize, 1, headBound);
         }
 
@@ -183,6 +207,9 @@ public partial class RecurrentModel<T>
 
     /// <summary>Hidden size H of each direction.</summary>
     public int HiddenSize => Options.HiddenSize;
+
+    /// <summary>The size of h: H, or P for an LSTM with projections (the cell says it: <see cref="RecurrentCell{T}.StateSize"/>).</summary>
+    internal int StateSize { get; }
 
     /// <summary>Output size O.</summary>
     public int OutputSize => Options.OutputSize;
@@ -324,7 +351,7 @@ public partial class RecurrentModel<T>
             }
             else
             {
-                Guard.CopyVector(initialHidden[ld], HiddenSize, h0, nameof(initialHidden), ld, "hiddenSize");
+                Guard.CopyVector(initialHidden[ld], StateSize, h0, nameof(initialHidden), ld, StateSize == HiddenSize ? "hiddenSize" : "projectionSize");
             }
 
             if (Cell.HasCellState)
@@ -417,11 +444,11 @@ public partial class RecurrentModel<T>
             throw new ArgumentException($"initialCell was given but a {Options.Cell} cell has no cell state; expected null.", nameof(initialCell));
         }
 
-        ValidateStateList(initialHidden, nameof(initialHidden), batch);
-        ValidateStateList(initialCell, nameof(initialCell), batch);
+        ValidateStateList(initialHidden, nameof(initialHidden), batch, StateSize);
+        ValidateStateList(initialCell, nameof(initialCell), batch, HiddenSize);
     }
 
-    private void ValidateStateList(IReadOnlyList<Matrix<T>>? states, string name, int batch)
+    private void ValidateStateList(IReadOnlyList<Matrix<T>>? states, string name, int batch, int rows)
     {
         int count = Layers * Directions;
         if (states is null)
@@ -437,9 +464,12 @@ public partial class RecurrentModel<T>
 
         for (int i = 0; i < count; i++)
         {
-            Guard.ValidateMatrix(states[i], HiddenSize, batch, name, i, "hiddenSize x batch");
+            Guard.ValidateMatrix(states[i], rows, batch, name, i, StateShape(rows));
         }
     }
+
+    /// <summary>How messages name a state's shape: H x B, or P x B for h of a projected LSTM.</summary>
+    private string StateShape(int rows) => rows == HiddenSize ? "hiddenSize x batch" : "projectionSize x batch";
 
     /// <summary>Copies h_0 and c_0 (or zeros) into block 0 of every layer-direction's state slabs.</summary>
     internal void CopyStates(ForwardCache<T> cache, IReadOnlyList<Matrix<T>>? initialHidden, IReadOnlyList<Matrix<T>>? initialCell)
@@ -453,7 +483,7 @@ public partial class RecurrentModel<T>
             }
             else
             {
-                Guard.CopyMatrix(initialHidden[ld], HiddenSize, cache.Batch, h0, nameof(initialHidden), ld, "hiddenSize x batch");
+                Guard.CopyMatrix(initialHidden[ld], StateSize, cache.Batch, h0, nameof(initialHidden), ld, StateShape(StateSize));
             }
 
             if (Cell.HasCellState)
@@ -481,7 +511,7 @@ public partial class RecurrentModel<T>
         T scale = T.One / T.CreateTruncating(1 - p);
         for (int k = 0; k < Layers - 1; k++)
         {
-            Span<T> mask = cache.DropoutMasks[k].AsSpan(0, Directions * HiddenSize * cache.Columns);
+            Span<T> mask = cache.DropoutMasks[k].AsSpan(0, Directions * StateSize * cache.Columns);
             for (int i = 0; i < mask.Length; i++)
             {
                 mask[i] = _random.NextDouble() < p ? T.Zero : scale;
@@ -496,12 +526,11 @@ public partial class RecurrentModel<T>
     internal void ForwardCore(ForwardCache<T> cache, bool dropout)
     {
         using RnnCoreSettings.ParallelismScope parallelism = RnnCoreSettings.UseModelDegree(MaxDegreeOfParallelism);
-        int h = HiddenSize;
         int d = Directions;
         int b = cache.Batch;
         cache.DropoutApplied = dropout;
         int columns = cache.Columns;
-        int outputRows = d * h;
+        int outputRows = d * StateSize;
         ReadOnlySpan<T> layerInput = cache.Inputs;
         int inputRows = InputSize;
         for (int k = 0; k < Layers; k++)
@@ -524,7 +553,7 @@ public partial class RecurrentModel<T>
                 layerInput = output;
             }
 
-            inputRows = d * h;
+            inputRows = outputRows;
         }
 
         Head.Forward(
@@ -541,6 +570,7 @@ public partial class RecurrentModel<T>
     private void UnrollDirection(ForwardCache<T> cache, int k, int dir, ReadOnlySpan<T> layerInput, int inputRows)
     {
         int h = HiddenSize;
+        int hs = StateSize;
         int d = Directions;
         int b = cache.Batch;
         int steps = cache.Steps;
@@ -579,8 +609,8 @@ public partial class RecurrentModel<T>
 
             // v = W_hh h + b_hh, the only product inside the loop, with the cell step fused into its epilogue.
             ColumnBlocks.BroadcastColumns<T>(_recurrentBiases[ld], v);
-            var step = new CellStepEpilogue<T>(Cell, projections, projectionOffset + (s * gh * b), hiddens, cells, s * h * b, (s + 1) * h * b, h);
-            long badProduct = Gemm.Multiply(packed, false, b, one, hPrev, h, one, v, gh, ref step);
+            var step = new CellStepEpilogue<T>(Cell, projections, projectionOffset + (s * gh * b), hiddens, cells, s, b, h, hs, _ownWeights[ld]);
+            long badProduct = Gemm.Multiply(packed, false, b, one, hPrev, hs, one, v, gh, ref step);
             if (badProduct >= 0)
             {
                 int sequence = (int)(badProduct / gh);
@@ -598,7 +628,7 @@ public partial class RecurrentModel<T>
                 {
                     if (s >= lengths[j])
                     {
-                        hNext.Slice(j * h, h).Clear();
+                        hNext.Slice(j * hs, hs).Clear();
                         if (Cell.HasCellState)
                         {
                             cNext.Slice(j * h, h).Clear();
@@ -608,17 +638,19 @@ public partial class RecurrentModel<T>
             }
 
             int bad = Guard.IndexOfNonFinite<T>(hNext);
+            int rows = hs;
             if (bad < 0 && Cell.HasCellState)
             {
                 bad = Guard.IndexOfNonFinite<T>(cNext);
+                rows = h;
             }
 
             if (bad >= 0)
             {
-                int sequence = bad / h;
+                int sequence = bad / rows;
                 int position = dir == 0 ? s : lengths[sequence] - 1 - s;
                 throw new NonFiniteValueException(
-                    $"{Cell.StateQuantity}{Where(k, dir)}", position, $"row {bad % h}, sequence {sequence}");
+                    $"{Cell.StateQuantity}{Where(k, dir)}", position, $"row {bad % rows}, sequence {sequence}");
             }
         }
 
@@ -629,12 +661,12 @@ public partial class RecurrentModel<T>
         }
 
         Span<T> output = cache.LayerOutputs[k];
-        int outRows = d * h;
+        int outRows = d * hs;
         for (int t = 0; t < steps; t++)
         {
             for (int j = 0; j < b; j++)
             {
-                Span<T> to = output.Slice((((t * b) + j) * outRows) + (dir * h), h);
+                Span<T> to = output.Slice((((t * b) + j) * outRows) + (dir * hs), hs);
                 if (t >= lengths[j])
                 {
                     to.Clear();
@@ -642,7 +674,7 @@ public partial class RecurrentModel<T>
                 }
 
                 int s = dir == 0 ? t : lengths[j] - 1 - t;
-                hiddens.AsSpan(((((s + 1) * b) + j) * h), h).CopyTo(to);
+                hiddens.AsSpan((((s + 1) * b) + j) * hs, hs).CopyTo(to);
             }
         }
     }
@@ -659,7 +691,8 @@ public partial class RecurrentModel<T>
     {
         RecurrentModelOptions o = Options;
         if (other.Cell != o.Cell || other.Layers != o.Layers || other.Bidirectional != o.Bidirectional
-            || other.InputSize != o.InputSize || other.HiddenSize != o.HiddenSize || other.OutputSize != o.OutputSize)
+            || other.InputSize != o.InputSize || other.HiddenSize != o.HiddenSize || other.OutputSize != o.OutputSize
+            || other.ProjectionSize != o.ProjectionSize)
         {
             throw new ArgumentException(
                 $"{what} was created for {Describe(other)} but this model is {Describe(o)}; create it with this model.", paramName);
@@ -706,13 +739,19 @@ public partial class RecurrentModel<T>
     /// <summary>The storage of parameter <paramref name="index"/> (a whole array).</summary>
     internal T[] ParameterArray(int index) => (T[])MemoryMarshalArray(Parameters, index);
 
-    /// <summary>The <see cref="Parameters"/> indices of layer-direction <paramref name="ld"/>'s W_ih, W_hh, b_ih and b_hh (−1 for b_hh when fused).</summary>
+    /// <summary>
+    /// The <see cref="Parameters"/> indices of layer-direction <paramref name="ld"/>'s W_ih, W_hh, b_ih, b_hh and the cell's
+    /// own weight (−1 for b_hh when fused, −1 for a cell without its own weight).
+    /// </summary>
     internal ReadOnlySpan<int> TensorIndices(int ld) => _tensorIndex[ld];
 
     internal T[] RecurrentWeights(int ld) => _recurrentWeights[ld];
 
+    /// <summary>The cell's own weight of layer-direction <paramref name="ld"/> (<see cref="RecurrentCell{T}.OwnWeight"/>), empty when none.</summary>
+    internal T[] OwnWeights(int ld) => _ownWeights[ld];
+
     private static string Describe(RecurrentModelOptions o)
-        => $"(cell {o.Cell}, layers {o.Layers}, directions {(o.Bidirectional ? 2 : 1)}, I={o.InputSize}, H={o.HiddenSize}, O={o.OutputSize})";
+        => $"(cell {o.Cell}, layers {o.Layers}, directions {(o.Bidirectional ? 2 : 1)}, I={o.InputSize}, H={o.HiddenSize}{(o.ProjectionSize is int p ? $", P={p}" : string.Empty)}, O={o.OutputSize})";
 
     private static object MemoryMarshalArray(TensorSet<T> set, int index)
         => System.Runtime.InteropServices.MemoryMarshal.TryGetArray<T>(set.Memory(index), out ArraySegment<T> segment) && segment.Offset == 0
