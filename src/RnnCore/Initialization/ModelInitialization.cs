@@ -166,11 +166,15 @@ public sealed class ModelInitialization
             ReadOnlySpan<int> tensor = model.TensorIndices(ld);
             int inputRows = ld / d == 0 ? model.InputSize : d * hs;
             Span<T> inputBias = model.Parameters[tensor[2]];
-            Span<T> recurrentBias = model.Parameters[tensor[3]];
+            Span<T> recurrentBias = tensor[3] >= 0 ? model.Parameters[tensor[3]] : default; // none when fused (the vanilla layer's b_h)
             InputWeights.FillTensor(model.Parameters[tensor[0]], gates * h, inputRows, 1, h, random);
             RecurrentWeights.FillTensor(model.Parameters[tensor[1]], gates * h, hs, gates, h, random);
             InputBiases.FillTensor(inputBias, gates * h, 1, 1, h, random);
-            RecurrentBiases.FillTensor(recurrentBias, gates * h, 1, 1, h, random);
+            if (tensor[3] >= 0)
+            {
+                RecurrentBiases.FillTensor(recurrentBias, gates * h, 1, 1, h, random);
+            }
+
             if (tensor[4] >= 0)
             {
                 RecurrentWeights.FillTensor(model.Parameters[tensor[4]], hs, h, 1, h, random);

@@ -70,6 +70,23 @@ public sealed class ProjectedLstmTests
     }
 
     [Fact]
+    public void Initialization_presets_fill_W_hr_and_the_narrower_W_hh()
+    {
+        // Keras: orthogonal W_hh per gate block (H x P, not square), W_hr (P x H) as W_hh's initializer; zero biases.
+        RecurrentModelOptions options = ModelProblems.Options(RecurrentCellKind.Lstm, 2, true, OutputActivation.Softmax, 3, 6, 2) with { ProjectionSize = 4 };
+        var model = new RecurrentModel<double>(options);
+        var twin = new RecurrentModel<double>(options with { Seed = 99 });
+        RnnCore.Initialization.ModelInitialization.Keras.Apply(model, 5);
+        RnnCore.Initialization.ModelInitialization.Keras.Apply(twin, 5);
+        ModelProblems.Snapshot(model).Should().BeEquivalentTo(ModelProblems.Snapshot(twin), o => o.WithStrictOrdering(), "the seed alone decides");
+        model.Parameter("rnn.bias_hh_l1_reverse").Enumerate().Should().OnlyContain(v => v == 0);
+        Matrix<double> block = model.Parameter("rnn.weight_hh_l0").SubMatrix(6, 6, 0, 4); // the forget gate's H x P block
+        (block.TransposeThisAndMultiply(block) - Matrix<double>.Build.DenseIdentity(4)).FrobeniusNorm().Should().BeLessThan(1e-12, "orthonormal columns");
+        Matrix<double> projection = model.Parameter("rnn.weight_hr_l1");
+        (projection * projection.Transpose() - Matrix<double>.Build.DenseIdentity(4)).FrobeniusNorm().Should().BeLessThan(1e-12, "orthonormal rows");
+    }
+
+    [Fact]
     public void Writers_that_do_not_know_the_cell_refuse_it_today_and_write_nothing()
     {
         // Persistence does not describe the projection yet (its rewrite moves each cell's description into the cell). What
