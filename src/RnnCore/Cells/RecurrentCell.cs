@@ -69,14 +69,17 @@ internal abstract class RecurrentCell<T>
     /// <summary>What a non-finite value in h' is reported as: the state itself, or what it was computed from.</summary>
     public virtual string StateQuantity => "state h_t";
 
-    /// <summary>The cell <paramref name="options"/> ask for: the only place that knows every cell.</summary>
-    public static RecurrentCell<T> Create(Models.RecurrentModelOptions options) => options.Cell switch
+    /// <summary>
+    /// The cell for <paramref name="kind"/> (with <paramref name="projectionSize"/> P, the LSTM with projections): the only
+    /// place that knows every cell.
+    /// </summary>
+    public static RecurrentCell<T> Create(RecurrentCellKind kind, HiddenActivation hiddenActivation, int? projectionSize) => kind switch
     {
-        RecurrentCellKind.Vanilla => new VanillaCell<T>(options.HiddenActivation),
-        RecurrentCellKind.Lstm when options.ProjectionSize is int projection => new ProjectedLstmCell<T>(projection),
+        RecurrentCellKind.Vanilla => new VanillaCell<T>(hiddenActivation),
+        RecurrentCellKind.Lstm when projectionSize is int projection => new ProjectedLstmCell<T>(projection),
         RecurrentCellKind.Lstm => new LstmCell<T>(),
         RecurrentCellKind.Gru => new GruCell<T>(),
-        _ => throw new ArgumentOutOfRangeException(nameof(options), options.Cell, "expected Vanilla, Lstm or Gru."),
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "expected Vanilla, Lstm or Gru."),
     };
 
     /// <summary>(u, v, h, c) → (h', c') for B columns; u and v may be overwritten with what <see cref="Backward"/> reads.</summary>

@@ -104,7 +104,7 @@ public partial class RecurrentModel<T>
 
         Options = options;
         FusedBias = fusedBias;
-        Cell = RecurrentCell<T>.Create(options);
+        Cell = RecurrentCell<T>.Create(options.Cell, options.HiddenActivation, options.ProjectionSize);
         int h = options.HiddenSize;
         int hs = Cell.StateSize(h);
         StateSize = hs;
@@ -299,7 +299,7 @@ public partial class RecurrentModel<T>
 
     /// <summary>Runs an inference forward pass (no dropout) into a new cache. See the overload with a cache.</summary>
     /// <param name="inputs">T matrices, each I x B.</param>
-    /// <param name="initialHidden">h_0: L·D matrices of H x B (index layer·D + direction); zeros when null.</param>
+    /// <param name="initialHidden">h_0: L·D matrices of H x B (P x B with projections; index layer·D + direction); zeros when null.</param>
     /// <param name="initialCell">c_0 for LSTM, as <paramref name="initialHidden"/>; zeros when null.</param>
     /// <returns>The filled cache.</returns>
     public ForwardCache<T> Forward(
@@ -319,7 +319,7 @@ public partial class RecurrentModel<T>
 
     /// <summary>Runs an inference forward pass over one sequence (B = 1) into a new cache.</summary>
     /// <param name="sequence">T input vectors of length I; finite.</param>
-    /// <param name="initialHidden">h_0: L·D vectors of length H (index layer·D + direction); zeros when null.</param>
+    /// <param name="initialHidden">h_0: L·D vectors of length H (P with projections; index layer·D + direction); zeros when null.</param>
     /// <returns>The filled cache, with <see cref="ForwardCache{T}.Batch"/> = 1.</returns>
     public ForwardCache<T> Forward(IReadOnlyList<MathNet.Numerics.LinearAlgebra.Vector<T>> sequence, IReadOnlyList<MathNet.Numerics.LinearAlgebra.Vector<T>>? initialHidden = null)
     {
@@ -372,7 +372,7 @@ public partial class RecurrentModel<T>
     /// </summary>
     /// <param name="inputs">T matrices, each I x B (column b is sequence b's input); finite (padded entries too).</param>
     /// <param name="cache">A cache from <see cref="CreateCache"/> of this model for exactly T steps and B sequences.</param>
-    /// <param name="initialHidden">h_0: L·D matrices of H x B, index layer·D + direction; zeros when null.</param>
+    /// <param name="initialHidden">h_0: L·D matrices of H x B (P x B with projections), index layer·D + direction; zeros when null.</param>
     /// <param name="initialCell">c_0 (LSTM only), as <paramref name="initialHidden"/>; zeros when null.</param>
     /// <param name="lengths">
     /// B lengths in 1..T for a padded batch (PyTorch's packed sequences): positions t ≥ lengths[b] are padding, the reverse
