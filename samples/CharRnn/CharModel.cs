@@ -9,8 +9,8 @@ namespace RnnCore.Samples.CharRnn;
 /// The network CharRnn trains, whatever its cell: one chunk of T characters for B streams is one forward pass from the
 /// state the previous chunk left (carried as a value: truncated BPTT), one BPTT with cross-entropy averaged over the
 /// T·B characters, a clip and an optimizer step. The same reading without updates measures the validation loss.
-/// One driver for every network: the vanilla <see cref="RecurrentLayer{T}"/> of the default run (<c>--cell rnn --layers 1</c>,
-/// with checkpoints) and a <see cref="RecurrentModel{T}"/> for LSTM, GRU and stacked layers with dropout.
+/// One driver for every network: the vanilla <see cref="RecurrentLayer{T}"/> of the default run (<c>--cell rnn --layers 1</c>)
+/// and a <see cref="RecurrentModel{T}"/> for LSTM, GRU and stacked layers with dropout; every one saves checkpoints.
 /// </summary>
 public sealed class CharModel(RecurrentModel<float> model, int steps, int batch, int validationBatch)
 {
@@ -18,7 +18,7 @@ public sealed class CharModel(RecurrentModel<float> model, int steps, int batch,
     public static CharModel ForModel(RecurrentModel<float> model, int steps, int batch, int validationBatch) =>
         new CharModel(model, steps, batch, validationBatch);
 
-    /// <summary>The vanilla layer (a fresh one or a checkpoint's).</summary>
+    /// <summary>The vanilla layer.</summary>
     public static CharModel ForLayer(RecurrentLayer<float> layer, int steps, int batch, int validationBatch) =>
         new CharModel(layer, steps, batch, validationBatch);
 
@@ -39,9 +39,6 @@ public sealed class CharModel(RecurrentModel<float> model, int steps, int batch,
 
     /// <summary>‖dL/dh_t‖ for t = 0..T−1 of the last training chunk (the first layer's).</summary>
     public IReadOnlyList<double> DhNorms => _gradients.DhNorms(0, 0);
-
-    /// <summary>True when <see cref="Save"/> can write a checkpoint that --resume continues from.</summary>
-    public bool CanSave => model is RecurrentLayer<float>;
 
     /// <summary>Trains on one chunk from the carried state and carries the final state on; returns the chunk's loss.</summary>
     public float TrainChunk(List<Matrix<float>> inputs, SequenceTargets<float> targets, OptimizerBase<float> optimizer, Clipping clipping)
@@ -84,15 +81,7 @@ public sealed class CharModel(RecurrentModel<float> model, int steps, int batch,
         return _stepCache.Output(0);
     }
 
-    public void Save(string path, OptimizerBase<float> optimizer, TrainingPosition position)
-    {
-        if (model is not RecurrentLayer<float> layer)
-        {
-            throw new SampleException("only the vanilla layer (--cell rnn --layers 1) has a checkpoint format in this release.");
-        }
-
-        ModelFile.Save(layer, path, optimizer, position);
-    }
+    public void Save(string path, OptimizerBase<float> optimizer, TrainingPosition position) => ModelFile.Save(model, path, optimizer, position);
 
     // Every layer's h_n (and c_n for LSTM): the next chunk's h_0 (and c_0).
     private (IReadOnlyList<Matrix<float>>, IReadOnlyList<Matrix<float>>?) Final(ForwardCache<float> cache) =>

@@ -86,11 +86,6 @@ public sealed record CharRnnOptions
             throw new SampleException($"--dropout {Dropout} acts between stacked layers, so it needs --layers 2 or more, but --layers was {Layers}.");
         }
 
-        if (Resume is not null && !IsVanillaLayer)
-        {
-            throw new SampleException($"--resume needs --cell rnn --layers 1: only the vanilla layer has a checkpoint format in this release (was --cell {Cell} --layers {Layers}).");
-        }
-
         Positive(SequenceLength, "--seq-length");
         Positive(BatchSize, "--batch-size");
         Positive(Epochs, "--epochs");

@@ -34,7 +34,7 @@ public static class CharRnnReport
             validationLossFirst = result.Validation[0].ValidationLoss,
             validationLossLast = result.Validation[^1].ValidationLoss,
             epochs = result.Validation.Skip(1).Select(p => new { update = p.Update, epoch = Math.Round(p.Epoch, 3), trainLoss = p.TrainLoss, validationLoss = p.ValidationLoss }),
-            checkpoint = options.IsVanillaLayer ? CharRnnTraining.CheckpointName : null,
+            checkpoint = CharRnnTraining.CheckpointName,
             pictures = new[] { LossCurveName, GradientHealthName },
         };
         File.WriteAllText(Path.Combine(folder, SummaryName), JsonSerializer.Serialize(summary, new JsonSerializerOptions { WriteIndented = true }));
@@ -43,7 +43,7 @@ public static class CharRnnReport
         Console.WriteLine(result.FinalSample.TrimEnd());
         Console.WriteLine("---");
         Console.WriteLine($"{result.Losses.Count:N0} updates in {result.Seconds:F1} s ({result.CharactersPerSecond:N0} characters/s); " +
-            $"wrote {LossCurveName}, {GradientHealthName}, {(options.IsVanillaLayer ? CharRnnTraining.CheckpointName + ", " : "")}{SummaryName} to {Path.GetFullPath(folder)}");
+            $"wrote {LossCurveName}, {GradientHealthName}, {CharRnnTraining.CheckpointName}, {SummaryName} to {Path.GetFullPath(folder)}");
 
         // The closing lines are for scripts (.ci/samples-smoke), in nats/char: the validation loss before training and
         // at the end, then the training loss of the first and the last updates.

@@ -116,10 +116,7 @@ public static class CharRnnTraining
         void SaveCheckpoint()
         {
             Directory.CreateDirectory(options.OutputFolder);
-            if (model.CanSave)
-            {
-                model.Save(Path.Combine(options.OutputFolder, CheckpointName), optimizer, new TrainingPosition(epoch, update, [random.State]));
-            }
+            model.Save(Path.Combine(options.OutputFolder, CheckpointName), optimizer, new TrainingPosition(epoch, update, [random.State]));
         }
 
         // The validation loss: the held-out tail read by validationBatch streams from a zero state, chunk after chunk
@@ -232,7 +229,7 @@ public static class CharRnnTraining
         int vocabularySize = corpus.Vocabulary.Length;
         OptimizerBase<float> optimizer = options.CreateOptimizer();
         var random = new SampleRandom(options.Seed);
-        if (!options.IsVanillaLayer)
+        if (options.Resume is null && !options.IsVanillaLayer)
         {
             var model = new RecurrentModel<float>(new RecurrentModelOptions(vocabularySize, options.HiddenSize, vocabularySize)
             {
@@ -257,13 +254,14 @@ public static class CharRnnTraining
             throw new SampleException($"the checkpoint '{options.Resume}' does not exist.");
         }
 
+        // The checkpoint's network, whatever it is: a layer's file loads as a RecurrentLayer, a model's as a RecurrentModel.
         Checkpoint<float> checkpoint = ModelFile.LoadCheckpoint<float>(options.Resume);
-        RecurrentLayer<float> layer = checkpoint.Layer;
+        RecurrentModel<float> layer = checkpoint.Model;
         string vocabularyFile = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(options.Resume))!, VocabularyName);
         bool sameVocabulary = File.Exists(vocabularyFile)
             ? File.ReadAllText(vocabularyFile) == corpus.Vocabulary
             : layer.InputSize == vocabularySize && layer.OutputSize == vocabularySize;
-        if (!sameVocabulary || layer.HiddenActivation != HiddenActivation.Tanh || layer.OutputActivation != OutputActivation.Softmax)
+        if (!sameVocabulary || layer.Options.HiddenActivation != HiddenActivation.Tanh || layer.Options.OutputActivation != OutputActivation.Softmax)
         {
             throw new SampleException(
                 $"the checkpoint '{options.Resume}' was trained on another text or is not a CharRnn model: resume with the text it was trained on.");
@@ -288,6 +286,11 @@ public static class CharRnnTraining
             log($"note: the checkpoint's hidden size {layer.HiddenSize} is used (--hidden-size {options.HiddenSize} is ignored when resuming).");
         }
 
+        if (layer.Layers != options.Layers || (layer is RecurrentLayer<float>) != options.IsVanillaLayer)
+        {
+            log($"note: the checkpoint's network ({layer.Options.Cell}, {layer.Layers} layer(s)) is used (--cell and --layers are ignored when resuming).");
+        }
+
         TrainingPosition position = checkpoint.Position;
         if (position.RandomState.Count == 1)
         {
@@ -295,6 +298,6 @@ public static class CharRnnTraining
         }
 
         log($"resuming '{options.Resume}' at epoch {position.Epoch + 1}, update {position.Batch} (h_0 starts at zero)");
-        return (CharModel.ForLayer(layer, steps, batch, validationBatch), optimizer, (int)position.Epoch, (int)position.Batch, random);
+        return (CharModel.ForModel(layer, steps, batch, validationBatch), optimizer, (int)position.Epoch, (int)position.Batch, random);
     }
 }

@@ -8,7 +8,7 @@ namespace PredictionService;
 /// holds the whole unrolled pass; for H = 256 and 64 steps about 0.4 MB). Bounded: lengths up to <see cref="MaxSteps"/>,
 /// and at most <see cref="PerLength"/> idle caches per length; a cache returned beyond that is left to the GC.
 /// </summary>
-public sealed class CachePool(RecurrentLayer<float> layer)
+public sealed class CachePool(RecurrentModel<float> network)
 {
     /// <summary>The longest sequence the service accepts.</summary>
     public const int MaxSteps = 256;
@@ -22,7 +22,7 @@ public sealed class CachePool(RecurrentLayer<float> layer)
     public ForwardCache<float> Rent(int steps) =>
         _idle.TryGetValue(steps, out ConcurrentBag<ForwardCache<float>>? bag) && bag.TryTake(out ForwardCache<float>? cache)
             ? cache
-            : layer.CreateCache(steps, 1);
+            : network.CreateCache(steps, 1);
 
     /// <summary>Gives a cache back for the next request of its length.</summary>
     public void Return(ForwardCache<float> cache)

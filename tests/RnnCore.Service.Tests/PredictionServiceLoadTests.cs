@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net.Http.Json;
-using MathNet.Numerics.LinearAlgebra;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -16,6 +15,7 @@ namespace RnnCore.Service.Tests;
 /// The prediction service inside a host, as issue 12 asks: 32 concurrent clients for 20 s on 127.0.0.1 (bounded in time
 /// and in requests, and stopping by itself), then the quiet after the load.
 /// </summary>
+[Collection(LoadCollection.Name)]
 public sealed class PredictionServiceLoadTests(ITestOutputHelper output) : IDisposable
 {
     private const int Clients = 32;
@@ -34,12 +34,10 @@ public sealed class PredictionServiceLoadTests(ITestOutputHelper output) : IDisp
         // 64-step sequence is 2·256·128·64 ≈ 4.2 MFLOP, two parts of the 2 MFLOP threshold): the service runs with the library's default degree of parallelism so that the pool is exercised under load.
         string modelPath = Path.Combine(_directory, "model.rnncore");
         ModelFile.Save(new RecurrentLayer<float>(InputSize, HiddenSize, OutputSize, HiddenActivation.Tanh, OutputActivation.Softmax, seed: 12), modelPath);
-        RecurrentLayer<float> reference = ModelFile.Load<float>(modelPath);
+        RecurrentModel<float> reference = ModelFile.Load<float>(modelPath);
         var random = new Random(12);
-        float[][][] sequences = Enumerable.Range(0, 48)
-            .Select(_ => Enumerable.Range(0, random.Next(8, 65)).Select(_ => Enumerable.Range(0, InputSize).Select(_ => (float)((random.NextDouble() * 2) - 1)).ToArray()).ToArray())
-            .ToArray();
-        float[][][] expected = sequences.Select(s => SingleThreadedForward(reference, s)).ToArray();
+        float[][][] sequences = ProcessMeasurements.RandomSequences(random, 48, 8, 65, InputSize);
+        float[][][] expected = sequences.Select(s => ProcessMeasurements.SingleThreadedForward(reference, s)).ToArray();
 
         await using WebApplication app = PredictionServer.Build(modelPath, "http://127.0.0.1:0", maxDegreeOfParallelism: null);
         await app.StartAsync();
@@ -65,21 +63,8 @@ public sealed class PredictionServiceLoadTests(ITestOutputHelper output) : IDisp
         int kernelThreadsSeen = 0;
         string? firstProblem = null;
         using var stop = new CancellationTokenSource(LoadTime);
-        Task sampler = Task.Run(async () =>
-        {
-            while (!stop.IsCancellationRequested)
-            {
-                process.Refresh();
-                lock (workingSet)
-                {
-                    workingSet.Add((clock.Elapsed.TotalSeconds, process.WorkingSet64));
-                }
-
-                kernelThreadsSeen = Math.Max(kernelThreadsSeen, ThreadTicks().Keys.Count(name => name.StartsWith("RnnCore kernel", StringComparison.Ordinal)));
-
-                await Task.Delay(200);
-            }
-        });
+        Task sampler = Task.Run(() => ProcessMeasurements.SampleWorkingSet(process, clock, workingSet, stop.Token, () =>
+            kernelThreadsSeen = Math.Max(kernelThreadsSeen, ProcessMeasurements.ThreadTicks().Keys.Count(name => name.StartsWith("RnnCore kernel", StringComparison.Ordinal)))));
 
         Task[] clients = Enumerable.Range(0, Clients).Select(c => Task.Run(async () =>
         {
@@ -115,29 +100,14 @@ public sealed class PredictionServiceLoadTests(ITestOutputHelper output) : IDisp
         double loadSeconds = clock.Elapsed.TotalSeconds;
         await sampler;
 
-        // After the load: let the last responses and the kernel threads' 200 µs spin finish, then measure one second.
-        await Task.Delay(TimeSpan.FromMilliseconds(300));
-        process.Refresh();
-        Dictionary<string, long> threadsBefore = ThreadTicks();
-        TimeSpan cpuBefore = process.TotalProcessorTime;
-        var window = Stopwatch.StartNew();
-        await Task.Delay(TimeSpan.FromSeconds(1));
-        process.Refresh();
-        double idleCpuSeconds = (process.TotalProcessorTime - cpuBefore).TotalSeconds;
-        double windowSeconds = window.Elapsed.TotalSeconds;
-        Dictionary<string, long> threadsAfter = ThreadTicks();
-        string busiest = string.Join(", ", threadsAfter
-            .Select(t => (t.Key, Ticks: t.Value - threadsBefore.GetValueOrDefault(t.Key)))
-            .Where(t => t.Ticks > 0).OrderByDescending(t => t.Ticks).Take(6).Select(t => $"{t.Key}: {t.Ticks * 10} ms"));
+        (double idleCpuSeconds, double windowSeconds, string busiest) = await ProcessMeasurements.IdleWindow(process);
         await app.StopAsync();
 
-        int third = workingSet.Count / 3;
-        double firstThird = workingSet.Take(third).Average(s => s.Bytes);
-        double lastThird = workingSet.Skip(workingSet.Count - third).Average(s => s.Bytes);
+        (double firstThird, double lastThird, double peak) = ProcessMeasurements.Thirds(workingSet);
         output.WriteLine($"{requests:N0} requests in {loadSeconds:F1} s ({requests / loadSeconds:N0}/s) from {Clients} clients; {errors} errors, {mismatches} mismatches.");
         output.WriteLine($"CPU after the load: {idleCpuSeconds * 1000:F1} ms over {windowSeconds:F2} s (the whole test process); busiest threads: {busiest}.");
         output.WriteLine($"Kernel worker threads seen during the load: {kernelThreadsSeen}.");
-        output.WriteLine($"Working set: first third {firstThird / 1048576:F1} MiB, last third {lastThird / 1048576:F1} MiB ({workingSet.Count} samples); peak {workingSet.Max(s => s.Bytes) / 1048576.0:F1} MiB.");
+        output.WriteLine($"Working set: first third {firstThird / 1048576:F1} MiB, last third {lastThird / 1048576:F1} MiB ({workingSet.Count} samples); peak {peak / 1048576:F1} MiB.");
 
         errors.Should().Be(0, firstProblem);
         mismatches.Should().Be(0, firstProblem);
@@ -158,44 +128,6 @@ public sealed class PredictionServiceLoadTests(ITestOutputHelper output) : IDisp
         lastThird.Should().BeLessThan(firstThird + Math.Max(0.2 * firstThird, 32 * 1048576.0), "the working set stays flat under a steady load");
     }
 
-    /// <summary>CPU ticks (1/100 s) per thread from /proc, keyed by "name (tid)"; empty off Linux. For the report only.</summary>
-    private static Dictionary<string, long> ThreadTicks()
-    {
-        var ticks = new Dictionary<string, long>();
-        if (!Directory.Exists("/proc/self/task"))
-        {
-            return ticks;
-        }
-
-        foreach (string task in Directory.EnumerateDirectories("/proc/self/task"))
-        {
-            try
-            {
-                string stat = File.ReadAllText(Path.Combine(task, "stat"));
-                int close = stat.LastIndexOf(')');
-                string name = stat[(stat.IndexOf('(') + 1)..close];
-                string[] fields = stat[(close + 2)..].Split(' ');
-                ticks[$"{name} ({Path.GetFileName(task)})"] = long.Parse(fields[11]) + long.Parse(fields[12]);
-            }
-            catch (IOException)
-            {
-            }
-        }
-
-        return ticks;
-    }
-
-    private static float[][] SingleThreadedForward(RecurrentLayer<float> layer, float[][] sequence)
-    {
-        using (RnnCoreSettings.UseDegreeOfParallelism(1))
-        {
-            ForwardCache<float> cache = layer.Forward(sequence.Select(x => Matrix<float>.Build.Dense(x.Length, 1, x)).ToList());
-            return Enumerable.Range(0, cache.Steps).Select(t => cache.Output(t).ToColumnMajorArray()).ToArray();
-        }
-    }
-
     private static bool SameBits(float[][] actual, float[][] expected) =>
-        actual.Length == expected.Length
-        && actual.Zip(expected).All(pair => pair.First.Length == pair.Second.Length
-            && pair.First.Zip(pair.Second).All(v => BitConverter.SingleToInt32Bits(v.First) == BitConverter.SingleToInt32Bits(v.Second)));
+        actual.Length == expected.Length && actual.Zip(expected).All(pair => ProcessMeasurements.SameBits(pair.First, pair.Second));
 }

@@ -107,17 +107,17 @@ public sealed class HostPromiseTests : IDisposable
         byte[][] good = files.Select(File.ReadAllBytes).ToArray();
 
         layer.Wh[1, 2] = float.NaN;
-        ((Action)(() => ModelFile.Save(layer, model))).Should().Throw<ArgumentException>().WithParameterName("layer").WithMessage("*Wh*NaN*");
-        ((Action)(() => ModelFile.Save(layer, checkpoint, sgd))).Should().Throw<ArgumentException>().WithParameterName("layer");
-        ((Action)(() => SafeTensors.Export(layer, safetensors))).Should().Throw<ArgumentException>().WithParameterName("layer");
-        ((Action)(() => OnnxExport.Save(layer, onnx))).Should().Throw<ArgumentException>().WithParameterName("layer");
+        ((Action)(() => ModelFile.Save(layer, model))).Should().Throw<ArgumentException>().WithParameterName("network").WithMessage("*Wh*NaN*");
+        ((Action)(() => ModelFile.Save(layer, checkpoint, sgd))).Should().Throw<ArgumentException>().WithParameterName("network");
+        ((Action)(() => SafeTensors.Export(layer, safetensors))).Should().Throw<ArgumentException>().WithParameterName("network");
+        ((Action)(() => OnnxExport.Save(layer, onnx))).Should().Throw<ArgumentException>().WithParameterName("network");
         for (int f = 0; f < files.Length; f++)
         {
             File.ReadAllBytes(files[f]).Should().Equal(good[f], $"{Path.GetFileName(files[f])} is left as it was");
         }
 
         Directory.GetFiles(_directory).Should().HaveCount(files.Length, "no temporary file is left behind");
-        ModelFile.Load<float>(model).Wh[1, 2].Should().Be(new RecurrentLayer<float>(2, 3, 2, seed: 1).Wh[1, 2]);
+        ((RecurrentLayer<float>)ModelFile.Load<float>(model)).Wh[1, 2].Should().Be(new RecurrentLayer<float>(2, 3, 2, seed: 1).Wh[1, 2]);
     }
 
     [Fact]
@@ -171,7 +171,7 @@ public sealed class HostPromiseTests : IDisposable
         });
 
         Directory.GetFiles(_directory).Should().Equal(path);
-        Matrix<float> saved = ModelFile.Load<float>(path).Wx;
+        Matrix<float> saved = ((RecurrentLayer<float>)ModelFile.Load<float>(path)).Wx;
         layers.Should().Contain(layer => layer.Wx.Equals(saved), "the file is one of the saved models, whole");
     }
 
@@ -207,7 +207,7 @@ public sealed class HostPromiseTests : IDisposable
         string path = Path.Combine(_directory, name);
         ModelFile.Save(layer, path);
         ModelFile.Save(layer, path);
-        ModelFile.Load<float>(path).Wx.Should().Be(layer.Wx);
+        ((RecurrentLayer<float>)ModelFile.Load<float>(path)).Wx.Should().Be(layer.Wx);
         Directory.GetFiles(_directory).Should().Equal(path);
     }
 
@@ -223,8 +223,8 @@ public sealed class HostPromiseTests : IDisposable
         var second = new RecurrentLayer<float>(2, 3, 2, seed: 2);
         ModelFile.Save(second, link);
         new FileInfo(link).LinkTarget.Should().NotBeNull("the link is still a link");
-        ModelFile.Load<float>(target).Wx.Should().Be(second.Wx, "the file it points to holds the new model");
-        ModelFile.Load<float>(link).Wx.Should().Be(second.Wx);
+        ((RecurrentLayer<float>)ModelFile.Load<float>(target)).Wx.Should().Be(second.Wx, "the file it points to holds the new model");
+        ((RecurrentLayer<float>)ModelFile.Load<float>(link)).Wx.Should().Be(second.Wx);
         Directory.GetFiles(targetDirectory).Should().Equal(target);
 
         // A dangling link creates the file it names.

@@ -29,7 +29,7 @@ public abstract class SilentErrorTests<T>
         using var stream = new MemoryStream();
         SafeTensors.Export(layer, stream);
 
-        RecurrentLayer<T> imported = SafeTensors.Import<T>(new MemoryStream(stream.ToArray()));
+        RecurrentLayer<T> imported = (RecurrentLayer<T>)SafeTensors.Import<T>(new MemoryStream(stream.ToArray()));
 
         (imported.HiddenActivation, imported.OutputActivation).Should().Be((hidden, output));
         List<MathNet.Numerics.LinearAlgebra.Vector<T>> sequence = Enumerable.Range(0, 5).Select(t => MathNet.Numerics.LinearAlgebra.Vector<T>.Build.Dense(3, k => T.CreateTruncating(Math.Sin(t + (2 * k))))).ToList();
@@ -37,7 +37,7 @@ public abstract class SilentErrorTests<T>
             RandomProblems.AllOutputs(layer.Forward(sequence)), "the same parameters and activations give the same outputs");
 
         // Naming the file's own activations is fine too.
-        SafeTensors.Import<T>(new MemoryStream(stream.ToArray()), hidden, output).OutputActivation.Should().Be(output);
+        ((RecurrentLayer<T>)SafeTensors.Import<T>(new MemoryStream(stream.ToArray()), hiddenActivation: hidden, outputActivation: output)).OutputActivation.Should().Be(output);
     }
 
     [Fact]
@@ -48,7 +48,7 @@ public abstract class SilentErrorTests<T>
         SafeTensors.Export(regression, stream);
         byte[] file = stream.ToArray();
 
-        ((Action)(() => SafeTensors.Import<T>(new MemoryStream(file), HiddenActivation.Relu, OutputActivation.Sigmoid)))
+        ((Action)(() => SafeTensors.Import<T>(new MemoryStream(file), hiddenActivation: HiddenActivation.Relu, outputActivation: OutputActivation.Sigmoid)))
             .Should().Throw<ArgumentException>().WithParameterName("outputActivation").WithMessage("*Sigmoid*file records output_activation 'identity'*");
         ((Action)(() => SafeTensors.Import<T>(new MemoryStream(file), hiddenActivation: HiddenActivation.Tanh)))
             .Should().Throw<ArgumentException>().WithParameterName("hiddenActivation").WithMessage("*Tanh*file records hidden_activation 'relu'*");
@@ -65,10 +65,10 @@ public abstract class SilentErrorTests<T>
 
         // A file as PyTorch writes it records no activations: tanh and softmax unless told, as before.
         string dtype = typeof(T) == typeof(float) ? "F32" : "F64";
-        RecurrentLayer<T> plain = SafeTensors.Import<T>(new MemoryStream(SafeTensorsTests<T>.Standard(dtype)));
+        RecurrentLayer<T> plain = (RecurrentLayer<T>)SafeTensors.Import<T>(new MemoryStream(SafeTensorsTests<T>.Standard(dtype)));
         (plain.HiddenActivation, plain.OutputActivation).Should().Be((HiddenActivation.Tanh, OutputActivation.Softmax));
-        SafeTensors.Import<T>(new MemoryStream(SafeTensorsTests<T>.Standard(dtype)), HiddenActivation.Relu, OutputActivation.Identity)
-            .OutputActivation.Should().Be(OutputActivation.Identity);
+        SafeTensors.Import<T>(new MemoryStream(SafeTensorsTests<T>.Standard(dtype)), hiddenActivation: HiddenActivation.Relu, outputActivation: OutputActivation.Identity)
+            .Options.OutputActivation.Should().Be(OutputActivation.Identity);
     }
 
     [Fact]

@@ -7,7 +7,7 @@ namespace RnnCore.Cells;
 /// A whole cell step as the epilogue of the step's recurrent product v = W_hh h + b_hh: each GEMM thread runs the cell
 /// on the columns (sequences) it has just computed, while v is still in its cache. Cells treat every column on its own,
 /// so the bits do not depend on how the columns were split. h blocks have <paramref name="stateRows"/> rows per column
-/// (the cell's <see cref="RecurrentCell{T}.StateSize"/>), c blocks <paramref name="hidden"/>.
+/// (the description's <see cref="CellDescription.StateSize"/>), c blocks <paramref name="hidden"/>.
 /// </summary>
 internal readonly struct CellStepEpilogue<T>(
     RecurrentCell<T> cell, T[] projections, int projectionOffset, T[] hiddens, T[] cells, int step, int batch, int hidden, int stateRows, T[] ownWeight)

@@ -10,11 +10,9 @@ namespace RnnCore.Cells;
 /// </code>
 /// v_n = W_hn h + b_hn includes its bias, so b_hn sits inside the reset product and b_in outside it.
 /// </summary>
-internal sealed class GruCell<T> : RecurrentCell<T>
+internal sealed class GruCell<T>() : RecurrentCell<T>(GruCell.Description)
     where T : unmanaged, IFloatingPointIeee754<T>
 {
-    public override int Gates => 3;
-
     /// <summary>The backward needs v_n of every step (dL/dr = dL/dn_pre ⊙ v_n).</summary>
     public override bool KeepsRecurrentProjection => true;
 
@@ -114,5 +112,30 @@ internal sealed class GruCell<T> : RecurrentCell<T>
                 dhPrevDirect[at] = dhk * z;
             }
         }
+    }
+}
+
+/// <summary>The GruCell cell's description (see <see cref="CellDescription"/>), declared beside its step.</summary>
+internal static class GruCell
+{
+    /// <summary>The GruCell cell's names, gates, tensors and ONNX mapping.</summary>
+    public static readonly CellDescription Description = new Declared
+    {
+        Kind = RecurrentCellKind.Gru,
+        DisplayName = "GRU",
+        FileCode = 3,
+        PyTorchModule = "nn.GRU",
+        SafeTensorsName = "gru",
+        Gates = 3,
+        Tensors = CellTensor.PyTorchStandard(gates: 3),
+
+        // ONNX GRU's blocks are [z, r, h] against PyTorch's r, z, n; PyTorch's n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))
+        // is ONNX's linear_before_reset = 1 (the reset gate multiplies R_h h + Rb_h).
+        Onnx = new OnnxCellMapping("GRU", [1, 0, 2], [("linear_before_reset", 1)], ActivationsFromHiddenActivation: false),
+    };
+
+    private sealed class Declared : CellDescription
+    {
+        public override RecurrentCell<T> Create<T>(HiddenActivation hiddenActivation, int? projectionSize = null) => new GruCell<T>();
     }
 }

@@ -10,13 +10,9 @@ namespace RnnCore.Cells;
 /// c' = f ⊙ c + i ⊙ g          h' = o ⊙ tanh(c')
 /// </code>
 /// </summary>
-internal sealed class LstmCell<T> : RecurrentCell<T>
+internal sealed class LstmCell<T>() : RecurrentCell<T>(LstmCell.Description)
     where T : unmanaged, IFloatingPointIeee754<T>
 {
-    public override int Gates => 4;
-
-    public override bool HasCellState => true;
-
     /// <summary>
     /// The step above; the activations i, f, g, o replace a in u (the backward reads them there). Vectorized per column:
     /// σ over the contiguous i and f blocks, tanh over g, σ over o (TensorPrimitives' exp and tanh, the same algorithm in
@@ -112,5 +108,31 @@ internal sealed class LstmCell<T> : RecurrentCell<T>
         }
 
         dhPrevDirect.Clear();
+    }
+}
+
+/// <summary>The LstmCell cell's description (see <see cref="CellDescription"/>), declared beside its step.</summary>
+internal static class LstmCell
+{
+    /// <summary>The LstmCell cell's names, gates, tensors and ONNX mapping.</summary>
+    public static readonly CellDescription Description = new Declared
+    {
+        Kind = RecurrentCellKind.Lstm,
+        DisplayName = "LSTM",
+        FileCode = 2,
+        PyTorchModule = "nn.LSTM",
+        SafeTensorsName = "lstm",
+        Gates = 4,
+        HasCellState = true,
+        Tensors = CellTensor.PyTorchStandard(gates: 4),
+        ForgetGate = (Input: 0, Forget: 1),
+
+        // ONNX LSTM's blocks are [i, o, f, c] against PyTorch's i, f, g, o.
+        Onnx = new OnnxCellMapping("LSTM", [0, 3, 1, 2], [], ActivationsFromHiddenActivation: false),
+    };
+
+    private sealed class Declared : CellDescription
+    {
+        public override RecurrentCell<T> Create<T>(HiddenActivation hiddenActivation, int? projectionSize = null) => new LstmCell<T>();
     }
 }

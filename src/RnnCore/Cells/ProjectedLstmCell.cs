@@ -12,28 +12,15 @@ namespace RnnCore.Cells;
 /// </code>
 /// So W_hh is 4H x P, h_0 and h_n are P x B, c is H x B, and a layer above (or the head) reads D·P values.
 /// </summary>
-internal sealed class ProjectedLstmCell<T>(int projection) : RecurrentCell<T>
+internal sealed class ProjectedLstmCell<T>(int projection) : RecurrentCell<T>(ProjectedLstmCell.Description)
     where T : unmanaged, IFloatingPointIeee754<T>
 {
-    /// <summary>Name and shape of W_hr as PyTorch's <c>state_dict</c> has it (after <c>bias_hh</c>, before the next layer-direction).</summary>
-    public const string WeightName = "weight_hr";
-
     // m and the gradient at m of one backward step, [H, B] each, and the LSTM's tanh(c') scratch: per thread (two BPTT
     // instances may walk one model at once), grown once, so a steady-state step allocates nothing.
     [ThreadStatic]
     private static T[]? s_scratch;
 
     private readonly LstmCell<T> _lstm = new();
-
-    public override int Gates => 4;
-
-    public override bool HasCellState => true;
-
-    /// <summary>h has P values (c keeps H).</summary>
-    public override int StateSize(int hidden) => projection;
-
-    /// <summary>W_hr, P x H, drawn from U(−1/√H, 1/√H) like the other recurrent tensors.</summary>
-    public override (string Name, int Rows, int Columns)? OwnWeight(int hidden) => (WeightName, projection, hidden);
 
     /// <summary>
     /// The LSTM step writes m = o ⊙ tanh(c') into v's block (the LSTM reads v once, first, in a = u + v, so v is free
@@ -104,5 +91,43 @@ internal sealed class ProjectedLstmCell<T>(int projection) : RecurrentCell<T>
         {
             TensorPrimitives.MultiplyAdd(weight.Slice(k * projection, projection), m[k], h, h);
         }
+    }
+}
+
+/// <summary>The LSTM with projections' description (see <see cref="CellDescription"/>), declared beside its step.</summary>
+internal static class ProjectedLstmCell
+{
+    /// <summary>W_hr's name in PyTorch's <c>state_dict</c> (without the <c>_l{k}</c> suffix).</summary>
+    public const string WeightName = "weight_hr";
+
+    /// <summary>
+    /// The LSTM with projections' names, gates and tensors: the LSTM's four with W_hh [4H, P], then W_hr [P, H] after
+    /// b_hh (PyTorch's <c>state_dict</c> order), drawn from U(−1/√H, 1/√H) like the others. ONNX's LSTM has no projection,
+    /// so there is no ONNX mapping.
+    /// </summary>
+    public static readonly CellDescription Description = new Declared
+    {
+        Kind = RecurrentCellKind.Lstm,
+        DisplayName = "LSTM with projections",
+        SummaryName = "LSTM",
+        FileCode = 4,
+        PyTorchModule = "nn.LSTM",
+        SafeTensorsName = "lstm_proj",
+        Gates = 4,
+        HasCellState = true,
+        HasProjection = true,
+        Tensors =
+        [
+            .. CellTensor.PyTorchStandard(gates: 4),
+            new CellTensor(WeightName, (_, hidden, state) => (state, hidden), false, CellTensor.PyTorchBound),
+        ],
+        ForgetGate = (Input: 0, Forget: 1),
+        Onnx = null,
+    };
+
+    private sealed class Declared : CellDescription
+    {
+        public override RecurrentCell<T> Create<T>(HiddenActivation hiddenActivation, int? projectionSize = null) =>
+            new ProjectedLstmCell<T>(StateSize(int.MaxValue, projectionSize));
     }
 }

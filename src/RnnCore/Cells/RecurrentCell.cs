@@ -11,7 +11,7 @@ namespace RnnCore.Cells;
 /// <para>
 /// Layout: every block is column-major with one column per sequence. u, v, δu and δv are [G·H, B]: column j holds the G
 /// gate blocks of H rows in PyTorch's order, so gate g of unit i in column j is at <c>j·G·H + g·H + i</c>. c is [H, B],
-/// h is [<see cref="StateSize"/>, B] (H but for the projected LSTM).
+/// h is [S, B], S the description's state size (H, or P for the LSTM with projections).
 /// </para>
 /// <para>
 /// The forward step may overwrite u and v with what its backward needs (gate activations), so that nothing else is
@@ -21,19 +21,23 @@ namespace RnnCore.Cells;
 /// not pass through v (<c>dhPrevDirect</c>) and dL/dc.
 /// </para>
 /// <para>
-/// A cell is one file beside this one and one line in <see cref="Create"/>: its gates, whether it carries c, the size of
-/// its h (<see cref="StateSize"/>), its own weight if any (<see cref="OwnWeight"/>), its forward step and its backward twin.
+/// A cell is one file: this step and its backward twin, and the <see cref="CellDescription"/> it declares (names, gates,
+/// tensors, state size, ONNX mapping), registered in <see cref="CellRegistry"/>. A cell whose description lists a
+/// fifth tensor (the projected LSTM's W_hr) receives it in its steps as its own weight.
 /// </para>
 /// </remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
-internal abstract class RecurrentCell<T>
+internal abstract class RecurrentCell<T>(CellDescription description)
     where T : unmanaged, IFloatingPointIeee754<T>
 {
+    /// <summary>What the cell is: its names, gates, tensors and ONNX mapping.</summary>
+    public CellDescription Description { get; } = description;
+
     /// <summary>G, the number of gate blocks of H rows in W_ih, W_hh, b_ih and b_hh.</summary>
-    public abstract int Gates { get; }
+    public int Gates => Description.Gates;
 
     /// <summary>True when the cell carries a cell state c beside h (LSTM).</summary>
-    public virtual bool HasCellState => false;
+    public bool HasCellState => Description.HasCellState;
 
     /// <summary>True when the backward needs every step's v (the model keeps [G·H, T·B] instead of one [G·H, B] block).</summary>
     public virtual bool KeepsRecurrentProjection => false;
@@ -48,42 +52,14 @@ internal abstract class RecurrentCell<T>
     /// <summary>True when δv differs from δu (GRU, where b_hn sits inside r ⊙ (…)); otherwise the model passes one buffer as both.</summary>
     public virtual bool SeparateRecurrentDelta => false;
 
-    /// <summary>
-    /// The size of h for hidden size H (<paramref name="hidden"/>): H for every cell but the projected LSTM, whose h has
-    /// P values. W_hh is G·H x this, the layer above and the head read D times this, h_0 and h_n are this x B; c (when
-    /// the cell has one), u, v and the gates keep H.
-    /// </summary>
-    public virtual int StateSize(int hidden) => hidden;
-
-    /// <summary>
-    /// The cell's own weight matrix per layer-direction beyond W_ih, W_hh, b_ih and b_hh (the projected LSTM's W_hr), as
-    /// PyTorch's <c>state_dict</c> names it without the <c>rnn.</c> prefix and the <c>_l{k}</c> suffix, and its shape for
-    /// hidden size H; null when the cell has none. The model stores it after b_hh and hands it to
-    /// <see cref="Forward"/> and <see cref="Backward"/>.
-    /// </summary>
-    public virtual (string Name, int Rows, int Columns)? OwnWeight(int hidden) => null;
-
     /// <summary>What a non-finite value of the recurrent product v = W_hh h + b_hh is reported as.</summary>
     public virtual string RecurrentProductQuantity => "recurrent pre-activation W_hh h + b_hh";
 
     /// <summary>What a non-finite value in h' is reported as: the state itself, or what it was computed from.</summary>
     public virtual string StateQuantity => "state h_t";
 
-    /// <summary>
-    /// The cell for <paramref name="kind"/> (with <paramref name="projectionSize"/> P, the LSTM with projections): the only
-    /// place that knows every cell.
-    /// </summary>
-    public static RecurrentCell<T> Create(RecurrentCellKind kind, HiddenActivation hiddenActivation, int? projectionSize) => kind switch
-    {
-        RecurrentCellKind.Vanilla => new VanillaCell<T>(hiddenActivation),
-        RecurrentCellKind.Lstm when projectionSize is int projection => new ProjectedLstmCell<T>(projection),
-        RecurrentCellKind.Lstm => new LstmCell<T>(),
-        RecurrentCellKind.Gru => new GruCell<T>(),
-        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "expected Vanilla, Lstm or Gru."),
-    };
-
     /// <summary>(u, v, h, c) → (h', c') for B columns; u and v may be overwritten with what <see cref="Backward"/> reads.</summary>
-    /// <remarks>h is <see cref="StateSize"/> x B, c and the gate blocks use H (<paramref name="hidden"/>); <paramref name="ownWeight"/> is <see cref="OwnWeight"/>'s tensor of this layer-direction (empty when none).</remarks>
+    /// <remarks>h is S x B (the description's state size), c and the gate blocks use H (<paramref name="hidden"/>); <paramref name="ownWeight"/> is the description's fifth tensor of this layer-direction (empty when none).</remarks>
     public abstract void Forward(
         Span<T> u, Span<T> v, ReadOnlySpan<T> hPrev, ReadOnlySpan<T> cPrev, Span<T> hNext, Span<T> cNext, int hidden, ReadOnlySpan<T> ownWeight);
 

@@ -8,11 +8,9 @@ namespace RnnCore.Cells;
 /// The vanilla (Elman) cell, PyTorch's <c>nn.RNN</c> (G = 1): <c>h' = f(u + v)</c> with <c>u = W_ih x + b_ih</c>,
 /// <c>v = W_hh h + b_hh</c>, f = tanh or ReLU.
 /// </summary>
-internal sealed class VanillaCell<T>(HiddenActivation activation) : RecurrentCell<T>
+internal sealed class VanillaCell<T>(HiddenActivation activation) : RecurrentCell<T>(VanillaCell.Description)
     where T : unmanaged, IFloatingPointIeee754<T>
 {
-    public override int Gates => 1;
-
     /// <summary>h' = f(u + v) element by element, and the backward reads h' alone: u is computed where h' goes.</summary>
     public override bool ProjectionInState => true;
 
@@ -58,5 +56,31 @@ internal sealed class VanillaCell<T>(HiddenActivation activation) : RecurrentCel
         }
 
         dhPrevDirect.Clear();
+    }
+}
+
+/// <summary>The VanillaCell cell's description (see <see cref="CellDescription"/>), declared beside its step.</summary>
+internal static class VanillaCell
+{
+    /// <summary>The VanillaCell cell's names, gates, tensors and ONNX mapping.</summary>
+    public static readonly CellDescription Description = new Declared
+    {
+        Kind = RecurrentCellKind.Vanilla,
+        DisplayName = "vanilla",
+        SummaryName = "Elman RNN",
+        FileCode = 1,
+        PyTorchModule = "nn.RNN",
+        SafeTensorsName = "rnn",
+        Gates = 1,
+        UsesHiddenActivation = true,
+        Tensors = CellTensor.PyTorchStandard(gates: 1),
+
+        // ONNX RNN: one block; activations = [f] per direction (ONNX's default is tanh, so ReLU must be named).
+        Onnx = new OnnxCellMapping("RNN", [0], [], ActivationsFromHiddenActivation: true),
+    };
+
+    private sealed class Declared : CellDescription
+    {
+        public override RecurrentCell<T> Create<T>(HiddenActivation hiddenActivation, int? projectionSize = null) => new VanillaCell<T>(hiddenActivation);
     }
 }

@@ -77,14 +77,14 @@ public sealed class LayerInitialization
             if (initializers[p] is null || initializers[p].NeedsMatrix)
             {
                 throw new ArgumentException(
-                    $"{RecurrentLayer<T>.TensorNames[p]} is a vector but {initializers[p]?.Name ?? "null"} needs a matrix; use Zeros, PyTorchDefault, Uniform or Normal.",
-                    RecurrentLayer<T>.TensorNames[p]);
+                    $"{Models.NetworkTensors.LayerNames[p]} is a vector but {initializers[p]?.Name ?? "null"} needs a matrix; use Zeros, PyTorchDefault, Uniform or Normal.",
+                    Models.NetworkTensors.LayerNames[p]);
             }
         }
 
         for (int p = 0; p < 3; p++)
         {
-            ArgumentNullException.ThrowIfNull(initializers[p], RecurrentLayer<T>.TensorNames[p]);
+            ArgumentNullException.ThrowIfNull(initializers[p], Models.NetworkTensors.LayerNames[p]);
         }
 
         (int Rows, int Columns)[] shapes =

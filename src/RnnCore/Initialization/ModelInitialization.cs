@@ -157,47 +157,49 @@ public sealed class ModelInitialization
                 $"ForgetGateBias ({ForgetGateBias}) and ChronoMaxSteps ({ChronoMaxSteps}) both set the forget-gate bias; set one of them.", nameof(ChronoMaxSteps));
         }
 
+        if (model.FusedBias)
+        {
+            throw new ArgumentException("model is a RecurrentLayer, whose one hidden bias b_h has no b_ih/b_hh split; initialize it with LayerInitialization.", nameof(model));
+        }
+
         int h = model.HiddenSize, hs = model.StateSize, d = model.Directions, gates = model.Cell.Gates;
+        (int Input, int Forget)? gatesWithForget = model.Cell.Description.ForgetGate;
         var random = new SeededRandom(seed);
         for (int ld = 0; ld < model.Layers * d; ld++)
         {
-            // state_dict order per layer-direction: weight_ih, weight_hh, bias_ih, bias_hh, then the cell's own weight
-            // (the projected LSTM's W_hr, P x H, filled like W_hh: one block) — the constructor's order.
-            ReadOnlySpan<int> tensor = model.TensorIndices(ld);
+            // The cell's tensor order per layer-direction: weight_ih, weight_hh, bias_ih, bias_hh, then a cell's own weight
+            // (the projected LSTM's W_hr, P x H, filled like W_hh: one block) — the constructor's order. h has S values
+            // (H, or P with projections): W_hh is G·H x S and the layer above reads D·S.
             int inputRows = ld / d == 0 ? model.InputSize : d * hs;
-            Span<T> inputBias = model.Parameters[tensor[2]];
-            Span<T> recurrentBias = tensor[3] >= 0 ? model.Parameters[tensor[3]] : default; // none when fused (the vanilla layer's b_h)
-            InputWeights.FillTensor(model.Parameters[tensor[0]], gates * h, inputRows, 1, h, random);
-            RecurrentWeights.FillTensor(model.Parameters[tensor[1]], gates * h, hs, gates, h, random);
+            Span<T> inputBias = model.CellTensor(ld, 2);
+            Span<T> recurrentBias = model.CellTensor(ld, 3);
+            InputWeights.FillTensor(model.CellTensor(ld, 0), gates * h, inputRows, 1, h, random);
+            RecurrentWeights.FillTensor(model.CellTensor(ld, 1), gates * h, hs, gates, h, random);
             InputBiases.FillTensor(inputBias, gates * h, 1, 1, h, random);
-            if (tensor[3] >= 0)
+            RecurrentBiases.FillTensor(recurrentBias, gates * h, 1, 1, h, random);
+            if (model.OwnWeights(ld) is { Length: > 0 } ownWeight)
             {
-                RecurrentBiases.FillTensor(recurrentBias, gates * h, 1, 1, h, random);
+                RecurrentWeights.FillTensor(ownWeight, hs, h, 1, h, random);
+            }
+            if (ForgetGateBias is double forget && gatesWithForget is (_, int forgetBlock))
+            {
+                // The forget block (LSTM's f, rows H..2H) in b_ih; b_hh carries nothing there, so the sum is exact.
+                inputBias.Slice(forgetBlock * h, h).Fill(T.CreateTruncating(forget));
+                recurrentBias.Slice(forgetBlock * h, h).Clear();
             }
 
-            if (tensor[4] >= 0)
+            if (ChronoMaxSteps is int maxSteps && gatesWithForget is (int inputBlock, int chronoForget))
             {
-                RecurrentWeights.FillTensor(model.Parameters[tensor[4]], hs, h, 1, h, random);
-            }
-
-            if (ForgetGateBias is double forget && model.Options.Cell == RecurrentCellKind.Lstm)
-            {
-                // Gate order i, f, g, o: the forget block is rows H..2H. b_ih carries the value, b_hh nothing, so the sum is exact.
-                inputBias.Slice(h, h).Fill(T.CreateTruncating(forget));
-                recurrentBias.Slice(h, h).Clear();
-            }
-
-            if (ChronoMaxSteps is int maxSteps && model.Options.Cell == RecurrentCellKind.Lstm)
-            {
-                // Chrono: b_f = ln u, u ~ U(1, T_max − 1); b_i = −b_f (rows 0..H are i, H..2H are f), all in b_ih.
+                // Chrono: b_f = ln u, u ~ U(1, T_max − 1); b_i = −b_f, all in b_ih.
                 for (int j = 0; j < h; j++)
                 {
                     double forgetBias = PortableMath.Log(random.NextUniform(1, maxSteps - 1));
-                    inputBias[h + j] = T.CreateTruncating(forgetBias);
-                    inputBias[j] = T.CreateTruncating(-forgetBias);
+                    inputBias[(chronoForget * h) + j] = T.CreateTruncating(forgetBias);
+                    inputBias[(inputBlock * h) + j] = T.CreateTruncating(-forgetBias);
                 }
 
-                recurrentBias.Slice(0, 2 * h).Clear();
+                recurrentBias.Slice(inputBlock * h, h).Clear();
+                recurrentBias.Slice(chronoForget * h, h).Clear();
             }
         }
 

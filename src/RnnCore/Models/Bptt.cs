@@ -292,7 +292,7 @@ public sealed class Bptt<T>
         TensorSet<T> g = gradients.ParameterGradients;
         ReadOnlySpan<int> tensor = model.TensorIndices(ld);
         ReadOnlySpan<T> ownWeight = model.OwnWeights(ld);
-        Span<T> ownWeightGradient = tensor[4] >= 0 ? g[tensor[4]] : default;
+        Span<T> ownWeightGradient = tensor.Length > 4 ? g[tensor[4]] : default; // a fifth tensor is the cell's own weight
         ownWeightGradient.Clear(); // the cell adds every step's share
         int chunks = TimeChunks.Count(steps, b, ChunkColumns);
         for (int chunk = chunks - 1; chunk >= 0; chunk--)

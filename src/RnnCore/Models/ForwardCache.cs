@@ -193,9 +193,9 @@ public sealed class ForwardCache<T>
     /// <exception cref="InvalidOperationException">The cell has no cell state.</exception>
     public Matrix<T> FinalCell(int index)
     {
-        if (Options.Cell != RecurrentCellKind.Lstm)
+        if (!NetworkTensors.Cell(Options).HasCellState)
         {
-            throw new InvalidOperationException($"a {Options.Cell} cell has no cell state; only Lstm carries c.");
+            throw new InvalidOperationException($"a {Options.Cell} cell has no cell state; only a cell that carries c (Lstm) has a final c.");
         }
 
         return FinalStateMatrix(Cells[CheckIndex(index)]);

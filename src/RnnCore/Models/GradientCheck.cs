@@ -219,7 +219,7 @@ public static class GradientCheck
     /// <summary>Which ReLU units are on (h &gt; 0) at every step; empty for tanh, which has no kinks.</summary>
     private static bool[] ActivePattern(RecurrentModel<double> network, ForwardCache<double> cache)
     {
-        if (network.Options.Cell != RecurrentCellKind.Vanilla || network.Options.HiddenActivation != HiddenActivation.Relu)
+        if (!network.Cell.Description.UsesHiddenActivation || network.Options.HiddenActivation != HiddenActivation.Relu)
         {
             return [];
         }

@@ -62,44 +62,43 @@ public sealed class NetworkSummary
         return text.Append(CultureInfo.InvariantCulture, $"Total: {TotalParameters:N0} parameters ({ParameterBytes:N0} bytes)").ToString();
     }
 
-    /// <summary>The summary of a layer: its recurrence (W_x, W_h, b_h) and its output layer (W_y, b_y).</summary>
-    internal static NetworkSummary Of<T>(RecurrentLayer<T> layer)
+    /// <summary>
+    /// The summary of a network: one row per layer (both directions together), then the head, each counting the
+    /// network's own parameters (the layer's one b_h, a model's b_ih and b_hh). The layer keeps the design card's names:
+    /// rows <c>recurrent</c> and <c>output</c>, titled by its hidden activation.
+    /// </summary>
+    internal static NetworkSummary Of<T>(RecurrentModel<T> network)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int i = layer.InputSize, h = layer.HiddenSize, o = layer.OutputSize;
-        string hidden = layer.HiddenActivation == HiddenActivation.Tanh ? "tanh" : "ReLU";
-        NetworkSummaryRow[] rows =
-        [
-            new("recurrent", $"Elman RNN ({hidden})", 1, i, h, ((long)h * i) + ((long)h * h) + h),
-            new("output", $"Linear + {Output(layer.OutputActivation)}", 1, h, o, ((long)o * h) + o),
-        ];
-        return new NetworkSummary($"RecurrentLayer<{TypeName<T>()}>: {hidden}, hidden size {h}", rows, Unsafe.SizeOf<T>());
-    }
-
-    /// <summary>The summary of a model: one row per layer (both directions together), then the head.</summary>
-    internal static NetworkSummary Of<T>(RecurrentModel<T> model)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        RecurrentModelOptions options = model.Options;
-        int h = options.HiddenSize, hs = model.StateSize, d = model.Directions;
-        int gates = model.Cell.Gates;
-        string cell = options.Cell switch
-        {
-            RecurrentCellKind.Lstm when options.ProjectionSize is int p => $"LSTM (projection {p})",
-            RecurrentCellKind.Lstm => "LSTM",
-            RecurrentCellKind.Gru => "GRU",
-            _ => $"Elman RNN ({(options.HiddenActivation == HiddenActivation.Tanh ? "tanh" : "ReLU")})",
-        };
+        RecurrentModelOptions options = network.Options;
+        int h = options.HiddenSize, hs = network.StateSize, d = network.Directions;
+        bool layer = network is RecurrentLayer<T>;
+        Cells.CellDescription description = network.Cell.Description;
+        string activation = options.HiddenActivation == HiddenActivation.Tanh ? "tanh" : "ReLU";
+        string cell = description.SummaryTitle(options.HiddenActivation, options.ProjectionSize);
         var rows = new List<NetworkSummaryRow>();
-        for (int layer = 0; layer < options.Layers; layer++)
+        for (int k = 0; k < options.Layers; k++)
         {
-            int inputs = layer == 0 ? options.InputSize : d * hs;
-            long perDirection = ((long)gates * h * inputs) + ((long)gates * h * hs) + (2L * gates * h)
-                + (model.Cell.OwnWeight(h) is { } own ? (long)own.Rows * own.Columns : 0);
-            rows.Add(new NetworkSummaryRow($"rnn layer {layer}", cell, d, inputs, d * hs, d * perDirection));
+            int inputs = k == 0 ? options.InputSize : d * hs;
+            long parameters = 0;
+            for (int ld = k * d; ld < (k + 1) * d; ld++)
+            {
+                foreach (int index in network.TensorIndices(ld))
+                {
+                    parameters += index >= 0 ? network.Parameters.GetLength(index) : 0;
+                }
+            }
+
+            rows.Add(new NetworkSummaryRow(layer ? "recurrent" : $"rnn layer {k}", cell, d, inputs, d * hs, parameters));
         }
 
-        rows.Add(new NetworkSummaryRow("head", $"Linear + {Output(options.OutputActivation)}", 1, d * hs, options.OutputSize, ((long)options.OutputSize * d * hs) + options.OutputSize));
+        long head = (long)network.Parameters.GetLength(network.HeadWeightIndex) + network.Parameters.GetLength(network.HeadBiasIndex);
+        rows.Add(new NetworkSummaryRow(layer ? "output" : "head", $"Linear + {Output(options.OutputActivation)}", 1, d * hs, options.OutputSize, head));
+        if (layer)
+        {
+            return new NetworkSummary($"RecurrentLayer<{TypeName<T>()}>: {activation}, hidden size {h}", rows, Unsafe.SizeOf<T>());
+        }
+
         string layers = options.Layers == 1 ? "1 layer" : $"{options.Layers} layers";
         string shape = $"{cell}, {layers}, hidden size {h}{(d == 2 ? ", bidirectional" : string.Empty)}"
             + (options.Dropout > 0 ? string.Create(CultureInfo.InvariantCulture, $", dropout {options.Dropout}") : string.Empty);

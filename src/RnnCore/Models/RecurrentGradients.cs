@@ -93,9 +93,9 @@ public sealed class RecurrentGradients<T>
     /// <exception cref="InvalidOperationException">The cell has no cell state.</exception>
     public Matrix<T> InitialCell(int index)
     {
-        if (Options.Cell != RecurrentCellKind.Lstm)
+        if (!_model.Cell.HasCellState)
         {
-            throw new InvalidOperationException($"a {Options.Cell} cell has no cell state; only Lstm carries c.");
+            throw new InvalidOperationException($"a {Options.Cell} cell has no cell state; only a cell that carries c (Lstm) has dL/dc_0.");
         }
 
         return Matrix<T>.Build.Dense(Options.HiddenSize, Batch, InitialCellData[CheckIndex(index)].ToArray());

@@ -61,8 +61,8 @@ public sealed class RecurrentLayer<T> : RecurrentModel<T>
         By = Vector<T>.Build.Dense(ParameterArray(4));
     }
 
-    /// <summary>The names of the five parameters, in the order of <see cref="RecurrentModel{T}.Parameters"/>.</summary>
-    internal static readonly string[] TensorNames = ["Wx", "Wh", "Wy", "Bh", "By"];
+    /// <summary>The layer's cell: the vanilla (Elman) cell, by definition.</summary>
+    internal const RecurrentCellKind CellKind = RecurrentCellKind.Vanilla;
 
     /// <summary>The hidden activation f.</summary>
     public HiddenActivation HiddenActivation => Options.HiddenActivation;
@@ -120,7 +120,7 @@ public sealed class RecurrentLayer<T> : RecurrentModel<T>
         _ = Guard.ElementCount<T>(outputSize, hiddenSize, "Wy", smaller);
         return new RecurrentModelOptions(inputSize, hiddenSize, outputSize)
         {
-            Cell = RecurrentCellKind.Vanilla,
+            Cell = CellKind,
             HiddenActivation = hiddenActivation,
             OutputActivation = outputActivation,
             Seed = seed,

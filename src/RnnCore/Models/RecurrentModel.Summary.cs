@@ -8,5 +8,5 @@ public partial class RecurrentModel<T>
     /// input and output features per step, parameters) and one for the head, and the total.
     /// </summary>
     /// <returns>The summary; <c>ToString()</c> gives it as a table.</returns>
-    public NetworkSummary Summary() => this is RecurrentLayer<T> layer ? NetworkSummary.Of(layer) : NetworkSummary.Of(this);
+    public NetworkSummary Summary() => NetworkSummary.Of(this);
 }

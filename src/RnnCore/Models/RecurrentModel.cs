@@ -39,8 +39,8 @@ public partial class RecurrentModel<T>
     private readonly T[][] _recurrentWeights; // W_hh, [G·H, H]
     private readonly T[][] _inputBiases; // b_ih, [G·H] (the one fused bias b_h when the network fuses them)
     private readonly T[][] _recurrentBiases; // b_hh, [G·H] (zeros, and no parameter, when the network fuses the biases)
-    private readonly T[][] _ownWeights; // the cell's own weight (RecurrentCell.OwnWeight: the projected LSTM's W_hr), or empty
-    private readonly int[][] _tensorIndex; // per layer-direction: the Parameters index of W_ih, W_hh, b_ih, b_hh, own weight (−1: none)
+    private readonly T[][][] _cellTensors; // per layer-direction, the cell's tensors (the four above first)
+    private readonly int[][] _tensorIndex; // per layer-direction: the Parameters index of each cell tensor (−1: no parameter, the fused b_hh)
     private readonly (int Rows, int Columns)[] _shapes;
     private readonly Dictionary<string, int> _index;
     private SeededRandom _random; // initialization, then dropout masks
@@ -104,97 +104,73 @@ public partial class RecurrentModel<T>
 
         Options = options;
         FusedBias = fusedBias;
-        Cell = RecurrentCell<T>.Create(options.Cell, options.HiddenActivation, options.ProjectionSize);
-        int h = options.HiddenSize;
-        int hs = Cell.StateSize(h);
-        StateSize = hs;
-        int d = Directions;
-        int gh = Cell.Gates * h;
-        int count = options.Layers * d;
-        (string Name, int Rows, int Columns)? own = Cell.OwnWeight(h);
-        _inputWeights = new T[count][];
-        _recurrentWeights = new T[count][];
-        _inputBiases = new T[count][];
-        _recurrentBiases = new T[count][];
-        _ownWeights = new T[count][];
-        _tensorIndex = new int[count][];
-        var names = new List<string>();
-        var tensors = new List<Memory<T>>();
-        var shapes = new List<(int, int)>();
-        var bounds = new List<double>();
-        double recurrentBound = 1.0 / Math.Sqrt(h);
-        double headBound = 1.0 / Math.Sqrt(d * hs);
-        void Add(string name, T[] tensor, int rows, int columns, double bound)
+        CellDescription description = CellRegistry.Of(options.Cell, options.ProjectionSize);
+        Cell = description.Create<T>(options.HiddenActivation, options.ProjectionSize);
+        StateSize = description.StateSize(options.HiddenSize, options.ProjectionSize);
+        int count = options.Layers * Directions;
+        if (fusedBias && (count != 1 || description.Gates != 1 || description.Tensors.Count != 4))
         {
-            names.Add(name);
-            tensors.Add(tensor);
-            shapes.Add((rows, columns));
-            bounds.Add(bound);
+            throw new ArgumentException("a fused hidden bias is the vanilla layer's: one vanilla layer, one direction.", nameof(options));
         }
 
+        // Every tensor of every layer-direction as the cell describes it; the model multiplies the first four.
+        NetworkTensor[] pytorch = NetworkTensors.PyTorch(options);
+        _cellTensors = new T[count][][];
         for (int ld = 0; ld < count; ld++)
         {
-            int inputRows = ld / d == 0 ? options.InputSize : d * hs;
-            string suffix = $"_l{ld / d}{(ld % d == 1 ? "_reverse" : string.Empty)}";
-            _inputWeights[ld] = new T[Guard.ElementCount<T>(gh, inputRows, "rnn.weight_ih" + suffix)];
-            _recurrentWeights[ld] = new T[Guard.ElementCount<T>(gh, hs, "rnn.weight_hh" + suffix)];
-            _inputBiases[ld] = new T[gh];
-            _recurrentBiases[ld] = new T[gh];
-            _ownWeights[ld] = own is { } o ? new T[Guard.ElementCount<T>(o.Rows, o.Columns, $"rnn.{o.Name}{suffix}")] : [];
-            if (!fusedBias)
+            _cellTensors[ld] = new T[description.Tensors.Count][];
+        }
+
+        foreach (NetworkTensor tensor in pytorch.Where(t => !t.IsHead))
+        {
+            _cellTensors[tensor.LayerDirection][tensor.Index] = new T[Guard.ElementCount<T>(tensor.Rows, tensor.Columns, tensor.Name)];
+        }
+
+        _inputWeights = _cellTensors.Select(t => t[0]).ToArray();
+        _recurrentWeights = _cellTensors.Select(t => t[1]).ToArray();
+        _inputBiases = _cellTensors.Select(t => t[2]).ToArray();
+        _recurrentBiases = _cellTensors.Select(t => t[3]).ToArray();
+        Head = new OutputHead<T>(Directions * StateSize, options.OutputSize, options.OutputActivation);
+
+        // The parameter table: PyTorch's state_dict, or the layer's W_x, W_h, W_y, b_h, b_y (b_hh stays a zero array).
+        NetworkTensor[] table = NetworkTensors.Parameters(options, fusedBias);
+        _tensorIndex = Enumerable.Range(0, count).Select(_ => Enumerable.Repeat(-1, description.Tensors.Count).ToArray()).ToArray();
+        var tensors = new Memory<T>[table.Length];
+        for (int i = 0; i < table.Length; i++)
+        {
+            NetworkTensor tensor = table[i];
+            if (tensor.IsHead)
             {
-                int first = names.Count;
-                _tensorIndex[ld] = [first, first + 1, first + 2, first + 3, own is null ? -1 : first + 4];
-                Add("rnn.weight_ih" + suffix, _inputWeights[ld], gh, inputRows, recurrentBound);
-                Add("rnn.weight_hh" + suffix, _recurrentWeights[ld], gh, hs, recurrentBound);
-                Add("rnn.bias_ih" + suffix, _inputBiases[ld], gh, 1, recurrentBound);
-                Add("rnn.bias_hh" + suffix, _recurrentBiases[ld], gh, 1, recurrentBound);
-                if (own is { } ownWeight)
+                tensors[i] = tensor.Index == 0 ? Head.Weight : Head.Bias;
+                if (tensor.Index == 0)
                 {
-                    // PyTorch's state_dict order: the cell's own weight follows b_hh (weight_hr_l{k} from U(−1/√H, 1/√H)).
-                    Add($"rnn.{ownWeight.Name}{suffix}", _ownWeights[ld], ownWeight.Rows, ownWeight.Columns, recurrentBound);
+                    HeadWeightIndex = i;
+                }
+                else
+                {
+                    HeadBiasIndex = i;
                 }
             }
-        }
-
-        Head = new OutputHead<T>(d * hs, options.OutputSize, options.OutputActivation);
-        if (fusedBias)
-        {
-            if (count != 1 || Cell.Gates != 1)
+            else
             {
-                throw new ArgumentException("a fused hidden bias is the vanilla layer's: one vanilla layer, one direction.", nameof(options));
+                tensors[i] = _cellTensors[tensor.LayerDirection][tensor.Index];
+                _tensorIndex[tensor.LayerDirection][tensor.Index] = i;
             }
-
-            // The design card's order, W_x, W_h, W_y, b_h, b_y: the order RecurrentLayer has always drawn its weights in.
-            _tensorIndex[0] = [0, 1, 3, -1, -1];
-            Add("Wx", _inputWeights[0], h, options.InputSize, recurrentBound);
-            Add("Wh", _recurrentWeights[0], h, h, recurrentBound);
-            Add("Wy", Head.Weight, options.OutputSize, h, headBound);
-            Add("Bh", _inputBiases[0], h, 1, recurrentBound);
-            Add("By", Head.Bias, options.OutputSize, 1, headBound);
-            HeadWeightIndex = 2;
-            HeadBiasIndex = 4;
-        }
-        else
-        {
-            HeadWeightIndex = names.Count;
-            HeadBiasIndex = names.Count + 1;
-            Add("head.weight", Head.Weight, options.OutputSize, d * hs, headBound);
-            Add("head.bias", Head.Bias, options.OutputSize, 1, headBound);
         }
 
-        ParameterNames = names.ToArray();
-        _shapes = shapes.ToArray();
-        _index = names.Select((name, i) => (name, i)).ToDictionary(p => p.name, p => p.i);
-        Parameters = new TensorSet<T>(names, tensors);
+        ParameterNames = table.Select(t => t.Name).ToArray();
+        _shapes = table.Select(t => ((int)t.Rows, (int)t.Columns)).ToArray();
+        _index = ParameterNames.Select((name, i) => (name, i)).ToDictionary(p => p.name, p => p.i);
+        Parameters = new TensorSet<T>(ParameterNames, tensors);
 
         _random = new SeededRandom(options.Seed);
         for (int i = 0; i < Parameters.Count; i++)
         {
             Span<T> tensor = Parameters[i];
+            double bound = table[i].Bound;
             for (int e = 0; e < tensor.Length; e++)
             {
-                tensor[e] = T.CreateTruncating(_random.NextUniform(-bounds[i], bounds[i]));
+                tensor[e] = T.CreateTruncating(_random.NextUniform(-bound, bound));
             }
         }
     }
@@ -208,7 +184,7 @@ public partial class RecurrentModel<T>
     /// <summary>Hidden size H of each direction.</summary>
     public int HiddenSize => Options.HiddenSize;
 
-    /// <summary>The size of h: H, or P for an LSTM with projections (the cell says it: <see cref="RecurrentCell{T}.StateSize"/>).</summary>
+    /// <summary>The size of h: H, or P for an LSTM with projections (the cell's description says it: <see cref="CellDescription.StateSize"/>).</summary>
     internal int StateSize { get; }
 
     /// <summary>Output size O.</summary>
@@ -609,7 +585,7 @@ public partial class RecurrentModel<T>
 
             // v = W_hh h + b_hh, the only product inside the loop, with the cell step fused into its epilogue.
             ColumnBlocks.BroadcastColumns<T>(_recurrentBiases[ld], v);
-            var step = new CellStepEpilogue<T>(Cell, projections, projectionOffset + (s * gh * b), hiddens, cells, s, b, h, hs, _ownWeights[ld]);
+            var step = new CellStepEpilogue<T>(Cell, projections, projectionOffset + (s * gh * b), hiddens, cells, s, b, h, hs, OwnWeights(ld));
             long badProduct = Gemm.Multiply(packed, false, b, one, hPrev, hs, one, v, gh, ref step);
             if (badProduct >= 0)
             {
@@ -739,16 +715,22 @@ public partial class RecurrentModel<T>
     /// <summary>The storage of parameter <paramref name="index"/> (a whole array).</summary>
     internal T[] ParameterArray(int index) => (T[])MemoryMarshalArray(Parameters, index);
 
-    /// <summary>
-    /// The <see cref="Parameters"/> indices of layer-direction <paramref name="ld"/>'s W_ih, W_hh, b_ih, b_hh and the cell's
-    /// own weight (−1 for b_hh when fused, −1 for a cell without its own weight).
-    /// </summary>
+    /// <summary>The <see cref="Parameters"/> indices of layer-direction <paramref name="ld"/>'s cell tensors (W_ih, W_hh, b_ih, b_hh, …; −1 for b_hh when fused).</summary>
     internal ReadOnlySpan<int> TensorIndices(int ld) => _tensorIndex[ld];
 
     internal T[] RecurrentWeights(int ld) => _recurrentWeights[ld];
 
-    /// <summary>The cell's own weight of layer-direction <paramref name="ld"/> (<see cref="RecurrentCell{T}.OwnWeight"/>), empty when none.</summary>
-    internal T[] OwnWeights(int ld) => _ownWeights[ld];
+    /// <summary>
+    /// Tensor <paramref name="index"/> of layer-direction <paramref name="ld"/> as the cell describes it (PyTorch's
+    /// view): for the fused layer, b_hh is a zero array that no parameter shows and b_ih is b_h.
+    /// </summary>
+    internal T[] CellTensor(int ld, int index) => _cellTensors[ld][index];
+
+    /// <summary>
+    /// The cell's own weight of layer-direction <paramref name="ld"/>: its description's fifth tensor (the projected
+    /// LSTM's W_hr), handed to the cell's steps; empty when the cell has four.
+    /// </summary>
+    internal T[] OwnWeights(int ld) => _cellTensors[ld].Length > 4 ? _cellTensors[ld][4] : [];
 
     private static string Describe(RecurrentModelOptions o)
         => $"(cell {o.Cell}, layers {o.Layers}, directions {(o.Bidirectional ? 2 : 1)}, I={o.InputSize}, H={o.HiddenSize}{(o.ProjectionSize is int p ? $", P={p}" : string.Empty)}, O={o.OutputSize})";

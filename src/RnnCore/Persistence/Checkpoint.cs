@@ -5,22 +5,23 @@ using RnnCore.Optimizers;
 namespace RnnCore.Persistence;
 
 /// <summary>
-/// What <see cref="ModelFile.LoadCheckpoint{T}(string)"/> returns: the model, and, when the file holds them, the
-/// optimizer's state and the training position, everything a run needs to continue as if it had never stopped.
+/// What <see cref="ModelFile.LoadCheckpoint{T}(string)"/> returns: the network (a <see cref="RecurrentLayer{T}"/> for a
+/// layer's file; a model with its dropout generator where it stood), and, when the file holds them, the optimizer's
+/// state and the training position: everything a run needs to continue as if it had never stopped.
 /// </summary>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
 public sealed class Checkpoint<T>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
-    internal Checkpoint(RecurrentLayer<T> layer, OptimizerState<T>? optimizerState, TrainingPosition? position)
+    internal Checkpoint(RecurrentModel<T> model, OptimizerState<T>? optimizerState, TrainingPosition? position)
     {
-        Layer = layer;
+        Model = model;
         OptimizerState = optimizerState;
         Position = position;
     }
 
-    /// <summary>The model, with its sizes, activations and parameters as saved.</summary>
-    public RecurrentLayer<T> Layer { get; }
+    /// <summary>The network, with its options, parameters and dropout generator state as saved.</summary>
+    public RecurrentModel<T> Model { get; }
 
     /// <summary>The optimizer's state as saved, or null when the file holds none.</summary>
     public OptimizerState<T>? OptimizerState { get; }
@@ -35,8 +36,5 @@ public sealed class Checkpoint<T>
     /// <param name="optimizer">The optimizer that continues the run: one of RnnCore's, which derive from <see cref="OptimizerBase{T}"/>.</param>
     /// <exception cref="InvalidOperationException">The file held no optimizer state.</exception>
     /// <exception cref="ArgumentException">The state belongs to another kind of optimizer or to other options, or the optimizer is not one of RnnCore's; nothing is changed.</exception>
-    public void RestoreOptimizer(IOptimizer<T> optimizer)
-    {
-        ModelFileSections.RestoreOptimizer(OptimizerState, optimizer);
-    }
+    public void RestoreOptimizer(IOptimizer<T> optimizer) => ModelFileSections.RestoreOptimizer(OptimizerState, optimizer);
 }

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Globalization;
 using System.Numerics;
 using RnnCore.Internal;
 using RnnCore.Models;
@@ -7,27 +8,28 @@ using RnnCore.Optimizers;
 namespace RnnCore.Persistence;
 
 /// <summary>
-/// RnnCore's own model and checkpoint file: versioned, checksummed, saved atomically, and loaded only when every byte
-/// checks out. A model file holds the kind of model, its cell, sizes, layers, directions, dropout, activations and a
-/// table of named tensors; a checkpoint adds the optimizer's state and the training position (and, for a
-/// <see cref="RecurrentModel{T}"/>, the file always holds its dropout generator's state), so that a run stopped after
-/// any batch and resumed from its checkpoint ends with parameters bit-identical to a run that never stopped.
+/// RnnCore's own model and checkpoint file, for every network (a <see cref="RecurrentLayer{T}"/> or any
+/// <see cref="RecurrentModel{T}"/>): versioned, checksummed, saved atomically, and loaded only when every byte checks
+/// out. A model file holds the kind of network, its cell, sizes, layers, directions, dropout, activations, its dropout
+/// generator's state and a table of named tensors; a checkpoint adds the optimizer's state and the training position, so
+/// that a run stopped after any batch and resumed from its checkpoint ends with parameters bit-identical to a run that
+/// never stopped.
 /// </summary>
 /// <remarks>
 /// <para>
-/// This release writes format version 2 (laid out in docs/saving-and-interop.md) for both a vanilla
-/// <see cref="RecurrentLayer{T}"/> and a <see cref="RecurrentModel{T}"/>, and reads versions 1 (the first release's,
-/// which only held a <see cref="RecurrentLayer{T}"/>) and 2. Every number is little-endian; every file starts with the
+/// This release writes format version 2 (laid out in docs/saving-and-interop.md) and reads versions 1 (the first
+/// release's, which only held a <see cref="RecurrentLayer{T}"/>) and 2. A layer's file loads as a
+/// <see cref="RecurrentLayer{T}"/> (test it with <c>is RecurrentLayer&lt;T&gt; layer</c>), any other as a
+/// <see cref="RecurrentModel{T}"/>. Every number is little-endian; every file starts with the
 /// signature 89 52 4E 4E 0D 0A 1A 0A ("\x89RNN\r\n\x1A\n": a text-mode copy or a 7-bit channel breaks it), the format
 /// version (uint32) and the length of the whole file (uint64), and ends with the CRC-32C of every byte before it.
 /// </para>
 /// <para>
 /// Loading reads the declared length (never more than the stream holds), checks the checksum, and only then reads the
 /// fields, each bounded by the bytes that remain; the model is built only after the whole file is validated. Any
-/// problem is a <see cref="ModelFormatException"/>; I/O errors of the file system keep their own types. A valid file of
-/// another kind of model than the call asks for (a <see cref="RecurrentModel{T}"/> read with <see cref="Load{T}(string)"/>,
-/// a layer read with <see cref="LoadModel{T}(string)"/>), or one whose shape differs from the target of a
-/// <c>LoadInto</c>, is refused with <see cref="ModelFormatError.Mismatch"/> and a message saying what differs.
+/// problem is a <see cref="ModelFormatException"/>; I/O errors of the file system keep their own types. A valid file
+/// whose network differs from the target of a <c>LoadInto</c> is refused with <see cref="ModelFormatError.Mismatch"/>
+/// and a message saying what differs. A file naming a cell this build does not know is refused, never read as another.
 /// </para>
 /// </remarks>
 public static class ModelFile
@@ -48,77 +50,82 @@ public static class ModelFile
     internal static ReadOnlySpan<byte> Signature => [0x89, (byte)'R', (byte)'N', (byte)'N', 0x0D, 0x0A, 0x1A, 0x0A];
 
     /// <summary>
-    /// Saves the model, and optionally the optimizer's state and the training position (a checkpoint), to
+    /// Saves the network, and optionally the optimizer's state and the training position (a checkpoint), to
     /// <paramref name="path"/> atomically: the bytes go to a temporary file in the same directory, are flushed to the
     /// disk, and replace <paramref name="path"/> in one rename, so a crash never leaves a broken file where a good one was.
+    /// The file records the network's dropout generator state, so a network loaded from it draws the same masks next.
     /// </summary>
-    /// <param name="layer">The model.</param>
+    /// <param name="network">The network: a <see cref="RecurrentLayer{T}"/> or any <see cref="RecurrentModel{T}"/>.</param>
     /// <param name="path">The file to create or replace.</param>
     /// <param name="optimizer">The optimizer whose state to include (one of RnnCore's, which derive from <see cref="OptimizerBase{T}"/>), or null for a plain model file.</param>
     /// <param name="position">The training position to include, or null.</param>
     /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
-    /// <exception cref="ArgumentException">The optimizer's state was built for another shape than the layer's, or the optimizer is not one of RnnCore's.</exception>
+    /// <exception cref="ArgumentException">The optimizer's state was built for other tensors than the network's, the optimizer is not one of RnnCore's, or <paramref name="network"/> holds a NaN or infinite parameter (such a file could not be loaded again); nothing is written.</exception>
     /// <exception cref="IOException">The file system refused the write (a permission denied or a file-size limit comes as an IOException whose inner exception is .NET's original); an existing file at <paramref name="path"/> is unchanged. See docs/hosting.md.</exception>
-    /// <exception cref="ArgumentException"><paramref name="layer"/> holds a NaN or infinite parameter (such a file could not be loaded again); nothing is written.</exception>
-    public static void Save<T>(RecurrentLayer<T> layer, string path, IOptimizer<T>? optimizer = null, TrainingPosition? position = null)
+    public static void Save<T>(RecurrentModel<T> network, string path, IOptimizer<T>? optimizer = null, TrainingPosition? position = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        byte[] bytes = ModelFileV2.Serialize(layer, ModelFileSections.CaptureState(optimizer), position);
+        byte[] bytes = ModelFileV2.Serialize(network, ModelFileSections.CaptureState(optimizer), position);
         AtomicFile.WriteAllBytes(path, bytes);
     }
 
-    /// <summary>Writes the model (and optionally the optimizer's state and the training position) to a stream, at its current position.</summary>
-    /// <param name="layer">The model.</param>
+    /// <summary>Writes the network (and optionally the optimizer's state and the training position) to a stream, at its current position.</summary>
+    /// <param name="network">The network.</param>
     /// <param name="stream">A writable stream; it is not closed.</param>
     /// <param name="optimizer">The optimizer whose state to include (one of RnnCore's), or null.</param>
     /// <param name="position">The training position to include, or null.</param>
     /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
-    /// <exception cref="ArgumentException">The stream is not writable, the optimizer's state was built for another shape than the layer's, or the optimizer is not one of RnnCore's.</exception>
-    public static void Save<T>(RecurrentLayer<T> layer, Stream stream, IOptimizer<T>? optimizer = null, TrainingPosition? position = null)
+    /// <exception cref="ArgumentException">The stream is not writable, the optimizer's state was built for other tensors than the network's, the optimizer is not one of RnnCore's, or the network holds a NaN or infinite parameter.</exception>
+    public static void Save<T>(RecurrentModel<T> network, Stream stream, IOptimizer<T>? optimizer = null, TrainingPosition? position = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         RequireWritable(stream);
-        stream.Write(ModelFileV2.Serialize(layer, ModelFileSections.CaptureState(optimizer), position));
+        stream.Write(ModelFileV2.Serialize(network, ModelFileSections.CaptureState(optimizer), position));
     }
 
-    /// <summary>Loads a model from a file written by <see cref="Save{T}(RecurrentLayer{T}, string, IOptimizer{T}, TrainingPosition)"/> (a checkpoint's extra sections are validated and ignored).</summary>
+    /// <summary>
+    /// Loads a network from a file written by <see cref="Save{T}(RecurrentModel{T}, string, IOptimizer{T}, TrainingPosition)"/>
+    /// (a checkpoint's extra sections are validated and ignored): a <see cref="RecurrentLayer{T}"/> for a layer's file
+    /// (every version 1 file is one), else a <see cref="RecurrentModel{T}"/> with the saved dropout generator state.
+    /// </summary>
     /// <param name="path">The file.</param>
     /// <typeparam name="T">The element type the file must hold.</typeparam>
-    /// <returns>A new layer with the saved sizes, activations and parameters.</returns>
+    /// <returns>A new network with the saved options and parameters.</returns>
     /// <exception cref="FileNotFoundException">There is no such file (file-system errors keep their own types).</exception>
-    /// <exception cref="ModelFormatException">The file is truncated, corrupted, of an unknown version, of the other element type, or not a valid model (see <see cref="ModelFormatException.Error"/>); or it holds a <see cref="RecurrentModel{T}"/> (<see cref="ModelFormatError.Mismatch"/>: load it with <see cref="LoadModel{T}(string)"/>).</exception>
+    /// <exception cref="ModelFormatException">The file is truncated, corrupted, of an unknown version, of the other element type, names a cell this build does not know, has data after its declared end, or is not a valid model (see <see cref="ModelFormatException.Error"/>).</exception>
     /// <exception cref="NotSupportedException"><typeparamref name="T"/> is neither float nor double.</exception>
-    public static RecurrentLayer<T> Load<T>(string path)
-        where T : unmanaged, IFloatingPointIeee754<T> => LoadCheckpoint<T>(path).Layer;
+    public static RecurrentModel<T> Load<T>(string path)
+        where T : unmanaged, IFloatingPointIeee754<T> => LoadCheckpoint<T>(path).Model;
 
-    /// <summary>Loads a model from a stream, reading exactly the file's declared length from its current position.</summary>
+    /// <summary>Loads a network from a stream, reading exactly the file's declared length from its current position; see <see cref="Load{T}(string)"/>.</summary>
     /// <param name="stream">A readable stream; it is not closed.</param>
     /// <typeparam name="T">The element type the file must hold.</typeparam>
-    /// <returns>A new layer with the saved sizes, activations and parameters.</returns>
+    /// <returns>A new network with the saved options and parameters.</returns>
     /// <exception cref="ModelFormatException">The data is truncated, corrupted, of an unknown version, of the other element type, or not a valid model.</exception>
     /// <exception cref="NotSupportedException"><typeparamref name="T"/> is neither float nor double.</exception>
-    public static RecurrentLayer<T> Load<T>(Stream stream)
-        where T : unmanaged, IFloatingPointIeee754<T> => LoadCheckpoint<T>(stream).Layer;
+    public static RecurrentModel<T> Load<T>(Stream stream)
+        where T : unmanaged, IFloatingPointIeee754<T> => LoadCheckpoint<T>(stream).Model;
 
-    /// <summary>Loads a model with its optimizer state and training position, when the file holds them.</summary>
+    /// <summary>Loads a network with its optimizer state and training position, when the file holds them.</summary>
     /// <param name="path">The file.</param>
     /// <typeparam name="T">The element type the file must hold.</typeparam>
-    /// <returns>The layer, and the optimizer state and position or null for each section the file does not hold.</returns>
-    /// <exception cref="ModelFormatException">The file is truncated, corrupted, of an unknown version, of the other element type, has data after its declared end, or is not a valid model; or it holds a <see cref="RecurrentModel{T}"/> (<see cref="ModelFormatError.Mismatch"/>: load it with <see cref="LoadModelCheckpoint{T}(string)"/>).</exception>
+    /// <returns>The network, and the optimizer state and position or null for each section the file does not hold.</returns>
+    /// <exception cref="FileNotFoundException">There is no such file (file-system errors keep their own types).</exception>
+    /// <exception cref="ModelFormatException">As for <see cref="Load{T}(string)"/>.</exception>
     /// <exception cref="NotSupportedException"><typeparamref name="T"/> is neither float nor double.</exception>
     public static Checkpoint<T> LoadCheckpoint<T>(string path)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         Guard.RequireSupportedElementType<T>();
-        return ToLayerCheckpoint(Parse<T>(ReadWholeFile(path)));
+        return Build(Parse<T>(ReadWholeFile(path)));
     }
 
-    /// <summary>Loads a model with its optimizer state and training position from a stream, reading exactly the file's declared length.</summary>
+    /// <summary>Loads a network with its optimizer state and training position from a stream, reading exactly the file's declared length.</summary>
     /// <param name="stream">A readable stream; it is not closed.</param>
     /// <typeparam name="T">The element type the file must hold.</typeparam>
-    /// <returns>The layer, and the optimizer state and position or null for each section the data does not hold.</returns>
+    /// <returns>The network, and the optimizer state and position or null for each section the data does not hold.</returns>
     /// <exception cref="ModelFormatException">The data is truncated, corrupted, of an unknown version, of the other element type, or not a valid model.</exception>
     /// <exception cref="NotSupportedException"><typeparamref name="T"/> is neither float nor double.</exception>
     public static Checkpoint<T> LoadCheckpoint<T>(Stream stream)
@@ -126,157 +133,42 @@ public static class ModelFile
     {
         ArgumentNullException.ThrowIfNull(stream);
         Guard.RequireSupportedElementType<T>();
-        return ToLayerCheckpoint(Parse<T>(ReadFile(stream)));
+        return Build(Parse<T>(ReadFile(stream)));
     }
 
     /// <summary>
-    /// Loads the parameters of a saved model into an existing layer of the same sizes and activations. The whole file is
-    /// validated first: on any failure the layer is unchanged.
+    /// Loads a saved network's parameters (and a model's dropout generator state) into an existing network of the same
+    /// kind, cell, layers, directions, sizes, dropout and activations. The whole file is validated first: on any failure
+    /// the network is unchanged.
     /// </summary>
-    /// <param name="layer">The layer to overwrite.</param>
+    /// <param name="network">The network to overwrite.</param>
     /// <param name="path">The file.</param>
     /// <typeparam name="T">The element type.</typeparam>
-    /// <returns>The loaded checkpoint (its <see cref="Checkpoint{T}.Layer"/> is a separate copy; <paramref name="layer"/> now holds the same parameters).</returns>
-    /// <exception cref="ModelFormatException">As for <see cref="LoadCheckpoint{T}(string)"/>, or the file is a valid model whose sizes or activations differ from the layer's (<see cref="ModelFormatError.Mismatch"/>; the message says which).</exception>
-    public static Checkpoint<T> LoadInto<T>(RecurrentLayer<T> layer, string path)
+    /// <returns>The loaded checkpoint (its <see cref="Checkpoint{T}.Model"/> is a separate copy; <paramref name="network"/> now holds the same parameters).</returns>
+    /// <exception cref="ModelFormatException">As for <see cref="LoadCheckpoint{T}(string)"/>, or the file is a valid model that differs from <paramref name="network"/> (<see cref="ModelFormatError.Mismatch"/>; the message says what).</exception>
+    public static Checkpoint<T> LoadInto<T>(RecurrentModel<T> network, string path)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        ArgumentNullException.ThrowIfNull(layer);
-        return CopyInto(layer, LoadCheckpoint<T>(path));
+        ArgumentNullException.ThrowIfNull(network);
+        return CopyInto(network, LoadCheckpoint<T>(path));
     }
 
-    /// <summary>Loads the parameters of a saved model from a stream into an existing layer; on any failure the layer is unchanged.</summary>
-    /// <param name="layer">The layer to overwrite.</param>
+    /// <summary>Loads a saved network's parameters from a stream into an existing network; on any failure the network is unchanged.</summary>
+    /// <param name="network">The network to overwrite.</param>
     /// <param name="stream">A readable stream; it is not closed.</param>
     /// <typeparam name="T">The element type.</typeparam>
     /// <returns>The loaded checkpoint.</returns>
-    /// <exception cref="ModelFormatException">As for <see cref="LoadCheckpoint{T}(Stream)"/>, or the sizes or activations differ from the layer's.</exception>
-    public static Checkpoint<T> LoadInto<T>(RecurrentLayer<T> layer, Stream stream)
+    /// <exception cref="ModelFormatException">As for <see cref="LoadCheckpoint{T}(Stream)"/>, or the file's network differs from <paramref name="network"/>.</exception>
+    public static Checkpoint<T> LoadInto<T>(RecurrentModel<T> network, Stream stream)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        ArgumentNullException.ThrowIfNull(layer);
-        return CopyInto(layer, LoadCheckpoint<T>(stream));
+        ArgumentNullException.ThrowIfNull(network);
+        return CopyInto(network, LoadCheckpoint<T>(stream));
     }
 
-    /// <summary>
-    /// Saves a <see cref="RecurrentModel{T}"/> (any cell, layers, directions), and optionally the optimizer's state and
-    /// the training position (a checkpoint), to <paramref name="path"/> atomically, as the layer overload does. The file
-    /// always records the model's dropout generator state, so a model loaded from it draws the same dropout masks next.
-    /// </summary>
-    /// <param name="model">The model.</param>
-    /// <param name="path">The file to create or replace.</param>
-    /// <param name="optimizer">The optimizer whose state to include (one of RnnCore's, which derive from <see cref="OptimizerBase{T}"/>), or null for a plain model file.</param>
-    /// <param name="position">The training position to include, or null.</param>
-    /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
-    /// <exception cref="ArgumentException">The optimizer's state was built for other tensors than the model's, the optimizer is not one of RnnCore's, or <paramref name="model"/> holds a NaN or infinite parameter (nothing is written).</exception>
-    /// <exception cref="IOException">The file system refused the write; an existing file at <paramref name="path"/> is unchanged. See docs/hosting.md.</exception>
-    public static void Save<T>(RecurrentModel<T> model, string path, IOptimizer<T>? optimizer = null, TrainingPosition? position = null)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        byte[] bytes = ModelFileV2.Serialize(model, ModelFileSections.CaptureState(optimizer), position);
-        AtomicFile.WriteAllBytes(path, bytes);
-    }
-
-    /// <summary>Writes a <see cref="RecurrentModel{T}"/> (and optionally the optimizer's state and the training position) to a stream, at its current position.</summary>
-    /// <param name="model">The model.</param>
-    /// <param name="stream">A writable stream; it is not closed.</param>
-    /// <param name="optimizer">The optimizer whose state to include (one of RnnCore's), or null.</param>
-    /// <param name="position">The training position to include, or null.</param>
-    /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
-    /// <exception cref="ArgumentException">The stream is not writable, the optimizer's state was built for other tensors than the model's, the optimizer is not one of RnnCore's, or the model holds a NaN or infinite parameter.</exception>
-    public static void Save<T>(RecurrentModel<T> model, Stream stream, IOptimizer<T>? optimizer = null, TrainingPosition? position = null)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        RequireWritable(stream);
-        stream.Write(ModelFileV2.Serialize(model, ModelFileSections.CaptureState(optimizer), position));
-    }
-
-    /// <summary>Loads a <see cref="RecurrentModel{T}"/> from a file written by <see cref="Save{T}(RecurrentModel{T}, string, IOptimizer{T}, TrainingPosition)"/> (a checkpoint's extra sections are validated and ignored).</summary>
-    /// <param name="path">The file.</param>
-    /// <typeparam name="T">The element type the file must hold.</typeparam>
-    /// <returns>A new model with the saved options, parameters and dropout generator state.</returns>
-    /// <exception cref="FileNotFoundException">There is no such file (file-system errors keep their own types).</exception>
-    /// <exception cref="ModelFormatException">The file is truncated, corrupted, of an unknown version, of the other element type, or not a valid model; or it holds a <see cref="RecurrentLayer{T}"/> (<see cref="ModelFormatError.Mismatch"/>: load it with <see cref="Load{T}(string)"/>).</exception>
-    /// <exception cref="NotSupportedException"><typeparamref name="T"/> is neither float nor double.</exception>
-    public static RecurrentModel<T> LoadModel<T>(string path)
-        where T : unmanaged, IFloatingPointIeee754<T> => LoadModelCheckpoint<T>(path).Model;
-
-    /// <summary>Loads a <see cref="RecurrentModel{T}"/> from a stream, reading exactly the file's declared length from its current position.</summary>
-    /// <param name="stream">A readable stream; it is not closed.</param>
-    /// <typeparam name="T">The element type the file must hold.</typeparam>
-    /// <returns>A new model with the saved options, parameters and dropout generator state.</returns>
-    /// <exception cref="ModelFormatException">As for <see cref="LoadModel{T}(string)"/>.</exception>
-    /// <exception cref="NotSupportedException"><typeparamref name="T"/> is neither float nor double.</exception>
-    public static RecurrentModel<T> LoadModel<T>(Stream stream)
-        where T : unmanaged, IFloatingPointIeee754<T> => LoadModelCheckpoint<T>(stream).Model;
-
-    /// <summary>Loads a <see cref="RecurrentModel{T}"/> with its optimizer state and training position, when the file holds them.</summary>
-    /// <param name="path">The file.</param>
-    /// <typeparam name="T">The element type the file must hold.</typeparam>
-    /// <returns>The model, and the optimizer state and position or null for each section the file does not hold.</returns>
-    /// <exception cref="FileNotFoundException">There is no such file (file-system errors keep their own types).</exception>
-    /// <exception cref="ModelFormatException">As for <see cref="LoadModel{T}(string)"/>, or the file has data after its declared end.</exception>
-    /// <exception cref="NotSupportedException"><typeparamref name="T"/> is neither float nor double.</exception>
-    public static RecurrentModelCheckpoint<T> LoadModelCheckpoint<T>(string path)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        Guard.RequireSupportedElementType<T>();
-        return ToModelCheckpoint(Parse<T>(ReadWholeFile(path)));
-    }
-
-    /// <summary>Loads a <see cref="RecurrentModel{T}"/> with its optimizer state and training position from a stream, reading exactly the file's declared length.</summary>
-    /// <param name="stream">A readable stream; it is not closed.</param>
-    /// <typeparam name="T">The element type the file must hold.</typeparam>
-    /// <returns>The model, and the optimizer state and position or null for each section the data does not hold.</returns>
-    /// <exception cref="ModelFormatException">As for <see cref="LoadModel{T}(string)"/>.</exception>
-    /// <exception cref="NotSupportedException"><typeparamref name="T"/> is neither float nor double.</exception>
-    public static RecurrentModelCheckpoint<T> LoadModelCheckpoint<T>(Stream stream)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        ArgumentNullException.ThrowIfNull(stream);
-        Guard.RequireSupportedElementType<T>();
-        return ToModelCheckpoint(Parse<T>(ReadFile(stream)));
-    }
-
-    /// <summary>
-    /// Loads a saved model's parameters and dropout generator state into an existing <see cref="RecurrentModel{T}"/> of
-    /// the same cell, layers, directions, sizes, dropout and activations. The whole file is validated first: on any
-    /// failure the model is unchanged.
-    /// </summary>
-    /// <param name="model">The model to overwrite.</param>
-    /// <param name="path">The file.</param>
-    /// <typeparam name="T">The element type.</typeparam>
-    /// <returns>The loaded checkpoint (its <see cref="RecurrentModelCheckpoint{T}.Model"/> is a separate copy; <paramref name="model"/> now holds the same parameters).</returns>
-    /// <exception cref="ModelFormatException">As for <see cref="LoadModelCheckpoint{T}(string)"/>, or the file is a valid model that differs from <paramref name="model"/> (<see cref="ModelFormatError.Mismatch"/>; the message says what).</exception>
-    public static RecurrentModelCheckpoint<T> LoadInto<T>(RecurrentModel<T> model, string path)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        ArgumentNullException.ThrowIfNull(model);
-        return CopyInto(model, LoadModelCheckpoint<T>(path));
-    }
-
-    /// <summary>Loads a saved model's parameters and dropout generator state from a stream into an existing model; on any failure the model is unchanged.</summary>
-    /// <param name="model">The model to overwrite.</param>
-    /// <param name="stream">A readable stream; it is not closed.</param>
-    /// <typeparam name="T">The element type.</typeparam>
-    /// <returns>The loaded checkpoint.</returns>
-    /// <exception cref="ModelFormatException">As for <see cref="LoadModelCheckpoint{T}(Stream)"/>, or the file's model differs from <paramref name="model"/>.</exception>
-    public static RecurrentModelCheckpoint<T> LoadInto<T>(RecurrentModel<T> model, Stream stream)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        ArgumentNullException.ThrowIfNull(model);
-        return CopyInto(model, LoadModelCheckpoint<T>(stream));
-    }
-
-    /// <summary>The complete file (the current version) for a layer and optional sections.</summary>
-    internal static byte[] Serialize<T>(RecurrentLayer<T> layer, OptimizerState<T>? optimizer, TrainingPosition? position)
-        where T : unmanaged, IFloatingPointIeee754<T> => ModelFileV2.Serialize(layer, optimizer, position);
-
-    /// <summary>The complete file (the current version) for a model and optional sections.</summary>
-    internal static byte[] Serialize<T>(RecurrentModel<T> model, OptimizerState<T>? optimizer, TrainingPosition? position)
-        where T : unmanaged, IFloatingPointIeee754<T> => ModelFileV2.Serialize(model, optimizer, position);
+    /// <summary>The complete file (the current version) for a network and optional sections.</summary>
+    internal static byte[] Serialize<T>(RecurrentModel<T> network, OptimizerState<T>? optimizer, TrainingPosition? position)
+        where T : unmanaged, IFloatingPointIeee754<T> => ModelFileV2.Serialize(network, optimizer, position);
 
     /// <summary>The checks both stream overloads of Save make before serializing anything.</summary>
     private static void RequireWritable(Stream stream)
@@ -303,11 +195,8 @@ public static class ModelFile
         }
     }
 
-    /// <summary>
-    /// Checks the element-size byte against <typeparamref name="T"/>; a refusal names the one call that reads the file
-    /// (<see cref="Load{T}(string)"/> for a layer's file, <see cref="LoadModel{T}(string)"/> for a model's).
-    /// </summary>
-    internal static void RequireElementType<T>(int elementSize, bool holdsLayer)
+    /// <summary>Checks the element-size byte against <typeparamref name="T"/>; a refusal names the call that reads the file.</summary>
+    internal static void RequireElementType<T>(int elementSize)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (elementSize != 4 && elementSize != 8)
@@ -320,7 +209,7 @@ public static class ModelFile
             string held = elementSize == 4 ? "float32" : "float64";
             throw new ModelFormatException(
                 ModelFormatError.WrongElementType,
-                $"the file holds {held} parameters but was loaded as {TypeName<T>()}; load it with ModelFile.{(holdsLayer ? "Load" : "LoadModel")}<{(elementSize == 4 ? "float" : "double")}>.");
+                $"the file holds {held} parameters but was loaded as {TypeName<T>()}; load it with ModelFile.Load<{(elementSize == 4 ? "float" : "double")}>.");
         }
     }
 
@@ -408,61 +297,26 @@ public static class ModelFile
         }
     }
 
-    /// <summary>Validates a whole file of either version; a version 1 file is a layer's.</summary>
-    private static Parsed<T> Parse<T>(byte[] file)
+    /// <summary>Validates a whole file of either version; builds nothing.</summary>
+    private static ModelFileV2.Contents<T> Parse<T>(byte[] file)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         uint version = BinaryPrimitives.ReadUInt32LittleEndian(file.AsSpan(8));
-        return version == ModelFileV1.Version ? new Parsed<T>(ModelFileV1.Parse<T>(file), null) : new Parsed<T>(null, ModelFileV2.Parse<T>(file));
+        return version == ModelFileV1.Version ? ModelFileV1.Parse<T>(file) : ModelFileV2.Parse<T>(file);
     }
 
-    private static Checkpoint<T> ToLayerCheckpoint<T>(Parsed<T> parsed)
+    /// <summary>Only now, with the whole file validated, builds the network: a layer for a layer's file, else a model.</summary>
+    private static Checkpoint<T> Build<T>(ModelFileV2.Contents<T> contents)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (parsed.V1 is not null)
-        {
-            return parsed.V1;
-        }
-
-        ModelFileV2.Contents<T> contents = parsed.V2!;
         ModelFileV2.Header header = contents.Header;
-        if (!header.IsLayer)
-        {
-            throw new ModelFormatException(
-                ModelFormatError.Mismatch,
-                $"the file holds a valid model, {header.Describe()}, not a RecurrentLayer; load it with ModelFile.LoadModel<{TypeName<T>()}>.");
-        }
-
-        // Only now, with everything validated, build the layer.
-        var layer = new RecurrentLayer<T>(header.InputSize, header.HiddenSize, header.OutputSize, header.Hidden, header.Output);
-        for (int i = 0; i < contents.Tensors.Length; i++)
-        {
-            contents.Tensors[i].CopyTo(layer.Parameters[i]);
-        }
-
-        return new Checkpoint<T>(layer, contents.OptimizerState, contents.Position);
-    }
-
-    private static RecurrentModelCheckpoint<T> ToModelCheckpoint<T>(Parsed<T> parsed)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        if (parsed.V1 is not null || parsed.V2!.Header.IsLayer)
-        {
-            RecurrentLayer<T>? layer = parsed.V1?.Layer;
-            string what = layer is not null
-                ? $"a RecurrentLayer (I={layer.InputSize}, H={layer.HiddenSize}, O={layer.OutputSize}, {layer.HiddenActivation} hidden units, {layer.OutputActivation} output) in format version 1"
-                : parsed.V2!.Header.Describe();
-            throw new ModelFormatException(
-                ModelFormatError.Mismatch,
-                $"the file holds a valid model, {what}, not a RecurrentModel; load it with ModelFile.Load<{TypeName<T>()}>.");
-        }
-
-        ModelFileV2.Contents<T> contents = parsed.V2;
-        RecurrentModel<T> model;
+        RecurrentModel<T> network;
         try
         {
-            // Only now, with everything validated, build the model (its constructor's own checks are a last guard).
-            model = new RecurrentModel<T>(contents.Header.Options);
+            // The constructors' own checks are a last guard.
+            network = header.IsLayer
+                ? new RecurrentLayer<T>(header.InputSize, header.HiddenSize, header.OutputSize, header.Hidden, header.Output)
+                : new RecurrentModel<T>(header.Options);
         }
         catch (ArgumentException e)
         {
@@ -471,80 +325,56 @@ public static class ModelFile
 
         for (int i = 0; i < contents.Tensors.Length; i++)
         {
-            contents.Tensors[i].CopyTo(model.Parameters[i]);
+            contents.Tensors[i].CopyTo(network.Parameters[i]);
         }
 
-        model.RandomState = contents.Header.RandomState;
-        return new RecurrentModelCheckpoint<T>(model, contents.OptimizerState, contents.Position);
+        if (!header.IsLayer)
+        {
+            network.RandomState = header.RandomState;
+        }
+
+        return new Checkpoint<T>(network, contents.OptimizerState, contents.Position);
     }
 
-    private static RecurrentModelCheckpoint<T> CopyInto<T>(RecurrentModel<T> model, RecurrentModelCheckpoint<T> loaded)
+    private static Checkpoint<T> CopyInto<T>(RecurrentModel<T> network, Checkpoint<T> loaded)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        RecurrentModelOptions file = loaded.Model.Options, target = model.Options;
+        RecurrentModel<T> source = loaded.Model;
+        RecurrentModelOptions file = source.Options, target = network.Options;
+        string noun = network.Noun;
         string[] differences = new[]
         {
-            file.Cell != target.Cell ? $"the cell is {file.Cell} in the file but {target.Cell} in the model" : null,
-            file.Layers != target.Layers ? $"layers is {file.Layers} in the file but {target.Layers} in the model" : null,
-            file.Bidirectional != target.Bidirectional ? $"directions is {(file.Bidirectional ? 2 : 1)} in the file but {(target.Bidirectional ? 2 : 1)} in the model" : null,
-            file.InputSize != target.InputSize ? $"inputSize I is {file.InputSize} in the file but {target.InputSize} in the model" : null,
-            file.HiddenSize != target.HiddenSize ? $"hiddenSize H is {file.HiddenSize} in the file but {target.HiddenSize} in the model" : null,
-            file.OutputSize != target.OutputSize ? $"outputSize O is {file.OutputSize} in the file but {target.OutputSize} in the model" : null,
-            file.Dropout != target.Dropout ? $"dropout is {file.Dropout} in the file but {target.Dropout} in the model" : null,
-            file.HiddenActivation != target.HiddenActivation && file.Cell == RecurrentCellKind.Vanilla ? $"the hidden activation is {file.HiddenActivation} in the file but {target.HiddenActivation} in the model" : null,
-            file.OutputActivation != target.OutputActivation ? $"the output activation is {file.OutputActivation} in the file but {target.OutputActivation} in the model" : null,
+            source.FusedBias != network.FusedBias ? $"the file holds a {(source.FusedBias ? "RecurrentLayer" : "RecurrentModel")} but the target is a {(network.FusedBias ? "RecurrentLayer" : "RecurrentModel")}" : null,
+            file.Cell != target.Cell ? $"the cell is {file.Cell} in the file but {target.Cell} in the {noun}" : null,
+            file.Layers != target.Layers ? $"layers is {file.Layers} in the file but {target.Layers} in the {noun}" : null,
+            file.Bidirectional != target.Bidirectional ? $"directions is {(file.Bidirectional ? 2 : 1)} in the file but {(target.Bidirectional ? 2 : 1)} in the {noun}" : null,
+            file.InputSize != target.InputSize ? $"inputSize I is {file.InputSize} in the file but {target.InputSize} in the {noun}" : null,
+            file.HiddenSize != target.HiddenSize ? $"hiddenSize H is {file.HiddenSize} in the file but {target.HiddenSize} in the {noun}" : null,
+            file.ProjectionSize != target.ProjectionSize ? $"projectionSize P is {file.ProjectionSize?.ToString(CultureInfo.InvariantCulture) ?? "none"} in the file but {target.ProjectionSize?.ToString(CultureInfo.InvariantCulture) ?? "none"} in the {noun}" : null,
+            file.OutputSize != target.OutputSize ? $"outputSize O is {file.OutputSize} in the file but {target.OutputSize} in the {noun}" : null,
+            file.Dropout != target.Dropout ? $"dropout is {file.Dropout} in the file but {target.Dropout} in the {noun}" : null,
+            file.HiddenActivation != target.HiddenActivation && source.Cell.Description.UsesHiddenActivation ? $"the hidden activation is {file.HiddenActivation} in the file but {target.HiddenActivation} in the {noun}" : null,
+            file.OutputActivation != target.OutputActivation ? $"the output activation is {file.OutputActivation} in the file but {target.OutputActivation} in the {noun}" : null,
         }.OfType<string>().ToArray();
         if (differences.Length != 0)
         {
-            // The file is fine; the model is not the one it was saved from. Say what differs, not that the file is bad.
+            // The file is fine; the network is not the one it was saved from. Say what differs, not that the file is bad.
             throw new ModelFormatException(
                 ModelFormatError.Mismatch,
-                $"the file holds a valid model that does not fit the target model: {string.Join("; ", differences)}. " +
-                "Use ModelFile.LoadModel to create a model of the saved shape.");
+                $"the file holds a valid model that does not fit the target {noun}: {string.Join("; ", differences)}. " +
+                "Use ModelFile.Load to create a network of the saved shape.");
         }
 
-        for (int i = 0; i < model.Parameters.Count; i++)
+        for (int i = 0; i < network.Parameters.Count; i++)
         {
-            loaded.Model.Parameters[i].CopyTo(model.Parameters[i]);
+            source.Parameters[i].CopyTo(network.Parameters[i]);
         }
 
-        model.RandomState = loaded.Model.RandomState;
-        return loaded;
-    }
-
-    private static Checkpoint<T> CopyInto<T>(RecurrentLayer<T> layer, Checkpoint<T> loaded)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        RecurrentLayer<T> source = loaded.Layer;
-        if (source.InputSize != layer.InputSize || source.HiddenSize != layer.HiddenSize || source.OutputSize != layer.OutputSize
-            || source.HiddenActivation != layer.HiddenActivation || source.OutputActivation != layer.OutputActivation)
+        if (!network.FusedBias)
         {
-            // The file is fine; the layer is not the one it was saved from. Say what differs, not that the file is bad.
-            string[] differences = new[]
-            {
-                source.InputSize != layer.InputSize ? $"inputSize I is {source.InputSize} in the file but {layer.InputSize} in the layer" : null,
-                source.HiddenSize != layer.HiddenSize ? $"hiddenSize H is {source.HiddenSize} in the file but {layer.HiddenSize} in the layer" : null,
-                source.OutputSize != layer.OutputSize ? $"outputSize O is {source.OutputSize} in the file but {layer.OutputSize} in the layer" : null,
-                source.HiddenActivation != layer.HiddenActivation ? $"the hidden activation is {source.HiddenActivation} in the file but {layer.HiddenActivation} in the layer" : null,
-                source.OutputActivation != layer.OutputActivation ? $"the output activation is {source.OutputActivation} in the file but {layer.OutputActivation} in the layer" : null,
-            }.OfType<string>().ToArray();
-            throw new ModelFormatException(
-                ModelFormatError.Mismatch,
-                $"the file holds a valid model (I={source.InputSize}, H={source.HiddenSize}, O={source.OutputSize}, " +
-                $"{source.HiddenActivation}/{source.OutputActivation}) that does not fit the layer: {string.Join("; ", differences)}. " +
-                "Use ModelFile.Load to create a layer of the saved shape.");
-        }
-
-        for (int i = 0; i < layer.Parameters.Count; i++)
-        {
-            source.Parameters[i].CopyTo(layer.Parameters[i]);
+            network.RandomState = source.RandomState;
         }
 
         return loaded;
     }
-
-
-    /// <summary>A validated file of either version, not yet built into a layer or a model.</summary>
-    private sealed record Parsed<T>(Checkpoint<T>? V1, ModelFileV2.Contents<T>? V2)
-        where T : unmanaged, IFloatingPointIeee754<T>;
 }

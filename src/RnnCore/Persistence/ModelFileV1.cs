@@ -63,14 +63,14 @@ internal static class ModelFileV1
         return file;
     }
 
-    /// <summary>Validates a whole version 1 file (checksum first, then every field) and builds the checkpoint.</summary>
-    public static Checkpoint<T> Parse<T>(byte[] file)
+    /// <summary>Validates a whole version 1 file (checksum first, then every field); builds nothing. It is a layer's file.</summary>
+    public static ModelFileV2.Contents<T> Parse<T>(byte[] file)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ModelFile.VerifyChecksum(file);
         var reader = new SpanReader(file.AsSpan(0, file.Length - ModelFile.ChecksumLength));
         reader.Skip(ModelFile.ElementSizeOffset);
-        ModelFile.RequireElementType<T>(reader.Byte("element size"), holdsLayer: true);
+        ModelFile.RequireElementType<T>(reader.Byte("element size"));
         HiddenActivation hidden = ModelFileFields.ReadHidden(ref reader);
         OutputActivation output = ModelFileFields.ReadOutput(ref reader);
         int sections = ModelFileFields.ReadSections(ref reader);
@@ -92,20 +92,15 @@ internal static class ModelFileV1
             if (lengths[i] > Array.MaxLength)
             {
                 throw ModelFile.Invalid(
-                    $"the sizes I={inputSize}, H={hiddenSize}, O={outputSize} give {RecurrentLayer<T>.TensorNames[i]} {lengths[i]:N0} elements, more than one .NET array can hold.");
+                    $"the sizes I={inputSize}, H={hiddenSize}, O={outputSize} give {NetworkTensors.LayerNames[i]} {lengths[i]:N0} elements, more than one .NET array can hold.");
             }
         }
 
-        T[][] values = ModelFileFields.ReadParameters<T>(ref reader, lengths, RecurrentLayer<T>.TensorNames, inputSize, hiddenSize, outputSize);
-        (OptimizerState<T>? optimizerState, TrainingPosition? position) = ModelFileFields.ReadSections<T>(ref reader, sections, lengths, RecurrentLayer<T>.TensorNames);
+        T[][] values = ModelFileFields.ReadParameters<T>(ref reader, lengths, NetworkTensors.LayerNames, inputSize, hiddenSize, outputSize);
+        (OptimizerState<T>? optimizerState, TrainingPosition? position) = ModelFileFields.ReadSections<T>(ref reader, sections, lengths, NetworkTensors.LayerNames);
 
-        // Only now, with everything validated, build the model.
-        var layer = new RecurrentLayer<T>(inputSize, hiddenSize, outputSize, hidden, output);
-        for (int i = 0; i < values.Length; i++)
-        {
-            values[i].CopyTo(layer.Parameters[i]);
-        }
-
-        return new Checkpoint<T>(layer, optimizerState, position);
+        var header = new ModelFileV2.Header(
+            ModelFileV2.LayerKind, RecurrentLayer<T>.CellKind, hidden, output, inputSize, hiddenSize, outputSize, Layers: 1, Directions: 1, Dropout: 0, Seed: 0, RandomState: new ulong[4]);
+        return new ModelFileV2.Contents<T>(header, values, optimizerState, position);
     }
 }

@@ -1,13 +1,13 @@
 using System.Numerics;
 using System.Text;
-using RnnCore.Internal;
+using RnnCore.Cells;
 using RnnCore.Models;
 using RnnCore.Optimizers;
 
 namespace RnnCore.Persistence;
 
 /// <summary>
-/// Format version 2: a self-describing model file for a <see cref="RecurrentLayer{T}"/> or any
+/// Format version 2: a self-describing model file for every network, a <see cref="RecurrentLayer{T}"/> or any
 /// <see cref="RecurrentModel{T}"/>. The header records the kind of model, the cell, the sizes, the layers, the
 /// directions, the dropout, the activations, the seed and the dropout generator's state; a table then names every tensor
 /// with its shape (PyTorch's <c>state_dict</c> names for a model; Wx, Wh, Wy, Bh, By for a layer) before the values.
@@ -20,7 +20,7 @@ namespace RnnCore.Persistence;
 ///     12     8  length of the whole file in bytes, checksum included (uint64)
 ///     20     1  element size: 4 = float32, 8 = float64
 ///     21     1  model kind: 1 = RecurrentLayer, 2 = RecurrentModel
-///     22     1  cell: 1 = vanilla, 2 = LSTM, 3 = GRU (a RecurrentLayer: 1)
+///     22     1  cell: its CellDescription.FileCode, 1 = vanilla, 2 = LSTM, 3 = GRU (a RecurrentLayer: 1); an unknown code is refused
 ///     23     1  hidden activation: 1 = tanh, 2 = ReLU
 ///     24     1  output activation: 1 = identity, 2 = sigmoid, 3 = softmax
 ///     25     1  sections: bit 0 = optimizer state follows, bit 1 = training position follows; other bits 0
@@ -32,7 +32,7 @@ namespace RnnCore.Persistence;
 ///     56     4  seed (int32; a RecurrentLayer: 0)
 ///     60     4  reserved, 0
 ///     64    32  dropout generator state: xoshiro256**'s four words (uint64 each; a RecurrentLayer: all 0, a model: not all 0)
-///     96     4  N, the number of tensors (uint32): 4·L·D + 2 for a model, 5 for a RecurrentLayer
+///     96     4  N, the number of tensors (uint32): (the cell's tensors)·L·D + 2 for a model, 5 for a RecurrentLayer
 ///    100        the table, N entries: name length (uint16, 1..64), name (ASCII), rows (uint32), columns (uint32)
 ///     then      the tensors in table order, rows·columns elements each, column-major
 ///     then      the optional sections (<see cref="ModelFileSections"/>), the optimizer's tensors in table order
@@ -72,35 +72,30 @@ internal static class ModelFileV2
     /// <summary>The longest tensor name.</summary>
     public const int MaxNameLength = 64;
 
-    private const byte LayerKind = 1;
+    /// <summary>The model-kind code of a <see cref="RecurrentLayer{T}"/>'s file.</summary>
+    public const byte LayerKind = 1;
     private const byte ModelKind = 2;
 
     // The smallest table entry: a 1-byte name with its length and the two dimensions.
     private const int MinEntryLength = 2 + 1 + 4 + 4;
 
-    /// <summary>The complete file for a vanilla layer.</summary>
-    public static byte[] Serialize<T>(RecurrentLayer<T> layer, OptimizerState<T>? optimizer, TrainingPosition? position)
+    /// <summary>
+    /// The complete file for a network: a layer's (kind 1: one vanilla layer, one direction, no dropout, seed 0, no
+    /// generator state) or a model's with its dropout generator's state (kind 2).
+    /// </summary>
+    public static byte[] Serialize<T>(RecurrentModel<T> network, OptimizerState<T>? optimizer, TrainingPosition? position)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        ArgumentNullException.ThrowIfNull(layer);
-        layer.RequireFiniteParameters(nameof(layer));
-        var header = new Header(
-            LayerKind, RecurrentCellKind.Vanilla, layer.HiddenActivation, layer.OutputActivation,
-            layer.InputSize, layer.HiddenSize, layer.OutputSize, Layers: 1, Directions: 1, Dropout: 0, Seed: 0, RandomState: new ulong[4]);
-        return Write(header, layer.Parameters, optimizer, position);
-    }
-
-    /// <summary>The complete file for a model, with its dropout generator's state.</summary>
-    public static byte[] Serialize<T>(RecurrentModel<T> model, OptimizerState<T>? optimizer, TrainingPosition? position)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        ArgumentNullException.ThrowIfNull(model);
-        RequireFinite(model.Parameters, nameof(model));
-        RecurrentModelOptions o = model.Options;
-        var header = new Header(
-            ModelKind, o.Cell, o.HiddenActivation, o.OutputActivation, o.InputSize, o.HiddenSize, o.OutputSize,
-            o.Layers, model.Directions, o.Dropout, o.Seed, model.RandomState);
-        return Write(header, model.Parameters, optimizer, position);
+        network.RequireFiniteParameters(nameof(network));
+        RecurrentModelOptions o = network.Options;
+        var header = network.FusedBias
+            ? new Header(
+                LayerKind, o.Cell, o.HiddenActivation, o.OutputActivation, o.InputSize, o.HiddenSize, o.OutputSize,
+                Layers: 1, Directions: 1, Dropout: 0, Seed: 0, RandomState: new ulong[4])
+            : new Header(
+                ModelKind, o.Cell, o.HiddenActivation, o.OutputActivation, o.InputSize, o.HiddenSize, o.OutputSize,
+                o.Layers, network.Directions, o.Dropout, o.Seed, network.RandomState, o.ProjectionSize);
+        return Write(header, network.Parameters, optimizer, position);
     }
 
     /// <summary>Validates a whole version 2 file (checksum first, then every field); builds nothing.</summary>
@@ -117,15 +112,13 @@ internal static class ModelFileV2
             throw ModelFile.Invalid($"the model kind code is {kind}; expected 1 (RecurrentLayer) or 2 (RecurrentModel).");
         }
 
-        ModelFile.RequireElementType<T>(elementSize, kind == LayerKind);
+        ModelFile.RequireElementType<T>(elementSize);
 
-        RecurrentCellKind cell = reader.Byte("cell") switch
-        {
-            1 => RecurrentCellKind.Vanilla,
-            2 => RecurrentCellKind.Lstm,
-            3 => RecurrentCellKind.Gru,
-            var code => throw ModelFile.Invalid($"the cell code is {code}; expected 1 (vanilla), 2 (LSTM) or 3 (GRU)."),
-        };
+        // A cell this build does not know is refused, never read as another cell.
+        byte code = reader.Byte("cell");
+        CellDescription cellDescription = CellRegistry.ByFileCode(code)
+            ?? throw ModelFile.Invalid($"the cell code is {code}, a cell this build of RnnCore does not know; it knows {CellRegistry.FileCodes}.");
+        RecurrentCellKind cell = cellDescription.Kind;
         HiddenActivation hidden = ModelFileFields.ReadHidden(ref reader);
         OutputActivation output = ModelFileFields.ReadOutput(ref reader);
         int sections = ModelFileFields.ReadSections(ref reader);
@@ -152,17 +145,30 @@ internal static class ModelFileV2
         }
 
         int seed = unchecked((int)reader.UInt32("seed"));
-        if (reader.UInt32("reserved") != 0)
+
+        // Bytes 60..63: P for a cell with a projection (its h has P values, 0 < P < H), zero for every other cell.
+        uint projectionField = reader.UInt32("projection size");
+        int? projection = null;
+        if (cellDescription.HasProjection)
         {
-            throw ModelFile.Invalid("the reserved bytes 60..63 are not zero.");
+            if (projectionField == 0 || projectionField >= (uint)hiddenSize)
+            {
+                throw ModelFile.Invalid($"the projection size P (bytes 60..63) is {projectionField}; the {cellDescription.DisplayName} cell needs 0 < P < H = {hiddenSize}.");
+            }
+
+            projection = (int)projectionField;
+        }
+        else if (projectionField != 0)
+        {
+            throw ModelFile.Invalid($"the bytes 60..63 hold {projectionField}, but they are zero for the {cellDescription.DisplayName} cell (they hold P only for a cell with a projection).");
         }
 
         ulong[] randomState = [reader.UInt64("generator state"), reader.UInt64("generator state"), reader.UInt64("generator state"), reader.UInt64("generator state")];
         bool stateIsZero = (randomState[0] | randomState[1] | randomState[2] | randomState[3]) == 0;
-        var header = new Header(kind, cell, hidden, output, inputSize, hiddenSize, outputSize, layers, (int)directions, dropout, seed, randomState);
+        var header = new Header(kind, cell, hidden, output, inputSize, hiddenSize, outputSize, layers, (int)directions, dropout, seed, randomState, projection);
         if (kind == LayerKind)
         {
-            if (cell != RecurrentCellKind.Vanilla || layers != 1 || directions != 1 || dropout != 0 || seed != 0 || !stateIsZero)
+            if (cell != RecurrentLayer<T>.CellKind || layers != 1 || directions != 1 || dropout != 0 || seed != 0 || !stateIsZero)
             {
                 throw ModelFile.Invalid(
                     $"a RecurrentLayer is a vanilla cell, 1 layer, 1 direction, no dropout, seed 0 and no generator state, but the header says {header.Describe()}.");
@@ -180,7 +186,7 @@ internal static class ModelFileV2
 
         // The table's size follows from L and D; bound it by the bytes present before building the expected names.
         uint count = reader.UInt32("tensor count");
-        long expectedCount = kind == LayerKind ? 5 : (4L * layers * directions) + 2;
+        long expectedCount = kind == LayerKind ? NetworkTensors.LayerNames.Length : ((long)cellDescription.Tensors.Count * layers * directions) + 2;
         if (count != expectedCount)
         {
             throw ModelFile.Invalid($"the table lists {count} tensors but {header.Describe()} has {expectedCount}.");
@@ -191,7 +197,7 @@ internal static class ModelFileV2
             throw ModelFile.Invalid($"the table of {count} tensors needs at least {(long)count * MinEntryLength:N0} bytes but only {reader.Remaining:N0} remain.");
         }
 
-        TensorEntry[] expected = ExpectedTable(header);
+        NetworkTensor[] expected = ExpectedTable(header);
         for (int i = 0; i < expected.Length; i++)
         {
             int nameLength = reader.UInt16("tensor name length");
@@ -230,41 +236,8 @@ internal static class ModelFileV2
         return new Contents<T>(header, values, optimizerState, position);
     }
 
-    /// <summary>The table the header implies: names in <c>state_dict</c> order with their shapes.</summary>
-    private static TensorEntry[] ExpectedTable(Header header)
-    {
-        if (header.Kind == LayerKind)
-        {
-            long i = header.InputSize, h = header.HiddenSize, o = header.OutputSize;
-            string[] names = RecurrentLayer<float>.TensorNames;
-            return [new(names[0], h, i), new(names[1], h, h), new(names[2], o, h), new(names[3], h, 1), new(names[4], o, 1)];
-        }
-
-        long gates = header.Cell switch
-        {
-            RecurrentCellKind.Vanilla => 1,
-            RecurrentCellKind.Lstm => 4,
-            RecurrentCellKind.Gru => 3,
-            _ => throw new NotSupportedException($"the cell {header.Cell} has no model-file code; expected Vanilla, Lstm or Gru."),
-        };
-        long gh = gates * header.HiddenSize;
-        int d = header.Directions;
-        var table = new List<TensorEntry>((4 * header.Layers * d) + 2);
-        for (int ld = 0; ld < header.Layers * d; ld++)
-        {
-            // The same names and shapes RecurrentModel gives its parameters (PyTorch's state_dict).
-            long inputRows = ld / d == 0 ? header.InputSize : (long)d * header.HiddenSize;
-            string suffix = $"_l{ld / d}{(ld % d == 1 ? "_reverse" : string.Empty)}";
-            table.Add(new("rnn.weight_ih" + suffix, gh, inputRows));
-            table.Add(new("rnn.weight_hh" + suffix, gh, header.HiddenSize));
-            table.Add(new("rnn.bias_ih" + suffix, gh, 1));
-            table.Add(new("rnn.bias_hh" + suffix, gh, 1));
-        }
-
-        table.Add(new("head.weight", header.OutputSize, (long)d * header.HiddenSize));
-        table.Add(new("head.bias", header.OutputSize, 1));
-        return table.ToArray();
-    }
+    /// <summary>The table the header implies: the network's own names, order and shapes (<see cref="NetworkTensors.Parameters"/>).</summary>
+    private static NetworkTensor[] ExpectedTable(Header header) => NetworkTensors.Parameters(header.Options, fusedBias: header.IsLayer);
 
     private static byte[] Write<T>(Header header, TensorSet<T> parameters, OptimizerState<T>? optimizer, TrainingPosition? position)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -274,7 +247,7 @@ internal static class ModelFileV2
             ModelFileSections.RequireMatchingLengths(optimizer, parameters);
         }
 
-        TensorEntry[] table = ExpectedTable(header);
+        NetworkTensor[] table = ExpectedTable(header);
         int size = LittleEndianTensors.SizeOf<T>();
         long length = ModelFileFields.FileLength(HeaderLength + table.Sum(e => 2L + e.Name.Length + 8), parameters, optimizer, position);
 
@@ -285,14 +258,7 @@ internal static class ModelFileV2
         writer.UInt64((ulong)length);
         writer.Byte((byte)size);
         writer.Byte(header.Kind);
-        // A cell this format has no code for is refused, never written as another cell.
-        writer.Byte(header.Cell switch
-        {
-            RecurrentCellKind.Vanilla => 1,
-            RecurrentCellKind.Lstm => 2,
-            RecurrentCellKind.Gru => 3,
-            _ => throw new NotSupportedException($"the cell {header.Cell} has no model-file code; expected Vanilla, Lstm or Gru."),
-        });
+        writer.Byte(CellRegistry.Of(header.Cell, header.ProjectionSize).FileCode);
         writer.Byte(ModelFileFields.HiddenCode(header.Hidden));
         writer.Byte(ModelFileFields.OutputCode(header.Output));
         writer.Byte(ModelFileFields.SectionsCode(optimizer, position));
@@ -304,7 +270,7 @@ internal static class ModelFileV2
         writer.UInt32((uint)header.Directions);
         writer.Double(header.Dropout);
         writer.UInt32(unchecked((uint)header.Seed));
-        writer.UInt32(0);
+        writer.UInt32((uint)(header.ProjectionSize ?? 0)); // P of a cell with a projection, else zero
         foreach (ulong word in header.RandomState)
         {
             writer.UInt64(word);
@@ -329,22 +295,6 @@ internal static class ModelFileV2
         return file;
     }
 
-    /// <summary>Refuses a model holding a NaN or infinity: such a file could not be loaded again.</summary>
-    private static void RequireFinite<T>(TensorSet<T> parameters, string paramName)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        for (int i = 0; i < parameters.Count; i++)
-        {
-            int bad = Guard.IndexOfNonFinite<T>(parameters[i]);
-            if (bad >= 0)
-            {
-                throw new ArgumentException(
-                    $"{paramName}'s parameter {parameters.GetName(i)} holds {parameters[i][bad]} at element {bad}; a model with NaN or infinite parameters is not saved (it could not be loaded again).",
-                    paramName);
-            }
-        }
-    }
-
     private static string Printable(ReadOnlySpan<byte> name)
     {
         var text = new StringBuilder(name.Length);
@@ -356,16 +306,10 @@ internal static class ModelFileV2
         return text.ToString();
     }
 
-    /// <summary>One table entry: a tensor's name and shape (rows x columns, column-major).</summary>
-    private readonly record struct TensorEntry(string Name, long Rows, long Columns)
-    {
-        public long Length => Rows * Columns;
-    }
-
     /// <summary>The fixed header's fields, as written or as read and checked.</summary>
     internal sealed record Header(
         byte Kind, RecurrentCellKind Cell, HiddenActivation Hidden, OutputActivation Output, int InputSize, int HiddenSize, int OutputSize,
-        int Layers, int Directions, double Dropout, int Seed, ulong[] RandomState)
+        int Layers, int Directions, double Dropout, int Seed, ulong[] RandomState, int? ProjectionSize = null)
     {
         /// <summary>True for a <see cref="RecurrentLayer{T}"/>, false for a <see cref="RecurrentModel{T}"/>.</summary>
         public bool IsLayer => Kind == LayerKind;
@@ -373,22 +317,15 @@ internal static class ModelFileV2
         /// <summary>The options of the model the header describes.</summary>
         public RecurrentModelOptions Options => new(InputSize, HiddenSize, OutputSize)
         {
-            Cell = Cell, Layers = Layers, Bidirectional = Directions == 2, Dropout = Dropout, HiddenActivation = Hidden, OutputActivation = Output, Seed = Seed,
+            Cell = Cell, ProjectionSize = ProjectionSize, Layers = Layers, Bidirectional = Directions == 2, Dropout = Dropout, HiddenActivation = Hidden,
+            OutputActivation = Output, Seed = Seed,
         };
 
         /// <summary>A description for messages.</summary>
         public string Describe() => IsLayer
             ? $"a RecurrentLayer (I={InputSize}, H={HiddenSize}, O={OutputSize}, {Hidden} hidden units, {Output} output)"
-            : $"a RecurrentModel ({DescribeCell(Cell, Hidden)}, {Layers} layer{(Layers == 1 ? string.Empty : "s")}, " +
-              $"{(Directions == 2 ? "bidirectional" : "unidirectional")}, I={InputSize}, H={HiddenSize}, O={OutputSize}, dropout {Dropout}, {Output} output)";
-
-        /// <summary>The cell as a message names it: the hidden activation belongs to the vanilla cell only (LSTM and GRU have their own gates).</summary>
-        public static string DescribeCell(RecurrentCellKind cell, HiddenActivation hidden) => cell switch
-        {
-            RecurrentCellKind.Vanilla => $"vanilla cell with {hidden}",
-            RecurrentCellKind.Lstm => "LSTM cell",
-            _ => "GRU cell",
-        };
+            : $"a RecurrentModel ({CellRegistry.Of(Cell, ProjectionSize).Describe(Hidden)}, {Layers} layer{(Layers == 1 ? string.Empty : "s")}, " +
+              $"{(Directions == 2 ? "bidirectional" : "unidirectional")}, I={InputSize}, H={HiddenSize}{(ProjectionSize is int p ? $", P={p}" : string.Empty)}, O={OutputSize}, dropout {Dropout}, {Output} output)";
     }
 
     /// <summary>A validated file: the header, the tensors in table order, and the optional sections.</summary>

@@ -27,10 +27,8 @@ public enum ModelFormatError
     Invalid,
 
     /// <summary>
-    /// The file is a valid model, but of other sizes or activations than the layer or model it is loaded into
-    /// (<see cref="ModelFile.LoadInto{T}(RecurrentLayer{T}, string)"/>, <see cref="ModelFile.LoadInto{T}(RecurrentModel{T}, string)"/>),
-    /// or of another kind than the call asks for (a <see cref="RecurrentModel{T}"/> file given to
-    /// <see cref="ModelFile.Load{T}(string)"/>, a layer's to <see cref="ModelFile.LoadModel{T}(string)"/>); the message says what differs.
+    /// The file is a valid model, but of another kind, cell, shape or activations than the network it is loaded into
+    /// (<see cref="ModelFile.LoadInto{T}(RecurrentModel{T}, string)"/>); the message says what differs.
     /// </summary>
     Mismatch,
 }

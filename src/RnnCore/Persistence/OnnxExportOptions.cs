@@ -1,5 +1,3 @@
-using RnnCore.Models;
-
 namespace RnnCore.Persistence;
 
 /// <summary>
@@ -21,15 +19,14 @@ public sealed record OnnxExportOptions
 
     /// <summary>
     /// Adds the input <see cref="OnnxExport.SequenceLengthsName"/>, int32 [batch], which must then be fed: each
-    /// sequence's length in 1..S for a padded batch (a length above S is read as S). A <see cref="RecurrentModel{T}"/>
-    /// only. Default false (every sequence S steps long).
+    /// sequence's length in 1..S for a padded batch (a length above S is read as S). Default false (every sequence S steps long).
     /// </summary>
     public bool SequenceLengths { get; init; }
 
     /// <summary>
     /// Adds the inputs <see cref="OnnxExport.InitialHiddenName"/> (and, for an LSTM, <see cref="OnnxExport.InitialCellName"/>),
-    /// float32 [L·D, batch, H], which must then be fed. A <see cref="RecurrentModel{T}"/> only. Default false (zero
-    /// initial states).
+    /// float32 [L·D, batch, H], which must then be fed. Default false (zero initial
+    /// states).
     /// </summary>
     public bool InitialStates { get; init; }
 }

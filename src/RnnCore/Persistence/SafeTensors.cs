@@ -1,247 +1,233 @@
-using System.Buffers;
-using System.Buffers.Binary;
+using System.Globalization;
 using System.Numerics;
-using System.Text.Json;
+using System.Text.RegularExpressions;
+using RnnCore.Cells;
 using RnnCore.Internal;
 using RnnCore.Models;
+using static RnnCore.Persistence.SafeTensorsFormat;
 
 namespace RnnCore.Persistence;
 
 /// <summary>
-/// PyTorch interop through safetensors (Hugging Face's format: an 8-byte little-endian header length, a JSON header,
-/// then the raw little-endian tensors), with PyTorch's own state-dict names for
-/// <c>rnn = nn.RNN(I, H)</c> followed by <c>fc = nn.Linear(H, O)</c>:
-/// <code>
-/// rnn.weight_ih_l0  [H, I]  = W_x          fc.weight  [O, H]  = W_y
-/// rnn.weight_hh_l0  [H, H]  = W_h          fc.bias    [O]     = b_y
-/// rnn.bias_ih_l0    [H]     = b_h  (export; on import b_h = bias_ih + bias_hh)
-/// rnn.bias_hh_l0    [H]     = 0    (export)
-/// </code>
-/// A PyTorch model with those two members loads the exported file with <c>load_state_dict</c>, and RnnCore continues
-/// from a file saved by PyTorch.
+/// PyTorch interop through safetensors, for every network: PyTorch's <c>state_dict</c> names of a recurrent module
+/// (<c>nn.RNN</c>, <c>nn.LSTM</c> or <c>nn.GRU</c>, any number of layers, one or two directions) followed by an
+/// <c>nn.Linear</c> head. RnnCore writes the recurrent module as <c>rnn</c> and the head as <c>head</c>
+/// (<c>rnn.weight_ih_l0</c>, …, <c>rnn.bias_hh_l1_reverse</c>, <c>head.weight</c>, <c>head.bias</c>); a
+/// <see cref="RecurrentLayer{T}"/> as <c>rnn = nn.RNN(I, H)</c> and <c>fc = nn.Linear(H, O)</c>, with its one hidden
+/// bias b_h in <c>rnn.bias_ih_l0</c> and zeros in <c>rnn.bias_hh_l0</c>. A PyTorch module with those members loads the
+/// exported file with <c>load_state_dict</c>, and RnnCore continues from a file saved by PyTorch. See docs/interop-models.md.
 /// </summary>
 /// <remarks>
-/// Tensors are written row-major (PyTorch's layout) and transposed from and to MathNet's column-major storage. The
+/// <para>
+/// Tensors are written row-major (PyTorch's layout) and transposed from and to RnnCore's column-major storage. The
 /// element type is F32 for <see cref="float"/> and F64 for <see cref="double"/>; import requires the file's dtype to be
-/// the one asked for (convert in PyTorch with <c>model.float()</c> or <c>model.double()</c>). The activations are not
-/// part of a PyTorch state dict: <see cref="Export{T}(RecurrentLayer{T}, string)"/> records them in the header's
-/// <c>__metadata__</c> (<c>hidden_activation</c>, <c>output_activation</c>) and
-/// <see cref="Import{T}(string, HiddenActivation?, OutputActivation?)"/> reads them back; for a file saved by PyTorch,
-/// which has no such entries, pass them (<c>nn.RNN(..., nonlinearity='relu')</c> is <see cref="HiddenActivation.Relu"/>;
-/// the output activation is whatever the Python code applies to <c>fc</c>'s result). The format has no checksum: a changed byte inside the tensor data gives a
-/// model with another value, which no loader can notice; everything else (header, names, shapes, dtypes, offsets,
-/// length) is validated. PyTorch adds the two biases separately, RnnCore once: outputs agree to rounding, not bit for bit.
+/// the one asked for (convert in PyTorch with <c>model.float()</c> or <c>model.double()</c>). What a state dict does not
+/// hold (the cell's name, layers, directions, the activations, dropout) RnnCore records in the header's
+/// <c>__metadata__</c>; a file saved by PyTorch has none, so pass what the Python code uses
+/// (<c>nn.RNN(..., nonlinearity='relu')</c> is <see cref="HiddenActivation.Relu"/>; the output activation is whatever
+/// it applies to the head's result).
+/// </para>
+/// <para>
+/// Import infers the cell from the tensor names and W_hh's G·H x H shape, the layers and directions from the names; a
+/// file whose metadata names a cell this build does not know is refused, never read as another. A file laid out as the
+/// layer's (<c>rnn</c> + <c>fc</c>, one vanilla layer, one direction) imports as a <see cref="RecurrentLayer{T}"/> with
+/// b_h = bias_ih + bias_hh (PyTorch adds the two biases separately, RnnCore once: outputs agree to rounding); any other
+/// as a <see cref="RecurrentModel{T}"/>. The format has no checksum: a changed byte inside the tensor data gives a model
+/// with another value, which no loader can notice; everything else (header, names, shapes, dtypes, offsets, length,
+/// finite values) is validated before anything is built.
+/// </para>
 /// </remarks>
-public static partial class SafeTensors
+public static class SafeTensors
 {
-    /// <summary>PyTorch's name for W_x, the input-to-hidden weights of layer 0 of <c>nn.RNN</c>.</summary>
-    public const string WeightIh = "rnn.weight_ih_l0";
-
-    /// <summary>PyTorch's name for W_h, the hidden-to-hidden weights.</summary>
-    public const string WeightHh = "rnn.weight_hh_l0";
-
-    /// <summary>PyTorch's name for the input-side hidden bias (RnnCore's b_h on export).</summary>
-    public const string BiasIh = "rnn.bias_ih_l0";
-
-    /// <summary>PyTorch's name for the hidden-side hidden bias (zeros on export; added into b_h on import).</summary>
-    public const string BiasHh = "rnn.bias_hh_l0";
-
-    /// <summary>PyTorch's name for W_y, the weights of <c>fc = nn.Linear(H, O)</c>.</summary>
-    public const string FcWeight = "fc.weight";
-
-    /// <summary>PyTorch's name for b_y, the bias of <c>fc</c>.</summary>
-    public const string FcBias = "fc.bias";
-
     /// <summary>The largest JSON header accepted, as in the safetensors reference implementation (100 MB).</summary>
     public const int MaxHeaderLength = 100_000_000;
 
-    private const string MetadataKey = "__metadata__";
-    private const string HiddenActivationKey = "hidden_activation";
-    private const string OutputActivationKey = "output_activation";
+    // The module names RnnCore writes: the recurrent module, a model's head, and the layer's head.
+    private const string RecurrentModule = "rnn";
+    private const string HeadModule = "head";
+    private const string LayerHeadModule = "fc";
 
-    private static readonly string[] Names = [WeightIh, WeightHh, BiasIh, BiasHh, FcWeight, FcBias];
+    // __metadata__ keys (safetensors metadata maps strings to strings).
+    private const string CellKey = "cell";
+    private const string LayersKey = "num_layers";
+    private const string BidirectionalKey = "bidirectional";
+    private const string HiddenKey = "hidden_activation";
+    private const string OutputKey = "output_activation";
+    private const string DropoutKey = "dropout";
 
-    /// <summary>Writes the layer as a safetensors file, atomically (temporary file, flush, rename).</summary>
-    /// <param name="layer">The model.</param>
+    /// <summary>
+    /// A recurrent tensor's last name part, as the known cells name them with PyTorch's layer suffix: weight_ih_l0,
+    /// bias_hh_l1_reverse, ….
+    /// </summary>
+    private static readonly Regex RecurrentTensorName = new(
+        $"^({string.Join("|", CellRegistry.All.SelectMany(c => c.Tensors).Select(t => t.Name).Distinct())})_l(0|[1-9][0-9]{{0,3}})(_reverse)?$",
+        RegexOptions.CultureInvariant);
+
+    /// <summary>
+    /// Writes the network as a safetensors file with PyTorch's <c>state_dict</c> names and its cell, layers, directions,
+    /// activations and dropout in <c>__metadata__</c>, atomically (temporary file, flush, rename).
+    /// </summary>
+    /// <param name="network">The network (a <see cref="RecurrentLayer{T}"/> or any <see cref="RecurrentModel{T}"/>); every parameter must be finite.</param>
     /// <param name="path">The file to create or replace, by convention <c>*.safetensors</c>.</param>
     /// <typeparam name="T">The element type: written as F32 for float, F64 for double.</typeparam>
+    /// <exception cref="ArgumentException"><paramref name="network"/> holds a NaN or infinite parameter (the message names it); nothing is written.</exception>
     /// <exception cref="IOException">The file system refused the write (a permission denied or a file-size limit comes as an IOException whose inner exception is .NET's original); an existing file at <paramref name="path"/> is unchanged. See docs/hosting.md.</exception>
-    /// <exception cref="ArgumentException"><paramref name="layer"/> holds a NaN or infinite parameter (such a file could not be loaded again); nothing is written.</exception>
-    public static void Export<T>(RecurrentLayer<T> layer, string path)
+    public static void Export<T>(RecurrentModel<T> network, string path)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        AtomicFile.WriteAllBytes(path, Serialize(layer));
+        AtomicFile.WriteAllBytes(path, Serialize(network));
     }
 
-    /// <summary>Writes the layer in safetensors format to a stream, at its current position.</summary>
-    /// <param name="layer">The model.</param>
+    /// <summary>Writes the network in safetensors format to a stream, at its current position; see <see cref="Export{T}(RecurrentModel{T}, string)"/>.</summary>
+    /// <param name="network">The network; every parameter must be finite.</param>
     /// <param name="stream">A writable stream; it is not closed.</param>
     /// <typeparam name="T">The element type: written as F32 for float, F64 for double.</typeparam>
-    public static void Export<T>(RecurrentLayer<T> layer, Stream stream)
+    /// <exception cref="ArgumentException"><paramref name="network"/> holds a NaN or infinite parameter; nothing is written.</exception>
+    public static void Export<T>(RecurrentModel<T> network, Stream stream)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(stream);
-        stream.Write(Serialize(layer));
+        stream.Write(Serialize(network));
     }
 
     /// <summary>
-    /// Reads a safetensors file holding exactly the six tensors of <c>nn.RNN(I, H)</c> + <c>nn.Linear(H, O)</c> (see
-    /// <see cref="SafeTensors"/>) into a new layer; the sizes come from the shapes, b_h is <c>bias_ih + bias_hh</c>, and
-    /// the activations from the file's <c>__metadata__</c> when it records them (as every file RnnCore exports does).
+    /// Reads a safetensors file written by <see cref="Export{T}(RecurrentModel{T}, string)"/> or by PyTorch
+    /// (<c>save_file(model.state_dict(), path)</c> of a module holding one <c>nn.RNN</c>, <c>nn.LSTM</c> or <c>nn.GRU</c>
+    /// and one <c>nn.Linear</c> head) into a new network: a <see cref="RecurrentLayer{T}"/> for the layer's layout
+    /// (<c>rnn</c> + <c>fc</c>, one vanilla layer, one direction), else a <see cref="RecurrentModel{T}"/>. The cell, layers
+    /// and directions come from the tensor names and shapes (and must agree with the file's <c>__metadata__</c> when it
+    /// records them); the two module names are found in the file (<c>lstm.weight_ih_l0</c> + <c>fc.weight</c> works as
+    /// well as <c>rnn.</c> + <c>head.</c>, and so does a nested <c>encoder.gru.weight_ih_l0</c>).
     /// </summary>
     /// <param name="path">The file.</param>
+    /// <param name="cell">The cell you expect, or null to take the file's. A different one is refused.</param>
+    /// <param name="layers">The number of layers you expect, or null. A different one is refused.</param>
+    /// <param name="bidirectional">Whether you expect a bidirectional network, or null. A different answer is refused.</param>
     /// <param name="hiddenActivation">
-    /// f. Null (default): the file's <c>hidden_activation</c>, or tanh (PyTorch's default <c>nonlinearity='tanh'</c>)
-    /// when the file does not record one. A value that contradicts the file's is refused.
+    /// f of a vanilla cell (<c>nonlinearity</c>), or null: the file's <c>hidden_activation</c>, else tanh (PyTorch's
+    /// default). A value that contradicts the file's is refused, and so is ReLU for an LSTM or GRU.
     /// </param>
     /// <param name="outputActivation">
-    /// g. Null (default): the file's <c>output_activation</c>, or softmax when the file does not record one (a file saved
-    /// by PyTorch: pass what the Python code applies to <c>fc</c>'s result). A value that contradicts the file's is refused.
+    /// g, or null: the file's <c>output_activation</c>, else softmax (for a file saved by PyTorch, pass what the Python
+    /// code applies to the head's result). A value that contradicts the file's is refused.
     /// </param>
     /// <typeparam name="T">The element type the file must hold (F32 for float, F64 for double).</typeparam>
-    /// <returns>The new layer.</returns>
-    /// <exception cref="ModelFormatException">The file is truncated, not safetensors, of another dtype, records an unknown activation, or does not hold exactly those six tensors with consistent shapes, in-bounds offsets and finite values. The message says which.</exception>
-    /// <exception cref="ArgumentException">An activation argument contradicts the one the file records (the message names both), or softmax is asked for a model with one output.</exception>
-    /// <exception cref="ArgumentOutOfRangeException">An activation is not a defined value.</exception>
-    public static RecurrentLayer<T> Import<T>(string path, HiddenActivation? hiddenActivation = null, OutputActivation? outputActivation = null)
+    /// <returns>The new network (dropout as recorded, else 0; seed 0).</returns>
+    /// <exception cref="ModelFormatException">The file is truncated, not safetensors, of another dtype, names a cell this build does not know, or is not a recurrent module plus a head with consistent names, shapes, metadata, offsets and finite values; the message says which. Nothing is returned.</exception>
+    /// <exception cref="ArgumentException">An argument contradicts the file (the message names the argument, what it asked and what the file holds).</exception>
+    /// <exception cref="ArgumentOutOfRangeException">An enum argument is not a defined value, or <paramref name="layers"/> is below 1.</exception>
+    public static RecurrentModel<T> Import<T>(
+        string path, RecurrentCellKind? cell = null, int? layers = null, bool? bidirectional = null,
+        HiddenActivation? hiddenActivation = null, OutputActivation? outputActivation = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        RequireActivations(hiddenActivation, outputActivation);
+        var expected = new Expectation(cell, layers, bidirectional, hiddenActivation, outputActivation);
+        expected.Validate();
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
-        RecurrentLayer<T> layer = Read<T>(stream, hiddenActivation, outputActivation, out long consumed);
+        RecurrentModel<T> network = Read<T>(stream, expected, out long consumed);
         if (consumed != stream.Length)
         {
             throw Invalid($"the file is {stream.Length:N0} bytes long but its header accounts for {consumed:N0}; safetensors files may not have trailing data.");
         }
 
-        return layer;
+        return network;
     }
 
-    /// <summary>Reads a safetensors model from a stream (exactly the bytes its header declares); see <see cref="Import{T}(string, HiddenActivation?, OutputActivation?)"/>.</summary>
+    /// <summary>Reads a safetensors network from a stream (exactly the bytes its header declares); see <see cref="Import{T}(string, RecurrentCellKind?, int?, bool?, HiddenActivation?, OutputActivation?)"/>.</summary>
     /// <param name="stream">A readable stream; it is not closed.</param>
-    /// <param name="hiddenActivation">f; null (default) for the one the data records, else tanh.</param>
-    /// <param name="outputActivation">g; null (default) for the one the data records, else softmax.</param>
+    /// <param name="cell">The cell you expect, or null.</param>
+    /// <param name="layers">The number of layers you expect, or null.</param>
+    /// <param name="bidirectional">Whether you expect a bidirectional network, or null.</param>
+    /// <param name="hiddenActivation">f of a vanilla cell, or null for the file's (else tanh).</param>
+    /// <param name="outputActivation">g, or null for the file's (else softmax).</param>
     /// <typeparam name="T">The element type the data must hold.</typeparam>
-    /// <returns>The new layer.</returns>
-    /// <exception cref="ModelFormatException">The data is truncated, not safetensors, of another dtype, records an unknown activation, or is not the six expected tensors.</exception>
-    /// <exception cref="ArgumentException">An activation argument contradicts the one the data records, or softmax is asked for a model with one output.</exception>
-    /// <exception cref="ArgumentOutOfRangeException">An activation is not a defined value.</exception>
-    public static RecurrentLayer<T> Import<T>(Stream stream, HiddenActivation? hiddenActivation = null, OutputActivation? outputActivation = null)
+    /// <returns>The new network.</returns>
+    /// <exception cref="ModelFormatException">The data is truncated, not safetensors, of another dtype, names an unknown cell, or is not a consistent recurrent network.</exception>
+    /// <exception cref="ArgumentException">An argument contradicts the data.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">An enum argument is not a defined value, or <paramref name="layers"/> is below 1.</exception>
+    public static RecurrentModel<T> Import<T>(
+        Stream stream, RecurrentCellKind? cell = null, int? layers = null, bool? bidirectional = null,
+        HiddenActivation? hiddenActivation = null, OutputActivation? outputActivation = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(stream);
-        RequireActivations(hiddenActivation, outputActivation);
-        return Read<T>(stream, hiddenActivation, outputActivation, out _);
+        var expected = new Expectation(cell, layers, bidirectional, hiddenActivation, outputActivation);
+        expected.Validate();
+        return Read<T>(stream, expected, out _);
     }
 
-    /// <summary>The whole safetensors file for a layer.</summary>
-    internal static byte[] Serialize<T>(RecurrentLayer<T> layer)
+    /// <summary>The whole safetensors file for a network.</summary>
+    internal static byte[] Serialize<T>(RecurrentModel<T> network)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        ArgumentNullException.ThrowIfNull(layer);
-        layer.RequireFiniteParameters(nameof(layer));
-        int h = layer.HiddenSize, i = layer.InputSize, o = layer.OutputSize;
-        int size = LittleEndianTensors.SizeOf<T>();
-        long[][] shapes = [[h, i], [h, h], [h], [h], [o, h], [o]];
-        long[] begins = new long[Names.Length + 1];
-        for (int k = 0; k < Names.Length; k++)
+        ArgumentNullException.ThrowIfNull(network);
+        RecurrentModelOptions o = network.Options;
+        CellDescription cell = network.Cell.Description;
+        NetworkTensor[] tensors = NetworkTensors.PyTorch(o, RecurrentModule, network.FusedBias ? LayerHeadModule : HeadModule);
+        for (int p = 0; p < network.Parameters.Count; p++)
         {
-            begins[k + 1] = begins[k] + (shapes[k].Aggregate(1L, (a, b) => a * b) * size);
+            int bad = Guard.IndexOfNonFinite<T>(network.Parameters[p]);
+            if (bad >= 0)
+            {
+                long rows = network.Parameter(network.Parameters.GetName(p)).RowCount;
+                string where = network.Parameters[p].Length == rows ? $"[{bad}]" : $"[{bad % rows}, {bad / rows}]";
+                throw new ArgumentException(
+                    $"network holds {network.Parameters[p][bad]} in {network.Parameters.GetName(p)} at {where}; every parameter must be finite to be exported (such a file could not be imported).",
+                    nameof(network));
+            }
         }
 
-        (string, string)[] metadata =
-        [
+        int size = LittleEndianTensors.SizeOf<T>();
+        long[] begins = new long[tensors.Length + 1];
+        for (int k = 0; k < tensors.Length; k++)
+        {
+            begins[k + 1] = begins[k] + (tensors[k].Length * size);
+        }
+
+        var metadata = new List<(string Key, string Value)>
+        {
             ("format", "pt"),
             ("producer", "RnnCore"),
-            (HiddenActivationKey, Name(layer.HiddenActivation)),
-            (OutputActivationKey, Name(layer.OutputActivation)),
-        ];
-        byte[] file = WriteHeader(metadata, Names.Zip(shapes).ToArray(), begins, size, out int dataStart);
+            (CellKey, cell.SafeTensorsName),
+            (LayersKey, o.Layers.ToString(CultureInfo.InvariantCulture)),
+            (BidirectionalKey, o.Bidirectional ? "true" : "false"),
+        };
+        if (cell.UsesHiddenActivation)
+        {
+            metadata.Add((HiddenKey, HiddenName(o.HiddenActivation)));
+        }
+
+        metadata.Add((OutputKey, OutputName(o.OutputActivation)));
+        metadata.Add((DropoutKey, o.Dropout.ToString("R", CultureInfo.InvariantCulture)));
+
+        byte[] file = WriteHeader(
+            metadata, tensors.Select(t => (t.Name, t.IsVector ? new[] { t.Rows } : new[] { t.Rows, t.Columns })).ToArray(), begins, size, out int dataStart);
         Span<byte> data = file.AsSpan(dataStart);
+        T[] scratch = new T[tensors.Max(t => t.Length)];
+        for (int k = 0; k < tensors.Length; k++)
+        {
+            // PyTorch's view of the network: the fused layer's b_hh is its zero array, b_ih its b_h.
+            NetworkTensor tensor = tensors[k];
+            ReadOnlySpan<T> values = tensor.IsHead
+                ? network.Parameters[tensor.Index == 0 ? network.HeadWeightIndex : network.HeadBiasIndex]
+                : network.CellTensor(tensor.LayerDirection, tensor.Index);
+            Span<byte> destination = data.Slice((int)begins[k]);
+            if (tensor.IsVector)
+            {
+                LittleEndianTensors.Write<T>(values, destination);
+            }
+            else
+            {
+                WriteRowMajor<T>(values, (int)tensor.Rows, (int)tensor.Columns, scratch, destination);
+            }
+        }
 
-        T[] rowMajor = new T[Math.Max(h * Math.Max(i, h), o * h)];
-        WriteRowMajor(layer.Parameters[0], h, i, rowMajor, data.Slice((int)begins[0]));
-        WriteRowMajor(layer.Parameters[1], h, h, rowMajor, data.Slice((int)begins[1]));
-        LittleEndianTensors.Write<T>(layer.Parameters[3], data.Slice((int)begins[2]));
-        LittleEndianTensors.Write<T>(new T[h], data.Slice((int)begins[3]));
-        WriteRowMajor(layer.Parameters[2], o, h, rowMajor, data.Slice((int)begins[4]));
-        LittleEndianTensors.Write<T>(layer.Parameters[4], data.Slice((int)begins[5]));
         return file;
     }
 
-    /// <summary>
-    /// A safetensors file whose header is written (the 8-byte length, then the JSON: <c>__metadata__</c>, then each
-    /// tensor's dtype, shape and data_offsets) and whose data section, from <paramref name="dataStart"/>, is left zero
-    /// for the caller to fill.
-    /// </summary>
-    private static byte[] WriteHeader(
-        IReadOnlyList<(string Key, string Value)> metadata, IReadOnlyList<(string Name, long[] Shape)> tensors, long[] begins, int size, out int dataStart)
-    {
-        var json = new ArrayBufferWriter<byte>();
-        using (var writer = new Utf8JsonWriter(json))
-        {
-            writer.WriteStartObject();
-            writer.WriteStartObject(MetadataKey);
-            foreach ((string key, string value) in metadata)
-            {
-                writer.WriteString(key, value);
-            }
-
-            writer.WriteEndObject();
-            for (int k = 0; k < tensors.Count; k++)
-            {
-                writer.WriteStartObject(tensors[k].Name);
-                writer.WriteString("dtype", size == 4 ? "F32" : "F64");
-                writer.WriteStartArray("shape");
-                foreach (long dimension in tensors[k].Shape)
-                {
-                    writer.WriteNumberValue(dimension);
-                }
-
-                writer.WriteEndArray();
-                writer.WriteStartArray("data_offsets");
-                writer.WriteNumberValue(begins[k]);
-                writer.WriteNumberValue(begins[k + 1]);
-                writer.WriteEndArray();
-                writer.WriteEndObject();
-            }
-
-            writer.WriteEndObject();
-        }
-
-        // Pad the header with spaces so that the data starts 8-byte aligned, as the reference writer does.
-        int headerLength = (json.WrittenCount + 7) / 8 * 8;
-        long total = 8 + headerLength + begins[^1];
-        if (total > Array.MaxLength)
-        {
-            throw new NotSupportedException($"the file would be {total:N0} bytes, more than one .NET array can hold; models this large are not supported yet.");
-        }
-
-        byte[] file = new byte[total];
-        BinaryPrimitives.WriteUInt64LittleEndian(file, (ulong)headerLength);
-        json.WrittenSpan.CopyTo(file.AsSpan(8));
-        file.AsSpan(8 + json.WrittenCount, headerLength - json.WrittenCount).Fill((byte)' ');
-        dataStart = 8 + headerLength;
-        return file;
-    }
-
-    private static void WriteRowMajor<T>(ReadOnlySpan<T> columnMajor, int rows, int columns, T[] scratch, Span<byte> destination)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        for (int r = 0; r < rows; r++)
-        {
-            for (int c = 0; c < columns; c++)
-            {
-                scratch[(r * columns) + c] = columnMajor[r + (c * rows)];
-            }
-        }
-
-        LittleEndianTensors.Write<T>(scratch.AsSpan(0, rows * columns), destination);
-    }
-
-    private static RecurrentLayer<T> Read<T>(Stream stream, HiddenActivation? hidden, OutputActivation? output, out long consumed)
+    private static RecurrentModel<T> Read<T>(Stream stream, Expectation expected, out long consumed)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         Guard.RequireSupportedElementType<T>();
@@ -251,420 +237,418 @@ public static partial class SafeTensors
         }
 
         byte[] header = ReadHeader(stream);
-        Entry[] entries = ParseHeader<T>(header, out long dataLength, out RecordedActivations recorded);
-        (HiddenActivation f, OutputActivation g) = ChooseActivations(recorded, hidden, output, (int)entries[4].Shape[0]);
+        Dictionary<string, Entry> entries = ParseHeader<T>(header, "Import", out Dictionary<string, string> metadata);
+
+        // A cell the file names but this build does not know is refused before the shapes are read: never another cell.
+        if (metadata.TryGetValue(CellKey, out string? named) && CellRegistry.BySafeTensorsName(named) is null)
+        {
+            throw Invalid($"__metadata__ records {CellKey} '{named}', a cell this build of RnnCore does not know; it knows {CellRegistry.SafeTensorsNames}.");
+        }
+
+        Layout layout = InferLayout(entries);
+        long dataLength = RequireContiguous(layout.Entries, layout.Tensors.Select(t => t.Name).ToArray());
+        CheckMetadata(layout, metadata);
+        RecurrentModelOptions options = ChooseOptions(layout, metadata, expected);
         byte[] data = StreamReading.ReadExactly(stream, dataLength, "the tensor data");
         consumed = 8 + header.LongLength + dataLength;
-        return Build<T>(entries, data, f, g);
-    }
 
-    /// <summary>Reads the 8-byte header length and the JSON header it announces, checking both before trusting them.</summary>
-    private static byte[] ReadHeader(Stream stream)
-    {
-        Span<byte> prefix = stackalloc byte[8];
-        int got = StreamReading.ReadUpTo(stream, prefix);
-        if (got < 8)
+        // Decode and check every tensor before the network exists: a bad value leaves nothing behind.
+        int size = LittleEndianTensors.SizeOf<T>();
+        var decoded = new T[layout.Tensors.Length][];
+        for (int k = 0; k < layout.Tensors.Length; k++)
         {
-            throw new ModelFormatException(
-                got == 0 ? ModelFormatError.NotAModelFile : ModelFormatError.Truncated,
-                $"the file is {got} bytes long; a safetensors file starts with an 8-byte header length.");
-        }
-
-        ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(prefix);
-        if (headerLength < 2 || headerLength > MaxHeaderLength)
-        {
-            throw new ModelFormatException(
-                ModelFormatError.NotAModelFile,
-                $"the header length is {headerLength:N0} bytes; a safetensors header is 2..{MaxHeaderLength:N0} bytes, so this is not a safetensors file (or its first 8 bytes are damaged).");
-        }
-
-        byte[] header = StreamReading.ReadExactly(stream, (long)headerLength, "the JSON header");
-        if (header[0] != (byte)'{')
-        {
-            throw new ModelFormatException(ModelFormatError.NotAModelFile, "the header does not start with '{'; this is not a safetensors file.");
-        }
-
-        // JsonDocument checks the structure but leaves invalid UTF-8 inside strings to be found when they are read.
-        if (!System.Text.Unicode.Utf8.IsValid(header))
-        {
-            throw Invalid("the header is not valid UTF-8.");
-        }
-
-        return header;
-    }
-
-    /// <summary>A tensor's header entry: shape and byte range within the data section.</summary>
-    private readonly record struct Entry(long[] Shape, long Begin, long End);
-
-    /// <summary>The activations a file's <c>__metadata__</c> records; null where it records none.</summary>
-    private readonly record struct RecordedActivations(HiddenActivation? Hidden, OutputActivation? Output);
-
-    private static Entry[] ParseHeader<T>(byte[] header, out long dataLength, out RecordedActivations recorded)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        var entries = new Entry?[Names.Length];
-        recorded = default;
-        string? dtype = null;
-        try
-        {
-            using JsonDocument document = JsonDocument.Parse(header, new JsonDocumentOptions { MaxDepth = 8 });
-            JsonElement root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
+            NetworkTensor tensor = layout.Tensors[k];
+            decoded[k] = new T[tensor.Length];
+            LittleEndianTensors.Read<T>(data.AsSpan((int)layout.Entries[k].Begin, (int)(tensor.Length * size)), decoded[k]);
+            int bad = Guard.IndexOfNonFinite<T>(decoded[k]);
+            if (bad >= 0)
             {
-                throw Invalid("the header is not a JSON object.");
-            }
-
-            var seen = new HashSet<string>(StringComparer.Ordinal);
-            foreach (JsonProperty property in root.EnumerateObject())
-            {
-                if (!seen.Add(property.Name))
-                {
-                    throw Invalid($"the header names '{property.Name}' twice.");
-                }
-
-                if (property.Name == MetadataKey)
-                {
-                    recorded = ReadMetadata(property.Value);
-                    continue;
-                }
-
-                int index = Array.IndexOf(Names, property.Name);
-                if (index < 0)
-                {
-                    throw Invalid(
-                        $"the file holds a tensor '{property.Name}', but RnnCore reads exactly {string.Join(", ", Names)}: a single-layer, " +
-                        "unidirectional nn.RNN with biases, then nn.Linear, as members named rnn and fc.");
-                }
-
-                entries[index] = ParseEntry(property.Name, property.Value, ref dtype);
+                // Row-major in the file: element bad is (bad / columns, bad % columns).
+                string where = tensor.IsVector ? $"[{bad}]" : $"[{bad / tensor.Columns}, {bad % tensor.Columns}]";
+                throw Invalid($"{tensor.Name} holds {decoded[k][bad]} at {where}; every parameter must be finite.");
             }
         }
-        catch (JsonException e)
+
+        // The layer's layout (rnn + fc, one vanilla layer, one direction) is a RecurrentLayer, whose b_h is b_ih + b_hh.
+        bool layer = layout.Prefix == RecurrentModule && layout.Head == LayerHeadModule
+            && options.Cell == RecurrentLayer<T>.CellKind && options.Layers == 1 && !options.Bidirectional;
+        if (layer)
         {
-            throw new ModelFormatException(ModelFormatError.Invalid, $"the header is not valid JSON: {e.Message}", e);
+            NetworkTensor[] t = layout.Tensors;
+            T[] bh = decoded[2];
+            for (int r = 0; r < bh.Length; r++)
+            {
+                T sum = decoded[2][r] + decoded[3][r];
+                if (!T.IsFinite(sum))
+                {
+                    throw Invalid($"{t[2].Name} + {t[3].Name} at element {r} is {decoded[2][r]} + {decoded[3][r]} = {sum}; b_h must be finite.");
+                }
+            }
         }
 
-        string[] missing = Names.Where((_, k) => entries[k] is null).ToArray();
-        if (missing.Length != 0)
+        RecurrentModel<T> network = layer
+            ? new RecurrentLayer<T>(options.InputSize, options.HiddenSize, options.OutputSize, options.HiddenActivation, options.OutputActivation)
+            : new RecurrentModel<T>(options);
+        for (int k = 0; k < layout.Tensors.Length; k++)
         {
-            throw Invalid($"the file lacks {string.Join(", ", missing)}; expected the state dict of nn.RNN(I, H) as 'rnn' and nn.Linear(H, O) as 'fc'.");
+            NetworkTensor tensor = layout.Tensors[k];
+            Span<T> destination = tensor.IsHead
+                ? network.Parameters[tensor.Index == 0 ? network.HeadWeightIndex : network.HeadBiasIndex]
+                : network.CellTensor(tensor.LayerDirection, tensor.Index);
+            if (network.FusedBias && tensor.Index == 3 && !tensor.IsHead)
+            {
+                // b_h = bias_ih + bias_hh: bias_ih is already in b_h (it comes first in state_dict order).
+                Span<T> bh = network.CellTensor(tensor.LayerDirection, 2);
+                for (int r = 0; r < bh.Length; r++)
+                {
+                    bh[r] += decoded[k][r];
+                }
+            }
+            else if (tensor.IsVector)
+            {
+                decoded[k].CopyTo(destination);
+            }
+            else
+            {
+                ReadRowMajor(decoded[k], (int)tensor.Rows, (int)tensor.Columns, destination);
+            }
         }
 
-        RequireDType<T>(dtype!, "Import");
-        Entry[] all = entries.Select(e => e!.Value).ToArray();
-        RequireOwnBytes(all, Names, LittleEndianTensors.SizeOf<T>(), dtype!);
-        RequireShapes(all);
-
-        dataLength = RequireContiguous(all, Names);
-        return all;
+        return network;
     }
 
     /// <summary>
-    /// Checks the file's dtype against <typeparamref name="T"/>: the other float width names the call that reads it;
-    /// half precision (F16, BF16) is the same kind of error, with the conversion to make; anything else is not a model.
+    /// Finds the recurrent module and the head from the names, then the cell from the tensor names and W_hh's G·H x H
+    /// shape, the sizes, layers and directions, and checks that the file holds exactly the tensors of that network with
+    /// their shapes; returns them in state_dict order with their entries.
     /// </summary>
-    private static void RequireDType<T>(string dtype, string import)
-        where T : unmanaged, IFloatingPointIeee754<T>
+    private static Layout InferLayout(Dictionary<string, Entry> entries)
     {
-        string expected = LittleEndianTensors.SizeOf<T>() == 4 ? "F32" : "F64";
-        if (dtype == expected)
+        if (entries.Count == 0)
         {
-            return;
+            throw Invalid("the file holds no tensors.");
         }
 
-        string type = ModelFile.TypeName<T>();
-        string convert = $"convert in PyTorch with model.{type}() before saving";
-        throw dtype switch
+        var recurrentModules = new SortedSet<string>(StringComparer.Ordinal);
+        var headModules = new SortedSet<string>(StringComparer.Ordinal);
+        var leaves = new SortedSet<string>(StringComparer.Ordinal);
+        int layers = 0;
+        bool reverse = false;
+        foreach (string name in entries.Keys)
         {
-            "F32" or "F64" => new ModelFormatException(
-                ModelFormatError.WrongElementType,
-                $"the tensors are {dtype} but {type} needs {expected}; import with SafeTensors.{import}<{(dtype == "F32" ? "float" : "double")}>, or {convert}."),
-            "F16" or "BF16" => new ModelFormatException(
-                ModelFormatError.WrongElementType,
-                $"the tensors are {dtype} ({(dtype == "F16" ? "float16" : "bfloat16")}, half precision) but {type} needs {expected}; RnnCore reads F32 and F64: {convert}."),
-            _ => Invalid($"the tensors are {dtype} but {type} needs {expected}; RnnCore reads F32 and F64 parameters: {convert}."),
-        };
-    }
-
-    /// <summary>
-    /// Checks that each tensor's data_offsets span exactly the bytes of its own declared shape, before any size is
-    /// inferred from a shape: a damaged tensor is reported as itself, not through the tensors compared with it.
-    /// </summary>
-    private static void RequireOwnBytes(Entry[] entries, IReadOnlyList<string> names, int size, string dtype)
-    {
-        for (int k = 0; k < entries.Length; k++)
-        {
-            Entry entry = entries[k];
-            long count = entry.Shape.Aggregate(1L, (a, b) => a * b); // at most two entries of at most int.MaxValue: no overflow
-            long span = entry.End - entry.Begin;
-            if (span % size != 0 || span / size != count)
+            int dot = name.LastIndexOf('.');
+            string leaf = name.Substring(dot + 1);
+            Match match = RecurrentTensorName.Match(leaf);
+            if (dot <= 0 || (!match.Success && leaf is not ("weight" or "bias")))
             {
                 throw Invalid(
-                    $"'{names[k]}' has shape [{string.Join(", ", entry.Shape)}], {count:N0} values of {dtype} ({(Int128)count * size:N0} bytes), but its data_offsets " +
-                    $"[{entry.Begin}, {entry.End}] span {span:N0} bytes; this tensor is damaged (its shape or its offsets are wrong).");
+                    $"the file holds a tensor '{name}', but RnnCore reads a state_dict of one recurrent module (<module>.weight_ih_l0, " +
+                    "weight_hh_l0, bias_ih_l0, bias_hh_l0, … for every layer, with _reverse for a bidirectional one) and one nn.Linear head " +
+                    "(<head>.weight, <head>.bias); other tensors (projections, a bias-free RNN, more modules) are not supported.");
             }
+
+            if (match.Success)
+            {
+                recurrentModules.Add(name.Substring(0, dot));
+                leaves.Add(match.Groups[1].Value);
+                layers = Math.Max(layers, 1 + int.Parse(match.Groups[2].ValueSpan, CultureInfo.InvariantCulture));
+                reverse |= match.Groups[3].Success;
+            }
+            else
+            {
+                headModules.Add(name.Substring(0, dot));
+            }
+        }
+
+        if (recurrentModules.Count != 1)
+        {
+            throw Invalid(recurrentModules.Count == 0
+                ? $"the file holds no recurrent tensors (<module>.weight_ih_l0, …); expected the state_dict of a module holding an {CellRegistry.Join(CellRegistry.All.Select(c => c.PyTorchModule).Distinct())}."
+                : $"the file holds recurrent tensors of {recurrentModules.Count} modules ({string.Join(", ", recurrentModules)}); RnnCore reads one recurrent module.");
+        }
+
+        if (headModules.Count != 1)
+        {
+            throw Invalid(headModules.Count == 0
+                ? "the file holds no head (<head>.weight, <head>.bias of an nn.Linear after the recurrent module); RnnCore models end in a linear head."
+                : $"the file holds weight/bias tensors of {headModules.Count} modules ({string.Join(", ", headModules)}); RnnCore reads one nn.Linear head.");
+        }
+
+        string prefix = recurrentModules.Min!, head = headModules.Min!;
+        int d = reverse ? 2 : 1;
+        Entry hh = RequireEntry(entries, $"{prefix}.weight_hh_l0");
+        string known = CellRegistry.Join(CellRegistry.All.OrderBy(c => c.Gates).Select(c => $"{c.Gates} ({c.PyTorchModule})").Distinct());
+
+        // A cell with a projection is the one whose tensors name every leaf the file holds (its fifth, W_hr [P, H], is
+        // in no other cell): then H and P come from W_hr, and W_hh is [G·H, P]. Otherwise W_hh [G·H, H] gives H.
+        HashSet<string> plainNames = CellRegistry.All.Where(c => !c.HasProjection).SelectMany(c => c.Tensors).Select(t => t.Name).ToHashSet();
+        CellDescription? projected = leaves.IsSubsetOf(plainNames)
+            ? null
+            : CellRegistry.All.FirstOrDefault(c => c.HasProjection && leaves.IsSubsetOf(c.Tensors.Select(t => t.Name)));
+        int h;
+        int? projection = null;
+        if (projected is not null)
+        {
+            string hrName = $"{prefix}.{projected.Tensors[4].Name}_l0";
+            Entry hr = RequireEntry(entries, hrName);
+            if (hr.Shape.Length != 2 || hr.Shape[0] == 0 || hr.Shape[1] <= hr.Shape[0])
+            {
+                throw Invalid($"{hrName} has shape [{string.Join(", ", hr.Shape)}]; expected [P, H] with 0 < P < H ({projected.PyTorchModule} with proj_size = P).");
+            }
+
+            h = (int)hr.Shape[1];
+            projection = (int)hr.Shape[0];
+            if (hh.Shape.Length != 2 || hh.Shape[1] != projection || hh.Shape[0] % h != 0)
+            {
+                throw Invalid($"{prefix}.weight_hh_l0 has shape [{string.Join(", ", hh.Shape)}]; expected [G·H, P] = [G·{h}, {projection}] (H and P from {hrName}).");
+            }
+        }
+        else
+        {
+            if (hh.Shape.Length != 2 || hh.Shape[1] == 0 || hh.Shape[0] % hh.Shape[1] != 0)
+            {
+                throw Invalid($"{prefix}.weight_hh_l0 has shape [{string.Join(", ", hh.Shape)}]; expected [G·H, H] with H positive and G = {known} gate blocks.");
+            }
+
+            h = (int)hh.Shape[1];
+        }
+
+        // The cell: of those with the gate blocks W_hh shows (and a projection when the file has one), the one with the
+        // fewest tensors that names every tensor the file holds (a missing one is then reported by name below).
+        long gates = hh.Shape[0] / h;
+        int s = projection ?? h; // the size of h
+        CellDescription cell = CellRegistry.All
+            .Where(c => c.Gates == gates && c.HasProjection == projection.HasValue && leaves.IsSubsetOf(c.Tensors.Select(t => t.Name)))
+            .OrderBy(c => c.Tensors.Count)
+            .FirstOrDefault()
+            ?? throw Invalid(CellRegistry.All.Any(c => c.Gates == gates)
+                ? $"the file's recurrent tensors are {string.Join(", ", leaves)} per layer, which no cell with {gates} gate blocks has; RnnCore reads {known}."
+                : $"{prefix}.weight_hh_l0 has shape [{string.Join(", ", hh.Shape)}]; expected [G·H, H] with H positive and G = {known} gate blocks.");
+        Entry ih = RequireEntry(entries, $"{prefix}.weight_ih_l0");
+        Entry weight = RequireEntry(entries, $"{head}.weight");
+
+        // I and O are read from these two, so each must first agree with what W_hh already fixed (G·H rows, D·H
+        // columns): a transposed tensor is reported as itself, not through the tensors compared with it later.
+        if (ih.Shape.Length != 2 || ih.Shape[0] != gates * h || ih.Shape[1] == 0)
+        {
+            throw Invalid(
+                $"{prefix}.weight_ih_l0 has shape [{string.Join(", ", ih.Shape)}]; expected [G·H, I] = [{gates * h}, I] with I positive " +
+                $"({cell.PyTorchModule} with H = {h}, from {prefix}.weight_hh_l0{(ih.Shape.Length == 2 && ih.Shape[1] == gates * h ? "; is it transposed?" : string.Empty)}).");
+        }
+
+        if (weight.Shape.Length != 2 || weight.Shape[0] == 0 || weight.Shape[1] != d * s)
+        {
+            string size = projection is null ? "H" : "P";
+            throw Invalid(
+                $"{head}.weight has shape [{string.Join(", ", weight.Shape)}]; expected [O, D·{size}] = [O, {d * s}] with O positive " +
+                $"({size} = {s}, {(d == 2 ? "bidirectional" : "unidirectional")}{(weight.Shape.Length == 2 && weight.Shape[0] == d * s ? "; is it transposed?" : string.Empty)}).");
+        }
+
+        var options = new RecurrentModelOptions((int)ih.Shape[1], h, (int)weight.Shape[0])
+        {
+            Cell = cell.Kind, ProjectionSize = projection, Layers = layers, Bidirectional = reverse,
+        };
+        NetworkTensor[] tensors = NetworkTensors.PyTorch(options, prefix, head);
+        string[] missing = tensors.Where(t => !entries.ContainsKey(t.Name)).Select(t => t.Name).ToArray();
+        if (missing.Length != 0)
+        {
+            throw Invalid(
+                $"the file lacks {string.Join(", ", missing)}; a {layers}-layer{(reverse ? " bidirectional" : string.Empty)} {cell.PyTorchModule} with biases " +
+                $"(as its other tensors say) and an nn.Linear head has {tensors.Length} tensors.");
+        }
+
+        if (entries.Count != tensors.Length)
+        {
+            // Every name matched a pattern above, so an extra one is a layer index beyond a gap; already reported as missing.
+            throw Invalid($"the file holds {entries.Count} tensors but the model its names describe has {tensors.Length}.");
+        }
+
+        Entry[] ordered = new Entry[tensors.Length];
+        for (int k = 0; k < tensors.Length; k++)
+        {
+            NetworkTensor t = tensors[k];
+            ordered[k] = entries[t.Name];
+            long[] shape = t.IsVector ? [t.Rows] : [t.Rows, t.Columns];
+            if (!ordered[k].Shape.AsSpan().SequenceEqual(shape))
+            {
+                throw Invalid(
+                    $"{t.Name} has shape [{string.Join(", ", ordered[k].Shape)}]; expected [{string.Join(", ", shape)}] for {cell.PyTorchModule}" +
+                    $"(I = {options.InputSize}, H = {h}{(projection is int p ? $", proj_size = {p}" : string.Empty)}, num_layers = {layers}, bidirectional = {(reverse ? "True" : "False")}) and a head with O = {options.OutputSize}.");
+            }
+
+            if (t.Length > Array.MaxLength)
+            {
+                throw Invalid($"{t.Name} has {t.Length:N0} elements, more than one .NET array can hold.");
+            }
+        }
+
+        return new Layout(prefix, head, cell, options, tensors, ordered);
+    }
+
+    private static Entry RequireEntry(Dictionary<string, Entry> entries, string name)
+        => entries.TryGetValue(name, out Entry entry) ? entry : throw Invalid($"the file lacks {name}; every recurrent module has it.");
+
+    /// <summary>The metadata RnnCore records must agree with what the tensors say; a contradiction means a damaged or mislabelled file.</summary>
+    private static void CheckMetadata(Layout layout, Dictionary<string, string> metadata)
+    {
+        RecurrentModelOptions o = layout.Options;
+        CellDescription cell = layout.Cell;
+        if (metadata.TryGetValue(CellKey, out string? named) && named != cell.SafeTensorsName)
+        {
+            throw Invalid($"__metadata__ records {CellKey} '{named}' but the tensors hold {cell.PyTorchModule} ({layout.Prefix}.weight_hh_l0 has {cell.Gates} gate block(s)); expected '{cell.SafeTensorsName}'.");
+        }
+
+        if (metadata.TryGetValue(LayersKey, out string? layers) && layers != o.Layers.ToString(CultureInfo.InvariantCulture))
+        {
+            throw Invalid($"__metadata__ records {LayersKey} '{layers}' but the tensors hold {o.Layers} layer(s).");
+        }
+
+        if (metadata.TryGetValue(BidirectionalKey, out string? bidirectional) && bidirectional != (o.Bidirectional ? "true" : "false"))
+        {
+            throw Invalid($"__metadata__ records {BidirectionalKey} '{bidirectional}' but the tensors are {(o.Bidirectional ? "bidirectional ('true')" : "unidirectional ('false')")}.");
+        }
+
+        if (metadata.TryGetValue(HiddenKey, out string? hidden))
+        {
+            if (!cell.UsesHiddenActivation)
+            {
+                throw Invalid($"__metadata__ records {HiddenKey} '{hidden}' but the tensors hold {cell.PyTorchModule}, whose activations are fixed; only a cell with a nonlinearity records one.");
+            }
+
+            _ = ParseHidden(hidden);
+        }
+
+        if (metadata.TryGetValue(OutputKey, out string? output))
+        {
+            _ = ParseOutput(output);
+        }
+
+        if (metadata.TryGetValue(DropoutKey, out string? dropout))
+        {
+            _ = ParseDropout(dropout);
         }
     }
 
     /// <summary>
-    /// Checks that the tensors (each already checked to span its own shape's bytes) cover the data section exactly,
-    /// without holes or overlaps (the safetensors rule); returns the data section's length.
+    /// The options of the network to build: the file's shape, activations and dropout, with the caller's expectations
+    /// checked against them. Each contradiction is an <see cref="ArgumentException"/> naming the argument.
     /// </summary>
-    private static long RequireContiguous(Entry[] entries, IReadOnlyList<string> names)
+    private static RecurrentModelOptions ChooseOptions(Layout layout, Dictionary<string, string> metadata, Expectation expected)
     {
-        long end = 0;
-        foreach ((Entry entry, int k) in entries.Select((e, k) => (e, k)).OrderBy(p => p.e.Begin))
-        {
-            if (entry.Begin != end)
-            {
-                throw Invalid($"'{names[k]}' starts at data offset {entry.Begin} but the previous tensor ends at {end}; tensors must be contiguous, without holes or overlaps.");
-            }
-
-            end = entry.End;
-        }
-
-        return end;
-    }
-
-    /// <summary>Checks that <c>__metadata__</c> maps strings to strings, and reads the activations Export records there.</summary>
-    private static RecordedActivations ReadMetadata(JsonElement metadata)
-    {
-        if (metadata.ValueKind != JsonValueKind.Object)
-        {
-            throw Invalid("__metadata__ is not an object.");
-        }
-
-        HiddenActivation? hidden = null;
-        OutputActivation? output = null;
-        foreach (JsonProperty entry in metadata.EnumerateObject())
-        {
-            if (entry.Value.ValueKind != JsonValueKind.String)
-            {
-                throw Invalid($"__metadata__ entry '{entry.Name}' is not a string; safetensors metadata maps strings to strings.");
-            }
-
-            string value = entry.Value.GetString()!;
-            if (entry.Name == HiddenActivationKey)
-            {
-                hidden = value switch
-                {
-                    "tanh" => HiddenActivation.Tanh,
-                    "relu" => HiddenActivation.Relu,
-                    _ => throw Invalid($"__metadata__ records {HiddenActivationKey} '{value}'; expected 'tanh' or 'relu'."),
-                };
-            }
-            else if (entry.Name == OutputActivationKey)
-            {
-                output = value switch
-                {
-                    "identity" => OutputActivation.Identity,
-                    "sigmoid" => OutputActivation.Sigmoid,
-                    "softmax" => OutputActivation.Softmax,
-                    _ => throw Invalid($"__metadata__ records {OutputActivationKey} '{value}'; expected 'identity', 'sigmoid' or 'softmax'."),
-                };
-            }
-        }
-
-        return new RecordedActivations(hidden, output);
-    }
-
-    /// <summary>
-    /// The activations to build: the file's where it records them, the caller's where it does not (tanh and softmax by
-    /// default, as before the file recorded them). An argument that contradicts the file is refused: importing a
-    /// regression model as softmax silently turns every output into 1.
-    /// </summary>
-    private static (HiddenActivation Hidden, OutputActivation Output) ChooseActivations(
-        RecordedActivations recorded, HiddenActivation? hidden, OutputActivation? output, int outputSize)
-    {
-        if (recorded.Hidden is HiddenActivation fileHidden && hidden is HiddenActivation askedHidden && askedHidden != fileHidden)
+        RecurrentModelOptions o = layout.Options;
+        CellDescription cell = layout.Cell;
+        if (expected.Cell is RecurrentCellKind asked && asked != o.Cell)
         {
             throw new ArgumentException(
-                $"hiddenActivation is {askedHidden} but the file records {HiddenActivationKey} '{Name(fileHidden)}'; omit the argument (or pass null) to use the file's.",
+                $"cell is {asked} but the file holds {o.Cell} ({cell.PyTorchModule}: {layout.Prefix}.weight_hh_l0 is [{cell.Gates * o.HiddenSize}, {o.HiddenSize}], {cell.Gates} gate block(s) of H = {o.HiddenSize}).",
+                "cell");
+        }
+
+        if (expected.Layers is int layers && layers != o.Layers)
+        {
+            throw new ArgumentException($"layers is {layers} but the file holds {o.Layers} layer(s) ({layout.Prefix}.weight_ih_l0 … _l{o.Layers - 1}).", "layers");
+        }
+
+        if (expected.Bidirectional is bool bidirectional && bidirectional != o.Bidirectional)
+        {
+            throw new ArgumentException(
+                $"bidirectional is {bidirectional} but the file holds a {(o.Bidirectional ? "bidirectional model (_reverse tensors)" : "unidirectional model (no _reverse tensors)")}.",
+                "bidirectional");
+        }
+
+        HiddenActivation? fileHidden = metadata.TryGetValue(HiddenKey, out string? h) ? ParseHidden(h) : null;
+        HiddenActivation hiddenActivation = HiddenActivation.Tanh;
+        if (cell.UsesHiddenActivation)
+        {
+            if (fileHidden is HiddenActivation recorded && expected.Hidden is HiddenActivation askedHidden && askedHidden != recorded)
+            {
+                throw new ArgumentException(
+                    $"hiddenActivation is {askedHidden} but the file records {HiddenKey} '{HiddenName(recorded)}'; omit the argument (or pass null) to use the file's.",
+                    "hiddenActivation");
+            }
+
+            hiddenActivation = fileHidden ?? expected.Hidden ?? HiddenActivation.Tanh;
+        }
+        else if (expected.Hidden == HiddenActivation.Relu)
+        {
+            throw new ArgumentException(
+                $"hiddenActivation is Relu but the file holds {cell.PyTorchModule}, whose activations are fixed (sigmoid gates, tanh); only a cell with a nonlinearity ({CellRegistry.Join(CellRegistry.All.Where(c => c.UsesHiddenActivation).Select(c => c.PyTorchModule).Distinct())}) takes one.",
                 "hiddenActivation");
         }
 
-        if (recorded.Output is OutputActivation fileOutput && output is OutputActivation askedOutput && askedOutput != fileOutput)
+        OutputActivation? fileOutput = metadata.TryGetValue(OutputKey, out string? g) ? ParseOutput(g) : null;
+        if (fileOutput is OutputActivation recordedOutput && expected.Output is OutputActivation askedOutput && askedOutput != recordedOutput)
         {
             throw new ArgumentException(
-                $"outputActivation is {askedOutput} but the file records {OutputActivationKey} '{Name(fileOutput)}'; omit the argument (or pass null) to use the file's.",
+                $"outputActivation is {askedOutput} but the file records {OutputKey} '{OutputName(recordedOutput)}'; omit the argument (or pass null) to use the file's.",
                 "outputActivation");
         }
 
-        OutputActivation g = recorded.Output ?? output ?? OutputActivation.Softmax;
-        if (g == OutputActivation.Softmax && outputSize < 2)
+        OutputActivation outputActivation = fileOutput ?? expected.Output ?? OutputActivation.Softmax;
+        if (outputActivation == OutputActivation.Softmax && o.OutputSize == 1)
         {
-            string message = $"fc.weight has O = {outputSize} output, but a softmax over one output is always 1; " +
+            // softmax over one output is always 1: a file that records it is damaged; a caller that defaults to it must choose.
+            string message = $"{layout.Head}.weight has O = 1 output, but a softmax over one output is always 1; " +
                 "a single binary output is OutputActivation.Sigmoid (PyTorch's sigmoid + BCELoss), a single value OutputActivation.Identity.";
-            throw recorded.Output is null ? new ArgumentException(message, "outputActivation") : Invalid(message);
+            throw fileOutput is null ? new ArgumentException(message, "outputActivation") : Invalid(message);
         }
 
-        return (recorded.Hidden ?? hidden ?? HiddenActivation.Tanh, g);
+        double dropout = metadata.TryGetValue(DropoutKey, out string? p) ? ParseDropout(p) : 0;
+        return o with { HiddenActivation = hiddenActivation, OutputActivation = outputActivation, Dropout = dropout };
     }
 
-    private static string Name(HiddenActivation hidden) => hidden == HiddenActivation.Tanh ? "tanh" : "relu";
+    private static string HiddenName(HiddenActivation hidden) => hidden == HiddenActivation.Relu ? "relu" : "tanh";
 
-    private static string Name(OutputActivation output) => output.ToString().ToLowerInvariant();
+    private static string OutputName(OutputActivation output) => output.ToString().ToLowerInvariant();
 
-    private static Entry ParseEntry(string name, JsonElement value, ref string? dtype)
+    private static HiddenActivation ParseHidden(string value) => value switch
     {
-        if (value.ValueKind != JsonValueKind.Object)
-        {
-            throw Invalid($"'{name}' is not an object with dtype, shape and data_offsets.");
-        }
+        "tanh" => HiddenActivation.Tanh,
+        "relu" => HiddenActivation.Relu,
+        _ => throw Invalid($"__metadata__ records {HiddenKey} '{value}'; expected 'tanh' or 'relu'."),
+    };
 
-        string entryType = value.TryGetProperty("dtype", out JsonElement d) && d.ValueKind == JsonValueKind.String
-            ? d.GetString()!
-            : throw Invalid($"'{name}' has no string dtype.");
-        if (dtype is not null && dtype != entryType)
-        {
-            throw Invalid($"'{name}' is {entryType} but an earlier tensor is {dtype}; all six must have the same dtype.");
-        }
-
-        dtype = entryType;
-        long[] shape = ReadIntegers(value, "shape", name, maxCount: 2);
-        long[] offsets = ReadIntegers(value, "data_offsets", name, maxCount: 2);
-        if (offsets.Length != 2 || offsets[0] > offsets[1])
-        {
-            throw Invalid($"'{name}' has data_offsets [{string.Join(", ", offsets)}]; expected [begin, end] with begin <= end.");
-        }
-
-        return new Entry(shape, offsets[0], offsets[1]);
-    }
-
-    private static long[] ReadIntegers(JsonElement value, string field, string name, int maxCount)
+    private static OutputActivation ParseOutput(string value) => value switch
     {
-        if (!value.TryGetProperty(field, out JsonElement array) || array.ValueKind != JsonValueKind.Array)
-        {
-            throw Invalid($"'{name}' has no {field} array.");
-        }
+        "identity" => OutputActivation.Identity,
+        "sigmoid" => OutputActivation.Sigmoid,
+        "softmax" => OutputActivation.Softmax,
+        _ => throw Invalid($"__metadata__ records {OutputKey} '{value}'; expected 'identity', 'sigmoid' or 'softmax'."),
+    };
 
-        int count = array.GetArrayLength();
-        if (count > maxCount)
-        {
-            throw Invalid($"'{name}' has {count} entries in {field}; at most {maxCount} are expected.");
-        }
+    private static double ParseDropout(string value)
+        => double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out double p) && p >= 0 && p < 1
+            ? p
+            : throw Invalid($"__metadata__ records {DropoutKey} '{value}'; expected a probability in [0, 1).");
 
-        long[] result = new long[count];
-        int k = 0;
-        foreach (JsonElement item in array.EnumerateArray())
+    /// <summary>What the header says, once checked: the two module names, the cell, the options, and each tensor (under the file's names) with its entry.</summary>
+    private sealed record Layout(string Prefix, string Head, CellDescription Cell, RecurrentModelOptions Options, NetworkTensor[] Tensors, Entry[] Entries);
+
+    /// <summary>What the caller of Import expects; null where it takes the file's.</summary>
+    private readonly record struct Expectation(
+        RecurrentCellKind? Cell, int? Layers, bool? Bidirectional, HiddenActivation? Hidden, OutputActivation? Output)
+    {
+        public void Validate()
         {
-            // Bounded so that products of two entries cannot overflow a long.
-            if (item.ValueKind != JsonValueKind.Number || !item.TryGetInt64(out long number) || number < 0 || number > int.MaxValue)
+            if (Cell is RecurrentCellKind cell && !Enum.IsDefined(cell))
             {
-                throw Invalid($"'{name}' {field}[{k}] is {item.GetRawText()}; expected an integer between 0 and {int.MaxValue}.");
+                throw new ArgumentOutOfRangeException("cell", cell, $"expected {CellRegistry.Join(CellRegistry.All.Select(c => c.Kind.ToString()).Distinct())}, or null for the file's.");
             }
 
-            result[k++] = number;
-        }
-
-        return result;
-    }
-
-    private static void RequireShapes(Entry[] entries)
-    {
-        long[] ih = entries[0].Shape, hh = entries[1].Shape, bih = entries[2].Shape, bhh = entries[3].Shape, w = entries[4].Shape, b = entries[5].Shape;
-
-        // H is read from the square W_hh, the one shape a transposition cannot change; then W_ih must agree with it, so
-        // a damaged or transposed W_ih is reported as itself.
-        if (hh.Length != 2 || hh[0] == 0 || hh[0] != hh[1])
-        {
-            throw Invalid($"{WeightHh} has shape [{string.Join(", ", hh)}]; expected [H, H], a square matrix with H positive.");
-        }
-
-        long h = hh[0];
-        if (ih.Length != 2 || ih[0] != h || ih[1] == 0)
-        {
-            throw Invalid(
-                $"{WeightIh} has shape [{string.Join(", ", ih)}]; expected [H, I] = [{h}, I] with I positive (H from {WeightHh})" +
-                $"{(ih.Length == 2 && ih[1] == h ? "; is it transposed?" : ".")}");
-        }
-
-        long i = ih[1];
-        RequireShape(BiasIh, bih, [h], "[H]");
-        RequireShape(BiasHh, bhh, [h], "[H]");
-        if (w.Length != 2 || w[0] == 0 || w[1] != h)
-        {
-            throw Invalid($"{FcWeight} has shape [{string.Join(", ", w)}]; expected [O, H] = [O, {h}] with O positive.");
-        }
-
-        RequireShape(FcBias, b, [w[0]], "[O]");
-        foreach ((long rows, long columns, string what) in new[] { (h, i, WeightIh), (h, h, WeightHh), (w[0], h, FcWeight) })
-        {
-            if (rows * columns > Array.MaxLength)
+            if (Layers is int layers && layers < 1)
             {
-                throw Invalid($"{what} has {rows * columns:N0} elements, more than one .NET array can hold.");
+                throw new ArgumentOutOfRangeException("layers", layers, $"layers is {layers}; expected at least 1, or null for the file's.");
+            }
+
+            if (Hidden is HiddenActivation hidden && !Enum.IsDefined(hidden))
+            {
+                throw new ArgumentOutOfRangeException("hiddenActivation", hidden, "expected Tanh or Relu, or null for the file's.");
+            }
+
+            if (Output is OutputActivation output && !Enum.IsDefined(output))
+            {
+                throw new ArgumentOutOfRangeException("outputActivation", output, "expected Identity, Sigmoid or Softmax, or null for the file's.");
             }
         }
     }
-
-    private static void RequireShape(string name, long[] actual, long[] expected, string meaning)
-    {
-        if (!actual.AsSpan().SequenceEqual(expected))
-        {
-            throw Invalid($"{name} has shape [{string.Join(", ", actual)}]; expected {meaning} = [{string.Join(", ", expected)}].");
-        }
-    }
-
-    private static RecurrentLayer<T> Build<T>(Entry[] entries, byte[] data, HiddenActivation hidden, OutputActivation output)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        int h = (int)entries[0].Shape[0], i = (int)entries[0].Shape[1], o = (int)entries[4].Shape[0];
-        T[][] tensors = new T[entries.Length][];
-        for (int k = 0; k < entries.Length; k++)
-        {
-            Entry entry = entries[k];
-            tensors[k] = new T[(entry.End - entry.Begin) / LittleEndianTensors.SizeOf<T>()];
-            LittleEndianTensors.Read<T>(data.AsSpan((int)entry.Begin, (int)(entry.End - entry.Begin)), tensors[k]);
-            int bad = Guard.IndexOfNonFinite<T>(tensors[k]);
-            if (bad >= 0)
-            {
-                throw Invalid($"{Names[k]} holds {tensors[k][bad]} at element {bad}; every parameter must be finite.");
-            }
-        }
-
-        var layer = new RecurrentLayer<T>(i, h, o, hidden, output);
-        ReadRowMajor(tensors[0], h, i, layer.Parameters[0]);
-        ReadRowMajor(tensors[1], h, h, layer.Parameters[1]);
-        ReadRowMajor(tensors[4], o, h, layer.Parameters[2]);
-        Span<T> bh = layer.Parameters[3];
-        for (int r = 0; r < h; r++)
-        {
-            bh[r] = tensors[2][r] + tensors[3][r];
-            if (!T.IsFinite(bh[r]))
-            {
-                throw Invalid($"{BiasIh} + {BiasHh} at element {r} is {tensors[2][r]} + {tensors[3][r]} = {bh[r]}; b_h must be finite.");
-            }
-        }
-
-        tensors[5].CopyTo(layer.Parameters[4]);
-        return layer;
-    }
-
-    private static void ReadRowMajor<T>(T[] rowMajor, int rows, int columns, Span<T> columnMajor)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        for (int r = 0; r < rows; r++)
-        {
-            for (int c = 0; c < columns; c++)
-            {
-                columnMajor[r + (c * rows)] = rowMajor[(r * columns) + c];
-            }
-        }
-    }
-
-    private static void RequireActivations(HiddenActivation? hidden, OutputActivation? output)
-    {
-        if (hidden is HiddenActivation f && !Enum.IsDefined(f))
-        {
-            throw new ArgumentOutOfRangeException("hiddenActivation", f, "expected Tanh or Relu, or null for the file's.");
-        }
-
-        if (output is OutputActivation g && !Enum.IsDefined(g))
-        {
-            throw new ArgumentOutOfRangeException("outputActivation", g, "expected Identity, Sigmoid or Softmax, or null for the file's.");
-        }
-    }
-
-    private static ModelFormatException Invalid(string message) =>
-        new(ModelFormatError.Invalid, "the file is not a safetensors RNN model RnnCore can read: " + message);
 }

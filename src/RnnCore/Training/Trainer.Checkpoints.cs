@@ -10,9 +10,7 @@ public sealed partial class Trainer<T>
 {
     /// <summary>
     /// Continues a run from a checkpoint file that <see cref="TrainerOptions.CheckpointPath"/> wrote: loads it with
-    /// <see cref="ModelFile.LoadCheckpoint{T}(string)"/>, then as <see cref="Resume(Checkpoint{T}, SequenceDataset{T}, SequenceDataset{T}, IProgress{TrainingProgress}, CancellationToken)"/>;
-    /// for a trainer of a <see cref="RecurrentModel{T}"/>, with <see cref="ModelFile.LoadModelCheckpoint{T}(string)"/>, then as
-    /// <see cref="Resume(RecurrentModelCheckpoint{T}, SequenceDataset{T}, SequenceDataset{T}, IProgress{TrainingProgress}, CancellationToken)"/>.
+    /// <see cref="ModelFile.LoadCheckpoint{T}(string)"/>, then as <see cref="Resume(Checkpoint{T}, SequenceDataset{T}, SequenceDataset{T}, IProgress{TrainingProgress}, CancellationToken)"/>.
     /// </summary>
     /// <param name="checkpointPath">The checkpoint file.</param>
     /// <param name="training">The training set, the same as the interrupted run's.</param>
@@ -34,92 +32,16 @@ public sealed partial class Trainer<T>
         CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(checkpointPath);
-        return Model is RecurrentLayer<T>
-            ? ResumeCore(ModelFile.LoadCheckpoint<T>(checkpointPath), nameof(checkpointPath), training, validation, progress, cancellationToken)
-            : ResumeModelCore(ModelFile.LoadModelCheckpoint<T>(checkpointPath), nameof(checkpointPath), training, validation, progress, cancellationToken);
-    }
-
-    /// <summary>
-    /// For a trainer of a <see cref="RecurrentModel{T}"/>: continues a run from a checkpoint that
-    /// <see cref="TrainerOptions.CheckpointPath"/> wrote after epoch k (read with
-    /// <see cref="ModelFile.LoadModelCheckpoint{T}(string)"/>), as the layer's overload does: puts the saved parameters
-    /// and the dropout generator's state into <see cref="Model"/> and the saved state into <see cref="Optimizer"/>, and
-    /// trains epochs k + 1 to <see cref="TrainerOptions.Epochs"/> with the shuffling generator where it stood. With the
-    /// same options and data, and an optimizer constructed as the interrupted run's, the parameters end bit-identical
-    /// to those of a run that never stopped (the dropout masks included).
-    /// </summary>
-    /// <remarks>
-    /// As for the layer: the schedule's initial rate is the optimizer's learning rate when this is called; the history
-    /// of epochs 1 to k and the early-stopping bookkeeping are not restored; stateful mode's carried states are reset at
-    /// every epoch, so they need no restoring. Everything is checked before anything changes.
-    /// </remarks>
-    /// <param name="checkpoint">A checkpoint written by a model trainer with <see cref="TrainerOptions.CheckpointPath"/> set.</param>
-    /// <param name="training">The training set, the same as the interrupted run's.</param>
-    /// <param name="validation">An optional validation set, measured after every epoch.</param>
-    /// <param name="progress">Receives a report after every batch and at every epoch's end.</param>
-    /// <param name="cancellationToken">Checked before every batch.</param>
-    /// <returns>The <see cref="History"/> of the epochs run by this call (empty when the checkpoint is of the last epoch).</returns>
-    /// <exception cref="InvalidOperationException">This trainer trains a <see cref="RecurrentLayer{T}"/>; use the overload with a <see cref="Checkpoint{T}"/>.</exception>
-    /// <exception cref="ArgumentException">
-    /// A dataset does not suit the model or the options; or the checkpoint's model has another cell, number of layers,
-    /// directions, sizes, activations or dropout than <see cref="Model"/>, it holds no optimizer state or one of another
-    /// kind of optimizer (or other options), or no training position, or one a trainer does not write. Nothing is changed.
-    /// </exception>
-    /// <exception cref="TrainingDivergedException">A NaN or infinity appeared; the parameters are the last good ones.</exception>
-    /// <exception cref="OperationCanceledException">Cancelled; every finished batch is applied, none half-applied.</exception>
-    /// <exception cref="IOException">Writing the next checkpoint failed (wrapped with the original as inner exception).</exception>
-    public History Resume(
-        RecurrentModelCheckpoint<T> checkpoint,
-        SequenceDataset<T> training,
-        SequenceDataset<T>? validation = null,
-        IProgress<TrainingProgress>? progress = null,
-        CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(checkpoint);
-        if (Model is RecurrentLayer<T>)
-        {
-            throw new InvalidOperationException("this trainer trains a RecurrentLayer; resume it from a Checkpoint<T> (ModelFile.LoadCheckpoint), not a RecurrentModelCheckpoint<T>.");
-        }
-
-        return ResumeModelCore(checkpoint, nameof(checkpoint), training, validation, progress, cancellationToken);
-    }
-
-    /// <summary>Resume of a model trainer; as <see cref="ResumeCore"/>, with the dropout generator restored too.</summary>
-    private History ResumeModelCore(
-        RecurrentModelCheckpoint<T> checkpoint,
-        string paramName,
-        SequenceDataset<T> training,
-        SequenceDataset<T>? validation,
-        IProgress<TrainingProgress>? progress,
-        CancellationToken cancellationToken)
-    {
-        RecurrentModel<T> model = Model;
-        ValidateDatasets(training, validation);
-        RecurrentModelOptions saved = checkpoint.Model.Options, own = model.Options;
-        if (saved with { Seed = 0 } != own with { Seed = 0 })
-        {
-            throw new ArgumentException($"checkpoint holds a model {saved} but the trainer's model is {own} (the seed may differ, nothing else).", paramName);
-        }
-
-        (int epochsDone, SeededRandom shuffler) = ReadPosition(checkpoint.Position, paramName);
-        double initialRate = RestoreOptimizer(checkpoint.OptimizerState, checkpoint.RestoreOptimizer, paramName);
-
-        for (int p = 0; p < model.Parameters.Count; p++)
-        {
-            checkpoint.Model.Parameters[p].CopyTo(model.Parameters[p]);
-        }
-
-        // The dropout masks of epoch k + 1 on are drawn from where the interrupted run's generator stood.
-        model.RandomState = checkpoint.Model.RandomState;
-        return Run(training, validation, progress, cancellationToken, epochsDone + 1, shuffler, initialRate);
+        return ResumeCore(ModelFile.LoadCheckpoint<T>(checkpointPath), nameof(checkpointPath), training, validation, progress, cancellationToken);
     }
 
     /// <summary>
     /// Continues a run from a checkpoint that <see cref="TrainerOptions.CheckpointPath"/> wrote after epoch k: puts the
-    /// saved parameters into <see cref="Model"/> and the saved state into <see cref="Optimizer"/>, and trains epochs
-    /// k + 1 to <see cref="TrainerOptions.Epochs"/> with the shuffling generator where it stood and the learning-rate
-    /// schedule at epoch k + 1. With the same options and data, and an optimizer constructed as the interrupted run's,
-    /// the parameters end bit-identical to those of a run that never stopped.
+    /// saved parameters (and a model's dropout generator state) into <see cref="Model"/> and the saved state into
+    /// <see cref="Optimizer"/>, and trains epochs k + 1 to <see cref="TrainerOptions.Epochs"/> with the shuffling
+    /// generator where it stood and the learning-rate schedule at epoch k + 1. With the same options and data, and an
+    /// optimizer constructed as the interrupted run's, the parameters end bit-identical to those of a run that never
+    /// stopped (the dropout masks included).
     /// </summary>
     /// <remarks>
     /// <para>
@@ -134,7 +56,7 @@ public sealed partial class Trainer<T>
     /// <see cref="TrainerOptions.EarlyStoppingPatience"/> set, when to stop and which parameters to restore may differ
     /// from an uninterrupted run. Stateful mode's carried hidden state needs no restoring: it is reset at every epoch.
     /// </para>
-    /// <para>Everything is checked before anything changes: a refused checkpoint leaves the layer and the optimizer as they were.</para>
+    /// <para>Everything is checked before anything changes: a refused checkpoint leaves the network and the optimizer as they were.</para>
     /// </remarks>
     /// <param name="checkpoint">A checkpoint written by a trainer with <see cref="TrainerOptions.CheckpointPath"/> set.</param>
     /// <param name="training">The training set, the same as the interrupted run's.</param>
@@ -143,12 +65,12 @@ public sealed partial class Trainer<T>
     /// <param name="cancellationToken">Checked before every batch.</param>
     /// <returns>The <see cref="History"/> of the epochs run by this call (empty when the checkpoint is of the last epoch).</returns>
     /// <exception cref="ArgumentException">
-    /// A dataset does not suit the layer or the options; or the checkpoint's model has other sizes or activations than
-    /// <see cref="Model"/>, it holds no optimizer state or one of another kind of optimizer (or other options), it holds
-    /// no training position, or its position is not one a trainer writes (between epochs, at most
-    /// <see cref="TrainerOptions.Epochs"/>, four words of generator state). Nothing is changed.
+    /// A dataset does not suit the network or the options; or the checkpoint's network is of another kind or has another
+    /// cell, number of layers, directions, sizes, activations or dropout than <see cref="Model"/>, it holds no optimizer
+    /// state or one of another kind of optimizer (or other options), it holds no training position, or its position is
+    /// not one a trainer writes (between epochs, at most <see cref="TrainerOptions.Epochs"/>, four words of generator
+    /// state). Nothing is changed.
     /// </exception>
-    /// <exception cref="InvalidOperationException">This trainer trains a <see cref="RecurrentModel{T}"/>; use the overload with a <see cref="RecurrentModelCheckpoint{T}"/>.</exception>
     /// <exception cref="TrainingDivergedException">A NaN or infinity appeared; the parameters are the last good ones.</exception>
     /// <exception cref="OperationCanceledException">Cancelled; every finished batch is applied, none half-applied.</exception>
     /// <exception cref="IOException">Writing the next checkpoint failed (permission denied and file-size limits included, wrapped with the original as inner exception).</exception>
@@ -172,50 +94,44 @@ public sealed partial class Trainer<T>
         IProgress<TrainingProgress>? progress,
         CancellationToken cancellationToken)
     {
-        if (Model is not RecurrentLayer<T> layer)
+        RecurrentModel<T> model = Model, saved = checkpoint.Model;
+        ValidateDatasets(training, validation);
+        if (saved.FusedBias != model.FusedBias || saved.Options with { Seed = 0 } != model.Options with { Seed = 0 })
         {
-            throw new InvalidOperationException("this trainer trains a RecurrentModel; resume it from a RecurrentModelCheckpoint<T> (ModelFile.LoadModelCheckpoint), not a Checkpoint<T>.");
+            throw new ArgumentException(
+                $"checkpoint holds a {saved.Noun} {Describe(saved)} but the trainer's {model.Noun} is {Describe(model)} (the seed may differ, nothing else).",
+                paramName);
         }
 
-        ValidateDatasets(training, validation);
-        RequireSameModel(layer, checkpoint.Layer, paramName);
         (int epochsDone, SeededRandom shuffler) = ReadPosition(checkpoint.Position, paramName);
         double initialRate = RestoreOptimizer(checkpoint.OptimizerState, checkpoint.RestoreOptimizer, paramName);
 
-        for (int p = 0; p < _network.Parameters.Count; p++)
+        for (int p = 0; p < model.Parameters.Count; p++)
         {
-            checkpoint.Layer.Parameters[p].CopyTo(_network.Parameters[p]);
+            saved.Parameters[p].CopyTo(model.Parameters[p]);
+        }
+
+        if (!model.FusedBias)
+        {
+            // The dropout masks of epoch k + 1 on are drawn from where the interrupted run's generator stood.
+            model.RandomState = saved.RandomState;
         }
 
         return Run(training, validation, progress, cancellationToken, epochsDone + 1, shuffler, initialRate);
     }
 
-    /// <summary>Saves the checkpoint of epoch <paramref name="epoch"/> (1-based, just finished): the position names epoch <paramref name="epoch"/> 0-based, the next to run.</summary>
-    private void SaveCheckpoint(string path, int epoch, SeededRandom shuffler)
+    /// <summary>A network's shape for a message: cell, layers, directions, sizes, dropout, activations.</summary>
+    private static string Describe(RecurrentModel<T> network)
     {
-        var position = new TrainingPosition(epoch, 0, shuffler.GetState());
-        if (Model is RecurrentLayer<T> layer)
-        {
-            ModelFile.Save(layer, path, Optimizer, position);
-        }
-        else
-        {
-            // Model files record the dropout generator's state as well.
-            ModelFile.Save(Model, path, Optimizer, position);
-        }
+        RecurrentModelOptions o = network.Options;
+        string cell = network.Cell.Description.UsesHiddenActivation ? $"{o.Cell} cell with {o.HiddenActivation}" : $"{o.Cell} cell";
+        return $"({cell}, {o.Layers} layer(s), {network.Directions} direction(s), " +
+            $"I={o.InputSize}, H={o.HiddenSize}, O={o.OutputSize}, dropout {o.Dropout}, {o.OutputActivation} output)";
     }
 
-    private static void RequireSameModel(RecurrentLayer<T> own, RecurrentLayer<T> saved, string paramName)
-    {
-        if (saved.InputSize != own.InputSize || saved.HiddenSize != own.HiddenSize || saved.OutputSize != own.OutputSize
-            || saved.HiddenActivation != own.HiddenActivation || saved.OutputActivation != own.OutputActivation)
-        {
-            throw new ArgumentException(
-                $"checkpoint holds a model with I={saved.InputSize}, H={saved.HiddenSize}, O={saved.OutputSize}, {saved.HiddenActivation}/{saved.OutputActivation}, " +
-                $"but the trainer's layer has I={own.InputSize}, H={own.HiddenSize}, O={own.OutputSize}, {own.HiddenActivation}/{own.OutputActivation}.",
-                paramName);
-        }
-    }
+    /// <summary>Saves the checkpoint of epoch <paramref name="epoch"/> (1-based, just finished): the position names epoch <paramref name="epoch"/> 0-based, the next to run.</summary>
+    private void SaveCheckpoint(string path, int epoch, SeededRandom shuffler) =>
+        ModelFile.Save(Model, path, Optimizer, new TrainingPosition(epoch, 0, shuffler.GetState()));
 
     /// <summary>The epochs done and the shuffling generator of a position a trainer wrote; anything else is refused.</summary>
     /// <summary>

@@ -119,7 +119,7 @@ public sealed class TrainerOptions
 
     /// <summary>
     /// When set, after every epoch the trainer saves a checkpoint here (atomically, with
-    /// <see cref="Persistence.ModelFile.Save{T}(RecurrentLayer{T}, string, IOptimizer{T}, Persistence.TrainingPosition)"/>):
+    /// <see cref="Persistence.ModelFile.Save{T}(RecurrentModel{T}, string, IOptimizer{T}, Persistence.TrainingPosition)"/>):
     /// the parameters, the optimizer's state, and the position (the number of epochs done, batch 0, the shuffling
     /// generator's state), from which <see cref="Trainer{T}.Resume(string, SequenceDataset{T}, SequenceDataset{T}, IProgress{TrainingProgress}, CancellationToken)"/>
     /// continues the run. Each epoch replaces the previous file. Requires one of RnnCore's optimizers. Default null: no checkpoints.

@@ -3,6 +3,7 @@ using System.Numerics;
 using System.Text.Json;
 using MathNet.Numerics.LinearAlgebra;
 using RnnCore.Models;
+using RnnCore.Persistence;
 using RnnCore.Tests.Persistence;
 using Xunit.Abstractions;
 
@@ -11,8 +12,8 @@ namespace RnnCore.Tests.Models;
 /// <summary>
 /// The safetensors files of LSTMs with projections that PyTorch 1.13 wrote (fixtures/pytorch/make_projection_fixtures.py:
 /// <c>nn.LSTM(..., proj_size=P)</c> then <c>nn.Linear(D·P, O)</c>, one padded batch run through pack_padded_sequence), read
-/// here tensor by tensor into a <see cref="RecurrentModel{T}"/> with <see cref="RecurrentModelOptions.ProjectionSize"/>
-/// (RnnCore's safetensors reader does not know the cell yet): the forward pass gives PyTorch's outputs, top-layer states
+/// by <see cref="SafeTensors.Import{T}(string, RecurrentCellKind?, int?, bool?, HiddenActivation?, OutputActivation?)"/>
+/// (checked tensor by tensor against a plain reader of the format): the forward pass gives PyTorch's outputs, top-layer states
 /// and final h and c, to 1e-9 in double and 1e-5 for the float32 file.
 /// </summary>
 public sealed class ProjectedLstmPyTorchTests(ITestOutputHelper log)
@@ -41,17 +42,23 @@ public sealed class ProjectedLstmPyTorchTests(ITestOutputHelper log)
         bool bidirectional = c.GetProperty("bidirectional").GetBoolean();
         (int[] ih, _) = tensors["rnn.weight_ih_l0"];
         (int[] hr, _) = tensors["rnn.weight_hr_l0"];
-        var options = new RecurrentModelOptions(ih[1], hr[1], tensors["head.weight"].Shape[0])
+
+        // RnnCore's reader infers the cell, I, H, P, O, L and D from the tensors alone (P and H from weight_hr [P, H]).
+        RecurrentModel<T> model = SafeTensors.Import<T>(
+            Path.Combine(ModelSafeTensorsPyTorchTests.Folder, name + ".safetensors"),
+            outputActivation: c.GetProperty("output_activation").GetString() == "softmax" ? OutputActivation.Softmax : OutputActivation.Identity);
+        model.Options.Should().Be(new RecurrentModelOptions(ih[1], hr[1], tensors["head.weight"].Shape[0])
         {
             Cell = RecurrentCellKind.Lstm,
             Layers = layers,
             Bidirectional = bidirectional,
             ProjectionSize = c.GetProperty("proj_size").GetInt32(),
-            OutputActivation = c.GetProperty("output_activation").GetString() == "softmax" ? OutputActivation.Softmax : OutputActivation.Identity,
-        };
-        var model = new RecurrentModel<T>(options);
+            OutputActivation = model.Options.OutputActivation,
+        });
         string[] names = c.GetProperty("names").EnumerateArray().Select(e => e.GetString()!).ToArray();
         names.Should().Equal(Enumerable.Range(0, model.Parameters.Count).Select(model.Parameters.GetName), "PyTorch's state_dict names and order");
+
+        // Every tensor as the plain reader below reads it (row-major in the file), element by element.
         foreach (string tensor in names)
         {
             (int[] shape, double[] values) = tensors[tensor];
@@ -62,7 +69,7 @@ public sealed class ProjectedLstmPyTorchTests(ITestOutputHelper log)
             {
                 for (int j = 0; j < columns; j++)
                 {
-                    live[i, j] = T.CreateTruncating(values[(i * columns) + j]);
+                    live[i, j].Should().Be(T.CreateTruncating(values[(i * columns) + j]), $"{tensor}[{i}, {j}]");
                 }
             }
         }

@@ -7,7 +7,8 @@ namespace RnnCore.Tests.Models;
 
 /// <summary>
 /// The LSTM with projections (<see cref="RecurrentModelOptions.ProjectionSize"/>, PyTorch's <c>proj_size</c>): the option
-/// is refused where it means nothing, the shapes are PyTorch's, and the writers, which do not know the cell yet, write nothing.
+/// is refused where it means nothing, the shapes are PyTorch's, model files and safetensors keep it (P and W_hr), and ONNX
+/// export refuses it by name.
 /// Its numbers are checked by the cells reference runner (../shared/reference-cells-proj) and by the finite differences
 /// of <see cref="ModelGradientCheckTests"/>.
 /// </summary>
@@ -87,33 +88,109 @@ public sealed class ProjectedLstmTests
     }
 
     [Fact]
-    public void Writers_that_do_not_know_the_cell_refuse_it_today_and_write_nothing()
+    public void A_model_file_stores_P_and_loads_to_the_same_bits_float_and_double()
     {
-        // Persistence does not describe the projection yet (its rewrite moves each cell's description into the cell). What
-        // happens today, recorded so that the rewrite replaces it knowingly: every writer stops at its own consistency check
-        // (its tensor table expects W_hh of 4H x H and no W_hr), so a projected LSTM is never written as a plain LSTM, but
-        // the messages are internal ones, not a clear "this cell is not supported" (ONNX's is an IndexOutOfRangeException).
-        var model = new RecurrentModel<float>(
-            ModelProblems.Options(RecurrentCellKind.Lstm, 2, true, OutputActivation.Softmax, 3, 5, 4) with { ProjectionSize = 2 });
-        using var stream = new MemoryStream();
-        ((Action)(() => ModelFile.Save(model, stream))).Should().Throw<InvalidOperationException>().WithMessage("*rnn.weight_hh_l0*");
-        ((Action)(() => ModelFile.Save(model, stream, new RnnCore.Optimizers.AdamOptimizer<float>(0.01)))).Should().Throw<InvalidOperationException>();
-        ((Action)(() => SafeTensors.Export(model, stream))).Should().Throw<InvalidOperationException>().WithMessage("*rnn.weight_hr_l0*");
-        ((Action)(() => OnnxExport.Serialize(model))).Should().Throw<IndexOutOfRangeException>();
-        stream.Length.Should().Be(0, "nothing was written");
+        RoundTrip<float>();
+        RoundTrip<double>();
+    }
 
+    [Fact]
+    public void A_file_whose_P_field_is_damaged_is_refused_and_LoadInto_names_a_different_P()
+    {
+        var model = new RecurrentModel<double>(ModelProblems.Options(RecurrentCellKind.Lstm, 2, true, OutputActivation.Softmax, 3, 5, 4) with { ProjectionSize = 2 });
+        byte[] file = ModelFile.Serialize(model, null, null);
+        foreach (uint bad in new uint[] { 0, 5, 9 })
+        {
+            byte[] damaged = (byte[])file.Clone();
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(damaged.AsSpan(60), bad);
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(damaged.AsSpan(damaged.Length - 4), Crc32C.Compute(damaged.AsSpan(0, damaged.Length - 4)));
+            FluentActions.Invoking(() => ModelFile.Load<double>(new MemoryStream(damaged)))
+                .Should().Throw<ModelFormatException>().Where(e => e.Error == ModelFormatError.Invalid)
+                .WithMessage($"*projection size P (bytes 60..63) is {bad}; the LSTM with projections cell needs 0 < P < H = 5.");
+        }
+
+        var other = new RecurrentModel<double>(model.Options with { ProjectionSize = 3 });
+        double[][] before = ModelProblems.Snapshot(other);
+        FluentActions.Invoking(() => ModelFile.LoadInto(other, new MemoryStream(file)))
+            .Should().Throw<ModelFormatException>().Where(e => e.Error == ModelFormatError.Mismatch)
+            .WithMessage("*projectionSize P is 2 in the file but 3 in the*");
+        ModelProblems.Snapshot(other).Should().BeEquivalentTo(before, o => o.WithStrictOrdering(), "nothing changed");
+        var plain = new RecurrentModel<double>(model.Options with { ProjectionSize = null });
+        FluentActions.Invoking(() => ModelFile.LoadInto(plain, new MemoryStream(file)))
+            .Should().Throw<ModelFormatException>().WithMessage("*projectionSize P is 2 in the file but none in the*");
+    }
+
+    [Fact]
+    public void Safetensors_round_trip_with_PyTorchs_names_float_and_double()
+    {
+        SafeTensorsRoundTrip<float>();
+        SafeTensorsRoundTrip<double>();
+    }
+
+    [Fact]
+    public void ONNX_export_is_refused_naming_the_option_and_writes_nothing()
+    {
+        var model = new RecurrentModel<float>(ModelProblems.Options(RecurrentCellKind.Lstm, 2, true, OutputActivation.Softmax, 3, 5, 4) with { ProjectionSize = 2 });
+        const string message = "ONNX's LSTM operator has no projection, so a network with RecurrentModelOptions.ProjectionSize = 2 (the LSTM with projections) cannot be exported to ONNX*";
+        using var stream = new MemoryStream();
+        FluentActions.Invoking(() => OnnxExport.Serialize(model)).Should().Throw<NotSupportedException>().WithMessage(message);
+        FluentActions.Invoking(() => OnnxExport.Save(model, stream)).Should().Throw<NotSupportedException>().WithMessage(message);
+        stream.Length.Should().Be(0, "nothing was written");
         string folder = Directory.CreateTempSubdirectory("rnncore-projected-").FullName;
         try
         {
-            ((Action)(() => ModelFile.Save(model, Path.Combine(folder, "model.rnn")))).Should().Throw<InvalidOperationException>();
-            ((Action)(() => SafeTensors.Export(model, Path.Combine(folder, "model.safetensors")))).Should().Throw<InvalidOperationException>();
-            ((Action)(() => OnnxExport.Save(model, Path.Combine(folder, "model.onnx")))).Should().Throw<IndexOutOfRangeException>();
+            FluentActions.Invoking(() => OnnxExport.Save(model, Path.Combine(folder, "model.onnx"))).Should().Throw<NotSupportedException>().WithMessage(message);
             Directory.GetFiles(folder).Should().BeEmpty("no file is left behind");
         }
         finally
         {
             Directory.Delete(folder, recursive: true);
         }
+    }
+
+    private static void RoundTrip<T>()
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        RecurrentModelOptions options = ModelProblems.Options(RecurrentCellKind.Lstm, 2, true, OutputActivation.Softmax, 3, 5, 4) with { ProjectionSize = 2, Dropout = 0.25 };
+        var model = new RecurrentModel<T>(options);
+        using var saved = new MemoryStream();
+        ModelFile.Save(model, saved, new RnnCore.Optimizers.AdamOptimizer<T>(0.01));
+        byte[] file = saved.ToArray();
+        file[22].Should().Be(RnnCore.Cells.ProjectedLstmCell.Description.FileCode, "the cell code of the LSTM with projections");
+        System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(file.AsSpan(60)).Should().Be(2u, "P in bytes 60..63");
+
+        Checkpoint<T> loaded = ModelFile.LoadCheckpoint<T>(new MemoryStream(file));
+        loaded.Model.Options.Should().Be(options);
+        loaded.Model.ParameterNames.Should().Equal(model.ParameterNames);
+        ModelProblems.Snapshot(loaded.Model).Should().BeEquivalentTo(ModelProblems.Snapshot(model), o => o.WithStrictOrdering());
+        loaded.OptimizerState.Should().NotBeNull();
+
+        // The loaded network computes what the saved one does, bit for bit (same weights, same dropout generator state).
+        var random = new Random(4);
+        List<Matrix<T>> inputs = RandomProblems.Inputs<T>(random, 3, 6, 2);
+        ForwardCache<T> expected = model.Forward(inputs), actual = loaded.Model.Forward(inputs);
+        for (int t = 0; t < 6; t++)
+        {
+            actual.Output(t).ToColumnMajorArray().Should().Equal(expected.Output(t).ToColumnMajorArray());
+        }
+
+        // And a second save writes the same bytes.
+        ModelFile.Serialize(loaded.Model, null, null).Should().Equal(ModelFile.Serialize(model, null, null));
+    }
+
+    private static void SafeTensorsRoundTrip<T>()
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        var model = new RecurrentModel<T>(ModelProblems.Options(RecurrentCellKind.Lstm, 2, true, OutputActivation.Softmax, 3, 5, 4) with { ProjectionSize = 2 });
+        using var stream = new MemoryStream();
+        SafeTensors.Export(model, stream);
+        string header = System.Text.Encoding.UTF8.GetString(stream.ToArray(), 8, (int)System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(stream.ToArray()));
+        header.Should().Contain("\"rnn.weight_hr_l1_reverse\":{").And.Contain("\"shape\":[2,5]").And.Contain("\"cell\":\"lstm_proj\"");
+        stream.Position = 0;
+        RecurrentModel<T> imported = SafeTensors.Import<T>(stream);
+        imported.Options.ProjectionSize.Should().Be(2);
+        imported.ParameterNames.Should().Equal(model.ParameterNames);
+        ModelProblems.Snapshot(imported).Should().BeEquivalentTo(ModelProblems.Snapshot(model), o => o.WithStrictOrdering());
     }
 
     private static (int Rows, int Columns) Shape<T>(Matrix<T> matrix)

@@ -163,7 +163,7 @@ public abstract class LoaderRobustnessTests<T>
                 byte[] damaged = (byte[])_safetensors.Clone();
                 int at = random.Next(iteration < 2500 ? headerEnd : damaged.Length);
                 damaged[at] ^= (byte)random.Next(1, 256);
-                ModelFormatException? e = ImportSafeTensors(damaged, out RecurrentLayer<T>? layer);
+                ModelFormatException? e = ImportSafeTensors(damaged, out RecurrentModel<T>? layer);
                 if (e is null && at < headerEnd)
                 {
                     // safetensors has no checksum: a header change may be harmless (metadata, padding), never meaningful.
@@ -189,7 +189,7 @@ public abstract class LoaderRobustnessTests<T>
     private static ModelFormatException? LoadModelFile(byte[] file, bool seekable) =>
         DamagedFiles.Load(file, seekable, stream => ModelFile.LoadCheckpoint<T>(stream));
 
-    private static ModelFormatException? ImportSafeTensors(byte[] file, out RecurrentLayer<T>? layer)
+    private static ModelFormatException? ImportSafeTensors(byte[] file, out RecurrentModel<T>? layer)
     {
         long before = GC.GetAllocatedBytesForCurrentThread();
         layer = null;

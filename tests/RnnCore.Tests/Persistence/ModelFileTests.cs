@@ -40,7 +40,7 @@ public abstract class ModelFileTests<T> : IDisposable
         string path = PathOf("model.rnncore");
         ModelFile.Save(layer, path);
 
-        RecurrentLayer<T> loaded = ModelFile.Load<T>(path);
+        RecurrentLayer<T> loaded = (RecurrentLayer<T>)ModelFile.Load<T>(path);
 
         loaded.InputSize.Should().Be(3);
         loaded.HiddenSize.Should().Be(5);
@@ -144,10 +144,10 @@ public abstract class ModelFileTests<T> : IDisposable
         {
             TensorSet<T> gradients = Gradients(layer, random);
             optimizer.Step(layer.Parameters, gradients);
-            resumed.Step(checkpoint.Layer.Parameters, gradients);
+            resumed.Step(checkpoint.Model.Parameters, gradients);
         }
 
-        RandomProblems.ShouldBeUnchanged(checkpoint.Layer, RandomProblems.Snapshot(layer));
+        RandomProblems.ShouldBeUnchanged(checkpoint.Model, RandomProblems.Snapshot(layer));
     }
 
     [Fact]

@@ -258,7 +258,7 @@ public abstract class ModelFileV2RobustnessTests<T>
 
     /// <summary>Loads a damaged model checkpoint: its refusal, or null when it loaded (see <see cref="DamagedFiles.Load"/>).</summary>
     private static ModelFormatException? Load(byte[] file, bool seekable) =>
-        DamagedFiles.Load(file, seekable, stream => ModelFile.LoadModelCheckpoint<T>(stream));
+        DamagedFiles.Load(file, seekable, stream => ModelFile.LoadCheckpoint<T>(stream));
 
     private static void RunWithinLimit(Action body) => DamagedFiles.RunWithinLimit(body);
 }

@@ -58,7 +58,7 @@ public abstract class ModelFileV2Tests<T> : IDisposable
         model.Forward(inputs, model.CreateCache(5, 2), training: true);
         string path = Path.Combine(_directory, "model.rnncore");
         ModelFile.Save(model, path);
-        RecurrentModel<T> loaded = ModelFile.LoadModel<T>(path);
+        RecurrentModel<T> loaded = ModelFile.Load<T>(path);
 
         loaded.Options.Should().Be(options);
         loaded.Parameters.Count.Should().Be(model.Parameters.Count);
@@ -95,8 +95,8 @@ public abstract class ModelFileV2Tests<T> : IDisposable
         stream.WriteByte(0x42);
         stream.Position = 0;
 
-        ModelFile.LoadModel<T>(stream).Parameters[0].ToArray().Should().Equal(first.Parameters[0].ToArray());
-        RecurrentModelCheckpoint<T> checkpoint = ModelFile.LoadModelCheckpoint<T>(new NonSeekableStream(ReadRest(stream)));
+        ModelFile.Load<T>(stream).Parameters[0].ToArray().Should().Equal(first.Parameters[0].ToArray());
+        Checkpoint<T> checkpoint = ModelFile.LoadCheckpoint<T>(new NonSeekableStream(ReadRest(stream)));
         checkpoint.Model.Options.Should().Be(second.Options);
         checkpoint.Position.Should().Be(new TrainingPosition(4, 2, [9UL, 8UL, 7UL, 6UL]));
         checkpoint.OptimizerState!.StepCount.Should().Be(1);
@@ -164,23 +164,43 @@ public abstract class ModelFileV2Tests<T> : IDisposable
     }
 
     [Fact]
-    public void A_file_given_to_the_wrong_call_is_a_mismatch_that_names_the_right_one()
+    public void One_call_loads_every_file_as_the_network_it_holds_and_LoadInto_refuses_another_kind()
     {
-        byte[] layerFile = ModelFile.Serialize(new RecurrentLayer<T>(2, 3, 2), null, null);
-        byte[] modelFile = ModelFile.Serialize(new RecurrentModel<T>(ModelProblems.Options(RecurrentCellKind.Lstm, 2, true, OutputActivation.Softmax)), null, null);
+        var layer = new RecurrentLayer<T>(2, 3, 2);
+        byte[] layerFile = ModelFile.Serialize(layer, null, null);
+        var model = new RecurrentModel<T>(ModelProblems.Options(RecurrentCellKind.Lstm, 2, true, OutputActivation.Softmax));
+        byte[] modelFile = ModelFile.Serialize(model, null, null);
 
-        // One call named, spelled as C# spells it (float, not Single); an LSTM described by its cell, not by the
-        // vanilla cell's hidden activation.
-        FluentActions.Invoking(() => ModelFile.LoadModel<T>(new MemoryStream(layerFile)))
-            .Should().Throw<ModelFormatException>().Where(e => e.Error == ModelFormatError.Mismatch)
-            .WithMessage($"the file holds a valid model, a RecurrentLayer (I=2, H=3, O=2, Tanh hidden units, Softmax output), not a RecurrentModel; load it with ModelFile.Load<{ThisType}>.");
-        FluentActions.Invoking(() => ModelFile.Load<T>(new MemoryStream(modelFile)))
-            .Should().Throw<ModelFormatException>().Where(e => e.Error == ModelFormatError.Mismatch)
-            .WithMessage($"the file holds a valid model, a RecurrentModel (LSTM cell, 2 layers, bidirectional, I=3, H=3, O=3, dropout 0, Softmax output), not a RecurrentLayer; load it with ModelFile.LoadModel<{ThisType}>.");
+        // A layer's file (version 2 or 1) comes back as a RecurrentLayer; a model's as a RecurrentModel that is not one.
+        ModelFile.Load<T>(new MemoryStream(layerFile)).Should().BeOfType<RecurrentLayer<T>>();
+        RecurrentModel<T> loaded = ModelFile.Load<T>(new MemoryStream(modelFile));
+        loaded.Should().NotBeOfType<RecurrentLayer<T>>();
+        loaded.Options.Should().Be(model.Options);
         string v1 = Path.Combine(RepositoryPaths.Root, "tests", "RnnCore.Tests", "Persistence", "fixtures", "v1", "layer-double-relu-sigmoid.rnncore");
-        FluentActions.Invoking(() => ModelFile.LoadModel<double>(v1))
+        ModelFile.Load<double>(v1).Should().BeOfType<RecurrentLayer<double>>();
+
+        // A one-layer vanilla model has a b_ih and a b_hh, the layer one b_h: neither file loads into the other kind.
+        var vanillaModel = new RecurrentModel<T>(new RecurrentModelOptions(2, 3, 2) { Cell = RecurrentCellKind.Vanilla });
+        T[][] before = RandomProblems.Snapshot(vanillaModel);
+        FluentActions.Invoking(() => ModelFile.LoadInto(vanillaModel, new MemoryStream(layerFile)))
             .Should().Throw<ModelFormatException>().Where(e => e.Error == ModelFormatError.Mismatch)
-            .WithMessage("the file holds a valid model, a RecurrentLayer (I=*, H=*, O=*, Relu hidden units, Sigmoid output) in format version 1, not a RecurrentModel; load it with ModelFile.Load<double>.");
+            .WithMessage("the file holds a valid model that does not fit the target model: the file holds a RecurrentLayer but the target is a RecurrentModel. Use ModelFile.Load*");
+        RandomProblems.ShouldBeUnchanged(vanillaModel, before);
+        FluentActions.Invoking(() => ModelFile.LoadInto(layer, new MemoryStream(ModelFile.Serialize(vanillaModel, null, null))))
+            .Should().Throw<ModelFormatException>().Where(e => e.Error == ModelFormatError.Mismatch)
+            .WithMessage("*the file holds a RecurrentModel but the target is a RecurrentLayer*");
+    }
+
+    [Fact]
+    public void A_file_naming_a_cell_this_build_does_not_know_is_refused_not_read_as_another()
+    {
+        byte[] file = ModelFile.Serialize(new RecurrentModel<T>(ModelProblems.Options(RecurrentCellKind.Gru, 1, false, OutputActivation.Softmax)), null, null);
+        file[22].Should().Be(3, "the GRU's code");
+        file[22] = 9;
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(file.AsSpan(file.Length - 4), Crc32C.Compute(file.AsSpan(0, file.Length - 4)));
+        FluentActions.Invoking(() => ModelFile.Load<T>(new MemoryStream(file)))
+            .Should().Throw<ModelFormatException>().Where(e => e.Error == ModelFormatError.Invalid)
+            .WithMessage("the file is not a valid RnnCore model: the cell code is 9, a cell this build of RnnCore does not know; it knows 1 (vanilla), 2 (LSTM), 3 (GRU) or 4 (LSTM with projections).");
     }
 
     [Fact]
@@ -229,7 +249,7 @@ public abstract class ModelFileV2Tests<T> : IDisposable
 
         model.Parameter("rnn.bias_hh_l0")[2, 0] = T.NaN;
         FluentActions.Invoking(() => ModelFile.Save(model, path))
-            .Should().Throw<ArgumentException>().WithParameterName("model").WithMessage("*rnn.bias_hh_l0 holds NaN at element 2*");
+            .Should().Throw<ArgumentException>().WithParameterName("network").WithMessage("*rnn.bias_hh_l0 holds NaN at element 2*");
         File.Exists(path).Should().BeFalse();
         Directory.EnumerateFileSystemEntries(_directory).Should().BeEmpty("no temporary file is left either");
     }
@@ -242,19 +262,19 @@ public abstract class ModelFileV2Tests<T> : IDisposable
         byte[] future = (byte[])file.Clone();
         BinaryPrimitives.WriteUInt32LittleEndian(future.AsSpan(8), 3);
         ModelFileTests<T>.Reseal(future);
-        FluentActions.Invoking(() => ModelFile.LoadModel<T>(new MemoryStream(future)))
+        FluentActions.Invoking(() => ModelFile.Load<T>(new MemoryStream(future)))
             .Should().Throw<ModelFormatException>().Where(e => e.Error == ModelFormatError.UnsupportedVersion).WithMessage("*version 3*reads versions 1 and 2 only*");
 
         byte[] other = typeof(T) == typeof(float)
             ? ModelFile.Serialize(new RecurrentModel<double>(model.Options), null, null)
             : ModelFile.Serialize(new RecurrentModel<float>(model.Options), null, null);
-        FluentActions.Invoking(() => ModelFile.LoadModel<T>(new MemoryStream(other)))
+        FluentActions.Invoking(() => ModelFile.Load<T>(new MemoryStream(other)))
             .Should().Throw<ModelFormatException>().Where(e => e.Error == ModelFormatError.WrongElementType)
-            .WithMessage($"the file holds {(typeof(T) == typeof(float) ? "float64" : "float32")} parameters but was loaded as {ThisType}; load it with ModelFile.LoadModel<{OtherType}>.");
+            .WithMessage($"the file holds {(typeof(T) == typeof(float) ? "float64" : "float32")} parameters but was loaded as {ThisType}; load it with ModelFile.Load<{OtherType}>.");
 
         string path = Path.Combine(_directory, "trailing.rnncore");
         File.WriteAllBytes(path, [.. file, 0]);
-        FluentActions.Invoking(() => ModelFile.LoadModel<T>(path))
+        FluentActions.Invoking(() => ModelFile.Load<T>(path))
             .Should().Throw<ModelFormatException>().Where(e => e.Error == ModelFormatError.Corrupted).WithMessage("*data after its end*");
     }
 
@@ -285,7 +305,7 @@ public abstract class ModelFileV2Tests<T> : IDisposable
         var next = new RecurrentModel<T>(good.Options with { Seed = 2 });
         ModelFile.Save(next, link);
         new FileInfo(link).LinkTarget.Should().NotBeNull("the link is kept and the file it points to replaced");
-        ModelProblems.Snapshot(ModelFile.LoadModel<T>(target)).Should().BeEquivalentTo(ModelProblems.Snapshot(next), o => o.WithStrictOrdering());
+        ModelProblems.Snapshot(ModelFile.Load<T>(target)).Should().BeEquivalentTo(ModelProblems.Snapshot(next), o => o.WithStrictOrdering());
     }
 
     internal static TensorSet<T> Gradients(TensorSet<T> parameters, Random random)

@@ -198,7 +198,7 @@ public sealed class ModelOnnxExportTests(ITestOutputHelper log)
 
             model.Parameter("rnn.bias_hh_l0")[2, 0] = float.PositiveInfinity;
             Action save = () => OnnxExport.Save(model, path);
-            save.Should().Throw<ArgumentException>().WithMessage($"model holds {float.PositiveInfinity} in rnn.bias_hh_l0*").Which.ParamName.Should().Be("model");
+            save.Should().Throw<ArgumentException>().WithMessage($"network holds {float.PositiveInfinity} in rnn.bias_hh_l0*").Which.ParamName.Should().Be("network");
         }
         finally
         {

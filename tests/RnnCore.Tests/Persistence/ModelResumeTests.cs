@@ -72,7 +72,7 @@ public abstract class ModelResumeTests<T> : IDisposable
         }
 
         // Resume into fresh objects, from the file alone.
-        RecurrentModelCheckpoint<T> checkpoint = ModelFile.LoadModelCheckpoint<T>(path);
+        Checkpoint<T> checkpoint = ModelFile.LoadCheckpoint<T>(path);
         checkpoint.Position!.Epoch.Should().Be(stopEpoch);
         checkpoint.Position.Batch.Should().Be(stopBatch);
         checkpoint.Model.Options.Should().Be(options);
@@ -104,7 +104,7 @@ public abstract class ModelResumeTests<T> : IDisposable
         string path = Path.Combine(_directory, "control.rnncore");
         Train(new RecurrentModel<T>(options), ModelFileTests<T>.CreateOptimizer("adam"), Start(), stopAt: (1, 3, path));
 
-        RecurrentModelCheckpoint<T> checkpoint = ModelFile.LoadModelCheckpoint<T>(path);
+        Checkpoint<T> checkpoint = ModelFile.LoadCheckpoint<T>(path);
         checkpoint.Model.RandomState = new SeededRandom(options.Seed).GetState();
         OptimizerBase<T> optimizer = ModelFileTests<T>.CreateOptimizer("adam");
         checkpoint.RestoreOptimizer(optimizer);

@@ -34,8 +34,8 @@ public sealed class ModelSafeTensorsPyTorchTests(ITestOutputHelper log)
     {
         double worst = Check<float>("lstm_1layer_float32", tolerance: 1e-5);
         log.WriteLine($"lstm_1layer_float32: worst |PyTorch - RnnCore| = {worst:E2}");
-        Action asDouble = () => SafeTensors.ImportModel<double>(Path.Combine(Folder, "lstm_1layer_float32.safetensors"));
-        asDouble.Should().Throw<ModelFormatException>().Where(e => e.Error == ModelFormatError.WrongElementType).WithMessage("*ImportModel<float>*");
+        Action asDouble = () => SafeTensors.Import<double>(Path.Combine(Folder, "lstm_1layer_float32.safetensors"));
+        asDouble.Should().Throw<ModelFormatException>().Where(e => e.Error == ModelFormatError.WrongElementType).WithMessage("*Import<float>*");
     }
 
     /// <summary>Imports the case, runs it and returns the worst absolute difference from PyTorch over every compared value.</summary>
@@ -55,7 +55,7 @@ public sealed class ModelSafeTensorsPyTorchTests(ITestOutputHelper log)
             _ => OutputActivation.Identity,
         };
 
-        RecurrentModel<T> model = SafeTensors.ImportModel<T>(Path.Combine(Folder, name + ".safetensors"), hiddenActivation: hidden, outputActivation: output);
+        RecurrentModel<T> model = SafeTensors.Import<T>(Path.Combine(Folder, name + ".safetensors"), hiddenActivation: hidden, outputActivation: output);
 
         model.Options.Cell.Should().Be(cell switch { "lstm" => RecurrentCellKind.Lstm, "gru" => RecurrentCellKind.Gru, _ => RecurrentCellKind.Vanilla });
         model.Layers.Should().Be(c.GetProperty("num_layers").GetInt32());

@@ -78,11 +78,11 @@ public abstract class ResumeTests<T> : IDisposable
         OptimizerBase<T> optimizer = ModelFileTests<T>.CreateOptimizer(optimizerName);
         checkpoint.RestoreOptimizer(optimizer);
         optimizer.StepCount.Should().Be((stopEpoch * BatchesPerEpoch) + stopBatch);
-        Train(checkpoint.Layer, optimizer, checkpoint.Position, stopAt: null);
+        Train((RecurrentLayer<T>)checkpoint.Model, optimizer, checkpoint.Position, stopAt: null);
 
         for (int i = 0; i < uninterrupted.Parameters.Count; i++)
         {
-            checkpoint.Layer.Parameters[i].ToArray().Should().Equal(
+            checkpoint.Model.Parameters[i].ToArray().Should().Equal(
                 uninterrupted.Parameters[i].ToArray(), $"{uninterrupted.Parameters.GetName(i)} must be bit-identical");
         }
 

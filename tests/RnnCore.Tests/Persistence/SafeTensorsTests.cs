@@ -83,7 +83,7 @@ public abstract class SafeTensorsTests<T>
         try
         {
             SafeTensors.Export(layer, path);
-            RecurrentLayer<T> imported = SafeTensors.Import<T>(path, hidden, output);
+            RecurrentLayer<T> imported = (RecurrentLayer<T>)SafeTensors.Import<T>(path, hiddenActivation: hidden, outputActivation: output);
             imported.HiddenActivation.Should().Be(hidden);
             imported.OutputActivation.Should().Be(output);
             RandomProblems.ShouldBeUnchanged(imported, RandomProblems.Snapshot(layer));
@@ -96,7 +96,7 @@ public abstract class SafeTensorsTests<T>
         using var stream = new MemoryStream();
         SafeTensors.Export(layer, stream);
         stream.Position = 0;
-        RandomProblems.ShouldBeUnchanged(SafeTensors.Import<T>(new NonSeekableStream(stream.ToArray()), hidden, output), RandomProblems.Snapshot(layer));
+        RandomProblems.ShouldBeUnchanged(SafeTensors.Import<T>(new NonSeekableStream(stream.ToArray()), hiddenActivation: hidden, outputActivation: output), RandomProblems.Snapshot(layer));
     }
 
     [Fact]
@@ -113,7 +113,7 @@ public abstract class SafeTensorsTests<T>
             ("rnn.weight_hh_l0", DType, [H, H], weightHh),
             ("rnn.weight_ih_l0", DType, [H, I], weightIh));
 
-        RecurrentLayer<T> layer = SafeTensors.Import<T>(new MemoryStream(file), HiddenActivation.Tanh, OutputActivation.Identity);
+        RecurrentLayer<T> layer = (RecurrentLayer<T>)SafeTensors.Import<T>(new MemoryStream(file), hiddenActivation: HiddenActivation.Tanh, outputActivation: OutputActivation.Identity);
 
         (layer.InputSize, layer.HiddenSize, layer.OutputSize).Should().Be((I, H, O));
         layer.Wx[2, 1].Should().Be(T.CreateTruncating(weightIh[(2 * I) + 1]));
@@ -149,7 +149,7 @@ public abstract class SafeTensorsTests<T>
 
         // Transposed: the same bytes as [I, H]; H comes from the square W_hh, so W_ih is the one named.
         var transposed = tensors.Select(t => t.Name == "rnn.weight_ih_l0" ? (t.Name, t.DType, new long[] { I, H }, t.Values) : t).ToArray();
-        Expect(Build(transposed), ModelFormatError.Invalid, "*rnn.weight_ih_l0 has shape [3, 4]; expected [H, I] = [4, I] with I positive (H from rnn.weight_hh_l0); is it transposed?");
+        Expect(Build(transposed), ModelFormatError.Invalid, "*rnn.weight_ih_l0 has shape [3, 4]; expected [G·H, I] = [4, I] with I positive (nn.RNN with H = 4, from rnn.weight_hh_l0; is it transposed?).");
     }
 
     private static string ThisType => typeof(T) == typeof(float) ? "float" : "double";
@@ -161,12 +161,12 @@ public abstract class SafeTensorsTests<T>
     {
         var tensors = StandardTensors(DType);
         Expect(Build(tensors.Where(t => t.Name != "rnn.bias_hh_l0").ToArray()), ModelFormatError.Invalid, "*lacks rnn.bias_hh_l0*");
-        Expect(Build([.. tensors, ("rnn.weight_ih_l1", DType, [H, H], Values(H * H, 1))]), ModelFormatError.Invalid, "*'rnn.weight_ih_l1'*single-layer*");
+        Expect(Build([.. tensors, ("rnn.weight_ih_l1", DType, [H, H], Values(H * H, 1))]), ModelFormatError.Invalid, "*lacks rnn.weight_hh_l1, rnn.bias_ih_l1, rnn.bias_hh_l1; a 2-layer nn.RNN*");
 
         var wrongShape = tensors.Select(t => t.Name == "rnn.weight_hh_l0" ? (t.Name, t.DType, new long[] { H, H + 1 }, Values(H * (H + 1), 1)) : t).ToArray();
-        Expect(Build(wrongShape), ModelFormatError.Invalid, "*rnn.weight_hh_l0 has shape [4, 5]; expected [H, H], a square matrix with H positive.");
+        Expect(Build(wrongShape), ModelFormatError.Invalid, "*rnn.weight_hh_l0 has shape [4, 5]; expected [G·H, H] with H positive and G = 1 (nn.RNN), 3 (nn.GRU) or 4 (nn.LSTM) gate blocks.");
         var wrongFc = tensors.Select(t => t.Name == "fc.weight" ? (t.Name, t.DType, new long[] { O, H + 1 }, Values(O * (H + 1), 1)) : t).ToArray();
-        Expect(Build(wrongFc), ModelFormatError.Invalid, "*fc.weight has shape [2, 5]; expected [O, H] = [O, 4]*");
+        Expect(Build(wrongFc), ModelFormatError.Invalid, "*fc.weight has shape [2, 5]; expected [O, D·H] = [O, 4] with O positive*");
         var mixed = tensors.Select(t => t.Name == "fc.bias" ? (t.Name, OtherDType, t.Shape, t.Values) : t).ToArray();
         Expect(Build(mixed), ModelFormatError.Invalid, "*same dtype*");
     }
@@ -216,7 +216,7 @@ public abstract class SafeTensorsTests<T>
     {
         var tensors = StandardTensors(DType);
         tensors[0].Values[1] = double.NaN;
-        Expect(Build(tensors), ModelFormatError.Invalid, "*holds NaN at element 1*");
+        Expect(Build(tensors), ModelFormatError.Invalid, "*rnn.weight_ih_l0 holds NaN at [0, 1]*");
     }
 
     internal static byte[] Standard(string dtype) => Build(StandardTensors(dtype));

@@ -24,7 +24,7 @@ public sealed class V1FixtureTests
     {
         string path = Fixture("layer-float-tanh-softmax");
         BitConverter.ToUInt32(File.ReadAllBytes(path), 8).Should().Be(1u, "the fixture is a version 1 file");
-        RecurrentLayer<float> layer = ModelFile.Load<float>(path);
+        RecurrentLayer<float> layer = (RecurrentLayer<float>)ModelFile.Load<float>(path);
         layer.HiddenActivation.Should().Be(HiddenActivation.Tanh);
         layer.OutputActivation.Should().Be(OutputActivation.Softmax);
         (layer.InputSize, layer.HiddenSize, layer.OutputSize).Should().Be((3, 5, 4));
@@ -38,7 +38,7 @@ public sealed class V1FixtureTests
     [Fact]
     public void A_v1_double_layer_loads_with_its_parameters_and_outputs()
     {
-        RecurrentLayer<double> layer = ModelFile.Load<double>(Fixture("layer-double-relu-sigmoid"));
+        RecurrentLayer<double> layer = (RecurrentLayer<double>)ModelFile.Load<double>(Fixture("layer-double-relu-sigmoid"));
         layer.HiddenActivation.Should().Be(HiddenActivation.Relu);
         layer.OutputActivation.Should().Be(OutputActivation.Sigmoid);
         (layer.InputSize, layer.HiddenSize, layer.OutputSize).Should().Be((2, 4, 1));
@@ -50,7 +50,7 @@ public sealed class V1FixtureTests
     public void A_v1_double_checkpoint_loads_with_its_adam_state_and_position()
     {
         Checkpoint<double> checkpoint = ModelFile.LoadCheckpoint<double>(Fixture("checkpoint-double-adam"));
-        RecurrentLayer<double> layer = checkpoint.Layer;
+        RecurrentLayer<double> layer = (RecurrentLayer<double>)checkpoint.Model;
         layer.OutputActivation.Should().Be(OutputActivation.Identity);
         (layer.InputSize, layer.HiddenSize, layer.OutputSize).Should().Be((3, 4, 2));
         ParameterDigest(layer.Parameters).Should().Be("FD01FAE818720B402945F3B7BD1165CF97C2CDC84C9F026DA0D0C7BAF54446C8");
@@ -68,8 +68,8 @@ public sealed class V1FixtureTests
     public void A_v1_float_checkpoint_loads_with_its_sgd_state_and_position()
     {
         Checkpoint<float> checkpoint = ModelFile.LoadCheckpoint<float>(Fixture("checkpoint-float-sgd"));
-        ParameterDigest(checkpoint.Layer.Parameters).Should().Be("9692DA911AD9ECB0BDE36B5B1F686E67CD7BC95F702D68B6A162462226A7F37B");
-        LastOutput(checkpoint.Layer).Should().Equal(
+        ParameterDigest(checkpoint.Model.Parameters).Should().Be("9692DA911AD9ECB0BDE36B5B1F686E67CD7BC95F702D68B6A162462226A7F37B");
+        LastOutput(checkpoint.Model).Should().Equal(
             [0.41933923959732056, 0.4110356271266937, 0.1696251928806305, 0.32438063621520996, 0.4419592618942261, 0.23366007208824158],
             (a, e) => Math.Abs(a - e) <= 1e-6);
         OptimizerState<float> state = checkpoint.OptimizerState!;
@@ -119,7 +119,7 @@ public sealed class V1FixtureTests
     }
 
     /// <summary>The output at the last of 3 steps for 2 sequences with x_t[k, b] = sin(1 + k + 3b + 5t) / 2, column-major.</summary>
-    private static double[] LastOutput<T>(RecurrentLayer<T> layer)
+    private static double[] LastOutput<T>(RecurrentModel<T> layer)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         List<Matrix<T>> inputs = Enumerable.Range(0, 3)

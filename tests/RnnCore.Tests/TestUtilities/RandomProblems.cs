@@ -41,11 +41,11 @@ internal static class RandomProblems
         => Enumerable.Range(0, cache.Steps).SelectMany(t => cache.Output(t).ToColumnMajorArray()).ToArray();
 
     /// <summary>A copy of every parameter, to check that a refused call changed nothing.</summary>
-    public static T[][] Snapshot<T>(RecurrentLayer<T> layer)
+    public static T[][] Snapshot<T>(RecurrentModel<T> layer)
         where T : unmanaged, IFloatingPointIeee754<T>
         => Enumerable.Range(0, layer.Parameters.Count).Select(i => layer.Parameters[i].ToArray()).ToArray();
 
-    public static void ShouldBeUnchanged<T>(RecurrentLayer<T> layer, T[][] snapshot)
+    public static void ShouldBeUnchanged<T>(RecurrentModel<T> layer, T[][] snapshot)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         for (int i = 0; i < snapshot.Length; i++)

@@ -109,7 +109,7 @@ public abstract class TrainerResumeTests<T> : IDisposable
             checkpoint.Position.RandomState.Should().HaveCount(4);
             checkpoint.OptimizerState!.OptimizerName.Should().Be("AdamOptimizer");
             checkpoint.OptimizerState.StepCount.Should().Be(optimizer.StepCount);
-            ShouldBeBitIdentical(checkpoint.Layer, layer);
+            ShouldBeBitIdentical((RecurrentLayer<T>)checkpoint.Model, layer);
             return TrainingDecision.Continue;
         });
 
@@ -182,7 +182,7 @@ public abstract class TrainerResumeTests<T> : IDisposable
         get
         {
             var data = new TheoryData<string, string>();
-            foreach (string model in new[] { "lstm", "gru", "stacked-bidirectional" })
+            foreach (string model in new[] { "lstm", "gru", "stacked-bidirectional", "projected" })
             {
                 foreach (string setup in new[] { "adam-step", "stateful-momentum-step" })
                 {
@@ -225,7 +225,7 @@ public abstract class TrainerResumeTests<T> : IDisposable
             return;
         }
 
-        RecurrentModelCheckpoint<T> checkpoint = ModelFile.LoadModelCheckpoint<T>(epoch2);
+        Checkpoint<T> checkpoint = ModelFile.LoadCheckpoint<T>(epoch2);
         checkpoint.Model.RandomState = NewModel(model, seed: 99).RandomState;
         RecurrentModel<T> control = NewModel(model);
         new Trainer<T>(control, NewOptimizer(setup), Options(setup, null)).Resume(checkpoint, _training, _validation);
@@ -247,16 +247,17 @@ public abstract class TrainerResumeTests<T> : IDisposable
             lstm.Parameters[i].ToArray().Should().Equal(before[i]);
         }
 
-        ((Action)(() => new Trainer<T>(NewLayer(), NewOptimizer("adam-step"), Options("adam-step", null)).Resume(ModelFile.LoadModelCheckpoint<T>(path), _training)))
-            .Should().Throw<InvalidOperationException>();
+        ((Action)(() => new Trainer<T>(NewLayer(), NewOptimizer("adam-step"), Options("adam-step", null)).Resume(ModelFile.LoadCheckpoint<T>(path), _training)))
+            .Should().Throw<ArgumentException>().WithParameterName("checkpoint").WithMessage("checkpoint holds a model (Gru cell*but the trainer's layer is (Vanilla cell*");
     }
 
     private static RecurrentModel<T> NewModel(string kind, int seed = 5) => new(new RecurrentModelOptions(3, 5, 4)
     {
         Cell = kind == "gru" ? RecurrentCellKind.Gru : RecurrentCellKind.Lstm,
-        Layers = kind == "stacked-bidirectional" ? 2 : 1,
-        Bidirectional = kind == "stacked-bidirectional",
-        Dropout = kind == "stacked-bidirectional" ? 0.3 : 0,
+        Layers = kind is "stacked-bidirectional" or "projected" ? 2 : 1,
+        Bidirectional = kind is "stacked-bidirectional" or "projected",
+        Dropout = kind is "stacked-bidirectional" or "projected" ? 0.3 : 0,
+        ProjectionSize = kind == "projected" ? 3 : null, // the LSTM with projections: h of P = 3, c of H = 5
         Seed = seed,
     });
 
