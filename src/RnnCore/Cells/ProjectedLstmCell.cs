@@ -128,6 +128,6 @@ internal static class ProjectedLstmCell
     private sealed class Declared : CellDescription
     {
         public override RecurrentCell<T> Create<T>(HiddenActivation hiddenActivation, int? projectionSize = null) =>
-            new ProjectedLstmCell<T>(StateSize(int.MaxValue, projectionSize));
+            new ProjectedLstmCell<T>(projectionSize ?? throw new ArgumentNullException(nameof(projectionSize), "the LSTM with projections needs P."));
     }
 }
