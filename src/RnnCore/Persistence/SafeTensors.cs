@@ -540,7 +540,7 @@ public static class SafeTensors
         if (expected.Cell is RecurrentCellKind asked && asked != o.Cell)
         {
             throw new ArgumentException(
-                $"cell is {asked} but the file holds {o.Cell} ({cell.PyTorchModule}: {layout.Prefix}.weight_hh_l0 is [{cell.Gates * o.HiddenSize}, {o.HiddenSize}], {cell.Gates} gate block(s) of H = {o.HiddenSize}).",
+                $"cell is {asked} but the file holds {o.Cell} ({cell.PyTorchModule}: {layout.Prefix}.weight_hh_l0 is [{cell.Gates * o.HiddenSize}, {cell.StateSize(o.HiddenSize, o.ProjectionSize)}], {cell.Gates} gate block(s) of H = {o.HiddenSize}).",
                 "cell");
         }
 

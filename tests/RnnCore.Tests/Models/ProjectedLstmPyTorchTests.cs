@@ -74,6 +74,19 @@ public sealed class ProjectedLstmPyTorchTests(ITestOutputHelper log)
             }
         }
 
+        // And back: RnnCore's export of the imported model holds PyTorch's tensors, names, shapes and values unchanged.
+        using (var exported = new MemoryStream())
+        {
+            SafeTensors.Export(model, exported);
+            Dictionary<string, (int[] Shape, double[] Values)> written = ReadSafeTensors(exported.ToArray());
+            written.Keys.Should().BeEquivalentTo(tensors.Keys);
+            foreach ((string tensor, (int[] shape, double[] values)) in tensors)
+            {
+                written[tensor].Shape.Should().Equal(shape, tensor);
+                written[tensor].Values.Should().Equal(values, tensor);
+            }
+        }
+
         double[][][] x = ModelSafeTensorsPyTorchTests.Array3(c.GetProperty("inputs"));
         int steps = x.Length, batch = x[0].Length;
         List<Matrix<T>> inputs = x.Select(step => Matrix<T>.Build.Dense(model.InputSize, batch, (i, b) => T.CreateTruncating(step[b][i]))).ToList();
@@ -90,13 +103,14 @@ public sealed class ProjectedLstmPyTorchTests(ITestOutputHelper log)
     }
 
     /// <summary>The safetensors layout read plainly: an 8-byte little-endian header length, the JSON header, then row-major F32/F64 data.</summary>
-    private static Dictionary<string, (int[] Shape, double[] Values)> ReadSafeTensors(string path)
+    private static Dictionary<string, (int[] Shape, double[] Values)> ReadSafeTensors(string path) => ReadSafeTensors(File.ReadAllBytes(path));
+
+    private static Dictionary<string, (int[] Shape, double[] Values)> ReadSafeTensors(byte[] file)
     {
-        byte[] file = File.ReadAllBytes(path);
         int headerLength = checked((int)BinaryPrimitives.ReadUInt64LittleEndian(file));
         using JsonDocument header = JsonDocument.Parse(file.AsMemory(8, headerLength));
         var tensors = new Dictionary<string, (int[], double[])>();
-        foreach (JsonProperty entry in header.RootElement.EnumerateObject())
+        foreach (JsonProperty entry in header.RootElement.EnumerateObject().Where(e => e.Name != "__metadata__"))
         {
             int[] shape = entry.Value.GetProperty("shape").EnumerateArray().Select(e => e.GetInt32()).ToArray();
             int[] offsets = entry.Value.GetProperty("data_offsets").EnumerateArray().Select(e => e.GetInt32()).ToArray();
