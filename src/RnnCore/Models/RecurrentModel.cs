@@ -92,13 +92,15 @@ public partial class RecurrentModel<T>
                 nameof(options), $"options.Cell ({options.Cell}), HiddenActivation ({options.HiddenActivation}) and OutputActivation ({options.OutputActivation}) must be defined values.");
         }
 
-        if (options.ProjectionSize is int projection
-            && (options.Cell != RecurrentCellKind.Lstm || projection <= 0 || projection >= options.HiddenSize))
+        // P selects a kind's projected cell (the registry says which kinds have one) and must lie in (0, H).
+        bool kindHasProjection = CellRegistry.All.Any(c => c.Kind == options.Cell && c.HasProjection);
+        if (options.ProjectionSize is int projection && (!kindHasProjection || projection <= 0 || projection >= options.HiddenSize))
         {
+            string projectedKinds = CellRegistry.Join(CellRegistry.All.Where(c => c.HasProjection).Select(c => c.Kind.ToString()));
             throw new ArgumentOutOfRangeException(
                 nameof(options), projection,
-                options.Cell != RecurrentCellKind.Lstm
-                    ? $"options.ProjectionSize is {projection} but a {options.Cell} cell has no projection; expected null (projections are for Lstm)."
+                !kindHasProjection
+                    ? $"options.ProjectionSize is {projection} but a {options.Cell} cell has no projection; expected null (projections are for {projectedKinds})."
                     : $"options.ProjectionSize is {projection}; expected 0 < P < HiddenSize ({options.HiddenSize}), or null for no projection.");
         }
 
