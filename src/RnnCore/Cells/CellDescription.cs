@@ -40,6 +40,12 @@ internal abstract class CellDescription
     /// <summary>True when the cell carries a cell state c beside h (LSTM).</summary>
     public bool HasCellState { get; init; }
 
+    /// <summary>
+    /// True when h is a projection of P values (the network's <c>ProjectionSize</c>, PyTorch's <c>proj_size</c>) and the
+    /// cell needs P: the LSTM with projections. A kind has at most one cell with and one without.
+    /// </summary>
+    public bool HasProjection { get; init; }
+
     /// <summary>True when the network's <see cref="HiddenActivation"/> is the cell's nonlinearity (vanilla); gated cells have fixed activations.</summary>
     public bool UsesHiddenActivation { get; init; }
 
@@ -55,10 +61,21 @@ internal abstract class CellDescription
     /// <summary>The ONNX operator the cell maps onto, or null when ONNX has none.</summary>
     public OnnxCellMapping? Onnx { get; init; }
 
+    /// <summary>S, the size of h for hidden size H: P for a cell with a projection, H for every other.</summary>
+    /// <exception cref="ArgumentNullException">The cell has a projection and <paramref name="projectionSize"/> is null.</exception>
+    public int StateSize(int hidden, int? projectionSize) =>
+        !HasProjection ? hidden : projectionSize ?? throw new ArgumentNullException(nameof(projectionSize), $"the {DisplayName} cell needs P.");
+
+    /// <summary>The cell in a summary's Kind column: "Elman RNN (tanh)", "LSTM", "LSTM with projections (P = 5)".</summary>
+    public string SummaryTitle(HiddenActivation hidden, int? projectionSize) =>
+        UsesHiddenActivation ? $"{SummaryName} ({(hidden == HiddenActivation.Tanh ? "tanh" : "ReLU")})"
+        : HasProjection ? $"{SummaryName} (projection {projectionSize})"
+        : SummaryName;
+
     /// <summary>The cell as a message names it; the hidden activation belongs to a cell that uses it.</summary>
     public string Describe(HiddenActivation hidden) => UsesHiddenActivation ? $"{DisplayName} cell with {hidden}" : $"{DisplayName} cell";
 
-    /// <summary>The step of this cell in element type <typeparamref name="T"/>.</summary>
-    public abstract RecurrentCell<T> Create<T>(HiddenActivation hiddenActivation)
+    /// <summary>The step of this cell in element type <typeparamref name="T"/>; <paramref name="projectionSize"/> is P for a cell with a projection.</summary>
+    public abstract RecurrentCell<T> Create<T>(HiddenActivation hiddenActivation, int? projectionSize = null)
         where T : unmanaged, IFloatingPointIeee754<T>;
 }

@@ -6,16 +6,24 @@ namespace RnnCore.Cells;
 /// </summary>
 internal static class CellRegistry
 {
-    private static readonly CellDescription[] Cells = [VanillaCell.Description, LstmCell.Description, GruCell.Description];
+    private static readonly CellDescription[] Cells = [VanillaCell.Description, LstmCell.Description, GruCell.Description, ProjectedLstmCell.Description];
 
     /// <summary>Every known cell.</summary>
     public static IReadOnlyList<CellDescription> All => Cells;
 
-    /// <summary>The cell selected by <paramref name="kind"/>.</summary>
-    /// <exception cref="ArgumentOutOfRangeException">No cell of this build has that kind.</exception>
-    public static CellDescription Of(RecurrentCellKind kind) =>
-        Array.Find(Cells, c => c.Kind == kind)
-        ?? throw new ArgumentOutOfRangeException(nameof(kind), kind, $"expected {string.Join(", ", Cells.Select(c => c.Kind))}.");
+    /// <summary>
+    /// The cell selected by <paramref name="kind"/> and, for a kind with a projected variant, by whether a projection size
+    /// P is given (<c>RecurrentModelOptions.ProjectionSize</c>): LSTM with P is the LSTM with projections.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">No cell of this build has that kind (with a projection, when P is given).</exception>
+    public static CellDescription Of(RecurrentCellKind kind, int? projectionSize = null) =>
+        Array.Find(Cells, c => c.Kind == kind && c.HasProjection == projectionSize.HasValue)
+        ?? throw new ArgumentOutOfRangeException(
+            nameof(kind),
+            kind,
+            projectionSize.HasValue
+                ? $"a projection size P = {projectionSize} was given; expected a kind with projections ({Join(Cells.Where(c => c.HasProjection).Select(c => c.Kind.ToString()))})."
+                : $"expected {string.Join(", ", Cells.Select(c => c.Kind).Distinct())}.");
 
     /// <summary>The cell whose model-file code is <paramref name="code"/>, or null when this build knows none.</summary>
     public static CellDescription? ByFileCode(int code) => Array.Find(Cells, c => c.FileCode == code);

@@ -23,7 +23,7 @@ internal sealed class GruCell<T>() : RecurrentCell<T>(GruCell.Description)
     /// The step above; r, z and n replace their pre-activations in u, and v is kept as it is. Vectorized per column: σ
     /// over the contiguous r and z blocks, then n = tanh(u_n + r ⊙ v_n) (separate multiply and add), then the blend.
     /// </summary>
-    public override void Forward(Span<T> u, Span<T> v, ReadOnlySpan<T> hPrev, ReadOnlySpan<T> cPrev, Span<T> hNext, Span<T> cNext, int hidden)
+    public override void Forward(Span<T> u, Span<T> v, ReadOnlySpan<T> hPrev, ReadOnlySpan<T> cPrev, Span<T> hNext, Span<T> cNext, int hidden, ReadOnlySpan<T> ownWeight)
     {
         int columns = hNext.Length / hidden;
         int rows = 3 * hidden;
@@ -56,7 +56,8 @@ internal sealed class GruCell<T>() : RecurrentCell<T>(GruCell.Description)
     /// </summary>
     public override void Backward(
         ReadOnlySpan<T> u, ReadOnlySpan<T> v, ReadOnlySpan<T> hPrev, ReadOnlySpan<T> cPrev, ReadOnlySpan<T> hNext, ReadOnlySpan<T> cNext,
-        ReadOnlySpan<T> dh, Span<T> dc, Span<T> deltaU, Span<T> deltaV, Span<T> dhPrevDirect, int hidden)
+        ReadOnlySpan<T> dh, Span<T> dc, Span<T> deltaU, Span<T> deltaV, Span<T> dhPrevDirect, int hidden,
+        ReadOnlySpan<T> ownWeight, Span<T> ownWeightGradient)
     {
         int columns = hNext.Length / hidden;
         int rows = 3 * hidden;
@@ -135,6 +136,6 @@ internal static class GruCell
 
     private sealed class Declared : CellDescription
     {
-        public override RecurrentCell<T> Create<T>(HiddenActivation hiddenActivation) => new GruCell<T>();
+        public override RecurrentCell<T> Create<T>(HiddenActivation hiddenActivation, int? projectionSize = null) => new GruCell<T>();
     }
 }

@@ -18,7 +18,7 @@ internal sealed class LstmCell<T>() : RecurrentCell<T>(LstmCell.Description)
     /// σ over the contiguous i and f blocks, tanh over g, σ over o (TensorPrimitives' exp and tanh, the same algorithm in
     /// every lane), then the state update with separate multiplies and adds (no fused multiply-add).
     /// </summary>
-    public override void Forward(Span<T> u, Span<T> v, ReadOnlySpan<T> hPrev, ReadOnlySpan<T> cPrev, Span<T> hNext, Span<T> cNext, int hidden)
+    public override void Forward(Span<T> u, Span<T> v, ReadOnlySpan<T> hPrev, ReadOnlySpan<T> cPrev, Span<T> hNext, Span<T> cNext, int hidden, ReadOnlySpan<T> ownWeight)
     {
         int columns = hNext.Length / hidden;
         int rows = 4 * hidden;
@@ -52,7 +52,8 @@ internal sealed class LstmCell<T>() : RecurrentCell<T>(LstmCell.Description)
     /// </summary>
     public override void Backward(
         ReadOnlySpan<T> u, ReadOnlySpan<T> v, ReadOnlySpan<T> hPrev, ReadOnlySpan<T> cPrev, ReadOnlySpan<T> hNext, ReadOnlySpan<T> cNext,
-        ReadOnlySpan<T> dh, Span<T> dc, Span<T> deltaU, Span<T> deltaV, Span<T> dhPrevDirect, int hidden)
+        ReadOnlySpan<T> dh, Span<T> dc, Span<T> deltaU, Span<T> deltaV, Span<T> dhPrevDirect, int hidden,
+        ReadOnlySpan<T> ownWeight, Span<T> ownWeightGradient)
     {
         int columns = hNext.Length / hidden;
         int rows = 4 * hidden;
@@ -132,6 +133,6 @@ internal static class LstmCell
 
     private sealed class Declared : CellDescription
     {
-        public override RecurrentCell<T> Create<T>(HiddenActivation hiddenActivation) => new LstmCell<T>();
+        public override RecurrentCell<T> Create<T>(HiddenActivation hiddenActivation, int? projectionSize = null) => new LstmCell<T>();
     }
 }

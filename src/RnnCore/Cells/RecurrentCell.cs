@@ -10,8 +10,8 @@ namespace RnnCore.Cells;
 /// <remarks>
 /// <para>
 /// Layout: every block is column-major with one column per sequence. u, v, δu and δv are [G·H, B]: column j holds the G
-/// gate blocks of H rows in PyTorch's order, so gate g of unit i in column j is at <c>j·G·H + g·H + i</c>. h and c are
-/// [H, B].
+/// gate blocks of H rows in PyTorch's order, so gate g of unit i in column j is at <c>j·G·H + g·H + i</c>. c is [H, B],
+/// h is [S, B], S the description's state size (H, or P for the LSTM with projections).
 /// </para>
 /// <para>
 /// The forward step may overwrite u and v with what its backward needs (gate activations), so that nothing else is
@@ -22,7 +22,8 @@ namespace RnnCore.Cells;
 /// </para>
 /// <para>
 /// A cell is one file: this step and its backward twin, and the <see cref="CellDescription"/> it declares (names, gates,
-/// tensors, ONNX mapping), registered in <see cref="CellRegistry"/>.
+/// tensors, state size, ONNX mapping), registered in <see cref="CellRegistry"/>. A cell whose description lists a
+/// fifth tensor (the projected LSTM's W_hr) receives it in its steps as its own weight.
 /// </para>
 /// </remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
@@ -58,14 +59,18 @@ internal abstract class RecurrentCell<T>(CellDescription description)
     public virtual string StateQuantity => "state h_t";
 
     /// <summary>(u, v, h, c) → (h', c') for B columns; u and v may be overwritten with what <see cref="Backward"/> reads.</summary>
-    public abstract void Forward(Span<T> u, Span<T> v, ReadOnlySpan<T> hPrev, ReadOnlySpan<T> cPrev, Span<T> hNext, Span<T> cNext, int hidden);
+    /// <remarks>h is S x B (the description's state size), c and the gate blocks use H (<paramref name="hidden"/>); <paramref name="ownWeight"/> is the description's fifth tensor of this layer-direction (empty when none).</remarks>
+    public abstract void Forward(
+        Span<T> u, Span<T> v, ReadOnlySpan<T> hPrev, ReadOnlySpan<T> cPrev, Span<T> hNext, Span<T> cNext, int hidden, ReadOnlySpan<T> ownWeight);
 
     /// <summary>
     /// From dL/dh' (<paramref name="dh"/>) and dL/dc' (<paramref name="dc"/>, replaced by dL/dc), writes δu, δv and the direct
     /// part of dL/dh (<paramref name="dhPrevDirect"/>, zero when every path goes through v). u and v are what
-    /// <see cref="Forward"/> left in them.
+    /// <see cref="Forward"/> left in them. A cell with its own weight adds this step's gradient of it to
+    /// <paramref name="ownWeightGradient"/> (the model clears it before the first step of a layer-direction's walk).
     /// </summary>
     public abstract void Backward(
         ReadOnlySpan<T> u, ReadOnlySpan<T> v, ReadOnlySpan<T> hPrev, ReadOnlySpan<T> cPrev, ReadOnlySpan<T> hNext, ReadOnlySpan<T> cNext,
-        ReadOnlySpan<T> dh, Span<T> dc, Span<T> deltaU, Span<T> deltaV, Span<T> dhPrevDirect, int hidden);
+        ReadOnlySpan<T> dh, Span<T> dc, Span<T> deltaU, Span<T> deltaV, Span<T> dhPrevDirect, int hidden,
+        ReadOnlySpan<T> ownWeight, Span<T> ownWeightGradient);
 }

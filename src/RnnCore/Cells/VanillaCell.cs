@@ -21,7 +21,7 @@ internal sealed class VanillaCell<T>(HiddenActivation activation) : RecurrentCel
     public override string RecurrentProductQuantity => "pre-activation a_t";
 
     /// <summary>h' = f(a), a = u + v; a non-finite a is left in h' unactivated (tanh(±∞) = ±1 would hide it) for the model to report.</summary>
-    public override void Forward(Span<T> u, Span<T> v, ReadOnlySpan<T> hPrev, ReadOnlySpan<T> cPrev, Span<T> hNext, Span<T> cNext, int hidden)
+    public override void Forward(Span<T> u, Span<T> v, ReadOnlySpan<T> hPrev, ReadOnlySpan<T> cPrev, Span<T> hNext, Span<T> cNext, int hidden, ReadOnlySpan<T> ownWeight)
     {
         TensorPrimitives.Add(u, v, hNext);
         if (Internal.Guard.IndexOfNonFinite<T>(hNext) >= 0)
@@ -42,7 +42,8 @@ internal sealed class VanillaCell<T>(HiddenActivation activation) : RecurrentCel
     /// <summary>δu = δv = dL/dh' ⊙ f'(a), from the cached h' (tanh' = 1 − h'², relu' = [h' &gt; 0]); nothing bypasses v.</summary>
     public override void Backward(
         ReadOnlySpan<T> u, ReadOnlySpan<T> v, ReadOnlySpan<T> hPrev, ReadOnlySpan<T> cPrev, ReadOnlySpan<T> hNext, ReadOnlySpan<T> cNext,
-        ReadOnlySpan<T> dh, Span<T> dc, Span<T> deltaU, Span<T> deltaV, Span<T> dhPrevDirect, int hidden)
+        ReadOnlySpan<T> dh, Span<T> dc, Span<T> deltaU, Span<T> deltaV, Span<T> dhPrevDirect, int hidden,
+        ReadOnlySpan<T> ownWeight, Span<T> ownWeightGradient)
     {
         dh.CopyTo(deltaU);
         if (activation == HiddenActivation.Tanh)
@@ -80,6 +81,6 @@ internal static class VanillaCell
 
     private sealed class Declared : CellDescription
     {
-        public override RecurrentCell<T> Create<T>(HiddenActivation hiddenActivation) => new VanillaCell<T>(hiddenActivation);
+        public override RecurrentCell<T> Create<T>(HiddenActivation hiddenActivation, int? projectionSize = null) => new VanillaCell<T>(hiddenActivation);
     }
 }

@@ -162,19 +162,25 @@ public sealed class ModelInitialization
             throw new ArgumentException("model is a RecurrentLayer, whose one hidden bias b_h has no b_ih/b_hh split; initialize it with LayerInitialization.", nameof(model));
         }
 
-        int h = model.HiddenSize, d = model.Directions, gates = model.Cell.Gates;
+        int h = model.HiddenSize, hs = model.StateSize, d = model.Directions, gates = model.Cell.Gates;
         (int Input, int Forget)? gatesWithForget = model.Cell.Description.ForgetGate;
         var random = new SeededRandom(seed);
         for (int ld = 0; ld < model.Layers * d; ld++)
         {
-            // The cell's tensor order per layer-direction: weight_ih, weight_hh, bias_ih, bias_hh (the constructor's order).
-            int inputRows = ld / d == 0 ? model.InputSize : d * h;
+            // The cell's tensor order per layer-direction: weight_ih, weight_hh, bias_ih, bias_hh, then a cell's own weight
+            // (the projected LSTM's W_hr, P x H, filled like W_hh: one block) — the constructor's order. h has S values
+            // (H, or P with projections): W_hh is G·H x S and the layer above reads D·S.
+            int inputRows = ld / d == 0 ? model.InputSize : d * hs;
             Span<T> inputBias = model.CellTensor(ld, 2);
             Span<T> recurrentBias = model.CellTensor(ld, 3);
             InputWeights.FillTensor(model.CellTensor(ld, 0), gates * h, inputRows, 1, h, random);
-            RecurrentWeights.FillTensor(model.CellTensor(ld, 1), gates * h, h, gates, h, random);
+            RecurrentWeights.FillTensor(model.CellTensor(ld, 1), gates * h, hs, gates, h, random);
             InputBiases.FillTensor(inputBias, gates * h, 1, 1, h, random);
             RecurrentBiases.FillTensor(recurrentBias, gates * h, 1, 1, h, random);
+            if (model.OwnWeights(ld) is { Length: > 0 } ownWeight)
+            {
+                RecurrentWeights.FillTensor(ownWeight, hs, h, 1, h, random);
+            }
             if (ForgetGateBias is double forget && gatesWithForget is (_, int forgetBlock))
             {
                 // The forget block (LSTM's f, rows H..2H) in b_ih; b_hh carries nothing there, so the sum is exact.
@@ -197,8 +203,8 @@ public sealed class ModelInitialization
             }
         }
 
-        HeadWeight.FillTensor(model.Parameters[model.HeadWeightIndex], model.OutputSize, d * h, 1, d * h, random);
-        HeadBias.FillTensor(model.Parameters[model.HeadBiasIndex], model.OutputSize, 1, 1, d * h, random);
+        HeadWeight.FillTensor(model.Parameters[model.HeadWeightIndex], model.OutputSize, d * hs, 1, d * hs, random);
+        HeadBias.FillTensor(model.Parameters[model.HeadBiasIndex], model.OutputSize, 1, 1, d * hs, random);
     }
 
     private static void RequireVectorInitializer(Initializer initializer, string name)

@@ -38,7 +38,7 @@ public sealed class Bptt<T>
     private T[] _outputGradient = []; // dL/do of the layer being walked, by position, [D·H, T·B] (two directions, or three layers or more)
     private T[] _belowGradient = []; // dL/d(input) of that layer = dL/do of the layer below (two layers or more), [D·H, T·B]
     private T[] _reversedInputGradient = []; // a reverse direction's W_ihᵀ δu of one chunk, in processing order, [D·H, chunk steps · B]
-    private T[] _stepGradient = []; // dL/dh of one direction at one step, [H, B]
+    private T[] _stepGradient = []; // dL/dh of one direction at one step, [H, B] (H: the size of h, P for a projected LSTM)
     private T[] _deltaU = []; // δu of one time chunk, [G·H, chunk steps · B]; first the head's dL/do of the chunk (one direction)
     private T[] _deltaV = []; // δv of one time chunk when it differs from δu (GRU), [G·H, chunk steps · B]
     private T[] _future = []; // the gradient reaching h_{s−1} from step s, [H, B]
@@ -134,7 +134,7 @@ public sealed class Bptt<T>
         using RnnCoreSettings.ParallelismScope parallelism = RnnCoreSettings.UseModelDegree(Model.MaxDegreeOfParallelism);
         RecurrentModel<T> model = Model;
         int d = model.Directions;
-        int dh = d * model.HiddenSize;
+        int dh = d * model.StateSize;
         int b = cache.Batch;
         int columns = cache.Steps * b;
         EnsureWorkspace(cache);
@@ -218,7 +218,7 @@ public sealed class Bptt<T>
         ForwardCache<T> cache, SequenceTargets<T> targets, int targetOffset, RecurrentGradients<T> gradients, int start, int end, bool first, Span<T> topGradient)
     {
         RecurrentModel<T> model = Model;
-        int dh = model.Directions * model.HiddenSize;
+        int dh = model.Directions * model.StateSize;
         int chunkColumns = (end - start) * cache.Batch;
         Span<T> logitGradient = _logitGradient.AsSpan(0, model.OutputSize * chunkColumns);
         model.Head.LogitGradient(cache.Logits, cache.InverseSums, targets, targetOffset, cache.Lengths, Placement, Reduction, start, end, logitGradient);
@@ -267,12 +267,13 @@ public sealed class Bptt<T>
         RecurrentModel<T> model = Model;
         Cells.RecurrentCell<T> cell = model.Cell;
         int h = model.HiddenSize;
+        int hs = model.StateSize; // the size of h; c has H
         int d = model.Directions;
         int b = cache.Batch;
         int steps = cache.Steps;
         int gh = cell.Gates * h;
         int ld = (k * d) + dir;
-        int outRows = d * h;
+        int outRows = d * hs;
         T one = T.One;
         ReadOnlySpan<int> lengths = cache.Lengths;
         bool padded = cache.HasLengths;
@@ -281,8 +282,8 @@ public sealed class Bptt<T>
         // buffer, whose packed W_hh the forward pass is done with (the forward packs again before each unroll).
         PackedMatrix<T> transposed = cell.Gates == 1 ? cache.PackedRecurrentWeights : _recurrentWeightsTransposed!;
         transposed.Pack(true, model.RecurrentWeights(ld), gh);
-        Span<T> dhs = _stepGradient.AsSpan(0, h * b);
-        Span<T> future = _future.AsSpan(0, h * b);
+        Span<T> dhs = _stepGradient.AsSpan(0, hs * b);
+        Span<T> future = _future.AsSpan(0, hs * b);
         Span<T> dc = cell.HasCellState ? _cellGradient.AsSpan(0, h * b) : default;
         dc.Clear();
         double[] norms = gradients.DhNormsData[ld];
@@ -295,6 +296,10 @@ public sealed class Bptt<T>
         T[] recurrent = cache.RecurrentProjections[ld];
         ReadOnlySpan<T> x = dir == 1 ? cache.ReversedInputs[ld] : layerInput;
         TensorSet<T> g = gradients.ParameterGradients;
+        ReadOnlySpan<int> tensor = model.TensorIndices(ld);
+        ReadOnlySpan<T> ownWeight = model.OwnWeights(ld);
+        Span<T> ownWeightGradient = tensor.Length > 4 ? g[tensor[4]] : default; // a fifth tensor is the cell's own weight
+        ownWeightGradient.Clear(); // the cell adds every step's share
         int chunks = TimeChunks.Count(steps, b, ChunkColumns);
         for (int chunk = chunks - 1; chunk >= 0; chunk--)
         {
@@ -323,7 +328,7 @@ public sealed class Bptt<T>
                 for (int j = 0; j < b; j++)
                 {
                     int from = dir == 0 ? (s * b) + j : SequenceOrder.ReversedColumn(s, j, b, lengths[j]);
-                    chunkOutputGradient.Slice(((from - firstColumn) * outRows) + (dir * h), h).CopyTo(dhs.Slice(j * h, h));
+                    chunkOutputGradient.Slice(((from - firstColumn) * outRows) + (dir * hs), hs).CopyTo(dhs.Slice(j * hs, hs));
                 }
 
                 if (s < steps - 1)
@@ -342,7 +347,7 @@ public sealed class Bptt<T>
                         if (s >= lengths[j])
                         {
                             anyPadding = true;
-                            dhs.Slice(j * h, h).Clear();
+                            dhs.Slice(j * hs, hs).Clear();
                             if (cell.HasCellState)
                             {
                                 dc.Slice(j * h, h).Clear();
@@ -351,7 +356,7 @@ public sealed class Bptt<T>
                     }
                 }
 
-                RecordNorm(dhs, s, dir, k, lengths, padded, norms, normSquares, h);
+                RecordNorm(dhs, s, dir, k, lengths, padded, norms, normSquares, hs);
 
                 ReadOnlySpan<T> u = projections.AsSpan(projectionOffset + (s * gh * b), gh * b);
                 ReadOnlySpan<T> v = recurrent.AsSpan((cell.KeepsRecurrentProjection ? s : 0) * gh * b, gh * b);
@@ -359,17 +364,18 @@ public sealed class Bptt<T>
                 ReadOnlySpan<T> cNext = cell.HasCellState ? cache.StateBlock(cells, s + 1) : default;
                 Span<T> du = deltaU.Slice((s - start) * gh * b, gh * b);
                 Span<T> dv = deltaV.Slice((s - start) * gh * b, gh * b);
-                cell.Backward(u, v, cache.StateBlock(hiddens, s), cPrev, cache.StateBlock(hiddens, s + 1), cNext, dhs, dc, du, dv, future, h);
+                cell.Backward(
+                    u, v, cache.StateBlock(hiddens, s), cPrev, cache.StateBlock(hiddens, s + 1), cNext, dhs, dc, du, dv, future, h, ownWeight, ownWeightGradient);
 
                 // The gradient reaching h_{s−1}: the cell's direct part plus W_hhᵀ δv_s.
-                Gemm.Multiply(transposed, false, b, one, dv, gh, one, future, h);
+                Gemm.Multiply(transposed, false, b, one, dv, gh, one, future, hs);
                 if (anyPadding)
                 {
                     for (int j = 0; j < b; j++)
                     {
                         if (s >= lengths[j])
                         {
-                            future.Slice(j * h, h).Clear();
+                            future.Slice(j * hs, hs).Clear();
                             if (cell.HasCellState)
                             {
                                 dc.Slice(j * h, h).Clear();
@@ -383,7 +389,6 @@ public sealed class Bptt<T>
             // first chunk walked writes them, the others add.
             // A fused bias b_h (the vanilla layer) is b_ih alone: δv = δu, so db_hh would repeat db_ih.
             T beta = chunk == chunks - 1 ? T.Zero : one;
-            ReadOnlySpan<int> tensor = model.TensorIndices(ld);
             if (k == 0 && cache.IdInput && !model.HasEmbedding)
             {
                 // Ids without an embedding: x is e_id, so δu xᵀ adds δu into W_ih's column id (RecurrentModel.Tokens).
@@ -399,7 +404,7 @@ public sealed class Bptt<T>
                 Gemm.Multiply(false, true, gh, inputRows, columns, one, deltaU, gh, x.Slice(start * b * inputRows, columns * inputRows), inputRows, beta, g[tensor[0]], gh);
             }
 
-            Gemm.Multiply(false, true, gh, h, columns, one, deltaV, gh, hiddens.AsSpan(start * b * h, columns * h), h, beta, g[tensor[1]], gh);
+            Gemm.Multiply(false, true, gh, hs, columns, one, deltaV, gh, hiddens.AsSpan(start * b * hs, columns * hs), hs, beta, g[tensor[1]], gh);
             ColumnBlocks.SumColumns(deltaU, g[tensor[2]], beta);
             if (tensor[3] >= 0)
             {
@@ -497,18 +502,19 @@ public sealed class Bptt<T>
         int b = cache.Batch;
         int columns = cache.Steps * b;
         int chunkColumns = TimeChunks.MaxSteps(cache.Steps, TimeChunks.Count(cache.Steps, b, ChunkColumns)) * b;
+        int hs = model.StateSize;
         int gh = model.Cell.Gates * h;
-        int dh = model.Directions * h;
+        int dh = model.Directions * hs;
         Grow(ref _logitGradient, model.OutputSize * chunkColumns);
         // With an embedding, layer 0 sends dL/dx ([E, T·B]) down too: into whichever of the two buffers is "below" then.
         int embedding = EmbeddingInput(cache) ? model.InputSize : 0;
         Grow(ref _outputGradient, Math.Max(model.Directions == 2 || model.Layers > 2 ? dh * columns : 0, embedding * columns));
         Grow(ref _belowGradient, Math.Max(model.Layers > 1 ? dh * columns : 0, embedding * columns));
         Grow(ref _reversedInputGradient, model.Directions == 2 ? Math.Max(model.Layers > 1 ? dh : 0, embedding) * chunkColumns : 0);
-        Grow(ref _stepGradient, h * b);
+        Grow(ref _stepGradient, hs * b);
         Grow(ref _deltaU, gh * chunkColumns);
         Grow(ref _deltaV, model.Cell.SeparateRecurrentDelta ? gh * chunkColumns : 0);
-        Grow(ref _future, h * b);
+        Grow(ref _future, hs * b);
         Grow(ref _cellGradient, model.Cell.HasCellState ? h * b : 0);
         if (_normSquares.Length < cache.Steps)
         {
@@ -517,7 +523,7 @@ public sealed class Bptt<T>
 
         if (model.Cell.Gates > 1)
         {
-            _recurrentWeightsTransposed ??= new PackedMatrix<T>(h, gh);
+            _recurrentWeightsTransposed ??= new PackedMatrix<T>(hs, gh);
         }
     }
 

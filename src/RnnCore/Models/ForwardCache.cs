@@ -1,7 +1,6 @@
 using System.Numerics;
 using MathNet.Numerics.LinearAlgebra;
 using RnnCore.Activations;
-using RnnCore.Cells;
 using RnnCore.Internal;
 using RnnCore.Kernels;
 
@@ -31,6 +30,8 @@ public sealed class ForwardCache<T>
         Capacity = steps;
         Batch = batch;
         int h = model.HiddenSize;
+        int hs = model.StateSize;
+        StateSize = hs;
         int d = model.Directions;
         int gh = model.Cell.Gates * h;
         long columns = (long)steps * batch;
@@ -45,11 +46,11 @@ public sealed class ForwardCache<T>
         for (int ld = 0; ld < count; ld++)
         {
             int layer = ld / d;
-            int inputRows = layer == 0 ? model.InputSize : d * h;
+            int inputRows = layer == 0 ? model.InputSize : d * hs;
             ReversedInputs[ld] = ld % d == 1 ? new T[Guard.ElementCount<T>(inputRows, columns, "reversed inputs cache")] : [];
             Projections[ld] = ProjectionsInState ? [] : new T[Guard.ElementCount<T>(gh, columns, "gate cache")];
             RecurrentProjections[ld] = new T[Guard.ElementCount<T>(gh, model.Cell.KeepsRecurrentProjection ? columns : batch, "recurrent gate cache")];
-            Hiddens[ld] = new T[Guard.ElementCount<T>(h, columns + batch, "hidden-state cache")];
+            Hiddens[ld] = new T[Guard.ElementCount<T>(hs, columns + batch, "hidden-state cache")];
             Cells[ld] = model.Cell.HasCellState ? new T[Guard.ElementCount<T>(h, columns + batch, "cell-state cache")] : [];
         }
 
@@ -59,11 +60,11 @@ public sealed class ForwardCache<T>
         for (int k = 0; k < model.Layers; k++)
         {
             // One direction: the layer's output is its state slab's blocks 1..T (see LayerOutput), no slab of its own.
-            LayerOutputs[k] = d == 1 ? [] : new T[Guard.ElementCount<T>(d * h, columns, "layer-output cache")];
+            LayerOutputs[k] = d == 1 ? [] : new T[Guard.ElementCount<T>(d * hs, columns, "layer-output cache")];
 
             // Every layer below the top gets mask buffers, whatever p: a cache serves any model of the same shape.
             bool dropped = k < model.Layers - 1;
-            DropoutMasks[k] = dropped ? new T[Guard.ElementCount<T>(d * h, columns, "dropout-mask cache")] : [];
+            DropoutMasks[k] = dropped ? new T[Guard.ElementCount<T>(d * hs, columns, "dropout-mask cache")] : [];
             DroppedOutputs[k] = dropped ? new T[DropoutMasks[k].Length] : [];
         }
 
@@ -71,7 +72,7 @@ public sealed class ForwardCache<T>
         LogSumExps = new double[columns];
         InverseSums = new T[columns];
         OutputScratch = new T[model.OutputSize];
-        PackedRecurrentWeights = new PackedMatrix<T>(gh, h);
+        PackedRecurrentWeights = new PackedMatrix<T>(gh, hs);
         Lengths = new int[batch];
         Ids = model.HasEmbedding ? new int[Guard.ElementCount<int>(1, columns, "token-id cache")] : [];
     }
@@ -90,6 +91,9 @@ public sealed class ForwardCache<T>
 
     /// <summary>Number of sequences B.</summary>
     public int Batch { get; }
+
+    /// <summary>The size of h (the model's <see cref="RecurrentModel{T}.StateSize"/>): H, or P for a projected LSTM. c has H.</summary>
+    internal int StateSize { get; }
 
     /// <summary>True once a forward pass has filled the cache.</summary>
     public bool IsFilled => Owner is not null;
@@ -119,7 +123,7 @@ public sealed class ForwardCache<T>
     // v = W_hh h + b_hh, [G·H, T·B] when the cell keeps it (GRU), else one [G·H, B] scratch block.
     internal T[][] RecurrentProjections { get; }
 
-    // States in processing order, [H, (T+1)·B]: the initial state in block 0, the state after processing step s in
+    // States in processing order, [H, (T+1)·B] ([P, (T+1)·B] for h of a projected LSTM): the initial state in block 0, the state after processing step s in
     // block s+1, zero at padded steps (s ≥ length_b: in each direction's processing order padding comes after the last
     // real step, so nothing real reads it); sequence b's final state is its block length_b (FinalState). Cells: the same
     // for c (LSTM only).
@@ -127,7 +131,7 @@ public sealed class ForwardCache<T>
 
     internal T[][] Cells { get; }
 
-    // Per layer: [h_fwd ; h_rev] by position, [D·H, T·B] (zero at padded positions); empty for one direction, whose
+    // Per layer: [h_fwd ; h_rev] by position, [D·H, T·B] (H: the size of h, P for a projected LSTM) (zero at padded positions); empty for one direction, whose
     // output is its state slab (LayerOutput).
     internal T[][] LayerOutputs { get; }
 
@@ -190,15 +194,15 @@ public sealed class ForwardCache<T>
 
     /// <summary>
     /// The top layer's output o_t = [h_fwd ; h_rev] at position <paramref name="step"/> (PyTorch's <c>output[t]</c>), a new
-    /// D·H x B matrix; zero at a padded position.
+    /// D·H x B matrix (D·P x B with projections); zero at a padded position.
     /// </summary>
     /// <param name="step">0-based position, 0 ≤ step &lt; <see cref="Steps"/>.</param>
-    public Matrix<T> Hidden(int step) => Block(LayerOutput(LayerOutputs.Length - 1), Directions * Options.HiddenSize, CheckStep(step));
+    public Matrix<T> Hidden(int step) => Block(LayerOutput(LayerOutputs.Length - 1), Directions * StateSize, CheckStep(step));
 
     /// <summary>
     /// The final hidden state h_n of layer-direction <paramref name="index"/> = layer·D + direction (PyTorch's
     /// <c>h_n[index]</c>), a new H x B matrix: the forward direction's state after each sequence's last real step, the
-    /// reverse direction's state at position 0.
+    /// reverse direction's state at position 0. P x B for an LSTM with projections.
     /// </summary>
     /// <param name="index">layer·D + direction, 0 ≤ index &lt; L·D.</param>
     public Matrix<T> FinalHidden(int index) => FinalStateMatrix(Hiddens[CheckIndex(index)]);
@@ -208,7 +212,7 @@ public sealed class ForwardCache<T>
     /// <exception cref="InvalidOperationException">The cell has no cell state.</exception>
     public Matrix<T> FinalCell(int index)
     {
-        if (!CellRegistry.Of(Options.Cell).HasCellState)
+        if (!NetworkTensors.Cell(Options).HasCellState)
         {
             throw new InvalidOperationException($"a {Options.Cell} cell has no cell state; only a cell that carries c (Lstm) has a final c.");
         }
@@ -254,21 +258,21 @@ public sealed class ForwardCache<T>
     /// hold zeros), without copying.
     /// </summary>
     internal Span<T> LayerOutput(int layer) => Directions == 1
-        ? Hiddens[layer].AsSpan(Options.HiddenSize * Batch, Options.HiddenSize * Columns)
-        : LayerOutputs[layer].AsSpan(0, 2 * Options.HiddenSize * Columns);
+        ? Hiddens[layer].AsSpan(StateSize * Batch, StateSize * Columns)
+        : LayerOutputs[layer].AsSpan(0, 2 * StateSize * Columns);
 
     /// <summary>Where u = W_ih x + b_ih of layer-direction <paramref name="ld"/> lives: its slab and the offset of step 0's block.</summary>
     internal (T[] Slab, int Offset) ProjectionSlab(int ld) =>
-        ProjectionsInState ? (Hiddens[ld], Options.HiddenSize * Batch) : (Projections[ld], 0);
+        ProjectionsInState ? (Hiddens[ld], StateSize * Batch) : (Projections[ld], 0);
 
     /// <summary>
-    /// The final state of a state slab into <paramref name="destination"/>, H x B: column b from block length_b, the state
+    /// The final state of a state slab into <paramref name="destination"/>, rows x B (<see cref="SlabRows"/>): column b from block length_b, the state
     /// after sequence b's last real step (block T for every sequence when the pass had no lengths; block 0, the initial
     /// state, for a sequence with no step in a truncated chunk).
     /// </summary>
     internal void FinalState(T[] slab, Span<T> destination)
     {
-        int h = Options.HiddenSize;
+        int h = SlabRows(slab);
         for (int b = 0; b < Batch; b++)
         {
             int block = HasLengths ? Lengths[b] : Steps;
@@ -276,8 +280,18 @@ public sealed class ForwardCache<T>
         }
     }
 
-    /// <summary>The H x B block <paramref name="block"/> of a state slab, without copying.</summary>
-    internal Span<T> StateBlock(T[] slab, int block) => slab.AsSpan(block * Options.HiddenSize * Batch, Options.HiddenSize * Batch);
+    /// <summary>The rows x B block <paramref name="block"/> of a state slab (<see cref="SlabRows"/>), without copying.</summary>
+    internal Span<T> StateBlock(T[] slab, int block)
+    {
+        int size = SlabRows(slab) * Batch;
+        return slab.AsSpan(block * size, size);
+    }
+
+    /// <summary>
+    /// The rows of a state slab of this cache, from its length (rows·(capacity + 1)·B): the size of h for
+    /// <see cref="Hiddens"/>, H for <see cref="Cells"/> (they differ for a projected LSTM).
+    /// </summary>
+    internal int SlabRows(T[] slab) => slab.Length / ((Capacity + 1) * Batch);
 
     private int CheckIndex(int index)
     {
@@ -312,8 +326,9 @@ public sealed class ForwardCache<T>
 
     private Matrix<T> FinalStateMatrix(T[] slab)
     {
-        T[] copy = new T[Options.HiddenSize * Batch];
+        int rows = SlabRows(slab);
+        T[] copy = new T[rows * Batch];
         FinalState(slab, copy);
-        return Matrix<T>.Build.Dense(Options.HiddenSize, Batch, copy);
+        return Matrix<T>.Build.Dense(rows, Batch, copy);
     }
 }

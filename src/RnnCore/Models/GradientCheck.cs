@@ -86,9 +86,9 @@ public static class GradientCheck
 
         // h_0 of every layer-direction, wrapped by matrices: perturbing h0[ld] perturbs what the forward pass reads.
         double[][] h0 = Enumerable.Range(0, states)
-            .Select(ld => initialHidden is null ? new double[network.HiddenSize * batch] : initialHidden[ld].Map(double.CreateTruncating).ToColumnMajorArray())
+            .Select(ld => initialHidden is null ? new double[network.StateSize * batch] : initialHidden[ld].Map(double.CreateTruncating).ToColumnMajorArray())
             .ToArray();
-        Matrix<double>[] h0Matrices = h0.Select(values => Matrix<double>.Build.Dense(network.HiddenSize, batch, values)).ToArray();
+        Matrix<double>[] h0Matrices = h0.Select(values => Matrix<double>.Build.Dense(network.StateSize, batch, values)).ToArray();
         SequenceTargets<double> y = targets.ConvertTo<double>();
 
         var bptt = new Bptt<double>(twin, placement, reduction);

@@ -71,15 +71,15 @@ public sealed class NetworkSummary
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         RecurrentModelOptions options = network.Options;
-        int h = options.HiddenSize, d = network.Directions;
+        int h = options.HiddenSize, hs = network.StateSize, d = network.Directions;
         bool layer = network is RecurrentLayer<T>;
         Cells.CellDescription description = network.Cell.Description;
         string activation = options.HiddenActivation == HiddenActivation.Tanh ? "tanh" : "ReLU";
-        string cell = description.UsesHiddenActivation ? $"{description.SummaryName} ({activation})" : description.SummaryName;
+        string cell = description.SummaryTitle(options.HiddenActivation, options.ProjectionSize);
         var rows = new List<NetworkSummaryRow>();
         for (int k = 0; k < options.Layers; k++)
         {
-            int inputs = k == 0 ? options.InputSize : d * h;
+            int inputs = k == 0 ? options.InputSize : d * hs;
             long parameters = 0;
             for (int ld = k * d; ld < (k + 1) * d; ld++)
             {
@@ -89,11 +89,11 @@ public sealed class NetworkSummary
                 }
             }
 
-            rows.Add(new NetworkSummaryRow(layer ? "recurrent" : $"rnn layer {k}", cell, d, inputs, d * h, parameters));
+            rows.Add(new NetworkSummaryRow(layer ? "recurrent" : $"rnn layer {k}", cell, d, inputs, d * hs, parameters));
         }
 
         long head = (long)network.Parameters.GetLength(network.HeadWeightIndex) + network.Parameters.GetLength(network.HeadBiasIndex);
-        rows.Add(new NetworkSummaryRow(layer ? "output" : "head", $"Linear + {Output(options.OutputActivation)}", 1, d * h, options.OutputSize, head));
+        rows.Add(new NetworkSummaryRow(layer ? "output" : "head", $"Linear + {Output(options.OutputActivation)}", 1, d * hs, options.OutputSize, head));
         if (layer)
         {
             return new NetworkSummary($"RecurrentLayer<{TypeName<T>()}>: {activation}, hidden size {h}", rows, Unsafe.SizeOf<T>());

@@ -34,30 +34,34 @@ internal static class NetworkTensors
     /// <summary>
     /// PyTorch's <c>state_dict</c> of the recurrent module and its linear head: per layer k and direction, each of the
     /// cell's tensors as <c>{module}.{name}_l{k}</c> (<c>_reverse</c> for the second direction), with n_in = I for layer
-    /// 0 and D·H above; then <c>{head}.weight</c> [O, D·H] and <c>{head}.bias</c> [O], bound 1/√(D·H) (nn.Linear's).
+    /// 0 and D·S above (S the size of h: H, or P with projections); then <c>{head}.weight</c> [O, D·S] and
+    /// <c>{head}.bias</c> [O], bound 1/√(D·S) (nn.Linear's).
     /// </summary>
     public static NetworkTensor[] PyTorch(RecurrentModelOptions options, string module = "rnn", string head = "head")
     {
-        CellDescription cell = CellRegistry.Of(options.Cell);
-        int d = options.Bidirectional ? 2 : 1, h = options.HiddenSize;
+        CellDescription cell = Cell(options);
+        int d = options.Bidirectional ? 2 : 1, h = options.HiddenSize, s = cell.StateSize(h, options.ProjectionSize);
         var table = new List<NetworkTensor>((cell.Tensors.Count * options.Layers * d) + 2);
         for (int ld = 0; ld < options.Layers * d; ld++)
         {
-            long inputRows = ld / d == 0 ? options.InputSize : (long)d * h;
+            long inputRows = ld / d == 0 ? options.InputSize : (long)d * s;
             string suffix = Suffix(ld, d);
             for (int k = 0; k < cell.Tensors.Count; k++)
             {
                 CellTensor tensor = cell.Tensors[k];
-                (long rows, long columns) = tensor.Shape(inputRows, h);
+                (long rows, long columns) = tensor.Shape(inputRows, h, s);
                 table.Add(new($"{module}.{tensor.Name}{suffix}", rows, columns, tensor.IsVector, tensor.Bound(h), ld, k));
             }
         }
 
-        double headBound = 1.0 / Math.Sqrt(d * h);
-        table.Add(new($"{head}.weight", options.OutputSize, (long)d * h, false, headBound, -1, 0));
+        double headBound = 1.0 / Math.Sqrt(d * s);
+        table.Add(new($"{head}.weight", options.OutputSize, (long)d * s, false, headBound, -1, 0));
         table.Add(new($"{head}.bias", options.OutputSize, 1, true, headBound, -1, 1));
         return table.ToArray();
     }
+
+    /// <summary>The cell the options select: the kind, and with a projection size P its projected variant.</summary>
+    public static CellDescription Cell(RecurrentModelOptions options) => CellRegistry.Of(options.Cell, options.ProjectionSize);
 
     /// <summary>
     /// The network's parameters in <see cref="RecurrentModel{T}.Parameters"/> order: PyTorch's <c>state_dict</c>, or,

@@ -43,8 +43,8 @@ public sealed class RecurrentGradients<T>
         _dhNorms = new double[count][];
         for (int ld = 0; ld < count; ld++)
         {
-            InitialHiddenData[ld] = new T[Guard.ElementCount<T>(model.HiddenSize, batch, "initial-state gradient")];
-            InitialCellData[ld] = model.Cell.HasCellState ? new T[InitialHiddenData[ld].Length] : [];
+            InitialHiddenData[ld] = new T[Guard.ElementCount<T>(model.StateSize, batch, "initial-state gradient")];
+            InitialCellData[ld] = model.Cell.HasCellState ? new T[Guard.ElementCount<T>(model.HiddenSize, batch, "initial-state gradient")] : [];
             _dhNorms[ld] = new double[steps];
         }
     }
@@ -80,9 +80,13 @@ public sealed class RecurrentGradients<T>
     /// <param name="name">A parameter name, e.g. <c>"rnn.weight_hh_l0"</c>, or <c>"Wh"</c> for a <see cref="RecurrentLayer{T}"/>.</param>
     public Matrix<T> Gradient(string name) => _model.View(ParameterGradients, name);
 
-    /// <summary>dL/dh_0 of layer-direction <paramref name="index"/> (layer·D + direction), a new H x B matrix.</summary>
+    /// <summary>dL/dh_0 of layer-direction <paramref name="index"/> (layer·D + direction), a new H x B matrix (P x B with projections).</summary>
     /// <param name="index">layer·D + direction.</param>
-    public Matrix<T> InitialHidden(int index) => Matrix<T>.Build.Dense(Options.HiddenSize, Batch, InitialHiddenData[CheckIndex(index)].ToArray());
+    public Matrix<T> InitialHidden(int index)
+    {
+        T[] values = InitialHiddenData[CheckIndex(index)];
+        return Matrix<T>.Build.Dense(values.Length / Batch, Batch, values.ToArray());
+    }
 
     /// <summary>dL/dc_0 of layer-direction <paramref name="index"/> (LSTM only), a new H x B matrix.</summary>
     /// <param name="index">layer·D + direction.</param>

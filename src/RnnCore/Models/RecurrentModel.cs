@@ -55,7 +55,10 @@ public partial class RecurrentModel<T>
     /// </summary>
     /// <param name="options">Sizes, cell, layers, directions, dropout, activations and seed.</param>
     /// <exception cref="NotSupportedException">T is neither float nor double.</exception>
-    /// <exception cref="ArgumentOutOfRangeException">A size is not positive, L &lt; 1, p is outside [0, 1), or an enum value is not defined.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">
+    /// A size is not positive, L &lt; 1, p is outside [0, 1), an enum value is not defined, or
+    /// <see cref="RecurrentModelOptions.ProjectionSize"/> is set for a cell other than LSTM or is outside (0, H).
+    /// </exception>
     public RecurrentModel(RecurrentModelOptions options)
         : this(options, fusedBias: false)
     {
@@ -102,10 +105,23 @@ public partial class RecurrentModel<T>
                 nameof(options), padding, $"options.PaddingId is {padding}; expected null, or an id in [0, {options.VocabularySize}) of the embedding (VocabularySize > 0).");
         }
 
+        // P selects a kind's projected cell (the registry says which kinds have one) and must lie in (0, H).
+        bool kindHasProjection = CellRegistry.All.Any(c => c.Kind == options.Cell && c.HasProjection);
+        if (options.ProjectionSize is int projection && (!kindHasProjection || projection <= 0 || projection >= options.HiddenSize))
+        {
+            string projectedKinds = CellRegistry.Join(CellRegistry.All.Where(c => c.HasProjection).Select(c => c.Kind.ToString()));
+            throw new ArgumentOutOfRangeException(
+                nameof(options), projection,
+                !kindHasProjection
+                    ? $"options.ProjectionSize is {projection} but a {options.Cell} cell has no projection; expected null (projections are for {projectedKinds})."
+                    : $"options.ProjectionSize is {projection}; expected 0 < P < HiddenSize ({options.HiddenSize}), or null for no projection.");
+        }
+
         Options = options;
         FusedBias = fusedBias;
-        CellDescription description = CellRegistry.Of(options.Cell);
-        Cell = description.Create<T>(options.HiddenActivation);
+        CellDescription description = CellRegistry.Of(options.Cell, options.ProjectionSize);
+        Cell = description.Create<T>(options.HiddenActivation, options.ProjectionSize);
+        StateSize = description.StateSize(options.HiddenSize, options.ProjectionSize);
         int count = options.Layers * Directions;
         if (fusedBias && (count != 1 || description.Gates != 1 || description.Tensors.Count != 4))
         {
@@ -129,7 +145,7 @@ public partial class RecurrentModel<T>
         _recurrentWeights = _cellTensors.Select(t => t[1]).ToArray();
         _inputBiases = _cellTensors.Select(t => t[2]).ToArray();
         _recurrentBiases = _cellTensors.Select(t => t[3]).ToArray();
-        Head = new OutputHead<T>(Directions * options.HiddenSize, options.OutputSize, options.OutputActivation);
+        Head = new OutputHead<T>(Directions * StateSize, options.OutputSize, options.OutputActivation);
 
         // The parameter table: PyTorch's state_dict, or the layer's W_x, W_h, W_y, b_h, b_y (b_hh stays a zero array).
         NetworkTensor[] table = NetworkTensors.Parameters(options, fusedBias);
@@ -208,6 +224,9 @@ public partial class RecurrentModel<T>
 
     /// <summary>Hidden size H of each direction.</summary>
     public int HiddenSize => Options.HiddenSize;
+
+    /// <summary>The size of h: H, or P for an LSTM with projections (the cell's description says it: <see cref="CellDescription.StateSize"/>).</summary>
+    internal int StateSize { get; }
 
     /// <summary>Output size O.</summary>
     public int OutputSize => Options.OutputSize;
@@ -303,7 +322,7 @@ public partial class RecurrentModel<T>
 
     /// <summary>Runs an inference forward pass (no dropout) into a new cache. See the overload with a cache.</summary>
     /// <param name="inputs">T matrices, each I x B.</param>
-    /// <param name="initialHidden">h_0: L·D matrices of H x B (index layer·D + direction); zeros when null.</param>
+    /// <param name="initialHidden">h_0: L·D matrices of H x B (P x B with projections; index layer·D + direction); zeros when null.</param>
     /// <param name="initialCell">c_0 for LSTM, as <paramref name="initialHidden"/>; zeros when null.</param>
     /// <returns>The filled cache.</returns>
     public ForwardCache<T> Forward(
@@ -324,7 +343,7 @@ public partial class RecurrentModel<T>
 
     /// <summary>Runs an inference forward pass over one sequence (B = 1) into a new cache.</summary>
     /// <param name="sequence">T input vectors of length I; finite.</param>
-    /// <param name="initialHidden">h_0: L·D vectors of length H (index layer·D + direction); zeros when null.</param>
+    /// <param name="initialHidden">h_0: L·D vectors of length H (P with projections; index layer·D + direction); zeros when null.</param>
     /// <returns>The filled cache, with <see cref="ForwardCache{T}.Batch"/> = 1.</returns>
     public ForwardCache<T> Forward(IReadOnlyList<MathNet.Numerics.LinearAlgebra.Vector<T>> sequence, IReadOnlyList<MathNet.Numerics.LinearAlgebra.Vector<T>>? initialHidden = null)
     {
@@ -358,7 +377,7 @@ public partial class RecurrentModel<T>
             }
             else
             {
-                Guard.CopyVector(initialHidden[ld], HiddenSize, h0, nameof(initialHidden), ld, "hiddenSize");
+                Guard.CopyVector(initialHidden[ld], StateSize, h0, nameof(initialHidden), ld, StateSize == HiddenSize ? "hiddenSize" : "projectionSize");
             }
 
             if (Cell.HasCellState)
@@ -379,7 +398,7 @@ public partial class RecurrentModel<T>
     /// </summary>
     /// <param name="inputs">T matrices, each I x B (column b is sequence b's input); finite (padded entries too).</param>
     /// <param name="cache">A cache from <see cref="CreateCache"/> of this model for exactly T steps and B sequences.</param>
-    /// <param name="initialHidden">h_0: L·D matrices of H x B, index layer·D + direction; zeros when null.</param>
+    /// <param name="initialHidden">h_0: L·D matrices of H x B (P x B with projections), index layer·D + direction; zeros when null.</param>
     /// <param name="initialCell">c_0 (LSTM only), as <paramref name="initialHidden"/>; zeros when null.</param>
     /// <param name="lengths">
     /// B lengths in 1..T for a padded batch (PyTorch's packed sequences): positions t ≥ lengths[b] are padding, the reverse
@@ -438,11 +457,11 @@ public partial class RecurrentModel<T>
             throw new ArgumentException($"initialCell was given but a {Options.Cell} cell has no cell state; expected null.", nameof(initialCell));
         }
 
-        ValidateStateList(initialHidden, nameof(initialHidden), batch);
-        ValidateStateList(initialCell, nameof(initialCell), batch);
+        ValidateStateList(initialHidden, nameof(initialHidden), batch, StateSize);
+        ValidateStateList(initialCell, nameof(initialCell), batch, HiddenSize);
     }
 
-    private void ValidateStateList(IReadOnlyList<Matrix<T>>? states, string name, int batch)
+    private void ValidateStateList(IReadOnlyList<Matrix<T>>? states, string name, int batch, int rows)
     {
         int count = Layers * Directions;
         if (states is null)
@@ -458,9 +477,12 @@ public partial class RecurrentModel<T>
 
         for (int i = 0; i < count; i++)
         {
-            Guard.ValidateMatrix(states[i], HiddenSize, batch, name, i, "hiddenSize x batch");
+            Guard.ValidateMatrix(states[i], rows, batch, name, i, StateShape(rows));
         }
     }
+
+    /// <summary>How messages name a state's shape: H x B, or P x B for h of a projected LSTM.</summary>
+    private string StateShape(int rows) => rows == HiddenSize ? "hiddenSize x batch" : "projectionSize x batch";
 
     /// <summary>Copies h_0 and c_0 (or zeros) into block 0 of every layer-direction's state slabs.</summary>
     internal void CopyStates(ForwardCache<T> cache, IReadOnlyList<Matrix<T>>? initialHidden, IReadOnlyList<Matrix<T>>? initialCell)
@@ -474,7 +496,7 @@ public partial class RecurrentModel<T>
             }
             else
             {
-                Guard.CopyMatrix(initialHidden[ld], HiddenSize, cache.Batch, h0, nameof(initialHidden), ld, "hiddenSize x batch");
+                Guard.CopyMatrix(initialHidden[ld], StateSize, cache.Batch, h0, nameof(initialHidden), ld, StateShape(StateSize));
             }
 
             if (Cell.HasCellState)
@@ -502,7 +524,7 @@ public partial class RecurrentModel<T>
         T scale = T.One / T.CreateTruncating(1 - p);
         for (int k = 0; k < Layers - 1; k++)
         {
-            Span<T> mask = cache.DropoutMasks[k].AsSpan(0, Directions * HiddenSize * cache.Columns);
+            Span<T> mask = cache.DropoutMasks[k].AsSpan(0, Directions * StateSize * cache.Columns);
             for (int i = 0; i < mask.Length; i++)
             {
                 mask[i] = _random.NextDouble() < p ? T.Zero : scale;
@@ -517,12 +539,11 @@ public partial class RecurrentModel<T>
     internal void ForwardCore(ForwardCache<T> cache, bool dropout)
     {
         using RnnCoreSettings.ParallelismScope parallelism = RnnCoreSettings.UseModelDegree(MaxDegreeOfParallelism);
-        int h = HiddenSize;
         int d = Directions;
         int b = cache.Batch;
         cache.DropoutApplied = dropout;
         int columns = cache.Columns;
-        int outputRows = d * h;
+        int outputRows = d * StateSize;
         if (cache.IdInput && HasEmbedding)
         {
             GatherEmbedding(cache);
@@ -550,7 +571,7 @@ public partial class RecurrentModel<T>
                 layerInput = output;
             }
 
-            inputRows = d * h;
+            inputRows = outputRows;
         }
 
         Head.Forward(
@@ -567,6 +588,7 @@ public partial class RecurrentModel<T>
     private void UnrollDirection(ForwardCache<T> cache, int k, int dir, ReadOnlySpan<T> layerInput, int inputRows)
     {
         int h = HiddenSize;
+        int hs = StateSize;
         int d = Directions;
         int b = cache.Batch;
         int steps = cache.Steps;
@@ -613,8 +635,8 @@ public partial class RecurrentModel<T>
 
             // v = W_hh h + b_hh, the only product inside the loop, with the cell step fused into its epilogue.
             ColumnBlocks.BroadcastColumns<T>(_recurrentBiases[ld], v);
-            var step = new CellStepEpilogue<T>(Cell, projections, projectionOffset + (s * gh * b), hiddens, cells, s * h * b, (s + 1) * h * b, h);
-            long badProduct = Gemm.Multiply(packed, false, b, one, hPrev, h, one, v, gh, ref step);
+            var step = new CellStepEpilogue<T>(Cell, projections, projectionOffset + (s * gh * b), hiddens, cells, s, b, h, hs, OwnWeights(ld));
+            long badProduct = Gemm.Multiply(packed, false, b, one, hPrev, hs, one, v, gh, ref step);
             if (badProduct >= 0)
             {
                 int sequence = (int)(badProduct / gh);
@@ -632,7 +654,7 @@ public partial class RecurrentModel<T>
                 {
                     if (s >= lengths[j])
                     {
-                        hNext.Slice(j * h, h).Clear();
+                        hNext.Slice(j * hs, hs).Clear();
                         if (Cell.HasCellState)
                         {
                             cNext.Slice(j * h, h).Clear();
@@ -642,17 +664,19 @@ public partial class RecurrentModel<T>
             }
 
             int bad = Guard.IndexOfNonFinite<T>(hNext);
+            int rows = hs;
             if (bad < 0 && Cell.HasCellState)
             {
                 bad = Guard.IndexOfNonFinite<T>(cNext);
+                rows = h;
             }
 
             if (bad >= 0)
             {
-                int sequence = bad / h;
+                int sequence = bad / rows;
                 int position = dir == 0 ? s : lengths[sequence] - 1 - s;
                 throw new NonFiniteValueException(
-                    $"{Cell.StateQuantity}{Where(k, dir)}", position, $"row {bad % h}, sequence {sequence}");
+                    $"{Cell.StateQuantity}{Where(k, dir)}", position, $"row {bad % rows}, sequence {sequence}");
             }
         }
 
@@ -663,12 +687,12 @@ public partial class RecurrentModel<T>
         }
 
         Span<T> output = cache.LayerOutputs[k];
-        int outRows = d * h;
+        int outRows = d * hs;
         for (int t = 0; t < steps; t++)
         {
             for (int j = 0; j < b; j++)
             {
-                Span<T> to = output.Slice((((t * b) + j) * outRows) + (dir * h), h);
+                Span<T> to = output.Slice((((t * b) + j) * outRows) + (dir * hs), hs);
                 if (t >= lengths[j])
                 {
                     to.Clear();
@@ -676,7 +700,7 @@ public partial class RecurrentModel<T>
                 }
 
                 int s = dir == 0 ? t : lengths[j] - 1 - t;
-                hiddens.AsSpan(((((s + 1) * b) + j) * h), h).CopyTo(to);
+                hiddens.AsSpan((((s + 1) * b) + j) * hs, hs).CopyTo(to);
             }
         }
     }
@@ -694,7 +718,7 @@ public partial class RecurrentModel<T>
         RecurrentModelOptions o = Options;
         if (other.Cell != o.Cell || other.Layers != o.Layers || other.Bidirectional != o.Bidirectional
             || other.InputSize != o.InputSize || other.HiddenSize != o.HiddenSize || other.OutputSize != o.OutputSize
-            || other.VocabularySize != o.VocabularySize || other.PaddingId != o.PaddingId)
+            || other.VocabularySize != o.VocabularySize || other.PaddingId != o.PaddingId || other.ProjectionSize != o.ProjectionSize)
         {
             throw new ArgumentException(
                 $"{what} was created for {Describe(other)} but this model is {Describe(o)}; create it with this model.", paramName);
@@ -752,8 +776,14 @@ public partial class RecurrentModel<T>
     /// </summary>
     internal T[] CellTensor(int ld, int index) => _cellTensors[ld][index];
 
+    /// <summary>
+    /// The cell's own weight of layer-direction <paramref name="ld"/>: its description's fifth tensor (the projected
+    /// LSTM's W_hr), handed to the cell's steps; empty when the cell has four.
+    /// </summary>
+    internal T[] OwnWeights(int ld) => _cellTensors[ld].Length > 4 ? _cellTensors[ld][4] : [];
+
     private static string Describe(RecurrentModelOptions o)
-        => $"(cell {o.Cell}, layers {o.Layers}, directions {(o.Bidirectional ? 2 : 1)}, I={o.InputSize}, H={o.HiddenSize}, O={o.OutputSize}{(o.VocabularySize > 0 ? $", V={o.VocabularySize}, padding {o.PaddingId?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none"}" : string.Empty)})";
+        => $"(cell {o.Cell}, layers {o.Layers}, directions {(o.Bidirectional ? 2 : 1)}, I={o.InputSize}, H={o.HiddenSize}{(o.ProjectionSize is int p ? $", P={p}" : string.Empty)}, O={o.OutputSize}{(o.VocabularySize > 0 ? $", V={o.VocabularySize}, padding {o.PaddingId?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none"}" : string.Empty)})";
 
     private static object MemoryMarshalArray(TensorSet<T> set, int index)
         => System.Runtime.InteropServices.MemoryMarshal.TryGetArray<T>(set.Memory(index), out ArraySegment<T> segment) && segment.Offset == 0

@@ -33,6 +33,14 @@ public sealed record RecurrentModelOptions(int InputSize, int HiddenSize, int Ou
     /// <summary>g, which also chooses the loss: softmax (default, cross-entropy), sigmoid (binary cross-entropy) or identity (squared error).</summary>
     public OutputActivation OutputActivation { get; init; } = OutputActivation.Softmax;
 
+    /// <summary>
+    /// P, the size of h for an LSTM with projections (PyTorch's <c>proj_size</c>), or null (the default) for none. With P
+    /// the LSTM's output is projected, <c>h' = W_hr (o ⊙ tanh c')</c> with W_hr (P x H, <c>rnn.weight_hr_l{k}</c>) per
+    /// layer-direction: h, h_0 and h_n have P values, c keeps H, W_hh is 4H x P, and a layer above and the head read D·P
+    /// values. Only for <see cref="RecurrentCellKind.Lstm"/>; 0 &lt; P &lt; H.
+    /// </summary>
+    public int? ProjectionSize { get; init; }
+
     /// <summary>Seed of the initialization and of the dropout masks.</summary>
     public int Seed { get; init; }
 

@@ -18,7 +18,7 @@ namespace RnnCore.Models;
 /// <remarks>
 /// <para>
 /// The states of all N streams live in one block; a stream's state is <see cref="StateSize"/> values, layer by layer: h_k
-/// (H values), then c_k (H values, LSTM only). Streams that arrive together step in one batched product
+/// (H values; P for the LSTM with projections), then c_k (H values, LSTM only). Streams that arrive together step in one batched product
 /// (<see cref="Step(ReadOnlySpan{int}, ReadOnlySpan{T}, Span{T})"/>), streams that arrive alone one at a time; either way a
 /// stream's outputs and states are bit-identical to <c>Forward</c> over its whole sequence at every step, for every
 /// subset, order and thread count, because each step runs the model's own cells, products and head, column by column.
@@ -70,9 +70,10 @@ public sealed class RecurrentStreams<T>
         Count = streams;
         MaxBatch = Math.Min(maxBatch, streams);
         int h = model.HiddenSize;
+        int hs = model.StateSize; // the size of h: H, or P with projections; c keeps H
         int gh = _cell.Gates * h;
         int layers = model.Layers;
-        StateSize = checked(layers * h * (_cell.HasCellState ? 2 : 1));
+        StateSize = checked(layers * (hs + (_cell.HasCellState ? h : 0)));
         _states = new T[Guard.ElementCount<T>(streams, StateSize, "stream states")];
         _steps = new long[streams];
         _marks = new int[streams];
@@ -82,10 +83,10 @@ public sealed class RecurrentStreams<T>
         _cells = new T[layers][];
         for (int k = 0; k < layers; k++)
         {
-            _inputWeights[k] = new PackedMatrix<T>(gh, k == 0 ? model.InputSize : h);
-            _recurrentWeights[k] = new PackedMatrix<T>(gh, h);
-            _hiddens[k] = new T[Guard.ElementCount<T>(2 * h, MaxBatch, "stream working states")];
-            _cells[k] = _cell.HasCellState ? new T[_hiddens[k].Length] : [];
+            _inputWeights[k] = new PackedMatrix<T>(gh, k == 0 ? model.InputSize : hs);
+            _recurrentWeights[k] = new PackedMatrix<T>(gh, hs);
+            _hiddens[k] = new T[Guard.ElementCount<T>(2 * hs, MaxBatch, "stream working states")];
+            _cells[k] = _cell.HasCellState ? new T[Guard.ElementCount<T>(2 * h, MaxBatch, "stream working states")] : [];
         }
 
         _projections = new T[Guard.ElementCount<T>(gh, MaxBatch, "stream gate buffer")];
@@ -107,14 +108,15 @@ public sealed class RecurrentStreams<T>
     public int MaxBatch { get; }
 
     /// <summary>
-    /// The values of one stream's state: L·H, or 2·L·H for an LSTM, laid out layer by layer as h_k then c_k (LSTM). The
+    /// The values of one stream's state: L·H, or 2·L·H for an LSTM (L·(P + H) with projections), laid out layer by layer
+    /// as h_k then c_k (LSTM). The
     /// length of the buffers of <see cref="SaveState(int, Span{T})"/> and <see cref="LoadState"/>.
     /// </summary>
     public int StateSize { get; }
 
     /// <summary>
     /// Packs the model's weights again: call it after the parameters changed (an optimizer step, a load, a write to
-    /// <see cref="RecurrentModel{T}.Parameters"/>); the streams' states are kept. The biases and the head are read live.
+    /// <see cref="RecurrentModel{T}.Parameters"/>); the streams' states are kept. The biases, the projected LSTM's W_hr and the head are read live.
     /// </summary>
     public void RefreshWeights()
     {
@@ -275,9 +277,10 @@ public sealed class RecurrentStreams<T>
         int batch = streams.Length;
         int n = model.InputSize;
         int h = model.HiddenSize;
+        int hs = model.StateSize;
         int o = model.OutputSize;
         int gh = _cell.Gates * h;
-        int block = h * batch;
+        int block = hs * batch;
         if (inputs.Length != n * batch)
         {
             RequireLength(inputs.Length, n * batch, inputsName, batch == 1 ? "the input size" : $"input size {n} x {batch} streams");
@@ -311,8 +314,8 @@ public sealed class RecurrentStreams<T>
 
             Span<T> v = _recurrentProjections.AsSpan(0, gh * batch);
             ColumnBlocks.BroadcastColumns<T>(model.RecurrentBias(k), v);
-            var step = new CellStepEpilogue<T>(_cell, _projections, 0, _hiddens[k], _cells[k], 0, block, h);
-            long badProduct = Gemm.Multiply(_recurrentWeights[k], false, batch, one, _hiddens[k].AsSpan(0, block), h, one, v, gh, ref step);
+            var step = new CellStepEpilogue<T>(_cell, _projections, 0, _hiddens[k], _cells[k], 0, batch, h, hs, model.OwnWeights(k));
+            long badProduct = Gemm.Multiply(_recurrentWeights[k], false, batch, one, _hiddens[k].AsSpan(0, block), hs, one, v, gh, ref step);
             if (badProduct >= 0)
             {
                 throw NonFinite($"{_cell.RecurrentProductQuantity}{model.Where(k, 0)}", streams, (int)(badProduct / gh), $"row {badProduct % gh}");
@@ -320,18 +323,20 @@ public sealed class RecurrentStreams<T>
 
             ReadOnlySpan<T> hNext = _hiddens[k].AsSpan(block, block);
             int badState = Guard.IndexOfNonFinite(hNext);
+            int stateRows = hs;
             if (badState < 0 && _cell.HasCellState)
             {
-                badState = Guard.IndexOfNonFinite<T>(_cells[k].AsSpan(block, block));
+                badState = Guard.IndexOfNonFinite<T>(_cells[k].AsSpan(h * batch, h * batch));
+                stateRows = h;
             }
 
             if (badState >= 0)
             {
-                throw NonFinite($"{_cell.StateQuantity}{model.Where(k, 0)}", streams, badState / h, $"row {badState % h}");
+                throw NonFinite($"{_cell.StateQuantity}{model.Where(k, 0)}", streams, badState / stateRows, $"row {badState % stateRows}");
             }
 
             x = hNext;
-            inputRows = h;
+            inputRows = hs;
         }
 
         Span<T> logits = _logits.AsSpan(0, o * batch);
@@ -353,17 +358,17 @@ public sealed class RecurrentStreams<T>
     /// <summary>Each named stream's state into column b of every layer's "before" block.</summary>
     private void Gather(ReadOnlySpan<int> streams)
     {
-        int h = Model.HiddenSize;
-        int perLayer = _cell.HasCellState ? 2 * h : h;
+        int h = Model.HiddenSize, hs = Model.StateSize;
+        int perLayer = _cell.HasCellState ? hs + h : hs;
         for (int b = 0; b < streams.Length; b++)
         {
             ReadOnlySpan<T> state = _states.AsSpan(streams[b] * StateSize, StateSize);
             for (int k = 0; k < _hiddens.Length; k++)
             {
-                state.Slice(k * perLayer, h).CopyTo(_hiddens[k].AsSpan(b * h, h));
+                state.Slice(k * perLayer, hs).CopyTo(_hiddens[k].AsSpan(b * hs, hs));
                 if (_cell.HasCellState)
                 {
-                    state.Slice((k * perLayer) + h, h).CopyTo(_cells[k].AsSpan(b * h, h));
+                    state.Slice((k * perLayer) + hs, h).CopyTo(_cells[k].AsSpan(b * h, h));
                 }
             }
         }
@@ -372,18 +377,17 @@ public sealed class RecurrentStreams<T>
     /// <summary>Every layer's "after" block back into the named streams' states: the step is committed.</summary>
     private void Scatter(ReadOnlySpan<int> streams)
     {
-        int h = Model.HiddenSize;
-        int block = h * streams.Length;
-        int perLayer = _cell.HasCellState ? 2 * h : h;
+        int h = Model.HiddenSize, hs = Model.StateSize;
+        int perLayer = _cell.HasCellState ? hs + h : hs;
         for (int b = 0; b < streams.Length; b++)
         {
             Span<T> state = _states.AsSpan(streams[b] * StateSize, StateSize);
             for (int k = 0; k < _hiddens.Length; k++)
             {
-                _hiddens[k].AsSpan(block + (b * h), h).CopyTo(state.Slice(k * perLayer, h));
+                _hiddens[k].AsSpan((hs * streams.Length) + (b * hs), hs).CopyTo(state.Slice(k * perLayer, hs));
                 if (_cell.HasCellState)
                 {
-                    _cells[k].AsSpan(block + (b * h), h).CopyTo(state.Slice((k * perLayer) + h, h));
+                    _cells[k].AsSpan((h * streams.Length) + (b * h), h).CopyTo(state.Slice((k * perLayer) + hs, h));
                 }
             }
 

@@ -71,7 +71,7 @@ public sealed class TruncatedBptt<T>
     /// </summary>
     /// <param name="inputs">T matrices of I x B, finite.</param>
     /// <param name="targets">Targets for every one of the T steps.</param>
-    /// <param name="initialHidden">h_0, L matrices of H x B; zeros when null.</param>
+    /// <param name="initialHidden">h_0, L matrices of H x B (P x B with projections); zeros when null.</param>
     /// <param name="initialCell">c_0 (LSTM), L matrices of H x B; zeros when null.</param>
     /// <returns>Each chunk's loss and gradient norm before clipping, and every layer's final states (to carry on: stateful training).</returns>
     /// <exception cref="ArgumentException">A shape or value is wrong; nothing has been trained.</exception>

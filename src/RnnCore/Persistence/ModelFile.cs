@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Globalization;
 using System.Numerics;
 using RnnCore.Internal;
 using RnnCore.Models;
@@ -349,6 +350,7 @@ public static class ModelFile
             file.Bidirectional != target.Bidirectional ? $"directions is {(file.Bidirectional ? 2 : 1)} in the file but {(target.Bidirectional ? 2 : 1)} in the {noun}" : null,
             file.InputSize != target.InputSize ? $"inputSize I is {file.InputSize} in the file but {target.InputSize} in the {noun}" : null,
             file.HiddenSize != target.HiddenSize ? $"hiddenSize H is {file.HiddenSize} in the file but {target.HiddenSize} in the {noun}" : null,
+            file.ProjectionSize != target.ProjectionSize ? $"projectionSize P is {file.ProjectionSize?.ToString(CultureInfo.InvariantCulture) ?? "none"} in the file but {target.ProjectionSize?.ToString(CultureInfo.InvariantCulture) ?? "none"} in the {noun}" : null,
             file.OutputSize != target.OutputSize ? $"outputSize O is {file.OutputSize} in the file but {target.OutputSize} in the {noun}" : null,
             file.Dropout != target.Dropout ? $"dropout is {file.Dropout} in the file but {target.Dropout} in the {noun}" : null,
             file.HiddenActivation != target.HiddenActivation && source.Cell.Description.UsesHiddenActivation ? $"the hidden activation is {file.HiddenActivation} in the file but {target.HiddenActivation} in the {noun}" : null,

@@ -94,7 +94,7 @@ internal static class ModelFileV2
                 Layers: 1, Directions: 1, Dropout: 0, Seed: 0, RandomState: new ulong[4])
             : new Header(
                 ModelKind, o.Cell, o.HiddenActivation, o.OutputActivation, o.InputSize, o.HiddenSize, o.OutputSize,
-                o.Layers, network.Directions, o.Dropout, o.Seed, network.RandomState);
+                o.Layers, network.Directions, o.Dropout, o.Seed, network.RandomState, o.ProjectionSize);
         return Write(header, network.Parameters, optimizer, position);
     }
 
@@ -145,14 +145,27 @@ internal static class ModelFileV2
         }
 
         int seed = unchecked((int)reader.UInt32("seed"));
-        if (reader.UInt32("reserved") != 0)
+
+        // Bytes 60..63: P for a cell with a projection (its h has P values, 0 < P < H), zero for every other cell.
+        uint projectionField = reader.UInt32("projection size");
+        int? projection = null;
+        if (cellDescription.HasProjection)
         {
-            throw ModelFile.Invalid("the reserved bytes 60..63 are not zero.");
+            if (projectionField == 0 || projectionField >= (uint)hiddenSize)
+            {
+                throw ModelFile.Invalid($"the projection size P (bytes 60..63) is {projectionField}; the {cellDescription.DisplayName} cell needs 0 < P < H = {hiddenSize}.");
+            }
+
+            projection = (int)projectionField;
+        }
+        else if (projectionField != 0)
+        {
+            throw ModelFile.Invalid($"the bytes 60..63 hold {projectionField}, but they are zero for the {cellDescription.DisplayName} cell (they hold P only for a cell with a projection).");
         }
 
         ulong[] randomState = [reader.UInt64("generator state"), reader.UInt64("generator state"), reader.UInt64("generator state"), reader.UInt64("generator state")];
         bool stateIsZero = (randomState[0] | randomState[1] | randomState[2] | randomState[3]) == 0;
-        var header = new Header(kind, cell, hidden, output, inputSize, hiddenSize, outputSize, layers, (int)directions, dropout, seed, randomState);
+        var header = new Header(kind, cell, hidden, output, inputSize, hiddenSize, outputSize, layers, (int)directions, dropout, seed, randomState, projection);
         if (kind == LayerKind)
         {
             if (cell != RecurrentLayer<T>.CellKind || layers != 1 || directions != 1 || dropout != 0 || seed != 0 || !stateIsZero)
@@ -245,7 +258,7 @@ internal static class ModelFileV2
         writer.UInt64((ulong)length);
         writer.Byte((byte)size);
         writer.Byte(header.Kind);
-        writer.Byte(CellRegistry.Of(header.Cell).FileCode);
+        writer.Byte(CellRegistry.Of(header.Cell, header.ProjectionSize).FileCode);
         writer.Byte(ModelFileFields.HiddenCode(header.Hidden));
         writer.Byte(ModelFileFields.OutputCode(header.Output));
         writer.Byte(ModelFileFields.SectionsCode(optimizer, position));
@@ -257,7 +270,7 @@ internal static class ModelFileV2
         writer.UInt32((uint)header.Directions);
         writer.Double(header.Dropout);
         writer.UInt32(unchecked((uint)header.Seed));
-        writer.UInt32(0);
+        writer.UInt32((uint)(header.ProjectionSize ?? 0)); // P of a cell with a projection, else zero
         foreach (ulong word in header.RandomState)
         {
             writer.UInt64(word);
@@ -296,7 +309,7 @@ internal static class ModelFileV2
     /// <summary>The fixed header's fields, as written or as read and checked.</summary>
     internal sealed record Header(
         byte Kind, RecurrentCellKind Cell, HiddenActivation Hidden, OutputActivation Output, int InputSize, int HiddenSize, int OutputSize,
-        int Layers, int Directions, double Dropout, int Seed, ulong[] RandomState)
+        int Layers, int Directions, double Dropout, int Seed, ulong[] RandomState, int? ProjectionSize = null)
     {
         /// <summary>True for a <see cref="RecurrentLayer{T}"/>, false for a <see cref="RecurrentModel{T}"/>.</summary>
         public bool IsLayer => Kind == LayerKind;
@@ -304,14 +317,15 @@ internal static class ModelFileV2
         /// <summary>The options of the model the header describes.</summary>
         public RecurrentModelOptions Options => new(InputSize, HiddenSize, OutputSize)
         {
-            Cell = Cell, Layers = Layers, Bidirectional = Directions == 2, Dropout = Dropout, HiddenActivation = Hidden, OutputActivation = Output, Seed = Seed,
+            Cell = Cell, ProjectionSize = ProjectionSize, Layers = Layers, Bidirectional = Directions == 2, Dropout = Dropout, HiddenActivation = Hidden,
+            OutputActivation = Output, Seed = Seed,
         };
 
         /// <summary>A description for messages.</summary>
         public string Describe() => IsLayer
             ? $"a RecurrentLayer (I={InputSize}, H={HiddenSize}, O={OutputSize}, {Hidden} hidden units, {Output} output)"
-            : $"a RecurrentModel ({CellRegistry.Of(Cell).Describe(Hidden)}, {Layers} layer{(Layers == 1 ? string.Empty : "s")}, " +
-              $"{(Directions == 2 ? "bidirectional" : "unidirectional")}, I={InputSize}, H={HiddenSize}, O={OutputSize}, dropout {Dropout}, {Output} output)";
+            : $"a RecurrentModel ({CellRegistry.Of(Cell, ProjectionSize).Describe(Hidden)}, {Layers} layer{(Layers == 1 ? string.Empty : "s")}, " +
+              $"{(Directions == 2 ? "bidirectional" : "unidirectional")}, I={InputSize}, H={HiddenSize}{(ProjectionSize is int p ? $", P={p}" : string.Empty)}, O={OutputSize}, dropout {Dropout}, {Output} output)";
     }
 
     /// <summary>A validated file: the header, the tensors in table order, and the optional sections.</summary>

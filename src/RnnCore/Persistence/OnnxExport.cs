@@ -142,7 +142,7 @@ public static class OnnxExport
     /// <typeparam name="T">The element type; a double model's parameters are rounded to float32.</typeparam>
     /// <returns>The bytes of the .onnx file.</returns>
     /// <exception cref="ArgumentException"><paramref name="network"/> holds a NaN or infinite parameter.</exception>
-    /// <exception cref="NotSupportedException">The cell has no ONNX operator, or the parameters would exceed the 2 GB limit of a single protobuf message.</exception>
+    /// <exception cref="NotSupportedException">The cell has no ONNX operator (the LSTM with projections, <see cref="RecurrentModelOptions.ProjectionSize"/>: ONNX's LSTM has no projection), or the parameters would exceed the 2 GB limit of a single protobuf message.</exception>
     public static byte[] Serialize<T>(RecurrentModel<T> network, OnnxExportOptions options)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -151,7 +151,9 @@ public static class OnnxExport
         network.RequireWritable(nameof(network));
         CellDescription description = network.Cell.Description;
         OnnxCellMapping onnx = description.Onnx
-            ?? throw new NotSupportedException($"ONNX has no operator for the {description.DisplayName} cell, so a network of it cannot be exported to ONNX.");
+            ?? throw new NotSupportedException(description.HasProjection
+                ? $"ONNX's {description.SummaryName} operator has no projection, so a network with RecurrentModelOptions.ProjectionSize = {network.Options.ProjectionSize} (the {description.DisplayName}) cannot be exported to ONNX; nothing was written. Save it with ModelFile or SafeTensors.Export, or use ProjectionSize = null."
+                : $"ONNX has no operator for the {description.DisplayName} cell, so a network of it cannot be exported to ONNX; nothing was written.");
         for (int k = 0; k < network.Parameters.Count; k++)
         {
             int bad = Guard.IndexOfNonFinite<T>(network.Parameters[k]);

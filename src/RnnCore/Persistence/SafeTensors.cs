@@ -364,7 +364,7 @@ public static class SafeTensors
         if (recurrentModules.Count != 1)
         {
             throw Invalid(recurrentModules.Count == 0
-                ? $"the file holds no recurrent tensors (<module>.weight_ih_l0, …); expected the state_dict of a module holding an {CellRegistry.Join(CellRegistry.All.Select(c => c.PyTorchModule))}."
+                ? $"the file holds no recurrent tensors (<module>.weight_ih_l0, …); expected the state_dict of a module holding an {CellRegistry.Join(CellRegistry.All.Select(c => c.PyTorchModule).Distinct())}."
                 : $"the file holds recurrent tensors of {recurrentModules.Count} modules ({string.Join(", ", recurrentModules)}); RnnCore reads one recurrent module.");
         }
 
@@ -378,18 +378,48 @@ public static class SafeTensors
         string prefix = recurrentModules.Min!, head = headModules.Min!;
         int d = reverse ? 2 : 1;
         Entry hh = RequireEntry(entries, $"{prefix}.weight_hh_l0");
-        string known = CellRegistry.Join(CellRegistry.All.OrderBy(c => c.Gates).Select(c => $"{c.Gates} ({c.PyTorchModule})"));
-        if (hh.Shape.Length != 2 || hh.Shape[1] == 0 || hh.Shape[0] % hh.Shape[1] != 0)
+        string known = CellRegistry.Join(CellRegistry.All.OrderBy(c => c.Gates).Select(c => $"{c.Gates} ({c.PyTorchModule})").Distinct());
+
+        // A cell with a projection is the one whose tensors name every leaf the file holds (its fifth, W_hr [P, H], is
+        // in no other cell): then H and P come from W_hr, and W_hh is [G·H, P]. Otherwise W_hh [G·H, H] gives H.
+        HashSet<string> plainNames = CellRegistry.All.Where(c => !c.HasProjection).SelectMany(c => c.Tensors).Select(t => t.Name).ToHashSet();
+        CellDescription? projected = leaves.IsSubsetOf(plainNames)
+            ? null
+            : CellRegistry.All.FirstOrDefault(c => c.HasProjection && leaves.IsSubsetOf(c.Tensors.Select(t => t.Name)));
+        int h;
+        int? projection = null;
+        if (projected is not null)
         {
-            throw Invalid($"{prefix}.weight_hh_l0 has shape [{string.Join(", ", hh.Shape)}]; expected [G·H, H] with H positive and G = {known} gate blocks.");
+            string hrName = $"{prefix}.{projected.Tensors[4].Name}_l0";
+            Entry hr = RequireEntry(entries, hrName);
+            if (hr.Shape.Length != 2 || hr.Shape[0] == 0 || hr.Shape[1] <= hr.Shape[0])
+            {
+                throw Invalid($"{hrName} has shape [{string.Join(", ", hr.Shape)}]; expected [P, H] with 0 < P < H ({projected.PyTorchModule} with proj_size = P).");
+            }
+
+            h = (int)hr.Shape[1];
+            projection = (int)hr.Shape[0];
+            if (hh.Shape.Length != 2 || hh.Shape[1] != projection || hh.Shape[0] % h != 0)
+            {
+                throw Invalid($"{prefix}.weight_hh_l0 has shape [{string.Join(", ", hh.Shape)}]; expected [G·H, P] = [G·{h}, {projection}] (H and P from {hrName}).");
+            }
+        }
+        else
+        {
+            if (hh.Shape.Length != 2 || hh.Shape[1] == 0 || hh.Shape[0] % hh.Shape[1] != 0)
+            {
+                throw Invalid($"{prefix}.weight_hh_l0 has shape [{string.Join(", ", hh.Shape)}]; expected [G·H, H] with H positive and G = {known} gate blocks.");
+            }
+
+            h = (int)hh.Shape[1];
         }
 
-        // The cell: of those with the gate blocks W_hh shows, the one with the fewest tensors that names every tensor
-        // the file holds (a missing one is then reported by name below).
-        int h = (int)hh.Shape[1];
+        // The cell: of those with the gate blocks W_hh shows (and a projection when the file has one), the one with the
+        // fewest tensors that names every tensor the file holds (a missing one is then reported by name below).
         long gates = hh.Shape[0] / h;
+        int s = projection ?? h; // the size of h
         CellDescription cell = CellRegistry.All
-            .Where(c => c.Gates == gates && leaves.IsSubsetOf(c.Tensors.Select(t => t.Name)))
+            .Where(c => c.Gates == gates && c.HasProjection == projection.HasValue && leaves.IsSubsetOf(c.Tensors.Select(t => t.Name)))
             .OrderBy(c => c.Tensors.Count)
             .FirstOrDefault()
             ?? throw Invalid(CellRegistry.All.Any(c => c.Gates == gates)
@@ -407,14 +437,18 @@ public static class SafeTensors
                 $"({cell.PyTorchModule} with H = {h}, from {prefix}.weight_hh_l0{(ih.Shape.Length == 2 && ih.Shape[1] == gates * h ? "; is it transposed?" : string.Empty)}).");
         }
 
-        if (weight.Shape.Length != 2 || weight.Shape[0] == 0 || weight.Shape[1] != d * h)
+        if (weight.Shape.Length != 2 || weight.Shape[0] == 0 || weight.Shape[1] != d * s)
         {
+            string size = projection is null ? "H" : "P";
             throw Invalid(
-                $"{head}.weight has shape [{string.Join(", ", weight.Shape)}]; expected [O, D·H] = [O, {d * h}] with O positive " +
-                $"(H = {h}, {(d == 2 ? "bidirectional" : "unidirectional")}{(weight.Shape.Length == 2 && weight.Shape[0] == d * h ? "; is it transposed?" : string.Empty)}).");
+                $"{head}.weight has shape [{string.Join(", ", weight.Shape)}]; expected [O, D·{size}] = [O, {d * s}] with O positive " +
+                $"({size} = {s}, {(d == 2 ? "bidirectional" : "unidirectional")}{(weight.Shape.Length == 2 && weight.Shape[0] == d * s ? "; is it transposed?" : string.Empty)}).");
         }
 
-        var options = new RecurrentModelOptions((int)ih.Shape[1], h, (int)weight.Shape[0]) { Cell = cell.Kind, Layers = layers, Bidirectional = reverse };
+        var options = new RecurrentModelOptions((int)ih.Shape[1], h, (int)weight.Shape[0])
+        {
+            Cell = cell.Kind, ProjectionSize = projection, Layers = layers, Bidirectional = reverse,
+        };
         NetworkTensor[] tensors = NetworkTensors.PyTorch(options, prefix, head);
         string[] missing = tensors.Where(t => !entries.ContainsKey(t.Name)).Select(t => t.Name).ToArray();
         if (missing.Length != 0)
@@ -440,7 +474,7 @@ public static class SafeTensors
             {
                 throw Invalid(
                     $"{t.Name} has shape [{string.Join(", ", ordered[k].Shape)}]; expected [{string.Join(", ", shape)}] for {cell.PyTorchModule}" +
-                    $"(I = {options.InputSize}, H = {h}, num_layers = {layers}, bidirectional = {(reverse ? "True" : "False")}) and a head with O = {options.OutputSize}.");
+                    $"(I = {options.InputSize}, H = {h}{(projection is int p ? $", proj_size = {p}" : string.Empty)}, num_layers = {layers}, bidirectional = {(reverse ? "True" : "False")}) and a head with O = {options.OutputSize}.");
             }
 
             if (t.Length > Array.MaxLength)
@@ -507,7 +541,7 @@ public static class SafeTensors
         if (expected.Cell is RecurrentCellKind asked && asked != o.Cell)
         {
             throw new ArgumentException(
-                $"cell is {asked} but the file holds {o.Cell} ({cell.PyTorchModule}: {layout.Prefix}.weight_hh_l0 is [{cell.Gates * o.HiddenSize}, {o.HiddenSize}], {cell.Gates} gate block(s) of H = {o.HiddenSize}).",
+                $"cell is {asked} but the file holds {o.Cell} ({cell.PyTorchModule}: {layout.Prefix}.weight_hh_l0 is [{cell.Gates * o.HiddenSize}, {cell.StateSize(o.HiddenSize, o.ProjectionSize)}], {cell.Gates} gate block(s) of H = {o.HiddenSize}).",
                 "cell");
         }
 
@@ -539,7 +573,7 @@ public static class SafeTensors
         else if (expected.Hidden == HiddenActivation.Relu)
         {
             throw new ArgumentException(
-                $"hiddenActivation is Relu but the file holds {cell.PyTorchModule}, whose activations are fixed (sigmoid gates, tanh); only a cell with a nonlinearity ({CellRegistry.Join(CellRegistry.All.Where(c => c.UsesHiddenActivation).Select(c => c.PyTorchModule))}) takes one.",
+                $"hiddenActivation is Relu but the file holds {cell.PyTorchModule}, whose activations are fixed (sigmoid gates, tanh); only a cell with a nonlinearity ({CellRegistry.Join(CellRegistry.All.Where(c => c.UsesHiddenActivation).Select(c => c.PyTorchModule).Distinct())}) takes one.",
                 "hiddenActivation");
         }
 
@@ -599,7 +633,7 @@ public static class SafeTensors
         {
             if (Cell is RecurrentCellKind cell && !Enum.IsDefined(cell))
             {
-                throw new ArgumentOutOfRangeException("cell", cell, $"expected {CellRegistry.Join(CellRegistry.All.Select(c => c.Kind.ToString()))}, or null for the file's.");
+                throw new ArgumentOutOfRangeException("cell", cell, $"expected {CellRegistry.Join(CellRegistry.All.Select(c => c.Kind.ToString()).Distinct())}, or null for the file's.");
             }
 
             if (Layers is int layers && layers < 1)

@@ -30,8 +30,8 @@ internal sealed class TrainableNetwork<T>
 
     public TensorSet<T> Parameters => Model.Parameters;
 
-    /// <summary>[h; c] (c for LSTM only) of every layer-direction, index layer·D + direction.</summary>
-    public int StateRows => LayerDirections * Model.HiddenSize * (Model.Cell.HasCellState ? 2 : 1);
+    /// <summary>[h; c] (c for LSTM only; h has P rows with projections) of every layer-direction, index layer·D + direction.</summary>
+    public int StateRows => LayerDirections * (Model.StateSize + (Model.Cell.HasCellState ? Model.HiddenSize : 0));
 
     public int LayerDirections => Model.Layers * Model.Directions;
 
@@ -127,7 +127,8 @@ internal sealed class NetworkPass<T>
     public void LoadState(ReadOnlySpan<T> state)
     {
         RecurrentModel<T> model = _network.Model;
-        int block = model.HiddenSize * _cache.Batch;
+        int block = model.StateSize * _cache.Batch;
+        int cellBlock = model.HiddenSize * _cache.Batch;
         int at = 0;
         for (int ld = 0; ld < _cache.Hiddens.Length; ld++)
         {
@@ -135,8 +136,8 @@ internal sealed class NetworkPass<T>
             at += block;
             if (model.Cell.HasCellState)
             {
-                state.Slice(at, block).CopyTo(_cache.StateBlock(_cache.Cells[ld], 0));
-                at += block;
+                state.Slice(at, cellBlock).CopyTo(_cache.StateBlock(_cache.Cells[ld], 0));
+                at += cellBlock;
             }
         }
     }
@@ -144,7 +145,8 @@ internal sealed class NetworkPass<T>
     public void StoreFinalState(Span<T> state)
     {
         RecurrentModel<T> model = _network.Model;
-        int block = model.HiddenSize * _cache.Batch;
+        int block = model.StateSize * _cache.Batch;
+        int cellBlock = model.HiddenSize * _cache.Batch;
         int at = 0;
         for (int ld = 0; ld < _cache.Hiddens.Length; ld++)
         {
@@ -152,8 +154,8 @@ internal sealed class NetworkPass<T>
             at += block;
             if (model.Cell.HasCellState)
             {
-                _cache.FinalState(_cache.Cells[ld], state.Slice(at, block));
-                at += block;
+                _cache.FinalState(_cache.Cells[ld], state.Slice(at, cellBlock));
+                at += cellBlock;
             }
         }
     }

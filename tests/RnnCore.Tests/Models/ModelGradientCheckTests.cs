@@ -101,6 +101,58 @@ public sealed class ModelGradientCheckTests
         worst.Should().BeLessThan(1e-6);
     }
 
+    [Theory]
+    [InlineData(1, false, OutputActivation.Softmax, LossPlacement.EveryStep)]
+    [InlineData(1, true, OutputActivation.Identity, LossPlacement.LastStep)]
+    [InlineData(2, false, OutputActivation.Sigmoid, LossPlacement.EveryStep)]
+    [InlineData(2, true, OutputActivation.Softmax, LossPlacement.EveryStep)]
+    [InlineData(2, true, OutputActivation.Identity, LossPlacement.LastStep)]
+    public void The_lstm_with_projections_matches_central_differences(int layers, bool bidirectional, OutputActivation output, LossPlacement placement)
+    {
+        // H = 4, P = 2: W_hr (P x H) per layer-direction, h_0 of P values, c_0 of H, layer 1 and the head read D·P values.
+        RecurrentModelOptions options = ModelProblems.Options(RecurrentCellKind.Lstm, layers, bidirectional, output, hiddenSize: 4, seed: 19 + layers)
+            with { ProjectionSize = 2 };
+        double worst = Check(options, placement, layers == 1 ? LossReduction.Sum : LossReduction.Mean, steps: 4, batch: 2, lengths: null, dropout: false, seed: 19);
+        worst.Should().BeLessThan(1e-6);
+    }
+
+    [Theory]
+    [InlineData(false, LossPlacement.EveryStep)]
+    [InlineData(true, LossPlacement.LastStep)]
+    public void The_lstm_with_projections_matches_central_differences_on_padded_batches(bool bidirectional, LossPlacement placement)
+    {
+        RecurrentModelOptions options = ModelProblems.Options(RecurrentCellKind.Lstm, 2, bidirectional, OutputActivation.Softmax, hiddenSize: 4, seed: 23)
+            with { ProjectionSize = 3 };
+        double worst = Check(options, placement, LossReduction.Mean, steps: 5, batch: 3, lengths: [5, 2, 3], dropout: false, seed: 23);
+        worst.Should().BeLessThan(1e-6);
+    }
+
+    [Fact]
+    public void The_lstm_with_projections_matches_central_differences_with_dropout_and_wide_vectors()
+    {
+        // H = 9, P = 5: the LSTM's vectorized loops and tails, and projection columns longer than one vector of 4 doubles.
+        RecurrentModelOptions options = ModelProblems.Options(
+            RecurrentCellKind.Lstm, 3, true, OutputActivation.Identity, inputSize: 2, hiddenSize: 9, outputSize: 2, dropout: 0.4, seed: 29)
+            with { ProjectionSize = 5 };
+        double worst = Check(options, LossPlacement.EveryStep, LossReduction.Sum, steps: 3, batch: 2, lengths: null, dropout: true, seed: 29);
+        worst.Should().BeLessThan(1e-6);
+    }
+
+    [Fact]
+    public void A_wrong_projection_gradient_is_caught()
+    {
+        // The check can fail for the new tensor too: one element of dW_hr changed by 1e-3 of its tensor's scale.
+        RecurrentModelOptions options = ModelProblems.Options(RecurrentCellKind.Lstm, 1, false, OutputActivation.Softmax, hiddenSize: 4, seed: 31)
+            with { ProjectionSize = 2 };
+        double worst = Check(options, LossPlacement.EveryStep, LossReduction.Sum, 4, 2, null, false, 31, tamper: g =>
+        {
+            Span<double> projection = g.ParameterGradients[4];
+            double scale = projection.ToArray().Max(Math.Abs);
+            projection[3] += 1e-3 * scale;
+        });
+        worst.Should().BeGreaterThan(1e-4);
+    }
+
     [Fact]
     public void A_wrong_gradient_is_caught()
     {
@@ -124,7 +176,7 @@ public sealed class ModelGradientCheckTests
         var model = new RecurrentModel<double>(options);
         List<Matrix<double>> inputs = TestUtilities.RandomProblems.Inputs<double>(random, options.InputSize, steps, batch);
         List<Matrix<double>> h0 = ModelProblems.States(random, model, batch);
-        List<Matrix<double>>? c0 = options.Cell == RecurrentCellKind.Lstm ? ModelProblems.States(random, model, batch) : null;
+        List<Matrix<double>>? c0 = options.Cell == RecurrentCellKind.Lstm ? ModelProblems.States(random, model, batch, cell: true) : null;
         SequenceTargets<double> targets = ModelProblems.Targets(random, model, steps, batch, placement);
         var bptt = new Bptt<double>(model, placement, reduction);
         ForwardCache<double> cache = model.CreateCache(steps, batch);
@@ -199,7 +251,7 @@ public sealed class ModelGradientCheckTests
 
         double[] NumericState(double[] slab)
         {
-            int length = model.HiddenSize * batch;
+            int length = cache.SlabRows(slab) * batch; // h: the size of h (P with projections); c: H
             double[] numeric = new double[length];
             for (int i = 0; i < length; i++)
             {

@@ -21,7 +21,9 @@ public abstract class ModelParallelTests<T>
     [InlineData(RecurrentCellKind.Gru, 1024)]
     [InlineData(RecurrentCellKind.Vanilla, 1024)]
     [InlineData(RecurrentCellKind.Lstm, 64)]
-    public void Training_steps_give_identical_bits_on_one_two_and_three_threads(RecurrentCellKind cell, int chunkColumns)
+    [InlineData(RecurrentCellKind.Lstm, 1024, 24)]
+    [InlineData(RecurrentCellKind.Lstm, 64, 24)]
+    public void Training_steps_give_identical_bits_on_one_two_and_three_threads(RecurrentCellKind cell, int chunkColumns, int projection = 0)
     {
         const int Steps = 5, Batch = 32;
         int before = RnnCoreSettings.MaxDegreeOfParallelism;
@@ -32,7 +34,8 @@ public abstract class ModelParallelTests<T>
             {
                 RnnCoreSettings.MaxDegreeOfParallelism = threads;
                 var random = new Random(8);
-                var model = new RecurrentModel<T>(ModelProblems.Options(cell, 2, true, OutputActivation.Softmax, inputSize: 20, hiddenSize: 64, outputSize: 10, dropout: 0.1, seed: 4));
+                var model = new RecurrentModel<T>(ModelProblems.Options(cell, 2, true, OutputActivation.Softmax, inputSize: 20, hiddenSize: 64, outputSize: 10, dropout: 0.1, seed: 4)
+                    with { ProjectionSize = projection == 0 ? null : projection });
                 List<Matrix<T>> inputs = RandomProblems.Inputs<T>(random, 20, Steps, Batch);
                 SequenceTargets<T> targets = ModelProblems.Targets(random, model, Steps, Batch, LossPlacement.EveryStep);
                 var bptt = new Bptt<T>(model, LossPlacement.EveryStep, LossReduction.Mean) { ChunkColumns = chunkColumns };

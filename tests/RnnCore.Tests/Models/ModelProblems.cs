@@ -21,9 +21,11 @@ internal static class ModelProblems
             Seed = seed,
         };
 
-    public static List<Matrix<T>> States<T>(Random random, RecurrentModel<T> model, int batch)
+    /// <summary>Random h_0 (the size of h: P for a projected LSTM) or, with <paramref name="cell"/>, c_0 (H) of every layer-direction.</summary>
+    public static List<Matrix<T>> States<T>(Random random, RecurrentModel<T> model, int batch, bool cell = false)
         where T : unmanaged, IFloatingPointIeee754<T>
-        => Enumerable.Range(0, model.Layers * model.Directions).Select(_ => RandomProblems.Hidden<T>(random, model.HiddenSize, batch)).ToList();
+        => Enumerable.Range(0, model.Layers * model.Directions)
+            .Select(_ => RandomProblems.Hidden<T>(random, cell ? model.HiddenSize : model.StateSize, batch)).ToList();
 
     /// <summary>Targets suited to the model's output: classes for softmax, [0, 1] values for sigmoid, any values for identity.</summary>
     public static SequenceTargets<T> Targets<T>(Random random, RecurrentModel<T> model, int steps, int batch, LossPlacement placement)

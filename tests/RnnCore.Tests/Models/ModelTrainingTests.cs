@@ -14,16 +14,19 @@ public sealed class ModelTrainingTests
     [InlineData(RecurrentCellKind.Lstm, LossPlacement.LastStep)]
     [InlineData(RecurrentCellKind.Gru, LossPlacement.EveryStep)]
     [InlineData(RecurrentCellKind.Vanilla, LossPlacement.LastStep)]
-    public void A_mixed_length_batch_equals_each_sequence_alone(RecurrentCellKind cell, LossPlacement placement)
+    [InlineData(RecurrentCellKind.Lstm, LossPlacement.EveryStep, 3)]
+    [InlineData(RecurrentCellKind.Lstm, LossPlacement.LastStep, 2)]
+    public void A_mixed_length_batch_equals_each_sequence_alone(RecurrentCellKind cell, LossPlacement placement, int projection = 0)
     {
         // 2 layers, bidirectional: the reverse direction must start at each sequence's own last step.
         const int Steps = 6;
         int[] lengths = [6, 2, 4];
-        var model = new RecurrentModel<double>(ModelProblems.Options(cell, 2, true, OutputActivation.Softmax, hiddenSize: 4));
+        var model = new RecurrentModel<double>(
+            ModelProblems.Options(cell, 2, true, OutputActivation.Softmax, hiddenSize: 4) with { ProjectionSize = projection == 0 ? null : projection });
         var random = new Random(12);
         List<Matrix<double>> inputs = RandomProblems.Inputs<double>(random, 3, Steps, 3);
         List<Matrix<double>> h0 = ModelProblems.States(random, model, 3);
-        List<Matrix<double>>? c0 = cell == RecurrentCellKind.Lstm ? ModelProblems.States(random, model, 3) : null;
+        List<Matrix<double>>? c0 = cell == RecurrentCellKind.Lstm ? ModelProblems.States(random, model, 3, cell: true) : null;
         int[][] classes = Enumerable.Range(0, Steps).Select(_ => new[] { random.Next(3), random.Next(3), random.Next(3) }).ToArray();
         var bptt = new Bptt<double>(model, placement, LossReduction.Sum);
         ForwardCache<double> cache = model.CreateCache(Steps, 3);
@@ -38,7 +41,7 @@ public sealed class ModelTrainingTests
         {
             int length = lengths[b];
             List<Matrix<double>> alone = inputs.Take(length).Select(x => x.SubMatrix(0, 3, b, 1)).ToList();
-            List<Matrix<double>> h0Alone = h0.Select(h => h.SubMatrix(0, model.HiddenSize, b, 1)).ToList();
+            List<Matrix<double>> h0Alone = h0.Select(h => h.SubMatrix(0, h.RowCount, b, 1)).ToList();
             List<Matrix<double>>? c0Alone = c0?.Select(c => c.SubMatrix(0, model.HiddenSize, b, 1)).ToList();
             ForwardCache<double> single = model.Forward(alone, h0Alone, c0Alone);
             for (int t = 0; t < length; t++)
@@ -94,11 +97,13 @@ public sealed class ModelTrainingTests
     [Theory]
     [InlineData(RecurrentCellKind.Lstm)]
     [InlineData(RecurrentCellKind.Gru)]
-    public void Stateful_training_carries_every_layers_state_across_calls(RecurrentCellKind cell)
+    [InlineData(RecurrentCellKind.Lstm, 3)]
+    public void Stateful_training_carries_every_layers_state_across_calls(RecurrentCellKind cell, int projection = 0)
     {
         // Two calls of 4 steps, the second from the first's final h and c of every layer, train exactly like one call
         // of 8 steps in chunks of 4: same bits.
-        RecurrentModelOptions options = ModelProblems.Options(cell, 2, false, OutputActivation.Softmax, hiddenSize: 5, dropout: 0.25);
+        RecurrentModelOptions options = ModelProblems.Options(cell, 2, false, OutputActivation.Softmax, hiddenSize: 5, dropout: 0.25)
+            with { ProjectionSize = projection == 0 ? null : projection };
         var random = new Random(21);
         List<Matrix<double>> inputs = RandomProblems.Inputs<double>(random, 3, 8, 2);
         int[][] classes = Enumerable.Range(0, 8).Select(_ => new[] { random.Next(3), random.Next(3) }).ToArray();
@@ -247,6 +252,14 @@ public sealed class ModelAllocationTests
         ForwardCache<T> gruCache = gru.CreateCache(10, 4);
         RecurrentGradients<T> gruGradients = gru.CreateGradients(10, 4);
 
+        // The LSTM with projections: its W_hr product and backward scratch must not allocate either.
+        var projected = new RecurrentModel<T>(
+            ModelProblems.Options(RecurrentCellKind.Lstm, 2, true, OutputActivation.Softmax, inputSize: 8, hiddenSize: 16, outputSize: 8, dropout: 0.2) with { ProjectionSize = 6 });
+        var projectedBptt = new Bptt<T>(projected, LossPlacement.EveryStep, LossReduction.Mean);
+        ForwardCache<T> projectedCache = projected.CreateCache(10, 4);
+        RecurrentGradients<T> projectedGradients = projected.CreateGradients(10, 4);
+        var projectedOptimizer = new AdamOptimizer<T>(0.001);
+
         void Step()
         {
             model.Forward(inputs, cache, h0, c0, lengths, training: true);
@@ -255,6 +268,9 @@ public sealed class ModelAllocationTests
             optimizer.Step(model.Parameters, gradients.ParameterGradients);
             gru.Forward(inputs, gruCache, training: true);
             gruBptt.Backward(gruCache, targets, gruGradients);
+            projected.Forward(inputs, projectedCache, lengths: lengths, training: true);
+            projectedBptt.Backward(projectedCache, targets, projectedGradients);
+            projectedOptimizer.Step(projected.Parameters, projectedGradients.ParameterGradients);
         }
 
         return FewestOfFiveWindows(Step);

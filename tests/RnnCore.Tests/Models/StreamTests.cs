@@ -44,6 +44,24 @@ public abstract class StreamTests<T>
         CheckAgainstForward(model, streams: 6, steps: 9, maxBatch: 4, threads, seed: 3);
     }
 
+    /// <summary>
+    /// The LSTM with projections streams too: h of P values (the layer above and the head read P), c of H, and its own
+    /// W_hr read by the cell step; a stream's state is L·(P + H) values.
+    /// </summary>
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(2, 1)]
+    [InlineData(3, 2)]
+    public void The_LSTM_with_projections_streams_like_its_Forward(int layers, int threads)
+    {
+        var model = new RecurrentModel<T>(new RecurrentModelOptions(InputSize: 7, HiddenSize: 13, OutputSize: 5)
+        {
+            Cell = RecurrentCellKind.Lstm, ProjectionSize = 5, Layers = layers, OutputActivation = OutputActivation.Softmax, Seed = 12,
+        });
+        model.OpenStreams(2).StateSize.Should().Be(layers * (5 + 13));
+        CheckAgainstForward(model, streams: 6, steps: 9, maxBatch: 4, threads, seed: 3);
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(2)]
@@ -249,7 +267,7 @@ public abstract class StreamTests<T>
     private static void CheckAgainstForward(RecurrentModel<T> model, int streams, int steps, int maxBatch, int threads, int seed)
     {
         var random = new Random(seed);
-        int n = model.InputSize, h = model.HiddenSize, o = model.OutputSize, layers = model.Layers;
+        int n = model.InputSize, h = model.HiddenSize, hs = model.StateSize, o = model.OutputSize, layers = model.Layers;
         bool lstm = model.Options.Cell == RecurrentCellKind.Lstm;
         List<Matrix<T>> inputs = RandomProblems.Inputs<T>(random, n, steps, streams);
         ForwardCache<T> cache;
@@ -289,14 +307,14 @@ public abstract class StreamTests<T>
                 string where = $"stream {b}, step {t}, call {calls} of {chosen.Length} stream(s)";
                 Bits(y.AsSpan(j * o, o).ToArray()).Should().Equal(Bits(cache.Output(t).Column(b).ToArray()), $"the output y_t ({where})");
                 T[] state = pool.SaveState(b);
-                int perLayer = lstm ? 2 * h : h;
+                int perLayer = lstm ? hs + h : hs; // h has S values (H, or P with projections), c has H
                 for (int k = 0; k < layers; k++)
                 {
-                    int at = (((t + 1) * streams) + b) * h;
-                    Bits(state.AsSpan(k * perLayer, h).ToArray()).Should().Equal(Bits(cache.Hiddens[k].AsSpan(at, h).ToArray()), $"h of layer {k} ({where})");
+                    int column = ((t + 1) * streams) + b;
+                    Bits(state.AsSpan(k * perLayer, hs).ToArray()).Should().Equal(Bits(cache.Hiddens[k].AsSpan(column * hs, hs).ToArray()), $"h of layer {k} ({where})");
                     if (lstm)
                     {
-                        Bits(state.AsSpan((k * perLayer) + h, h).ToArray()).Should().Equal(Bits(cache.Cells[k].AsSpan(at, h).ToArray()), $"c of layer {k} ({where})");
+                        Bits(state.AsSpan((k * perLayer) + hs, h).ToArray()).Should().Equal(Bits(cache.Cells[k].AsSpan(column * h, h).ToArray()), $"c of layer {k} ({where})");
                     }
                 }
 
@@ -340,10 +358,22 @@ public sealed class StreamAllocationTests
         Own<double>(cell, threads).Should().Be(0);
     }
 
-    private static long Own<T>(RecurrentCellKind cell, int threads)
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void A_steady_state_step_of_the_LSTM_with_projections_allocates_nothing(int threads)
+    {
+        Own<float>(RecurrentCellKind.Lstm, threads, projection: 100).Should().Be(0);
+        Own<double>(RecurrentCellKind.Lstm, threads, projection: 100).Should().Be(0);
+    }
+
+    private static long Own<T>(RecurrentCellKind cell, int threads, int? projection = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var model = new RecurrentModel<T>(new RecurrentModelOptions(16, cell == RecurrentCellKind.Vanilla ? 1024 : 512, 8) { Cell = cell, Layers = 2, Seed = 1 });
+        var model = new RecurrentModel<T>(new RecurrentModelOptions(16, cell == RecurrentCellKind.Vanilla ? 1024 : 512, 8)
+        {
+            Cell = cell, ProjectionSize = projection, Layers = 2, Seed = 1,
+        });
         using RnnCoreSettings.ParallelismScope scope = RnnCoreSettings.UseDegreeOfParallelism(threads);
         RecurrentStreams<T> pool = model.OpenStreams(4);
         T[] x = Enumerable.Range(0, 16 * 3).Select(i => T.CreateTruncating(Math.Sin(i))).ToArray();

@@ -200,7 +200,7 @@ public abstract class ModelFileV2Tests<T> : IDisposable
         System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(file.AsSpan(file.Length - 4), Crc32C.Compute(file.AsSpan(0, file.Length - 4)));
         FluentActions.Invoking(() => ModelFile.Load<T>(new MemoryStream(file)))
             .Should().Throw<ModelFormatException>().Where(e => e.Error == ModelFormatError.Invalid)
-            .WithMessage("the file is not a valid RnnCore model: the cell code is 9, a cell this build of RnnCore does not know; it knows 1 (vanilla), 2 (LSTM) or 3 (GRU).");
+            .WithMessage("the file is not a valid RnnCore model: the cell code is 9, a cell this build of RnnCore does not know; it knows 1 (vanilla), 2 (LSTM), 3 (GRU) or 4 (LSTM with projections).");
     }
 
     [Fact]

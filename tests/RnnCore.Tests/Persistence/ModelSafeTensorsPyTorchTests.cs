@@ -18,7 +18,7 @@ public sealed class ModelSafeTensorsPyTorchTests(ITestOutputHelper log)
 {
     public static TheoryData<string> DoubleCases => new() { "rnn_relu_2layer_bi", "rnn_tanh_1layer", "lstm_2layer_bi_packed", "gru_2layer_bi_nested_packed", "gru_1layer" };
 
-    private static string Folder => Path.Combine(RepositoryPaths.Root, "tests", "RnnCore.Tests", "Persistence", "fixtures", "pytorch");
+    internal static string Folder => Path.Combine(RepositoryPaths.Root, "tests", "RnnCore.Tests", "Persistence", "fixtures", "pytorch");
 
     [Theory]
     [MemberData(nameof(DoubleCases))]
@@ -90,7 +90,7 @@ public sealed class ModelSafeTensorsPyTorchTests(ITestOutputHelper log)
     /// The worst |expected − actual| over [n][B][size] against matrices size x B; with lengths, only the real steps
     /// (t &lt; length_b) are compared, since PyTorch pads with zeros before its head and RnnCore's padded outputs are not scored.
     /// </summary>
-    private static double Compare<T>(string label, double[][][] expected, Func<int, Matrix<T>> actualAt, int[]? lengths, double tolerance)
+    internal static double Compare<T>(string label, double[][][] expected, Func<int, Matrix<T>> actualAt, int[]? lengths, double tolerance)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         double worst = 0;
@@ -116,12 +116,12 @@ public sealed class ModelSafeTensorsPyTorchTests(ITestOutputHelper log)
         return worst;
     }
 
-    private static List<Matrix<T>>? States<T>(JsonElement states)
+    internal static List<Matrix<T>>? States<T>(JsonElement states)
         where T : unmanaged, IFloatingPointIeee754<T>
         => states.ValueKind != JsonValueKind.Array
             ? null
             : Array3(states).Select(s => Matrix<T>.Build.Dense(s[0].Length, s.Length, (j, b) => T.CreateTruncating(s[b][j]))).ToList();
 
-    private static double[][][] Array3(JsonElement e)
+    internal static double[][][] Array3(JsonElement e)
         => e.EnumerateArray().Select(a => a.EnumerateArray().Select(b => b.EnumerateArray().Select(v => v.GetDouble()).ToArray()).ToArray()).ToArray();
 }

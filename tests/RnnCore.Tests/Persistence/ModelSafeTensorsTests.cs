@@ -131,7 +131,7 @@ public abstract class ModelSafeTensorsTests<T>
         Expect(
             Join(header, data),
             ModelFormatError.Invalid,
-            "the file is not a safetensors RNN model RnnCore can read: __metadata__ records cell 'peephole_lstm', a cell this build of RnnCore does not know; it knows 'rnn', 'lstm' or 'gru'.");
+            "the file is not a safetensors RNN model RnnCore can read: __metadata__ records cell 'peephole_lstm', a cell this build of RnnCore does not know; it knows 'rnn', 'lstm', 'gru' or 'lstm_proj'.");
     }
 
     [Theory]
@@ -211,7 +211,7 @@ public abstract class ModelSafeTensorsTests<T>
 
         JsonObject projection = Copy(header);
         projection["rnn.weight_hr_l0"] = Copy(header["head.bias"]!.AsObject());
-        Expect(Join(projection, data), ModelFormatError.Invalid, "*holds a tensor 'rnn.weight_hr_l0'*not supported*");
+        Expect(Join(projection, data), ModelFormatError.Invalid, "*rnn.weight_hr_l0 has shape [*]; expected [P, H] with 0 < P < H*");
 
         JsonObject bare = Rename(header, n => n.StartsWith("rnn.", StringComparison.Ordinal) ? n[4..] : n);
         Expect(Join(bare, data), ModelFormatError.Invalid, "*holds a tensor 'weight_ih_l0'*one recurrent module*");

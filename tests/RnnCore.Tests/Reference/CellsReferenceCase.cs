@@ -6,9 +6,10 @@ using RnnCore.Models;
 namespace RnnCore.Tests.Reference;
 
 /// <summary>
-/// One PyTorch float64 reference file of ../shared/reference-cells (format: its README.md), parsed into RnnCore's shapes.
+/// One PyTorch float64 reference file of ../shared/reference-cells or ../shared/reference-cells-proj (format: their
+/// README.md files), parsed into RnnCore's shapes.
 /// Arrays are row-major nested lists: inputs [T][B][I] (step t's I x B matrix has (i, b) = inputs[t][b][i]), states
-/// [L·D][B][H], parameters [rows][cols] or [n] under PyTorch's state_dict names.
+/// [L·D][B][H] ([L·D][B][P] for h with projections), parameters [rows][cols] or [n] under PyTorch's state_dict names.
 /// </summary>
 internal sealed class CellsReferenceCase
 {
@@ -68,6 +69,10 @@ internal sealed class CellsReferenceCase
             // Token cases (../Reference/tokens/README.md): an nn.Embedding(vocab_size, input_size) in front.
             VocabularySize = config.TryGetProperty("vocab_size", out JsonElement vocabulary) ? vocabulary.GetInt32() : 0,
             PaddingId = config.TryGetProperty("padding_idx", out JsonElement padding) && padding.ValueKind == JsonValueKind.Number ? padding.GetInt32() : null,
+            // ../shared/reference-cells-proj: an LSTM with projections (PyTorch's proj_size); absent or null elsewhere.
+            ProjectionSize = config.TryGetProperty("proj_size", out JsonElement projection) && projection.ValueKind == JsonValueKind.Number
+                ? projection.GetInt32()
+                : null,
         };
         Placement = config.GetProperty("placement").GetString() switch
         {

@@ -11,7 +11,8 @@ namespace RnnCore.Tests.Reference;
 /// <summary>
 /// Runs every PyTorch float64 reference file found in <c>RNNCORE_REFERENCE_CELLS_DIR</c> (default
 /// <c>../shared/reference-cells</c> beside the repository) through <see cref="RecurrentModel{T}"/>, in double and in float,
-/// checking every field of the README's layout; a field this runner does not know fails the case.
+/// checking every field of the README's layout; a field this runner does not know fails the case. The same for the
+/// LSTM-with-projections files in <c>RNNCORE_REFERENCE_CELLS_PROJ_DIR</c> (default <c>../shared/reference-cells-proj</c>).
 /// </summary>
 public sealed class CellsReferenceTests
 {
@@ -31,11 +32,36 @@ public sealed class CellsReferenceTests
         }
     }
 
+    /// <summary>
+    /// The LSTM-with-projections cases (PyTorch's <c>proj_size</c>): <c>RNNCORE_REFERENCE_CELLS_PROJ_DIR</c>, default
+    /// <c>../shared/reference-cells-proj</c>; the same format with <c>config.proj_size</c> and <c>rnn.weight_hr_l{k}</c>.
+    /// </summary>
+    public static string ProjectionDirectory
+    {
+        get
+        {
+            string? configured = Environment.GetEnvironmentVariable("RNNCORE_REFERENCE_CELLS_PROJ_DIR");
+            string path = string.IsNullOrWhiteSpace(configured) ? Path.Combine("..", "shared", "reference-cells-proj") : configured;
+            return Path.GetFullPath(Path.IsPathRooted(path) ? path : Path.Combine(RepositoryPaths.Root, path));
+        }
+    }
+
     public static TheoryData<string, Precision> Cases() => CasesIn(CellsDirectory);
+
+    public static TheoryData<string, Precision> ProjectionCases() => CasesIn(ProjectionDirectory);
 
     [Theory]
     [MemberData(nameof(Cases))]
     public void CellsReference(string @case, Precision precision) => Run(CellsDirectory, @case, precision);
+
+    [Theory]
+    [MemberData(nameof(ProjectionCases))]
+    public void CellsReferenceProjections(string @case, Precision precision)
+    {
+        Run(ProjectionDirectory, @case, precision);
+        CellsReferenceCase.Load(Path.Combine(ProjectionDirectory, @case + ".json")).Options.ProjectionSize.Should()
+            .NotBeNull($"{@case} is in the projections folder, so its config has proj_size");
+    }
 
     internal static void Run(string directory, string @case, Precision precision)
     {
@@ -75,7 +101,7 @@ public sealed class CellsReferenceTests
         SequenceTargets<T> targets = reference.Targets<T>();
         int states = reference.StateCount;
 
-        // Forward: y and o by position, [T][B][n]; final states [L·D][B][H]. A token case feeds ids (and lengths).
+        // Forward: y and o by position, [T][B][n]; final states [L·D][B][H] (h: [L·D][B][P] with projections). A token case feeds ids (and lengths).
         void Forward(RecurrentModel<T> network, ForwardCache<T> into, bool training)
         {
             if (reference.HasIds)

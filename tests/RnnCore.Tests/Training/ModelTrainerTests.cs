@@ -21,11 +21,14 @@ public abstract class ModelTrainerTests<T>
     [InlineData(RecurrentCellKind.Lstm, 2, true, 0.3)]
     [InlineData(RecurrentCellKind.Gru, 1, false, 0.0)]
     [InlineData(RecurrentCellKind.Vanilla, 2, false, 0.2)]
-    public void Equal_length_batches_in_order_are_bit_identical_to_the_hand_written_loop(RecurrentCellKind cell, int layers, bool bidirectional, double dropout)
+    [InlineData(RecurrentCellKind.Lstm, 2, true, 0.3, 3)]
+    public void Equal_length_batches_in_order_are_bit_identical_to_the_hand_written_loop(
+        RecurrentCellKind cell, int layers, bool bidirectional, double dropout, int projection = 0)
     {
         var random = new Random(1);
         SequenceDataset<T> data = TrainingData.Classes<T>(random, 3, 4, Enumerable.Repeat(6, 8).ToList());
-        RecurrentModelOptions shape = ModelProblems.Options(cell, layers, bidirectional, OutputActivation.Softmax, 3, 5, 4, dropout, seed: 2);
+        RecurrentModelOptions shape = ModelProblems.Options(cell, layers, bidirectional, OutputActivation.Softmax, 3, 5, 4, dropout, seed: 2)
+            with { ProjectionSize = projection == 0 ? null : projection };
         var model = new RecurrentModel<T>(shape);
         var twin = new RecurrentModel<T>(shape);
         var options = new TrainerOptions { Epochs = 2, BatchSize = 4, Shuffle = false, Clipping = Clipping.ByGlobalNorm(0.5) };
@@ -210,11 +213,13 @@ public abstract class ModelTrainerTests<T>
     [Theory]
     [InlineData(RecurrentCellKind.Lstm)]
     [InlineData(RecurrentCellKind.Gru)]
-    public void Stateful_mode_carries_every_layers_h_and_c_into_the_next_batch(RecurrentCellKind cell)
+    [InlineData(RecurrentCellKind.Lstm, 2)]
+    public void Stateful_mode_carries_every_layers_h_and_c_into_the_next_batch(RecurrentCellKind cell, int projection = 0)
     {
         var random = new Random(8);
         SequenceDataset<T> data = TrainingData.Classes<T>(random, 3, 4, Enumerable.Repeat(4, 6).ToList());
-        RecurrentModelOptions shape = ModelProblems.Options(cell, 2, true, OutputActivation.Softmax, 3, 4, 4, 0.2, seed: 6);
+        RecurrentModelOptions shape = ModelProblems.Options(cell, 2, true, OutputActivation.Softmax, 3, 4, 4, 0.2, seed: 6)
+            with { ProjectionSize = projection == 0 ? null : projection };
         var model = new RecurrentModel<T>(shape);
         var twin = new RecurrentModel<T>(shape);
         new Trainer<T>(model, new SgdOptimizer<T>(0.2), new TrainerOptions { Epochs = 2, BatchSize = 2, Shuffle = false, Stateful = true }).Fit(data);
@@ -240,12 +245,15 @@ public abstract class ModelTrainerTests<T>
         ShouldEqual(model, ModelProblems.Snapshot(twin));
     }
 
-    [Fact]
-    public void Truncated_training_equals_TruncatedBptt_bit_for_bit()
+    [Theory]
+    [InlineData(0)]
+    [InlineData(3)]
+    public void Truncated_training_equals_TruncatedBptt_bit_for_bit(int projection)
     {
         var random = new Random(9);
         SequenceDataset<T> data = TrainingData.Classes<T>(random, 3, 4, Enumerable.Repeat(10, 3).ToList());
-        RecurrentModelOptions shape = ModelProblems.Options(RecurrentCellKind.Lstm, 2, false, OutputActivation.Softmax, 3, 4, 4, 0.3, seed: 7);
+        RecurrentModelOptions shape = ModelProblems.Options(RecurrentCellKind.Lstm, 2, false, OutputActivation.Softmax, 3, 4, 4, 0.3, seed: 7)
+            with { ProjectionSize = projection == 0 ? null : projection };
         var model = new RecurrentModel<T>(shape);
         var twin = new RecurrentModel<T>(shape);
         new Trainer<T>(model, new SgdOptimizer<T>(0.2), new TrainerOptions

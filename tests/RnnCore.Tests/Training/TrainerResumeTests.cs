@@ -182,7 +182,7 @@ public abstract class TrainerResumeTests<T> : IDisposable
         get
         {
             var data = new TheoryData<string, string>();
-            foreach (string model in new[] { "lstm", "gru", "stacked-bidirectional" })
+            foreach (string model in new[] { "lstm", "gru", "stacked-bidirectional", "projected" })
             {
                 foreach (string setup in new[] { "adam-step", "stateful-momentum-step" })
                 {
@@ -254,9 +254,10 @@ public abstract class TrainerResumeTests<T> : IDisposable
     private static RecurrentModel<T> NewModel(string kind, int seed = 5) => new(new RecurrentModelOptions(3, 5, 4)
     {
         Cell = kind == "gru" ? RecurrentCellKind.Gru : RecurrentCellKind.Lstm,
-        Layers = kind == "stacked-bidirectional" ? 2 : 1,
-        Bidirectional = kind == "stacked-bidirectional",
-        Dropout = kind == "stacked-bidirectional" ? 0.3 : 0,
+        Layers = kind is "stacked-bidirectional" or "projected" ? 2 : 1,
+        Bidirectional = kind is "stacked-bidirectional" or "projected",
+        Dropout = kind is "stacked-bidirectional" or "projected" ? 0.3 : 0,
+        ProjectionSize = kind == "projected" ? 3 : null, // the LSTM with projections: h of P = 3, c of H = 5
         Seed = seed,
     });
 
