@@ -52,9 +52,7 @@ public static class RnnCoreSettings
     /// <summary>Applies a model's own degree (null: none) to the products of its pass on this thread, below any call scope.</summary>
     internal static ParallelismScope UseModelDegree(int? degree)
     {
-        int previous = KernelParallelism.Exchange(network: true, 0);
-        KernelParallelism.Exchange(network: true, degree ?? previous);
-        return new ParallelismScope(previous, model: true);
+        return new ParallelismScope(KernelParallelism.Exchange(network: true, degree), model: true);
     }
 
     internal static void RequireDegree(int value, string paramName)

@@ -115,10 +115,10 @@ internal sealed class GruCell<T>() : RecurrentCell<T>(GruCell.Description)
     }
 }
 
-/// <summary>The GruCell cell's description (see <see cref="CellDescription"/>), declared beside its step.</summary>
+/// <summary>The GRU cell's description (see <see cref="CellDescription"/>), declared beside its step.</summary>
 internal static class GruCell
 {
-    /// <summary>The GruCell cell's names, gates, tensors and ONNX mapping.</summary>
+    /// <summary>The GRU cell's names, gates, tensors and ONNX mapping.</summary>
     public static readonly CellDescription Description = new Declared
     {
         Kind = RecurrentCellKind.Gru,

@@ -111,10 +111,10 @@ internal sealed class LstmCell<T>() : RecurrentCell<T>(LstmCell.Description)
     }
 }
 
-/// <summary>The LstmCell cell's description (see <see cref="CellDescription"/>), declared beside its step.</summary>
+/// <summary>The LSTM cell's description (see <see cref="CellDescription"/>), declared beside its step.</summary>
 internal static class LstmCell
 {
-    /// <summary>The LstmCell cell's names, gates, tensors and ONNX mapping.</summary>
+    /// <summary>The LSTM cell's names, gates, tensors and ONNX mapping.</summary>
     public static readonly CellDescription Description = new Declared
     {
         Kind = RecurrentCellKind.Lstm,

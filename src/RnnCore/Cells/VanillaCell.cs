@@ -59,10 +59,10 @@ internal sealed class VanillaCell<T>(HiddenActivation activation) : RecurrentCel
     }
 }
 
-/// <summary>The VanillaCell cell's description (see <see cref="CellDescription"/>), declared beside its step.</summary>
+/// <summary>The vanilla cell's description (see <see cref="CellDescription"/>), declared beside its step.</summary>
 internal static class VanillaCell
 {
-    /// <summary>The VanillaCell cell's names, gates, tensors and ONNX mapping.</summary>
+    /// <summary>The vanilla cell's names, gates, tensors and ONNX mapping.</summary>
     public static readonly CellDescription Description = new Declared
     {
         Kind = RecurrentCellKind.Vanilla,

@@ -26,12 +26,15 @@ internal static class KernelParallelism
     /// <summary>The degree a product started now on this thread uses: the call scope, then the network's, then the process default.</summary>
     public static int Current => t_callDegree != 0 ? t_callDegree : t_networkDegree != 0 ? t_networkDegree : ProcessDegree;
 
-    /// <summary>Sets this thread's call (or network) override and returns the value it replaces; 0 means unset.</summary>
-    public static int Exchange(bool network, int degree)
+    /// <summary>
+    /// Sets this thread's call (or network) override to <paramref name="degree"/> (null keeps the one in force) and returns
+    /// the value it replaces; 0 means unset.
+    /// </summary>
+    public static int Exchange(bool network, int? degree)
     {
         ref int slot = ref network ? ref t_networkDegree : ref t_callDegree;
         int previous = slot;
-        slot = degree;
+        slot = degree ?? previous;
         return previous;
     }
 }
