@@ -8,7 +8,7 @@ namespace RnnCore.Samples;
 /// </summary>
 public sealed record Series(string Name, IReadOnlyList<double> X, IReadOnlyList<double> Y, int Group = -1, bool Dashed = false);
 
-/// <summary>The PNG pictures the samples draw, with ScottPlot: line charts and dh-norm heatmaps.</summary>
+/// <summary>The PNG pictures the samples draw, with ScottPlot: line charts, dh-norm heatmaps and confusion matrices.</summary>
 public static class Plots
 {
     private const int Width = 1000;
@@ -107,6 +107,58 @@ public static class Plots
         plot.XLabel(xLabel);
         plot.YLabel(yLabel);
         plot.Axes.SetLimits(extent);
+        Save(plot, path);
+    }
+
+    /// <summary>
+    /// Draws a confusion matrix: row r is the true class, column c the predicted one; each cell is coloured by the share
+    /// of row r's items predicted as c (so classes of different sizes compare) and labelled with its count.
+    /// </summary>
+    public static void Confusion(string path, string title, IReadOnlyList<string> labels, int[,] counts)
+    {
+        int n = labels.Count;
+        if (counts.GetLength(0) != n || counts.GetLength(1) != n)
+        {
+            throw new ArgumentException($"counts must be {n} x {n} (one row and column per label), but was {counts.GetLength(0)} x {counts.GetLength(1)}.", nameof(counts));
+        }
+
+        var plot = new Plot();
+
+        // ScottPlot draws row 0 of the data at the top, as a confusion matrix is read: true classes down, predicted across.
+        var shares = new double[n, n];
+        for (int r = 0; r < n; r++)
+        {
+            double total = Enumerable.Range(0, n).Sum(c => counts[r, c]);
+            for (int c = 0; c < n; c++)
+            {
+                shares[r, c] = total > 0 ? counts[r, c] / total : double.NaN;
+            }
+        }
+
+        var heatmap = plot.Add.Heatmap(shares);
+        heatmap.Colormap = new ScottPlot.Colormaps.Viridis();
+        heatmap.Extent = new CoordinateRect(0, n - 1, 0, n - 1); // this ScottPlot version places the corner cells' centres here
+        for (int r = 0; r < n; r++)
+        {
+            for (int c = 0; c < n; c++)
+            {
+                // Cell (r, c) is drawn at x = c, y = n - 1 - r (row 0 on top).
+                var label = plot.Add.Text(counts[r, c].ToString(System.Globalization.CultureInfo.InvariantCulture), c, n - 1 - r);
+                label.LabelFontSize = 16;
+                label.LabelFontColor = shares[r, c] > 0.5 ? Colors.Black : Colors.White;
+                label.LabelAlignment = Alignment.MiddleCenter;
+            }
+        }
+
+        var colourBar = plot.Add.ColorBar(heatmap);
+        colourBar.Label = "share of the true class";
+        double[] positions = Enumerable.Range(0, n).Select(i => (double)i).ToArray();
+        plot.Axes.Bottom.SetTicks(positions, labels.ToArray());
+        plot.Axes.Left.SetTicks(positions, labels.Reverse().ToArray());
+        plot.Title(title);
+        plot.XLabel("predicted");
+        plot.YLabel("true");
+        plot.Axes.SetLimits(-0.5, n - 0.5, -0.5, n - 0.5);
         Save(plot, path);
     }
 

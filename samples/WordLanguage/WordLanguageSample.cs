@@ -10,14 +10,15 @@ namespace RnnCore.Samples.WordLanguage;
 /// Classifies the language of a word from its characters: the words of data/*.txt (one language per file), shuffled
 /// with a fixed seed and split 80/20 into training and held-out words; a character <see cref="Vocabulary"/>; an
 /// embedding (16 wide) and a GRU (64 units) read the word; the class is scored at its last character. Prints the
-/// held-out accuracy beside the majority class's, and a confusion matrix.
+/// held-out accuracy beside the majority class's, and a confusion matrix, which it also draws (confusion.png in the
+/// output folder, <c>--output</c>, "out" by default).
 /// </summary>
 public static class WordLanguageSample
 {
     /// <summary>The languages, in class order: one data file each.</summary>
     public static readonly string[] Languages = ["english", "german", "french", "italian", "spanish"];
 
-    /// <summary>Runs the sample: <c>[--smoke] [--epochs N] [--data FOLDER]</c>.</summary>
+    /// <summary>Runs the sample: <c>[--smoke] [--epochs N] [--data FOLDER] [--output FOLDER]</c>.</summary>
     public static int Main(string[] args)
     {
         try
@@ -43,6 +44,7 @@ public static class WordLanguageSample
         bool smoke = args.Contains("--smoke");
         int epochs = smoke ? 2 : 15;
         string data = Path.Combine(AppContext.BaseDirectory, "data");
+        string outputFolder = "out";
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -56,8 +58,11 @@ public static class WordLanguageSample
                 case "--data" when i + 1 < args.Length:
                     data = args[++i];
                     break;
+                case "--output" when i + 1 < args.Length && !string.IsNullOrWhiteSpace(args[i + 1]):
+                    outputFolder = args[++i];
+                    break;
                 default:
-                    throw new ArgumentException($"unknown or incomplete option '{args[i]}'; expected --smoke, --epochs N (N > 0) or --data FOLDER.");
+                    throw new ArgumentException($"unknown or incomplete option '{args[i]}'; expected --smoke, --epochs N (N > 0), --data FOLDER or --output FOLDER.");
             }
         }
 
@@ -108,21 +113,26 @@ public static class WordLanguageSample
         int majority = heldOut.GroupBy(w => w.Language).Max(g => g.Count());
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"held-out accuracy {accuracy:P1} (majority class {majority / (double)heldOut.Length:P1})"));
 
+        var confusion = new int[Languages.Length, Languages.Length];
+        for (int n = 0; n < heldOut.Length; n++)
+        {
+            confusion[heldOut[n].Language, predicted[n]]++;
+        }
+
         output.WriteLine("confusion (rows: true language, columns: predicted)");
         output.WriteLine("         " + string.Concat(Languages.Select(l => l[..3].PadLeft(6))));
         for (int t = 0; t < Languages.Length; t++)
         {
-            int[] row = new int[Languages.Length];
-            for (int n = 0; n < heldOut.Length; n++)
-            {
-                if (heldOut[n].Language == t)
-                {
-                    row[predicted[n]]++;
-                }
-            }
-
-            output.WriteLine(Languages[t].PadRight(9) + string.Concat(row.Select(c => c.ToString(CultureInfo.InvariantCulture).PadLeft(6))));
+            output.WriteLine(Languages[t].PadRight(9) + string.Concat(Enumerable.Range(0, Languages.Length).Select(p => confusion[t, p].ToString(CultureInfo.InvariantCulture).PadLeft(6))));
         }
+
+        string picture = Path.Combine(outputFolder, "confusion.png");
+        Plots.Confusion(
+            picture,
+            string.Create(CultureInfo.InvariantCulture, $"Language of {heldOut.Length:N0} held-out words: embedding + GRU, accuracy {accuracy:P1}"),
+            Languages,
+            confusion);
+        output.WriteLine($"wrote {picture}");
 
         return accuracy;
     }
