@@ -19,6 +19,57 @@ public sealed class TokenTrainingTests
         Same<float>(truncation, 1e-5);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Ids_with_value_targets_train_as_their_one_hot_vectors(bool everyStep)
+    {
+        // Regression on tokens (identity outputs, squared error): a target per step, or one per sequence.
+        var random = new Random(11);
+        int[][] ids = Enumerable.Range(0, 18).Select(_ => Enumerable.Range(0, random.Next(1, 8)).Select(_ => random.Next(V)).ToArray()).ToArray();
+        double[][][] targets = ids.Select(s => Enumerable.Range(0, everyStep ? s.Length : 1).Select(_ => new[] { random.NextDouble() - 0.5, random.NextDouble() }).ToArray()).ToArray();
+        var tokens = new SequenceDataset<double>(ids.Select((s, n) => everyStep
+            ? Sequence<double>.FromTokensWithValues(s, targets[n])
+            : Sequence<double>.FromTokensWithValue(s, targets[n][0])));
+        var vectors = new SequenceDataset<double>(ids.Select((s, n) =>
+        {
+            double[][] steps = s.Select(id => Enumerable.Range(0, V).Select(i => i == id ? 1.0 : 0.0).ToArray()).ToArray();
+            return everyStep ? Sequence<double>.WithValues(steps, targets[n]) : Sequence<double>.WithValue(steps, targets[n][0]);
+        }));
+        tokens.IsTokens.Should().BeTrue();
+        var options = new RecurrentModelOptions(V, 5, 2) { Cell = RecurrentCellKind.Gru, OutputActivation = OutputActivation.Identity, Seed = 6 };
+        var trainerOptions = new TrainerOptions { Epochs = 4, BatchSize = 5, Seed = 3 };
+        var onIds = new RecurrentModel<double>(options);
+        var onVectors = new RecurrentModel<double>(options);
+        History a = new Trainer<double>(onIds, new AdamOptimizer<double>(0.01), trainerOptions).Fit(tokens, tokens);
+        History b = new Trainer<double>(onVectors, new AdamOptimizer<double>(0.01), trainerOptions).Fit(vectors, vectors);
+        a.Epochs[^1].TrainingLoss.Should().BeLessThan(a.Epochs[0].TrainingLoss, "the network learns from its value targets");
+        for (int e = 0; e < a.Epochs.Count; e++)
+        {
+            a.Epochs[e].TrainingLoss.Should().BeApproximately(b.Epochs[e].TrainingLoss, 1e-12 * Math.Abs(b.Epochs[e].TrainingLoss));
+            a.Epochs[e].ValidationLoss!.Value.Should().BeApproximately(b.Epochs[e].ValidationLoss!.Value, 1e-12 * Math.Abs(b.Epochs[e].ValidationLoss!.Value));
+        }
+
+        for (int p = 0; p < onIds.Parameters.Count; p++)
+        {
+            onIds.Parameters[p].ToArray().Zip(onVectors.Parameters[p].ToArray()).Should().OnlyContain(pair => Math.Abs(pair.First - pair.Second) <= 1e-12);
+        }
+    }
+
+    [Fact]
+    public void Value_targets_of_token_sequences_are_checked()
+    {
+        ((Action)(() => Sequence<double>.FromTokensWithValue([1, 2]))).Should().Throw<ArgumentException>().WithParameterName("target");
+        ((Action)(() => Sequence<double>.FromTokensWithValue([1, 2], double.NaN))).Should().Throw<ArgumentException>().WithParameterName("target");
+        ((Action)(() => Sequence<double>.FromTokensWithValue([1, -2], 0.5))).Should().Throw<ArgumentOutOfRangeException>().WithMessage("*ids[1] is -2*");
+        ((Action)(() => Sequence<double>.FromTokensWithValues([1, 2, 3], [[0.5], [0.5]]))).Should().Throw<ArgumentException>().WithParameterName("values");
+        ((Action)(() => Sequence<double>.FromTokensWithValues([1, 2], [[0.5], [0.5, 1]]))).Should().Throw<ArgumentException>().WithParameterName("values");
+        Sequence<float> one = Sequence<float>.FromTokensWithValue([4, 0, 2], 1f, 2f);
+        (one.IsTokens, one.Length, one.TargetSteps, one.TargetSize).Should().Be((true, 3, 1, 2));
+        Sequence<float> each = Sequence<float>.FromTokensWithValues([4, 0], [[1f], [2f]]);
+        (each.IsTokens, each.Length, each.TargetSteps, each.TargetSize).Should().Be((true, 2, 2, 1));
+    }
+
     [Fact]
     public void An_embedding_and_a_gru_learn_a_token_task_and_predict_it()
     {
