@@ -15,11 +15,8 @@ if (args.Length > 0 && args[0] == "--peer-step")
     return PeerStep.Run(args.Skip(1).ToArray());
 }
 
-// `--profile` times each phase of the step on its own (StepProfile.cs): where the time goes.
-if (args.Length > 0 && args[0] == "--profile")
-{
-    return StepProfile.Run(args.Skip(1).ToArray());
-}
+// Where the step's time goes: benchmarks/profile_step.py samples a --peer-step run with perf (the real step, nothing
+// re-implemented beside it).
 
 // `--gemm` times every GEMM shape as benchmarks/openblas_gemm.py times OpenBLAS (GemmTable.cs).
 if (args.Length > 0 && args[0] == "--gemm")
@@ -29,7 +26,7 @@ if (args.Length > 0 && args[0] == "--gemm")
 
 return RunBenchmarkDotNet(args);
 
-// In a method of its own, so that --peer-step and --profile never load BenchmarkDotNet and its dependencies (the JIT
+// In a method of its own, so that --peer-step and --gemm never load BenchmarkDotNet and its dependencies (the JIT
 // loads the assemblies of the types a method names when it compiles that method): their processes then hold only what
 // the step needs, which is what /usr/bin/time's maxrss of a --peer-step run measures.
 [MethodImpl(MethodImplOptions.NoInlining)]
