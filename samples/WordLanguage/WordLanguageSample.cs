@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using RnnCore.Models;
 using RnnCore.Optimizers;
+using RnnCore.Persistence;
 using RnnCore.Training;
 
 namespace RnnCore.Samples.WordLanguage;
@@ -10,14 +11,15 @@ namespace RnnCore.Samples.WordLanguage;
 /// Classifies the language of a word from its characters: the words of data/*.txt (one language per file), shuffled
 /// with a fixed seed and split 80/20 into training and held-out words; a character <see cref="Vocabulary"/>; an
 /// embedding (16 wide) and a GRU (64 units) read the word; the class is scored at its last character. Prints the
-/// held-out accuracy beside the majority class's, and a confusion matrix.
+/// held-out accuracy beside the majority class's, and a confusion matrix. The network carries its vocabulary, so with
+/// <c>--save FILE</c> the model file holds both and a loaded model reads words as the trained one did.
 /// </summary>
 public static class WordLanguageSample
 {
     /// <summary>The languages, in class order: one data file each.</summary>
     public static readonly string[] Languages = ["english", "german", "french", "italian", "spanish"];
 
-    /// <summary>Runs the sample: <c>[--smoke] [--epochs N] [--data FOLDER]</c>.</summary>
+    /// <summary>Runs the sample: <c>[--smoke] [--epochs N] [--data FOLDER] [--save FILE]</c>.</summary>
     public static int Main(string[] args)
     {
         try
@@ -43,6 +45,7 @@ public static class WordLanguageSample
         bool smoke = args.Contains("--smoke");
         int epochs = smoke ? 2 : 15;
         string data = Path.Combine(AppContext.BaseDirectory, "data");
+        string? save = null;
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -56,8 +59,11 @@ public static class WordLanguageSample
                 case "--data" when i + 1 < args.Length:
                     data = args[++i];
                     break;
+                case "--save" when i + 1 < args.Length:
+                    save = args[++i];
+                    break;
                 default:
-                    throw new ArgumentException($"unknown or incomplete option '{args[i]}'; expected --smoke, --epochs N (N > 0) or --data FOLDER.");
+                    throw new ArgumentException($"unknown or incomplete option '{args[i]}'; expected --smoke, --epochs N (N > 0), --data FOLDER or --save FILE.");
             }
         }
 
@@ -89,7 +95,10 @@ public static class WordLanguageSample
             VocabularySize = characters.Count,
             PaddingId = characters.PaddingId,
             Seed = 21,
-        });
+        })
+        {
+            Vocabulary = characters, // saved with the model: a loaded model encodes words as this one does
+        };
         var trainer = new Trainer<float>(model, new AdamOptimizer<float>(0.005), new TrainerOptions
         {
             Epochs = epochs,
@@ -122,6 +131,17 @@ public static class WordLanguageSample
             }
 
             output.WriteLine(Languages[t].PadRight(9) + string.Concat(row.Select(c => c.ToString(CultureInfo.InvariantCulture).PadLeft(6))));
+        }
+
+        if (save is not null)
+        {
+            // The model file holds the network and its vocabulary; the loaded model encodes and classifies by itself.
+            ModelFile.Save(model, save);
+            RecurrentModel<float> loaded = ModelFile.Load<float>(save);
+            string word = heldOut[0].Word;
+            float[] scores = loaded.PredictLast([Sequence<float>.FromTokens(loaded.Vocabulary!.Encode(word), [0])])[0];
+            int again = Array.IndexOf(scores, scores.Max());
+            output.WriteLine($"saved {save} with its {loaded.Vocabulary.Count}-id vocabulary; reloaded, '{word}' is {Languages[again]} (before saving: {Languages[predicted[0]]})");
         }
 
         return accuracy;

@@ -117,4 +117,31 @@ public sealed class EmbeddingPyTorchTests(ITestOutputHelper log)
         ((Action)(() => SafeTensors.Import<double>(new MemoryStream(exported.ToArray()), paddingId: 3)))
             .Should().Throw<ArgumentException>().WithMessage("*paddingId is 3 but the file records padding_idx '0'*");
     }
+
+    [Fact]
+    public void An_embedding_of_the_wrong_width_or_two_of_them_are_refused_naming_the_tensor()
+    {
+        // A GRU(3, 2) (G·H = 6) behind tables that do not fit: every value zero, so only the layout can be wrong.
+        (string, long[])[] gru = [("rnn.weight_ih_l0", [6, 3]), ("rnn.weight_hh_l0", [6, 2]), ("rnn.bias_ih_l0", [6]), ("rnn.bias_hh_l0", [6]), ("head.weight", [2, 2]), ("head.bias", [2])];
+        ((Action)(() => SafeTensors.Import<double>(new MemoryStream(Zeros([("embedding.weight", [5, 4]), .. gru])))))
+            .Should().Throw<ModelFormatException>().WithMessage("*embedding.weight has shape [5, 4]; expected [V, E]*E = 3*");
+        ((Action)(() => SafeTensors.Import<double>(new MemoryStream(Zeros([("words.weight", [5, 3]), ("letters.weight", [4, 3]), .. gru])))))
+            .Should().Throw<ModelFormatException>().WithMessage("*2 modules with a weight and no bias (letters, words)*at most one nn.Embedding*");
+
+        // Any module name works for the table, as for the others; without padding_idx metadata the padding id is none.
+        RecurrentModel<double> model = SafeTensors.Import<double>(new MemoryStream(Zeros([("words.weight", [5, 3]), .. gru])));
+        (model.VocabularySize, model.InputSize, model.Options.PaddingId).Should().Be((5, 3, null));
+    }
+
+    /// <summary>A float64 safetensors file of zeros with the given tensors, in order.</summary>
+    private static byte[] Zeros(params (string Name, long[] Shape)[] tensors)
+    {
+        long[] begins = new long[tensors.Length + 1];
+        for (int k = 0; k < tensors.Length; k++)
+        {
+            begins[k + 1] = begins[k] + (tensors[k].Shape.Aggregate(1L, (a, b) => a * b) * sizeof(double));
+        }
+
+        return SafeTensorsFormat.WriteHeader([], tensors, begins, sizeof(double), out _);
+    }
 }
