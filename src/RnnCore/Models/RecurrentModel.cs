@@ -21,8 +21,8 @@ namespace RnnCore.Models;
 /// <para>
 /// Each layer-direction holds W_ih (G·H x n_in), W_hh (G·H x H), b_ih and b_hh (G·H), G = 1, 4, 3 for vanilla, LSTM, GRU,
 /// the G blocks in PyTorch's gate order; n_in is I for layer 0 and D·H above it. <see cref="Parameters"/> names them as
-/// PyTorch's <c>state_dict</c> does (<c>rnn.weight_ih_l0</c>, <c>rnn.weight_hh_l1_reverse</c>, …, <c>head.weight</c>,
-/// <c>head.bias</c>) in the same order; each tensor is stored column-major (element (i, j) of a rows x cols matrix at
+/// PyTorch's <c>state_dict</c> does (<c>embedding.weight</c> first when the network has an embedding, then
+/// <c>rnn.weight_ih_l0</c>, <c>rnn.weight_hh_l1_reverse</c>, …, <c>head.weight</c>, <c>head.bias</c>) in the same order; each tensor is stored column-major (element (i, j) of a rows x cols matrix at
 /// i + j·rows), and <see cref="Parameter"/> shows it as a live matrix.
 /// </para>
 /// <para>
