@@ -193,6 +193,46 @@ public sealed class TokenModelFileTests : IDisposable
         }
     }
 
+    [Fact]
+    public void Every_truncation_and_resealed_byte_change_of_a_version_3_checkpoint_is_refused_or_loads_never_anything_else()
+    {
+        var model = new RecurrentModel<float>(TokenInputTests.EmbeddingOptions(RecurrentCellKind.Lstm, 2, true, V, 0, E)) { Vocabulary = Words(V) };
+        var adam = new AdamOptimizer<float>(0.01);
+        adam.Step(model.Parameters, ModelFileV2Tests<float>.Gradients(model.Parameters, new Random(1)));
+        byte[] checkpoint = ModelFile.Serialize(model, adam.CaptureState(), new TrainingPosition(2, 0, [1, 2, 3, 4]));
+        for (int length = 0; length < checkpoint.Length; length++)
+        {
+            FluentActions.Invoking(() => ModelFile.LoadCheckpoint<float>(new MemoryStream(checkpoint[..length])))
+                .Should().Throw<ModelFormatException>($"a file cut to {length} of {checkpoint.Length} bytes");
+        }
+
+        // One byte changed and the checksum recomputed: the field checks see it. Values may change (the file then loads);
+        // anything else is a ModelFormatException, never another exception.
+        var random = new Random(21);
+        int refused = 0, loaded = 0;
+        int vocabulary = checkpoint.Length - ModelFile.ChecksumLength - (int)ModelFileSections.VocabularyLength(model.Vocabulary!);
+        for (int iteration = 0; iteration < 2000; iteration++)
+        {
+            byte[] damaged = (byte[])checkpoint.Clone();
+            int at = iteration % 2 == 0 ? random.Next(vocabulary, checkpoint.Length - ModelFile.ChecksumLength) : random.Next(ModelFile.PreambleLength, checkpoint.Length - ModelFile.ChecksumLength);
+            damaged[at] ^= (byte)random.Next(1, 256);
+            ModelFileTests<float>.Reseal(damaged);
+            try
+            {
+                Checkpoint<float> result = ModelFile.LoadCheckpoint<float>(new MemoryStream(damaged));
+                result.Model.Vocabulary!.Count.Should().Be(V, "a loaded file's vocabulary still gives the network's ids");
+                loaded++;
+            }
+            catch (ModelFormatException)
+            {
+                refused++;
+            }
+        }
+
+        refused.Should().BeGreaterThan(500);
+        loaded.Should().BeGreaterThan(100, "changes to token characters and parameter values give valid files");
+    }
+
     /// <summary>A word vocabulary of exactly <paramref name="count"/> ids (padding and unknown included).</summary>
     private static Vocabulary Words(int count)
     {
