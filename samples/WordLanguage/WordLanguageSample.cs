@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using RnnCore.Models;
 using RnnCore.Optimizers;
+using RnnCore.Persistence;
 using RnnCore.Training;
 
 namespace RnnCore.Samples.WordLanguage;
@@ -11,14 +12,15 @@ namespace RnnCore.Samples.WordLanguage;
 /// with a fixed seed and split 80/20 into training and held-out words; a character <see cref="Vocabulary"/>; an
 /// embedding (16 wide) and a GRU (64 units) read the word; the class is scored at its last character. Prints the
 /// held-out accuracy beside the majority class's, and a confusion matrix, which it also draws (confusion.png in the
-/// output folder, <c>--output</c>, "out" by default).
+/// output folder, <c>--output</c>, "out" by default). The network carries its vocabulary, so with <c>--save FILE</c> the
+/// model file holds both and a loaded model reads words as the trained one did.
 /// </summary>
 public static class WordLanguageSample
 {
     /// <summary>The languages, in class order: one data file each.</summary>
     public static readonly string[] Languages = ["english", "german", "french", "italian", "spanish"];
 
-    /// <summary>Runs the sample: <c>[--smoke] [--epochs N] [--data FOLDER] [--output FOLDER]</c>.</summary>
+    /// <summary>Runs the sample: <c>[--smoke] [--epochs N] [--data FOLDER] [--output FOLDER] [--save FILE]</c>.</summary>
     public static int Main(string[] args)
     {
         try
@@ -45,6 +47,7 @@ public static class WordLanguageSample
         int epochs = smoke ? 2 : 15;
         string data = Path.Combine(AppContext.BaseDirectory, "data");
         string outputFolder = "out";
+        string? save = null;
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -61,8 +64,11 @@ public static class WordLanguageSample
                 case "--output" when i + 1 < args.Length && !string.IsNullOrWhiteSpace(args[i + 1]):
                     outputFolder = args[++i];
                     break;
+                case "--save" when i + 1 < args.Length:
+                    save = args[++i];
+                    break;
                 default:
-                    throw new ArgumentException($"unknown or incomplete option '{args[i]}'; expected --smoke, --epochs N (N > 0), --data FOLDER or --output FOLDER.");
+                    throw new ArgumentException($"unknown or incomplete option '{args[i]}'; expected --smoke, --epochs N (N > 0), --data FOLDER, --output FOLDER or --save FILE.");
             }
         }
 
@@ -94,7 +100,10 @@ public static class WordLanguageSample
             VocabularySize = characters.Count,
             PaddingId = characters.PaddingId,
             Seed = 21,
-        });
+        })
+        {
+            Vocabulary = characters, // saved with the model: a loaded model encodes words as this one does
+        };
         var trainer = new Trainer<float>(model, new AdamOptimizer<float>(0.005), new TrainerOptions
         {
             Epochs = epochs,
@@ -133,6 +142,17 @@ public static class WordLanguageSample
             Languages,
             confusion);
         output.WriteLine($"wrote {picture}");
+
+        if (save is not null)
+        {
+            // The model file holds the network and its vocabulary; the loaded model encodes and classifies by itself.
+            ModelFile.Save(model, save);
+            RecurrentModel<float> loaded = ModelFile.Load<float>(save);
+            string word = heldOut[0].Word;
+            float[] scores = loaded.PredictLast([Sequence<float>.FromTokens(loaded.Vocabulary!.Encode(word), [0])])[0];
+            int again = Array.IndexOf(scores, scores.Max());
+            output.WriteLine($"saved {save} with its {loaded.Vocabulary.Count}-id vocabulary; reloaded, '{word}' is {Languages[again]} (before saving: {Languages[predicted[0]]})");
+        }
 
         return accuracy;
     }

@@ -24,6 +24,29 @@ public sealed class WordLanguageTests
     }
 
     [Fact]
+    public void Save_writes_the_model_with_its_vocabulary_and_the_loaded_model_classifies_alike()
+    {
+        string folder = Directory.CreateTempSubdirectory("wordlanguage-save-").FullName;
+        string path = Path.Combine(folder, "wordlanguage.rnncore");
+        try
+        {
+            var output = new StringWriter();
+            WordLanguageSample.Run(["--smoke", "--save", path, "--output", folder], output);
+            RnnCore.Models.RecurrentModel<float> loaded = RnnCore.Persistence.ModelFile.Load<float>(path);
+            loaded.Vocabulary.Should().NotBeNull();
+            loaded.Vocabulary!.Count.Should().Be(loaded.VocabularySize);
+            loaded.Vocabulary.ByCharacters.Should().BeTrue();
+            string line = output.ToString().Split('\n').Single(l => l.StartsWith("saved ", StringComparison.Ordinal));
+            string[] parts = line.Split(" is ")[1].Split(" (before saving: ");
+            parts[0].Should().Be(parts[1].TrimEnd().TrimEnd(')'), "the loaded model reads the word as the trained one did");
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
     public void A_bad_option_is_refused()
     {
         ((Action)(() => WordLanguageSample.Run(["--epochs", "0"], TextWriter.Null))).Should().Throw<ArgumentException>().WithMessage("*--epochs N*");

@@ -16,7 +16,7 @@ namespace RnnCore.Models;
 public partial class RecurrentModel<T>
 {
     /// <summary>The embedding table's parameter name, PyTorch's (<c>nn.Embedding</c> as a module named <c>embedding</c>).</summary>
-    internal const string EmbeddingName = "embedding.weight";
+    internal const string EmbeddingName = NetworkTensors.EmbeddingName;
 
     /// <summary>Runs an inference forward pass (no dropout) over token ids into a new cache. See the overload with a cache.</summary>
     /// <param name="ids">T arrays of B ids (ids[t][b]: sequence b's token at position t).</param>
@@ -112,6 +112,9 @@ public partial class RecurrentModel<T>
 
         ForwardCore(cache, dropout);
     }
+
+    /// <summary>The embedding table, V x E column-major (token v's vector at v, v + V, …); empty without an embedding.</summary>
+    internal T[] EmbeddingTable => _embedding;
 
     /// <summary>The number of distinct ids the network reads: V with an embedding, else I (one-hot width).</summary>
     internal int IdCount => HasEmbedding ? VocabularySize : InputSize;

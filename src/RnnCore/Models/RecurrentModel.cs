@@ -21,8 +21,8 @@ namespace RnnCore.Models;
 /// <para>
 /// Each layer-direction holds W_ih (G·H x n_in), W_hh (G·H x H), b_ih and b_hh (G·H), G = 1, 4, 3 for vanilla, LSTM, GRU,
 /// the G blocks in PyTorch's gate order; n_in is I for layer 0 and D·H above it. <see cref="Parameters"/> names them as
-/// PyTorch's <c>state_dict</c> does (<c>rnn.weight_ih_l0</c>, <c>rnn.weight_hh_l1_reverse</c>, …, <c>head.weight</c>,
-/// <c>head.bias</c>) in the same order; each tensor is stored column-major (element (i, j) of a rows x cols matrix at
+/// PyTorch's <c>state_dict</c> does (<c>embedding.weight</c> first when the network has an embedding, then
+/// <c>rnn.weight_ih_l0</c>, <c>rnn.weight_hh_l1_reverse</c>, …, <c>head.weight</c>, <c>head.bias</c>) in the same order; each tensor is stored column-major (element (i, j) of a rows x cols matrix at
 /// i + j·rows), and <see cref="Parameter"/> shows it as a live matrix.
 /// </para>
 /// <para>
@@ -136,7 +136,7 @@ public partial class RecurrentModel<T>
             _cellTensors[ld] = new T[description.Tensors.Count][];
         }
 
-        foreach (NetworkTensor tensor in pytorch.Where(t => !t.IsHead))
+        foreach (NetworkTensor tensor in pytorch.Where(t => t.IsCell))
         {
             _cellTensors[tensor.LayerDirection][tensor.Index] = new T[Guard.ElementCount<T>(tensor.Rows, tensor.Columns, tensor.Name)];
         }
@@ -147,14 +147,21 @@ public partial class RecurrentModel<T>
         _recurrentBiases = _cellTensors.Select(t => t[3]).ToArray();
         Head = new OutputHead<T>(Directions * StateSize, options.OutputSize, options.OutputActivation);
 
-        // The parameter table: PyTorch's state_dict, or the layer's W_x, W_h, W_y, b_h, b_y (b_hh stays a zero array).
+        // The parameter table: PyTorch's state_dict (embedding.weight first when V > 0), or the layer's W_x, W_h, W_y, b_h,
+        // b_y (b_hh stays a zero array).
         NetworkTensor[] table = NetworkTensors.Parameters(options, fusedBias);
         _tensorIndex = Enumerable.Range(0, count).Select(_ => Enumerable.Repeat(-1, description.Tensors.Count).ToArray()).ToArray();
         var tensors = new Memory<T>[table.Length];
         for (int i = 0; i < table.Length; i++)
         {
             NetworkTensor tensor = table[i];
-            if (tensor.IsHead)
+            if (tensor.IsEmbedding)
+            {
+                // V x E column-major: token v's vector at v, v + V, …
+                _embedding = new T[Guard.ElementCount<T>(tensor.Rows, tensor.Columns, tensor.Name)];
+                tensors[i] = _embedding;
+            }
+            else if (tensor.IsHead)
             {
                 tensors[i] = tensor.Index == 0 ? Head.Weight : Head.Bias;
                 if (tensor.Index == 0)
@@ -176,34 +183,16 @@ public partial class RecurrentModel<T>
         ParameterNames = table.Select(t => t.Name).ToArray();
         _shapes = table.Select(t => ((int)t.Rows, (int)t.Columns)).ToArray();
 
-        // The embedding table first, as PyTorch's state_dict lists a module's embedding before its RNN: V x E, drawn from
-        // N(0, 1) below, the padding row then set to zero.
-        if (options.VocabularySize > 0)
-        {
-            _embedding = new T[Guard.ElementCount<T>(options.VocabularySize, options.InputSize, EmbeddingName)];
-            ParameterNames = [EmbeddingName, .. ParameterNames];
-            _shapes = [(options.VocabularySize, options.InputSize), .. _shapes];
-            tensors = [_embedding, .. tensors];
-            HeadWeightIndex++;
-            HeadBiasIndex++;
-            foreach (int[] indices in _tensorIndex)
-            {
-                for (int t = 0; t < indices.Length; t++)
-                {
-                    indices[t] += indices[t] >= 0 ? 1 : 0;
-                }
-            }
-        }
-
         _index = ParameterNames.Select((name, i) => (name, i)).ToDictionary(p => p.name, p => p.i);
         Parameters = new TensorSet<T>(ParameterNames, tensors);
 
         _random = new SeededRandom(options.Seed);
         for (int i = 0; i < Parameters.Count; i++)
         {
+            // Every tensor in table order from one generator: the embedding from N(0, 1) (nn.Embedding's), the rest U(−b, b).
             Span<T> tensor = Parameters[i];
-            bool normal = HasEmbedding && i == 0;
-            double bound = normal ? 0 : table[i - (HasEmbedding ? 1 : 0)].Bound;
+            bool normal = table[i].IsEmbedding;
+            double bound = table[i].Bound;
             for (int e = 0; e < tensor.Length; e++)
             {
                 tensor[e] = T.CreateTruncating(normal ? _random.NextGaussian() : _random.NextUniform(-bound, bound));

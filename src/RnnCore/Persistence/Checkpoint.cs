@@ -20,7 +20,7 @@ public sealed class Checkpoint<T>
         Position = position;
     }
 
-    /// <summary>The network, with its options, parameters and dropout generator state as saved.</summary>
+    /// <summary>The network, with its options, parameters, dropout generator state and vocabulary (when the file holds one) as saved.</summary>
     public RecurrentModel<T> Model { get; }
 
     /// <summary>The optimizer's state as saved, or null when the file holds none.</summary>

@@ -10,15 +10,18 @@ namespace RnnCore.Persistence;
 /// <summary>
 /// RnnCore's own model and checkpoint file, for every network (a <see cref="RecurrentLayer{T}"/> or any
 /// <see cref="RecurrentModel{T}"/>): versioned, checksummed, saved atomically, and loaded only when every byte checks
-/// out. A model file holds the kind of network, its cell, sizes, layers, directions, dropout, activations, its dropout
-/// generator's state and a table of named tensors; a checkpoint adds the optimizer's state and the training position, so
+/// out. A model file holds the kind of network, its cell, sizes, layers, directions, dropout, activations, its embedding
+/// (V, padding id and <c>embedding.weight</c>) when it has one, its dropout generator's state, a table of named tensors
+/// and, when the network carries one, its <see cref="Vocabulary"/>; a checkpoint adds the optimizer's state and the training position, so
 /// that a run stopped after any batch and resumed from its checkpoint ends with parameters bit-identical to a run that
 /// never stopped.
 /// </summary>
 /// <remarks>
 /// <para>
-/// This release writes format version 2 (laid out in docs/saving-and-interop.md) and reads versions 1 (the first
-/// release's, which only held a <see cref="RecurrentLayer{T}"/>) and 2. A layer's file loads as a
+/// This release writes format version 2 (laid out in docs/saving-and-interop.md), or version 3 for a network with an
+/// embedding or a vocabulary (version 2 with the embedding's fields and the vocabulary section, which earlier releases
+/// refuse as a newer version), and reads versions 1 (the first release's, which only held a
+/// <see cref="RecurrentLayer{T}"/>), 2 and 3. A layer's file loads as a
 /// <see cref="RecurrentLayer{T}"/> (test it with <c>is RecurrentLayer&lt;T&gt; layer</c>), any other as a
 /// <see cref="RecurrentModel{T}"/>. Every number is little-endian; every file starts with the
 /// signature 89 52 4E 4E 0D 0A 1A 0A ("\x89RNN\r\n\x1A\n": a text-mode copy or a 7-bit channel breaks it), the format
@@ -34,8 +37,11 @@ namespace RnnCore.Persistence;
 /// </remarks>
 public static class ModelFile
 {
-    /// <summary>The format version this release writes (it reads versions 1 and 2).</summary>
-    public const int FormatVersion = 2;
+    /// <summary>
+    /// The newest format version this release writes (3, for a network with an embedding or a vocabulary; any other
+    /// network is written as version 2, which earlier releases read). It reads versions 1 to 3.
+    /// </summary>
+    public const int FormatVersion = 3;
 
     /// <summary>The file-name extension RnnCore uses for these files, by convention.</summary>
     public const string Extension = ".rnncore";
@@ -137,8 +143,8 @@ public static class ModelFile
     }
 
     /// <summary>
-    /// Loads a saved network's parameters (and a model's dropout generator state) into an existing network of the same
-    /// kind, cell, layers, directions, sizes, dropout and activations. The whole file is validated first: on any failure
+    /// Loads a saved network's parameters (and a model's dropout generator state, and the file's vocabulary when it holds
+    /// one) into an existing network of the same kind, cell, layers, directions, sizes, embedding, dropout and activations. The whole file is validated first: on any failure
     /// the network is unchanged.
     /// </summary>
     /// <param name="network">The network to overwrite.</param>
@@ -270,7 +276,7 @@ public static class ModelFile
 
         uint version = BinaryPrimitives.ReadUInt32LittleEndian(got.Slice(8));
         RequireVersion(version);
-        int minimum = (version == ModelFileV1.Version ? V1HeaderLength : ModelFileV2.HeaderLength) + ChecksumLength;
+        int minimum = (version == ModelFileV1.Version ? V1HeaderLength : ModelFileV2.HeaderLengthOf(version)) + ChecksumLength;
         ulong declared = BinaryPrimitives.ReadUInt64LittleEndian(got.Slice(LengthOffset));
         if (declared < (ulong)minimum || declared > (ulong)Array.MaxLength)
         {
@@ -288,11 +294,11 @@ public static class ModelFile
 
     private static void RequireVersion(uint version)
     {
-        if (version != ModelFileV1.Version && version != ModelFileV2.Version)
+        if (version != ModelFileV1.Version && version != ModelFileV2.Version && version != ModelFileV2.TokenVersion)
         {
             throw new ModelFormatException(
                 ModelFormatError.UnsupportedVersion,
-                $"the file has format version {version}, but this release of RnnCore reads versions 1 and 2 only"
+                $"the file has format version {version}, but this release of RnnCore reads versions 1 to 3 only"
                 + (version > FormatVersion ? "; it was written by a newer RnnCore." : "."));
         }
     }
@@ -302,7 +308,7 @@ public static class ModelFile
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         uint version = BinaryPrimitives.ReadUInt32LittleEndian(file.AsSpan(8));
-        return version == ModelFileV1.Version ? ModelFileV1.Parse<T>(file) : ModelFileV2.Parse<T>(file);
+        return version == ModelFileV1.Version ? ModelFileV1.Parse<T>(file) : ModelFileV2.Parse<T>(file, version);
     }
 
     /// <summary>Only now, with the whole file validated, builds the network: a layer for a layer's file, else a model.</summary>
@@ -333,6 +339,8 @@ public static class ModelFile
             network.RandomState = header.RandomState;
         }
 
+        // Parse checked the vocabulary against V (or I) and the padding id; the setter checks again.
+        network.Vocabulary = contents.Vocabulary;
         return new Checkpoint<T>(network, contents.OptimizerState, contents.Position);
     }
 
@@ -352,6 +360,8 @@ public static class ModelFile
             file.HiddenSize != target.HiddenSize ? $"hiddenSize H is {file.HiddenSize} in the file but {target.HiddenSize} in the {noun}" : null,
             file.ProjectionSize != target.ProjectionSize ? $"projectionSize P is {file.ProjectionSize?.ToString(CultureInfo.InvariantCulture) ?? "none"} in the file but {target.ProjectionSize?.ToString(CultureInfo.InvariantCulture) ?? "none"} in the {noun}" : null,
             file.OutputSize != target.OutputSize ? $"outputSize O is {file.OutputSize} in the file but {target.OutputSize} in the {noun}" : null,
+            file.VocabularySize != target.VocabularySize ? $"the embedding's VocabularySize V is {file.VocabularySize} in the file but {target.VocabularySize} in the {noun}" : null,
+            file.PaddingId != target.PaddingId ? $"the embedding's PaddingId is {file.PaddingId?.ToString(CultureInfo.InvariantCulture) ?? "none"} in the file but {target.PaddingId?.ToString(CultureInfo.InvariantCulture) ?? "none"} in the {noun}" : null,
             file.Dropout != target.Dropout ? $"dropout is {file.Dropout} in the file but {target.Dropout} in the {noun}" : null,
             file.HiddenActivation != target.HiddenActivation && source.Cell.Description.UsesHiddenActivation ? $"the hidden activation is {file.HiddenActivation} in the file but {target.HiddenActivation} in the {noun}" : null,
             file.OutputActivation != target.OutputActivation ? $"the output activation is {file.OutputActivation} in the file but {target.OutputActivation} in the {noun}" : null,
@@ -373,6 +383,12 @@ public static class ModelFile
         if (!network.FusedBias)
         {
             network.RandomState = source.RandomState;
+        }
+
+        // A file with a vocabulary gives the network that vocabulary; a file without one leaves the network's as it was.
+        if (source.Vocabulary is not null)
+        {
+            network.Vocabulary = source.Vocabulary;
         }
 
         return loaded;

@@ -17,6 +17,9 @@ internal static class ModelFileFields
     /// <summary>Bit 1 of the sections byte: the training position follows.</summary>
     public const byte PositionSection = 2;
 
+    /// <summary>Bit 2 of the sections byte (version 3 on): the network's vocabulary follows.</summary>
+    public const byte VocabularySection = 4;
+
     /// <summary>The hidden activation's code: 1 = tanh, 2 = ReLU.</summary>
     public static byte HiddenCode(HiddenActivation hidden) => hidden == HiddenActivation.Tanh ? (byte)1 : (byte)2;
 
@@ -29,9 +32,9 @@ internal static class ModelFileFields
     };
 
     /// <summary>The sections byte for the optional sections written.</summary>
-    public static byte SectionsCode<T>(OptimizerState<T>? optimizer, TrainingPosition? position)
+    public static byte SectionsCode<T>(OptimizerState<T>? optimizer, TrainingPosition? position, Vocabulary? vocabulary = null)
         where T : unmanaged, IFloatingPointIeee754<T>
-        => (byte)((optimizer is null ? 0 : OptimizerSection) | (position is null ? 0 : PositionSection));
+        => (byte)((optimizer is null ? 0 : OptimizerSection) | (position is null ? 0 : PositionSection) | (vocabulary is null ? 0 : VocabularySection));
 
     public static HiddenActivation ReadHidden(ref SpanReader reader) => reader.Byte("hidden activation") switch
     {
@@ -48,12 +51,16 @@ internal static class ModelFileFields
         var code => throw ModelFile.Invalid($"the output activation code is {code}; expected 1 (identity), 2 (sigmoid) or 3 (softmax)."),
     };
 
-    public static int ReadSections(ref SpanReader reader)
+    /// <summary>Reads the sections byte; bit 2 (the vocabulary) only where <paramref name="vocabulary"/> says the version defines it.</summary>
+    public static int ReadSections(ref SpanReader reader, bool vocabulary = false)
     {
         int sections = reader.Byte("sections");
-        if ((sections & ~(OptimizerSection | PositionSection)) != 0)
+        int defined = OptimizerSection | PositionSection | (vocabulary ? VocabularySection : 0);
+        if ((sections & ~defined) != 0)
         {
-            throw ModelFile.Invalid($"the sections byte is 0x{sections:X2}; only bits 0 (optimizer) and 1 (position) are defined.");
+            throw ModelFile.Invalid(vocabulary
+                ? $"the sections byte is 0x{sections:X2}; only bits 0 (optimizer), 1 (position) and 2 (vocabulary) are defined."
+                : $"the sections byte is 0x{sections:X2}; only bits 0 (optimizer) and 1 (position) are defined.");
         }
 
         return sections;
@@ -63,7 +70,7 @@ internal static class ModelFileFields
     /// The whole file's length for a header (and table) of <paramref name="headerLength"/> bytes, the parameters and the
     /// optional sections; refuses a file no .NET array can hold.
     /// </summary>
-    public static long FileLength<T>(long headerLength, TensorSet<T> parameters, OptimizerState<T>? optimizer, TrainingPosition? position)
+    public static long FileLength<T>(long headerLength, TensorSet<T> parameters, OptimizerState<T>? optimizer, TrainingPosition? position, Vocabulary? vocabulary = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         long length = headerLength + (parameters.TotalLength * LittleEndianTensors.SizeOf<T>()) + ModelFile.ChecksumLength;
@@ -77,6 +84,11 @@ internal static class ModelFileFields
             length += ModelFileSections.PositionLength(position);
         }
 
+        if (vocabulary is not null)
+        {
+            length += ModelFileSections.VocabularyLength(vocabulary);
+        }
+
         if (length > Array.MaxLength)
         {
             throw new NotSupportedException(
@@ -88,7 +100,7 @@ internal static class ModelFileFields
 
     /// <summary>Writes the parameters and the optional sections, then the checksum of every byte before it at the file's end.</summary>
     public static void WriteParametersAndSections<T>(
-        ref SpanWriter writer, byte[] file, TensorSet<T> parameters, OptimizerState<T>? optimizer, TrainingPosition? position)
+        ref SpanWriter writer, byte[] file, TensorSet<T> parameters, OptimizerState<T>? optimizer, TrainingPosition? position, Vocabulary? vocabulary = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         for (int i = 0; i < parameters.Count; i++)
@@ -104,6 +116,11 @@ internal static class ModelFileFields
         if (position is not null)
         {
             ModelFileSections.WritePosition(ref writer, position);
+        }
+
+        if (vocabulary is not null)
+        {
+            ModelFileSections.WriteVocabulary(ref writer, vocabulary);
         }
 
         BinaryPrimitives.WriteUInt32LittleEndian(file.AsSpan(file.Length - ModelFile.ChecksumLength), Crc32C.Compute(file.AsSpan(0, file.Length - ModelFile.ChecksumLength)));
@@ -138,17 +155,18 @@ internal static class ModelFileFields
     }
 
     /// <summary>Reads the optional sections the sections byte announces and requires that nothing follows them.</summary>
-    public static (OptimizerState<T>? Optimizer, TrainingPosition? Position) ReadSections<T>(
+    public static (OptimizerState<T>? Optimizer, TrainingPosition? Position, Vocabulary? Vocabulary) ReadSections<T>(
         ref SpanReader reader, int sections, long[] lengths, IReadOnlyList<string> names)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         OptimizerState<T>? optimizerState = (sections & OptimizerSection) != 0 ? ModelFileSections.ReadOptimizer<T>(ref reader, lengths, names) : null;
         TrainingPosition? position = (sections & PositionSection) != 0 ? ModelFileSections.ReadPosition(ref reader) : null;
+        Vocabulary? vocabulary = (sections & VocabularySection) != 0 ? ModelFileSections.ReadVocabulary(ref reader) : null;
         if (reader.Remaining != 0)
         {
             throw ModelFile.Invalid($"{reader.Remaining} bytes remain after the last section; the sections byte or a count is wrong.");
         }
 
-        return (optimizerState, position);
+        return (optimizerState, position, vocabulary);
     }
 }

@@ -5,8 +5,9 @@ using RnnCore.Optimizers;
 namespace RnnCore.Persistence;
 
 /// <summary>
-/// The optional sections of a model file, the same in every version: the optimizer's state and the training position.
-/// Written after the parameters, read back bounded by the bytes that remain.
+/// The optional sections of a model file: the optimizer's state and the training position (every version), and the
+/// network's vocabulary (version 3 on). Written after the parameters in that order, read back bounded by the bytes that
+/// remain.
 /// </summary>
 /// <remarks>
 /// <code>
@@ -15,10 +16,20 @@ namespace RnnCore.Persistence;
 ///            else the number of parameters), each tensor's length (uint32, equal to the parameter's), the buffers
 ///            tensor-major
 /// position:  epoch (int64), batch (int64), random-state word count (uint32, ≤ 16), the words (uint64 each)
+/// vocabulary: mode (byte: 1 = characters, 2 = words), lower-casing (byte: 0 or 1), padding id (uint32, = 0), unknown
+///            id (uint32, = 1), token count n (uint32, ≥ 2), then n tokens in id order, each as its length in UTF-16
+///            code units (uint32, ≥ 1) and the code units (uint16 each; .NET's strings, so a character vocabulary's lone
+///            surrogates survive)
 /// </code>
 /// </remarks>
 internal static class ModelFileSections
 {
+    /// <summary>The vocabulary section's mode code of a character vocabulary.</summary>
+    private const byte CharacterVocabulary = 1;
+
+    /// <summary>The vocabulary section's mode code of a word vocabulary.</summary>
+    private const byte WordVocabulary = 2;
+
     /// <summary>The bytes the optimizer section takes.</summary>
     public static long OptimizerLength<T>(OptimizerState<T> optimizer)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -27,6 +38,83 @@ internal static class ModelFileSections
 
     /// <summary>The bytes the position section takes.</summary>
     public static long PositionLength(TrainingPosition position) => 8 + 8 + 4 + (8L * position.RandomState.Count);
+
+    /// <summary>The bytes the vocabulary section takes.</summary>
+    public static long VocabularyLength(Vocabulary vocabulary)
+        => 1 + 1 + 4 + 4 + 4 + vocabulary.Tokens.Sum(t => 4L + (2L * t.Length));
+
+    public static void WriteVocabulary(ref SpanWriter writer, Vocabulary vocabulary)
+    {
+        writer.Byte(vocabulary.ByCharacters ? CharacterVocabulary : WordVocabulary);
+        writer.Byte(vocabulary.LowerCase ? (byte)1 : (byte)0);
+        writer.UInt32((uint)vocabulary.PaddingId);
+        writer.UInt32((uint)vocabulary.UnknownId);
+        writer.UInt32((uint)vocabulary.Count);
+        foreach (string token in vocabulary.Tokens)
+        {
+            writer.UInt32((uint)token.Length);
+            foreach (char c in token)
+            {
+                writer.UInt16(c);
+            }
+        }
+    }
+
+    /// <summary>Reads a vocabulary section, every count bounded by the bytes that remain; a damaged one is refused.</summary>
+    public static Vocabulary ReadVocabulary(ref SpanReader reader)
+    {
+        byte mode = reader.Byte("vocabulary mode");
+        if (mode is not (CharacterVocabulary or WordVocabulary))
+        {
+            throw ModelFile.Invalid($"the vocabulary's mode is {mode}; expected {CharacterVocabulary} (characters) or {WordVocabulary} (words).");
+        }
+
+        byte lowerCase = reader.Byte("vocabulary lower-casing");
+        if (lowerCase > 1)
+        {
+            throw ModelFile.Invalid($"the vocabulary's lower-casing flag is {lowerCase}; expected 0 or 1.");
+        }
+
+        uint padding = reader.UInt32("vocabulary padding id");
+        uint unknown = reader.UInt32("vocabulary unknown id");
+        if (padding != 0 || unknown != 1)
+        {
+            throw ModelFile.Invalid($"the vocabulary's padding and unknown ids are {padding} and {unknown}; a vocabulary of this release has 0 and 1.");
+        }
+
+        uint count = reader.UInt32("vocabulary token count");
+        if (count < 2 || count * 6L > reader.Remaining)
+        {
+            throw ModelFile.Invalid($"the vocabulary holds {count} tokens; expected at least 2 (padding, unknown), each taking at least 6 bytes of the {reader.Remaining:N0} that remain.");
+        }
+
+        string[] tokens = new string[count];
+        for (int id = 0; id < tokens.Length; id++)
+        {
+            uint length = reader.UInt32("vocabulary token length");
+            if (length == 0 || length * 2L > reader.Remaining)
+            {
+                throw ModelFile.Invalid($"the vocabulary's token {id} is {length} characters long; expected 1 to what the {reader.Remaining:N0} remaining bytes hold.");
+            }
+
+            char[] chars = new char[length];
+            for (int i = 0; i < chars.Length; i++)
+            {
+                chars[i] = (char)reader.UInt16("vocabulary token");
+            }
+
+            tokens[id] = new string(chars);
+        }
+
+        try
+        {
+            return Vocabulary.FromTokens(tokens, mode == CharacterVocabulary, lowerCase == 1);
+        }
+        catch (ArgumentException e)
+        {
+            throw new ModelFormatException(ModelFormatError.Invalid, $"the file is not a valid RnnCore model: its vocabulary is damaged: {e.Message}", e);
+        }
+    }
 
     public static void WriteOptimizer<T>(ref SpanWriter writer, OptimizerState<T> optimizer)
         where T : unmanaged, IFloatingPointIeee754<T>

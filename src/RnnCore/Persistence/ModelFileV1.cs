@@ -6,7 +6,7 @@ namespace RnnCore.Persistence;
 
 /// <summary>
 /// Format version 1, the first release's: one vanilla <see cref="RecurrentLayer{T}"/> and its five parameters at fixed
-/// places. Every release reads it; this one writes version 2, and keeps this writer only so that tests can build
+/// places. Every release reads it; this one writes versions 2 and 3, and keeps this writer only so that tests can build
 /// version 1 files (and damaged ones) for the reader.
 /// </summary>
 /// <remarks>
@@ -97,10 +97,10 @@ internal static class ModelFileV1
         }
 
         T[][] values = ModelFileFields.ReadParameters<T>(ref reader, lengths, NetworkTensors.LayerNames, inputSize, hiddenSize, outputSize);
-        (OptimizerState<T>? optimizerState, TrainingPosition? position) = ModelFileFields.ReadSections<T>(ref reader, sections, lengths, NetworkTensors.LayerNames);
+        (OptimizerState<T>? optimizerState, TrainingPosition? position, _) = ModelFileFields.ReadSections<T>(ref reader, sections, lengths, NetworkTensors.LayerNames);
 
         var header = new ModelFileV2.Header(
-            ModelFileV2.LayerKind, RecurrentLayer<T>.CellKind, hidden, output, inputSize, hiddenSize, outputSize, Layers: 1, Directions: 1, Dropout: 0, Seed: 0, RandomState: new ulong[4]);
+            Version, ModelFileV2.LayerKind, RecurrentLayer<T>.CellKind, hidden, output, inputSize, hiddenSize, outputSize, Layers: 1, Directions: 1, Dropout: 0, Seed: 0, RandomState: new ulong[4]);
         return new ModelFileV2.Contents<T>(header, values, optimizerState, position);
     }
 }

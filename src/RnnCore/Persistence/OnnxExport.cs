@@ -10,7 +10,8 @@ namespace RnnCore.Persistence;
 /// Writes a trained network (a <see cref="RecurrentLayer{T}"/> or any <see cref="RecurrentModel{T}"/>) as an ONNX
 /// model, so that ONNX Runtime (or any ONNX backend) can serve it: one standard ONNX recurrent operator per layer (the
 /// one the cell's description names: <c>RNN</c>, <c>LSTM</c> or <c>GRU</c>; both directions in one node), chained,
-/// then the head <c>z = W_head o + b_head</c> and its activation. See
+/// then the head <c>z = W_head o + b_head</c> and its activation; a network with an embedding reads int64 token ids
+/// through a <c>Gather</c> of <c>embedding.weight</c> in front. See
 /// <see cref="Serialize{T}(RecurrentModel{T}, OnnxExportOptions)"/> for the graph. A cell ONNX has no operator for is
 /// refused. The layer's one hidden bias goes into Wb, its Rb is zero.
 /// </summary>
@@ -31,7 +32,7 @@ public static class OnnxExport
     /// <summary>The ONNX IR version of the file.</summary>
     public const int IrVersion = 8;
 
-    /// <summary>The name of the graph's input, [sequence, batch, inputSize].</summary>
+    /// <summary>The name of the graph's input: float32 [sequence, batch, inputSize], or int64 token ids [sequence, batch] for a network with an embedding.</summary>
     public const string InputName = "input";
 
     /// <summary>The name of the output y_t, [sequence, batch, outputSize].</summary>
@@ -126,6 +127,7 @@ public static class OnnxExport
     /// The serialized ONNX ModelProto of a network (opset 14, IR 8, float32), S and batch symbolic:
     /// <code>
     /// inputs   input [S, batch, I] ([batch, S, I] with BatchFirst, transposed first);
+    ///          with an embedding: input int64 ids [S, batch] ([batch, S]), Gather(embedding.weight [V, E], input) → [S, batch, E];
     ///          with SequenceLengths: sequence_lens int32 [batch]; with InitialStates: initial_h [L·D, batch, H], initial_c (LSTM)
     /// layer k  RNN | LSTM | GRU (direction forward | bidirectional, hidden_size H; GRU linear_before_reset = 1)
     ///          X = layer k−1's output, min(sequence_lens, S), initial_h[k·D .. k·D+D−1] → Y [S, D, batch, H], Y_h [D, batch, H]
@@ -136,6 +138,12 @@ public static class OnnxExport
     /// </code>
     /// An input the options leave out is left out of the recurrent operators too (ONNX's empty optional input): full
     /// lengths, zero initial states. Every graph input must be fed; no initializer is a graph input.
+    /// <para>
+    /// With an embedding every id is looked up, padded positions too (<c>Gather</c> refuses an id outside [0, V), so fill
+    /// padding with a valid id, such as the padding id; the recurrent operators do not read those positions). A network
+    /// fed ids without an embedding is exported with its dense input: feed it the one-hot vectors (W_ih e_id is what the
+    /// ids stand for).
+    /// </para>
     /// </summary>
     /// <param name="network">The network (a <see cref="RecurrentLayer{T}"/> or any <see cref="RecurrentModel{T}"/>); every parameter must be finite.</param>
     /// <param name="options">The graph's inputs and layout.</param>
@@ -148,7 +156,6 @@ public static class OnnxExport
     {
         ArgumentNullException.ThrowIfNull(network);
         ArgumentNullException.ThrowIfNull(options);
-        network.RequireWritable(nameof(network));
         CellDescription description = network.Cell.Description;
         OnnxCellMapping onnx = description.Onnx
             ?? throw new NotSupportedException(description.HasProjection
@@ -176,6 +183,7 @@ public static class OnnxExport
         int gates = description.Gates;
         string op = onnx.Operator;
         bool withCell = description.HasCellState;
+        int vocabulary = o.VocabularySize; // V, or 0: no embedding
 
         // ONNX's gate blocks in the cell's (PyTorch's) numbering: ONNX block j takes the cell's block order[j].
         int[] order = onnx.GateOrder;
@@ -184,16 +192,24 @@ public static class OnnxExport
             .Int(1, IrVersion)
             .String(2, "RnnCore")
             .String(3, typeof(OnnxExport).Assembly.GetName().Version?.ToString() ?? "0")
-            .String(6, $"{op} {network.Noun} from RnnCore: I={i}, H={h}, O={outputs}, {layers} layer(s), {(d == 2 ? "bidirectional" : "unidirectional")}, {o.OutputActivation} output.")
+            .String(6, $"{op} {network.Noun} from RnnCore: I={i}, H={h}, O={outputs}, {layers} layer(s), {(d == 2 ? "bidirectional" : "unidirectional")}{(vocabulary > 0 ? $", embedding V={vocabulary}" : string.Empty)}, {o.OutputActivation} output.")
             .Message(7, graph =>
             {
                 bool lengths = options.SequenceLengths, states = options.InitialStates, batchFirst = options.BatchFirst;
 
-                // Batch-first: x = transpose(input, (1, 0, 2)), [batch, S, I] → [S, batch, I], the operators' layout.
+                // An embedding: x = Gather(embedding.weight, ids) (axis 0), row id of the [V, E] table for every id.
                 string x = InputName;
+                if (vocabulary > 0)
+                {
+                    graph.Message(1, n => Node(n, "embedding", "Gather", ["embedding_weight", InputName], ["input_embedded"], null));
+                    x = "input_embedded";
+                }
+
+                // Batch-first: x = transpose(x, (1, 0, 2)), [batch, S, I] → [S, batch, I], the operators' layout.
                 if (batchFirst)
                 {
-                    graph.Message(1, n => Node(n, "input_sequence_first", "Transpose", [InputName], ["input_sequence_first"], a => Permutation(a, [1, 0, 2])));
+                    string batchMajor = x;
+                    graph.Message(1, n => Node(n, "input_sequence_first", "Transpose", [batchMajor], ["input_sequence_first"], a => Permutation(a, [1, 0, 2])));
                     x = "input_sequence_first";
                 }
 
@@ -308,6 +324,12 @@ public static class OnnxExport
                 graph.String(2, "rnncore_recurrent_model");
 
                 // Initializers: the weights and the constants the nodes above read, each used (ONNX Runtime warns of an unused one).
+                if (vocabulary > 0)
+                {
+                    // embedding.weight row-major [V, E]: element (v, e) at v·E + e, from the column-major v + e·V.
+                    graph.Message(5, t => FloatTensor(t, "embedding_weight", [vocabulary, i], RowMajor(network.EmbeddingTable, vocabulary, i)));
+                }
+
                 for (int k = 0; k < layers; k++)
                 {
                     int inputRows = k == 0 ? i : d * h;
@@ -333,7 +355,7 @@ public static class OnnxExport
                 graph.Message(5, t => Int64Tensor(t, "merge_directions", [3], [0, 0, -1]));
 
                 object[] sequenceAndBatch = batchFirst ? ["batch", "sequence"] : ["sequence", "batch"];
-                graph.Message(11, v => TypedValueInfo(v, InputName, 1, [.. sequenceAndBatch, i]));
+                graph.Message(11, v => TypedValueInfo(v, InputName, vocabulary > 0 ? Int64 : Float32, vocabulary > 0 ? sequenceAndBatch : [.. sequenceAndBatch, i]));
                 if (lengths)
                 {
                     graph.Message(11, v => TypedValueInfo(v, SequenceLengthsName, Int32Type, ["batch"]));
@@ -496,6 +518,22 @@ public static class OnnxExport
         byte[] raw = new byte[values.Length * sizeof(float)];
         LittleEndianTensors.Write<float>(values, raw);
         tensor.Int(2, Float32).String(8, name).Bytes(9, raw);
+    }
+
+    /// <summary>A column-major rows x columns matrix as float32, row-major.</summary>
+    private static float[] RowMajor<T>(ReadOnlySpan<T> values, int rows, int columns)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        float[] result = new float[rows * columns];
+        for (int r = 0; r < rows; r++)
+        {
+            for (int c = 0; c < columns; c++)
+            {
+                result[(r * columns) + c] = float.CreateTruncating(values[r + (c * rows)]);
+            }
+        }
+
+        return result;
     }
 
     private static float[] ToFloat<T>(ReadOnlySpan<T> values)

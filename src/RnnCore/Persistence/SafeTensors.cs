@@ -11,7 +11,8 @@ namespace RnnCore.Persistence;
 /// <summary>
 /// PyTorch interop through safetensors, for every network: PyTorch's <c>state_dict</c> names of a recurrent module
 /// (<c>nn.RNN</c>, <c>nn.LSTM</c> or <c>nn.GRU</c>, any number of layers, one or two directions) followed by an
-/// <c>nn.Linear</c> head. RnnCore writes the recurrent module as <c>rnn</c> and the head as <c>head</c>
+/// <c>nn.Linear</c> head, with an optional <c>nn.Embedding</c> in front. RnnCore writes the embedding as <c>embedding</c>
+/// (<c>embedding.weight</c>, [V, E], first), the recurrent module as <c>rnn</c> and the head as <c>head</c>
 /// (<c>rnn.weight_ih_l0</c>, …, <c>rnn.bias_hh_l1_reverse</c>, <c>head.weight</c>, <c>head.bias</c>); a
 /// <see cref="RecurrentLayer{T}"/> as <c>rnn = nn.RNN(I, H)</c> and <c>fc = nn.Linear(H, O)</c>, with its one hidden
 /// bias b_h in <c>rnn.bias_ih_l0</c> and zeros in <c>rnn.bias_hh_l0</c>. A PyTorch module with those members loads the
@@ -25,7 +26,10 @@ namespace RnnCore.Persistence;
 /// hold (the cell's name, layers, directions, the activations, dropout) RnnCore records in the header's
 /// <c>__metadata__</c>; a file saved by PyTorch has none, so pass what the Python code uses
 /// (<c>nn.RNN(..., nonlinearity='relu')</c> is <see cref="HiddenActivation.Relu"/>; the output activation is whatever
-/// it applies to the head's result).
+/// it applies to the head's result). The embedding's padding id (<c>padding_idx</c>) is not in a state dict either: export
+/// records it as <c>__metadata__</c> <c>padding_idx</c>, and import takes it from there or from its <c>paddingId</c>
+/// argument (a file saved by PyTorch: pass the <c>padding_idx</c> the Python code gives <c>nn.Embedding</c>). The
+/// vocabulary a network carries is not written: use the model file for it.
 /// </para>
 /// <para>
 /// Import infers the cell from the tensor names and W_hh's G·H x H shape, the layers and directions from the names; a
@@ -54,6 +58,7 @@ public static class SafeTensors
     private const string HiddenKey = "hidden_activation";
     private const string OutputKey = "output_activation";
     private const string DropoutKey = "dropout";
+    private const string PaddingKey = "padding_idx";
 
     /// <summary>
     /// A recurrent tensor's last name part, as the known cells name them with PyTorch's layer suffix: weight_ih_l0,
@@ -112,18 +117,23 @@ public static class SafeTensors
     /// g, or null: the file's <c>output_activation</c>, else softmax (for a file saved by PyTorch, pass what the Python
     /// code applies to the head's result). A value that contradicts the file's is refused.
     /// </param>
+    /// <param name="paddingId">
+    /// The embedding's padding id (<c>nn.Embedding</c>'s <c>padding_idx</c>), or null: the file's <c>padding_idx</c>
+    /// metadata, else none. Only for a file with an embedding (a module's <c>weight</c> [V, E] without a bias, before the
+    /// recurrent module), in [0, V); a value that contradicts the file's is refused.
+    /// </param>
     /// <typeparam name="T">The element type the file must hold (F32 for float, F64 for double).</typeparam>
     /// <returns>The new network (dropout as recorded, else 0; seed 0).</returns>
     /// <exception cref="ModelFormatException">The file is truncated, not safetensors, of another dtype, names a cell this build does not know, or is not a recurrent module plus a head with consistent names, shapes, metadata, offsets and finite values; the message says which. Nothing is returned.</exception>
     /// <exception cref="ArgumentException">An argument contradicts the file (the message names the argument, what it asked and what the file holds).</exception>
-    /// <exception cref="ArgumentOutOfRangeException">An enum argument is not a defined value, or <paramref name="layers"/> is below 1.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">An enum argument is not a defined value, <paramref name="layers"/> is below 1, or <paramref name="paddingId"/> is negative.</exception>
     public static RecurrentModel<T> Import<T>(
         string path, RecurrentCellKind? cell = null, int? layers = null, bool? bidirectional = null,
-        HiddenActivation? hiddenActivation = null, OutputActivation? outputActivation = null)
+        HiddenActivation? hiddenActivation = null, OutputActivation? outputActivation = null, int? paddingId = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        var expected = new Expectation(cell, layers, bidirectional, hiddenActivation, outputActivation);
+        var expected = new Expectation(cell, layers, bidirectional, hiddenActivation, outputActivation, paddingId);
         expected.Validate();
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
         RecurrentModel<T> network = Read<T>(stream, expected, out long consumed);
@@ -135,25 +145,26 @@ public static class SafeTensors
         return network;
     }
 
-    /// <summary>Reads a safetensors network from a stream (exactly the bytes its header declares); see <see cref="Import{T}(string, RecurrentCellKind?, int?, bool?, HiddenActivation?, OutputActivation?)"/>.</summary>
+    /// <summary>Reads a safetensors network from a stream (exactly the bytes its header declares); see <see cref="Import{T}(string, RecurrentCellKind?, int?, bool?, HiddenActivation?, OutputActivation?, int?)"/>.</summary>
     /// <param name="stream">A readable stream; it is not closed.</param>
     /// <param name="cell">The cell you expect, or null.</param>
     /// <param name="layers">The number of layers you expect, or null.</param>
     /// <param name="bidirectional">Whether you expect a bidirectional network, or null.</param>
     /// <param name="hiddenActivation">f of a vanilla cell, or null for the file's (else tanh).</param>
     /// <param name="outputActivation">g, or null for the file's (else softmax).</param>
+    /// <param name="paddingId">The embedding's padding id, or null for the file's (else none).</param>
     /// <typeparam name="T">The element type the data must hold.</typeparam>
     /// <returns>The new network.</returns>
     /// <exception cref="ModelFormatException">The data is truncated, not safetensors, of another dtype, names an unknown cell, or is not a consistent recurrent network.</exception>
     /// <exception cref="ArgumentException">An argument contradicts the data.</exception>
-    /// <exception cref="ArgumentOutOfRangeException">An enum argument is not a defined value, or <paramref name="layers"/> is below 1.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">An enum argument is not a defined value, <paramref name="layers"/> is below 1, or <paramref name="paddingId"/> is negative.</exception>
     public static RecurrentModel<T> Import<T>(
         Stream stream, RecurrentCellKind? cell = null, int? layers = null, bool? bidirectional = null,
-        HiddenActivation? hiddenActivation = null, OutputActivation? outputActivation = null)
+        HiddenActivation? hiddenActivation = null, OutputActivation? outputActivation = null, int? paddingId = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(stream);
-        var expected = new Expectation(cell, layers, bidirectional, hiddenActivation, outputActivation);
+        var expected = new Expectation(cell, layers, bidirectional, hiddenActivation, outputActivation, paddingId);
         expected.Validate();
         return Read<T>(stream, expected, out _);
     }
@@ -163,7 +174,6 @@ public static class SafeTensors
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(network);
-        network.RequireWritable(nameof(network));
         RecurrentModelOptions o = network.Options;
         CellDescription cell = network.Cell.Description;
         NetworkTensor[] tensors = NetworkTensors.PyTorch(o, RecurrentModule, network.FusedBias ? LayerHeadModule : HeadModule);
@@ -202,6 +212,10 @@ public static class SafeTensors
 
         metadata.Add((OutputKey, OutputName(o.OutputActivation)));
         metadata.Add((DropoutKey, o.Dropout.ToString("R", CultureInfo.InvariantCulture)));
+        if (o.PaddingId is int padding)
+        {
+            metadata.Add((PaddingKey, padding.ToString(CultureInfo.InvariantCulture)));
+        }
 
         byte[] file = WriteHeader(
             metadata, tensors.Select(t => (t.Name, t.IsVector ? new[] { t.Rows } : new[] { t.Rows, t.Columns })).ToArray(), begins, size, out int dataStart);
@@ -211,9 +225,7 @@ public static class SafeTensors
         {
             // PyTorch's view of the network: the fused layer's b_hh is its zero array, b_ih its b_h.
             NetworkTensor tensor = tensors[k];
-            ReadOnlySpan<T> values = tensor.IsHead
-                ? network.Parameters[tensor.Index == 0 ? network.HeadWeightIndex : network.HeadBiasIndex]
-                : network.CellTensor(tensor.LayerDirection, tensor.Index);
+            ReadOnlySpan<T> values = Storage(network, tensor);
             Span<byte> destination = data.Slice((int)begins[k]);
             if (tensor.IsVector)
             {
@@ -293,10 +305,8 @@ public static class SafeTensors
         for (int k = 0; k < layout.Tensors.Length; k++)
         {
             NetworkTensor tensor = layout.Tensors[k];
-            Span<T> destination = tensor.IsHead
-                ? network.Parameters[tensor.Index == 0 ? network.HeadWeightIndex : network.HeadBiasIndex]
-                : network.CellTensor(tensor.LayerDirection, tensor.Index);
-            if (network.FusedBias && tensor.Index == 3 && !tensor.IsHead)
+            Span<T> destination = Storage(network, tensor);
+            if (network.FusedBias && tensor.Index == 3 && tensor.IsCell)
             {
                 // b_h = bias_ih + bias_hh: bias_ih is already in b_h (it comes first in state_dict order).
                 Span<T> bh = network.CellTensor(tensor.LayerDirection, 2);
@@ -317,6 +327,13 @@ public static class SafeTensors
 
         return network;
     }
+
+    /// <summary>Where a tensor of the PyTorch table lives in the network: the embedding, the head's weight or bias, or a cell tensor.</summary>
+    private static T[] Storage<T>(RecurrentModel<T> network, NetworkTensor tensor)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        => tensor.IsEmbedding ? network.EmbeddingTable
+            : tensor.IsHead ? network.ParameterArray(tensor.Index == 0 ? network.HeadWeightIndex : network.HeadBiasIndex)
+            : network.CellTensor(tensor.LayerDirection, tensor.Index);
 
     /// <summary>
     /// Finds the recurrent module and the head from the names, then the cell from the tensor names and W_hh's G·H x H
@@ -368,6 +385,15 @@ public static class SafeTensors
                 : $"the file holds recurrent tensors of {recurrentModules.Count} modules ({string.Join(", ", recurrentModules)}); RnnCore reads one recurrent module.");
         }
 
+        // An embedding is a module with a weight and no bias (nn.Embedding); the head (nn.Linear) has both.
+        string[] embeddings = headModules.Where(m => !entries.ContainsKey($"{m}.bias")).ToArray();
+        if (embeddings.Length > 1)
+        {
+            throw Invalid($"the file holds {embeddings.Length} modules with a weight and no bias ({string.Join(", ", embeddings)}); RnnCore reads at most one nn.Embedding.");
+        }
+
+        string? embeddingModule = embeddings.Length == 1 ? embeddings[0] : null;
+        headModules.ExceptWith(embeddings);
         if (headModules.Count != 1)
         {
             throw Invalid(headModules.Count == 0
@@ -445,17 +471,31 @@ public static class SafeTensors
                 $"({size} = {s}, {(d == 2 ? "bidirectional" : "unidirectional")}{(weight.Shape.Length == 2 && weight.Shape[0] == d * s ? "; is it transposed?" : string.Empty)}).");
         }
 
+        // An embedding [V, E] feeds layer 0, so E is W_ih's I; V is its number of rows.
+        int vocabularySize = 0;
+        if (embeddingModule is not null)
+        {
+            Entry table = entries[$"{embeddingModule}.weight"];
+            if (table.Shape.Length != 2 || table.Shape[0] == 0 || table.Shape[0] > int.MaxValue || table.Shape[1] != ih.Shape[1])
+            {
+                throw Invalid(
+                    $"{embeddingModule}.weight has shape [{string.Join(", ", table.Shape)}]; expected [V, E] with V positive and E = {ih.Shape[1]}, the input size of {prefix}.weight_ih_l0 (nn.Embedding(V, E) in front of the recurrent module).");
+            }
+
+            vocabularySize = (int)table.Shape[0];
+        }
+
         var options = new RecurrentModelOptions((int)ih.Shape[1], h, (int)weight.Shape[0])
         {
-            Cell = cell.Kind, ProjectionSize = projection, Layers = layers, Bidirectional = reverse,
+            Cell = cell.Kind, ProjectionSize = projection, Layers = layers, Bidirectional = reverse, VocabularySize = vocabularySize,
         };
-        NetworkTensor[] tensors = NetworkTensors.PyTorch(options, prefix, head);
+        NetworkTensor[] tensors = NetworkTensors.PyTorch(options, prefix, head, embeddingModule ?? NetworkTensors.EmbeddingModule);
         string[] missing = tensors.Where(t => !entries.ContainsKey(t.Name)).Select(t => t.Name).ToArray();
         if (missing.Length != 0)
         {
             throw Invalid(
                 $"the file lacks {string.Join(", ", missing)}; a {layers}-layer{(reverse ? " bidirectional" : string.Empty)} {cell.PyTorchModule} with biases " +
-                $"(as its other tensors say) and an nn.Linear head has {tensors.Length} tensors.");
+                $"(as its other tensors say){(vocabularySize > 0 ? " behind an nn.Embedding" : string.Empty)} and an nn.Linear head has {tensors.Length} tensors.");
         }
 
         if (entries.Count != tensors.Length)
@@ -528,6 +568,11 @@ public static class SafeTensors
         {
             _ = ParseDropout(dropout);
         }
+
+        if (metadata.TryGetValue(PaddingKey, out string? padding))
+        {
+            _ = ParsePadding(padding, o.VocabularySize);
+        }
     }
 
     /// <summary>
@@ -595,7 +640,28 @@ public static class SafeTensors
         }
 
         double dropout = metadata.TryGetValue(DropoutKey, out string? p) ? ParseDropout(p) : 0;
-        return o with { HiddenActivation = hiddenActivation, OutputActivation = outputActivation, Dropout = dropout };
+
+        // The padding id: the file's padding_idx (checked in CheckMetadata), else the caller's, else none; both must agree.
+        int? filePadding = metadata.TryGetValue(PaddingKey, out string? pad) ? ParsePadding(pad, o.VocabularySize) : null;
+        if (expected.PaddingId is int askedPadding)
+        {
+            if (o.VocabularySize == 0 || askedPadding >= o.VocabularySize)
+            {
+                throw new ArgumentOutOfRangeException(
+                    "paddingId", askedPadding,
+                    o.VocabularySize == 0
+                        ? $"paddingId is {askedPadding} but the file holds no embedding (no module with a weight and no bias); expected null."
+                        : $"paddingId is {askedPadding} but the file's embedding has V = {o.VocabularySize} rows; expected an id in [0, {o.VocabularySize}).");
+            }
+
+            if (filePadding is int recordedPadding && recordedPadding != askedPadding)
+            {
+                throw new ArgumentException(
+                    $"paddingId is {askedPadding} but the file records {PaddingKey} '{recordedPadding}'; omit the argument (or pass null) to use the file's.", "paddingId");
+            }
+        }
+
+        return o with { HiddenActivation = hiddenActivation, OutputActivation = outputActivation, Dropout = dropout, PaddingId = filePadding ?? expected.PaddingId };
     }
 
     private static string HiddenName(HiddenActivation hidden) => hidden == HiddenActivation.Relu ? "relu" : "tanh";
@@ -622,15 +688,27 @@ public static class SafeTensors
             ? p
             : throw Invalid($"__metadata__ records {DropoutKey} '{value}'; expected a probability in [0, 1).");
 
+    private static int ParsePadding(string value, int vocabularySize)
+        => vocabularySize == 0
+            ? throw Invalid($"__metadata__ records {PaddingKey} '{value}' but the file holds no embedding; only a network with an nn.Embedding has a padding id.")
+            : int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int id) && id < vocabularySize
+                ? id
+                : throw Invalid($"__metadata__ records {PaddingKey} '{value}'; expected an id in [0, {vocabularySize}), the embedding's rows.");
+
     /// <summary>What the header says, once checked: the two module names, the cell, the options, and each tensor (under the file's names) with its entry.</summary>
     private sealed record Layout(string Prefix, string Head, CellDescription Cell, RecurrentModelOptions Options, NetworkTensor[] Tensors, Entry[] Entries);
 
     /// <summary>What the caller of Import expects; null where it takes the file's.</summary>
     private readonly record struct Expectation(
-        RecurrentCellKind? Cell, int? Layers, bool? Bidirectional, HiddenActivation? Hidden, OutputActivation? Output)
+        RecurrentCellKind? Cell, int? Layers, bool? Bidirectional, HiddenActivation? Hidden, OutputActivation? Output, int? PaddingId)
     {
         public void Validate()
         {
+            if (PaddingId is int padding && padding < 0)
+            {
+                throw new ArgumentOutOfRangeException("paddingId", padding, $"paddingId is {padding}; expected an id of the embedding (0 or more), or null for the file's.");
+            }
+
             if (Cell is RecurrentCellKind cell && !Enum.IsDefined(cell))
             {
                 throw new ArgumentOutOfRangeException("cell", cell, $"expected {CellRegistry.Join(CellRegistry.All.Select(c => c.Kind.ToString()).Distinct())}, or null for the file's.");

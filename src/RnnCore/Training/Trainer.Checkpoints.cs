@@ -66,7 +66,7 @@ public sealed partial class Trainer<T>
     /// <returns>The <see cref="History"/> of the epochs run by this call (empty when the checkpoint is of the last epoch).</returns>
     /// <exception cref="ArgumentException">
     /// A dataset does not suit the network or the options; or the checkpoint's network is of another kind or has another
-    /// cell, number of layers, directions, sizes, activations or dropout than <see cref="Model"/>, it holds no optimizer
+    /// cell, number of layers, directions, sizes, embedding, activations or dropout than <see cref="Model"/>, it holds no optimizer
     /// state or one of another kind of optimizer (or other options), it holds no training position, or its position is
     /// not one a trainer writes (between epochs, at most <see cref="TrainerOptions.Epochs"/>, four words of generator
     /// state). Nothing is changed.
@@ -126,7 +126,8 @@ public sealed partial class Trainer<T>
         RecurrentModelOptions o = network.Options;
         string cell = network.Cell.Description.UsesHiddenActivation ? $"{o.Cell} cell with {o.HiddenActivation}" : $"{o.Cell} cell";
         return $"({cell}, {o.Layers} layer(s), {network.Directions} direction(s), " +
-            $"I={o.InputSize}, H={o.HiddenSize}, O={o.OutputSize}, dropout {o.Dropout}, {o.OutputActivation} output)";
+            $"I={o.InputSize}, H={o.HiddenSize}, O={o.OutputSize}" +
+            $"{(o.VocabularySize > 0 ? $", embedding V={o.VocabularySize} padding {o.PaddingId?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none"}" : string.Empty)}, dropout {o.Dropout}, {o.OutputActivation} output)";
     }
 
     /// <summary>Saves the checkpoint of epoch <paramref name="epoch"/> (1-based, just finished): the position names epoch <paramref name="epoch"/> 0-based, the next to run.</summary>

@@ -12,7 +12,7 @@ namespace RnnCore.Tests.Models;
 /// <summary>
 /// The safetensors files of LSTMs with projections that PyTorch 1.13 wrote (fixtures/pytorch/make_projection_fixtures.py:
 /// <c>nn.LSTM(..., proj_size=P)</c> then <c>nn.Linear(D·P, O)</c>, one padded batch run through pack_padded_sequence), read
-/// by <see cref="SafeTensors.Import{T}(string, RecurrentCellKind?, int?, bool?, HiddenActivation?, OutputActivation?)"/>
+/// by <see cref="SafeTensors.Import{T}(string, RecurrentCellKind?, int?, bool?, HiddenActivation?, OutputActivation?, int?)"/>
 /// (checked tensor by tensor against a plain reader of the format): the forward pass gives PyTorch's outputs, top-layer states
 /// and final h and c, to 1e-9 in double and 1e-5 for the float32 file.
 /// </summary>
@@ -103,9 +103,9 @@ public sealed class ProjectedLstmPyTorchTests(ITestOutputHelper log)
     }
 
     /// <summary>The safetensors layout read plainly: an 8-byte little-endian header length, the JSON header, then row-major F32/F64 data.</summary>
-    private static Dictionary<string, (int[] Shape, double[] Values)> ReadSafeTensors(string path) => ReadSafeTensors(File.ReadAllBytes(path));
+    internal static Dictionary<string, (int[] Shape, double[] Values)> ReadSafeTensors(string path) => ReadSafeTensors(File.ReadAllBytes(path));
 
-    private static Dictionary<string, (int[] Shape, double[] Values)> ReadSafeTensors(byte[] file)
+    internal static Dictionary<string, (int[] Shape, double[] Values)> ReadSafeTensors(byte[] file)
     {
         int headerLength = checked((int)BinaryPrimitives.ReadUInt64LittleEndian(file));
         using JsonDocument header = JsonDocument.Parse(file.AsMemory(8, headerLength));

@@ -251,9 +251,9 @@ public abstract class ModelFileTests<T> : IDisposable
     public void Another_format_version_is_refused_even_with_a_valid_checksum()
     {
         byte[] file = ModelFile.Serialize(new RecurrentLayer<T>(3, 4, 2, seed: 1), null, null);
-        BinaryPrimitives.WriteUInt32LittleEndian(file.AsSpan(8), 3);
+        BinaryPrimitives.WriteUInt32LittleEndian(file.AsSpan(8), 4);
         Reseal(file);
-        Expect(ModelFormatError.UnsupportedVersion, file, "*format version 3*reads versions 1 and 2 only*newer RnnCore*");
+        Expect(ModelFormatError.UnsupportedVersion, file, "*format version 4*reads versions 1 to 3 only*newer RnnCore*");
     }
 
     [Fact]

@@ -260,10 +260,10 @@ public abstract class ModelFileV2Tests<T> : IDisposable
         var model = new RecurrentModel<T>(ModelProblems.Options(RecurrentCellKind.Vanilla, 1, true, OutputActivation.Softmax));
         byte[] file = ModelFile.Serialize(model, null, null);
         byte[] future = (byte[])file.Clone();
-        BinaryPrimitives.WriteUInt32LittleEndian(future.AsSpan(8), 3);
+        BinaryPrimitives.WriteUInt32LittleEndian(future.AsSpan(8), 4);
         ModelFileTests<T>.Reseal(future);
         FluentActions.Invoking(() => ModelFile.Load<T>(new MemoryStream(future)))
-            .Should().Throw<ModelFormatException>().Where(e => e.Error == ModelFormatError.UnsupportedVersion).WithMessage("*version 3*reads versions 1 and 2 only*");
+            .Should().Throw<ModelFormatException>().Where(e => e.Error == ModelFormatError.UnsupportedVersion).WithMessage("*version 4*reads versions 1 to 3 only*");
 
         byte[] other = typeof(T) == typeof(float)
             ? ModelFile.Serialize(new RecurrentModel<double>(model.Options), null, null)

@@ -302,7 +302,7 @@ public sealed class ModelOnnxExportTests(ITestOutputHelper log)
     }
 
     /// <summary>The worst |ONNX − expected| over [n, batch, size] (or [batch, n, size]); with lengths, over the real steps only.</summary>
-    private static double MaxError(OrtValue value, int n, int batch, int size, Func<int, Matrix<float>> expectedAt, int[]? lengths, bool batchFirst = false)
+    internal static double MaxError(OrtValue value, int n, int batch, int size, Func<int, Matrix<float>> expectedAt, int[]? lengths, bool batchFirst = false)
     {
         ReadOnlySpan<float> actual = value.GetTensorDataAsSpan<float>();
         double worst = 0;
@@ -347,7 +347,7 @@ public sealed class ModelOnnxExportTests(ITestOutputHelper log)
     }
 
     /// <summary>n matrices of rows x B as a row-major [n, B, rows] float tensor.</summary>
-    private static float[] Pack<T>(IReadOnlyList<Matrix<T>> matrices, int rows)
+    internal static float[] Pack<T>(IReadOnlyList<Matrix<T>> matrices, int rows)
         where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
         int batch = matrices[0].ColumnCount;

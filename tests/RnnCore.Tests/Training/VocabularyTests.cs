@@ -1,5 +1,4 @@
 using RnnCore.Models;
-using RnnCore.Training;
 
 namespace RnnCore.Tests.Training;
 

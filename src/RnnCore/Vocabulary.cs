@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace RnnCore.Training;
+namespace RnnCore;
 
 /// <summary>
 /// Token ids for text: a vocabulary built from texts by characters or by words, with a padding id (0), an unknown id (1)
@@ -20,7 +20,11 @@ namespace RnnCore.Training;
 /// <para>
 /// Ids: 0 is <see cref="PaddingToken"/>, 1 is <see cref="UnknownToken"/>, then the tokens seen at least the minimum
 /// number of times, most frequent first (ties in ordinal order), so the same texts give the same ids on every machine.
-/// Not saved in model files yet: keep the texts (or <see cref="Tokens"/>) to rebuild it.
+/// </para>
+/// <para>
+/// Give it to the network that reads its ids (<see cref="Models.RecurrentModel{T}.Vocabulary"/>) and the model file
+/// stores it: a model loaded from the file encodes text as the trained one did. <see cref="FromTokens"/> rebuilds one
+/// from its tokens.
 /// </para>
 /// </remarks>
 public sealed class Vocabulary
@@ -82,6 +86,50 @@ public sealed class Vocabulary
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="minimumFrequency"/> is less than 1.</exception>
     public static Vocabulary FromWords(IEnumerable<string> texts, int minimumFrequency = 1, bool lowerCase = false) =>
         Build(texts, minimumFrequency, byCharacters: false, lowerCase);
+
+    /// <summary>
+    /// A vocabulary of the given tokens in id order (index = id), as <see cref="Tokens"/> lists them: id 0 must be
+    /// <see cref="PaddingToken"/> and id 1 <see cref="UnknownToken"/>, every token non-empty and distinct; a character
+    /// vocabulary's tokens (after those two) are single UTF-16 characters, a word vocabulary's hold no white space.
+    /// </summary>
+    /// <param name="tokens">The tokens, padding and unknown first.</param>
+    /// <param name="byCharacters">True for a character vocabulary, false for a word vocabulary.</param>
+    /// <param name="lowerCase">True when texts are lower-cased before they are split.</param>
+    /// <returns>The vocabulary.</returns>
+    /// <exception cref="ArgumentException">A token breaks a rule above (the message names its id and what it holds).</exception>
+    public static Vocabulary FromTokens(IReadOnlyList<string> tokens, bool byCharacters, bool lowerCase = false)
+    {
+        ArgumentNullException.ThrowIfNull(tokens);
+        if (tokens.Count < 2 || tokens[0] != PaddingToken || tokens[1] != UnknownToken)
+        {
+            throw new ArgumentException(
+                $"tokens has {tokens.Count} entries starting {string.Join(", ", tokens.Take(2).Select(t => $"'{t}'"))}; expected '{PaddingToken}' (id 0) and '{UnknownToken}' (id 1) first.",
+                nameof(tokens));
+        }
+
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (int id = 0; id < tokens.Count; id++)
+        {
+            string token = tokens[id] ?? throw new ArgumentException($"tokens[{id}] is null.", nameof(tokens));
+            if (token.Length == 0 || !seen.Add(token))
+            {
+                throw new ArgumentException(
+                    token.Length == 0 ? $"tokens[{id}] is empty; every token has at least one character." : $"tokens[{id}] is '{token}', which id {tokens.Take(id).ToList().IndexOf(token)} already holds.",
+                    nameof(tokens));
+            }
+
+            if (id >= 2 && (byCharacters ? token.Length != 1 : token.Any(char.IsWhiteSpace)))
+            {
+                throw new ArgumentException(
+                    byCharacters
+                        ? $"tokens[{id}] is '{token}' ({token.Length} characters) but a character vocabulary's tokens are single characters."
+                        : $"tokens[{id}] is '{token}', which holds white space; the word tokenizer splits there, so no word token holds any.",
+                    nameof(tokens));
+            }
+        }
+
+        return new Vocabulary(tokens.ToArray(), byCharacters, lowerCase);
+    }
 
     /// <summary>
     /// The word tokenizer: optionally lower-cased, split at white space, each punctuation or symbol character a token of
