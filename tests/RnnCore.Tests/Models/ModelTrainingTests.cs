@@ -207,30 +207,7 @@ public sealed class ModelAllocationTests
             optimizer2.Step(oneHot.Parameters, b.Gradients.ParameterGradients);
         }
 
-        return FewestOfFiveWindows(Step);
-    }
-
-    /// <summary>
-    /// The smallest of five windows: the GEMM's pack buffers come from a process-wide pool, which an idle kernel worker's
-    /// exit empties (at most once per idle timeout), so one window may see a set re-allocated; a step that allocates shows
-    /// in every window.
-    /// </summary>
-    private static long FewestOfFiveWindows(Action step)
-    {
-        step();
-        long fewest = long.MaxValue;
-        for (int window = 0; window < 5; window++)
-        {
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            for (int i = 0; i < 3; i++)
-            {
-                step();
-            }
-
-            fewest = Math.Min(fewest, GC.GetAllocatedBytesForCurrentThread() - before);
-        }
-
-        return fewest;
+        return Allocations.OfSteadyState(Step, countPools: true);
     }
 
     private static long SteadyStateAllocations<T>()
@@ -273,7 +250,7 @@ public sealed class ModelAllocationTests
             projectedOptimizer.Step(projected.Parameters, projectedGradients.ParameterGradients);
         }
 
-        return FewestOfFiveWindows(Step);
+        return Allocations.OfSteadyState(Step, countPools: true);
     }
 }
 

@@ -389,7 +389,6 @@ public sealed class StreamAllocationTests
             }
         }
 
-        Steps();
-        return Allocations.OfOwnWork(Steps);
+        return Allocations.OfSteadyState(Steps);
     }
 }
