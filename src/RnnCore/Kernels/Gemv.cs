@@ -99,9 +99,18 @@ internal static unsafe class Gemv
             }
         }
 
-        for (; i + mr <= i1; i += mr)
+        if (i + (2 * mr) <= i1)
+        {
+            // Two of the last strips together: twice the chains of one strip at a time, in half the time (at H = 64
+            // the whole of a vanilla cell's W_hh, two float strips).
+            TwoStrips(path, kc, block + ((long)i * kc), stripSize, x, incx, y + i, alpha, beta);
+            i += 2 * mr;
+        }
+
+        if (i + mr <= i1)
         {
             OneStrip(path, kc, block + ((long)i * kc), x, incx, y + i, alpha, beta);
+            i += mr;
         }
 
         if (i < i1)
@@ -176,6 +185,55 @@ internal static unsafe class Gemv
         }
 
         return acc;
+    }
+
+    /// <summary>Two consecutive packed strips (<paramref name="stripSize"/> apart): four independent chains.</summary>
+    private static void TwoStrips<T>(GemmPath path, int kc, T* a, long stripSize, T* x, int incx, T* y, T alpha, T beta)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T* a1 = a + stripSize;
+        if (path == GemmPath.Vector512)
+        {
+            int w = Vector512<T>.Count;
+            Vector512<T> c00 = default, c01 = default, c10 = default, c11 = default;
+            for (int p = 0; p < kc; p++)
+            {
+                Vector512<T> xp = Vector512.Create(*x);
+                c00 = GemmMicroKernel512.MultiplyAdd(Vector512.Load(a), xp, c00);
+                c01 = GemmMicroKernel512.MultiplyAdd(Vector512.Load(a + w), xp, c01);
+                c10 = GemmMicroKernel512.MultiplyAdd(Vector512.Load(a1), xp, c10);
+                c11 = GemmMicroKernel512.MultiplyAdd(Vector512.Load(a1 + w), xp, c11);
+                a += 2 * w;
+                a1 += 2 * w;
+                x += incx;
+            }
+
+            Store(y, c00, alpha, beta);
+            Store(y + w, c01, alpha, beta);
+            Store(y + (2 * w), c10, alpha, beta);
+            Store(y + (3 * w), c11, alpha, beta);
+        }
+        else
+        {
+            int w = Vector256<T>.Count;
+            Vector256<T> c00 = default, c01 = default, c10 = default, c11 = default;
+            for (int p = 0; p < kc; p++)
+            {
+                Vector256<T> xp = Vector256.Create(*x);
+                c00 = GemmMicroKernel256.MultiplyAdd(Vector256.Load(a), xp, c00);
+                c01 = GemmMicroKernel256.MultiplyAdd(Vector256.Load(a + w), xp, c01);
+                c10 = GemmMicroKernel256.MultiplyAdd(Vector256.Load(a1), xp, c10);
+                c11 = GemmMicroKernel256.MultiplyAdd(Vector256.Load(a1 + w), xp, c11);
+                a += 2 * w;
+                a1 += 2 * w;
+                x += incx;
+            }
+
+            Store(y, c00, alpha, beta);
+            Store(y + w, c01, alpha, beta);
+            Store(y + (2 * w), c10, alpha, beta);
+            Store(y + (3 * w), c11, alpha, beta);
+        }
     }
 
     private static void OneStrip<T>(GemmPath path, int kc, T* a, T* x, int incx, T* y, T alpha, T beta)
