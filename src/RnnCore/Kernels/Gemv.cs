@@ -1,7 +1,6 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 
 namespace RnnCore.Kernels;
 
@@ -27,18 +26,6 @@ namespace RnnCore.Kernels;
 /// </remarks>
 internal static unsafe class Gemv
 {
-    /// <summary>How far ahead (bytes) each strip of a large packed A is fetched: 16 steps of 32 floats or 16 doubles.</summary>
-    private const int PrefetchBytes = 2048;
-
-    /// <summary>
-    /// A packed A larger than this (bytes) is fetched ahead in software. Such an A (W_hh of an LSTM or GRU at H = 1024:
-    /// 16 and 12 MB) comes from memory or a far part of the L3 on every step, and each of the four strips read at once
-    /// crosses a 4 KB page every 32 steps (64 on the 256-bit path), where the hardware prefetchers stop. Measured on the 2-core EPYC (busy,
-    /// A/B interleaved, best of runs): LSTM H = 1024 step 40 % faster with it (436-522 against 732-834 µs); vanilla
-    /// H = 1024 (4 MB, no more than this) and LSTM H = 256 (1 MB) within the noise either way, so they go without.
-    /// </summary>
-    private const long PrefetchAbove = 4L << 20;
-
     /// <summary>
     /// Rows [i0, i1) of y = alpha · A · x + beta · y over k. A is <paramref name="packed"/> when not null (the
     /// <see cref="PackedMatrix{T}"/> layout of <paramref name="path"/>, <paramref name="packedRows"/> rows after
@@ -50,7 +37,6 @@ internal static unsafe class Gemv
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int kcMax = GemmBlocking.DepthBlock;
-        bool prefetch = packed is not null && (long)packedRows * k * sizeof(T) > PrefetchAbove;
         for (int pc = 0; pc < k; pc += kcMax)
         {
             int kc = Math.Min(kcMax, k - pc);
@@ -59,7 +45,7 @@ internal static unsafe class Gemv
             T* xBlock = x + ((long)pc * incx);
             if (packed is not null)
             {
-                PackedBlock(path, kc, packed + ((long)pc * packedRows), xBlock, incx, alpha, betaBlock, y, i0, i1, prefetch);
+                PackedBlock(path, kc, packed + ((long)pc * packedRows), xBlock, incx, alpha, betaBlock, y, i0, i1);
             }
             else
             {
@@ -69,7 +55,7 @@ internal static unsafe class Gemv
     }
 
     /// <summary>One k block of a packed A: strip s (MR rows) at <c>s · MR · kc</c>, MR values per step.</summary>
-    private static void PackedBlock<T>(GemmPath path, int kc, T* block, T* x, int incx, T alpha, T beta, T* y, int i0, int i1, bool prefetch)
+    private static void PackedBlock<T>(GemmPath path, int kc, T* block, T* x, int incx, T alpha, T beta, T* y, int i0, int i1)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int mr = GemmMicroKernel.Rows<T>(path);
@@ -91,11 +77,11 @@ internal static unsafe class Gemv
         {
             if (path == GemmPath.Vector512)
             {
-                FourStrips512(kc, block + ((long)i * kc), stripSize, x, incx, y + i, alpha, beta, prefetch);
+                FourStrips512(kc, block + ((long)i * kc), stripSize, x, incx, y + i, alpha, beta);
             }
             else
             {
-                FourStrips256(kc, block + ((long)i * kc), stripSize, x, incx, y + i, alpha, beta, prefetch);
+                FourStrips256(kc, block + ((long)i * kc), stripSize, x, incx, y + i, alpha, beta);
             }
         }
 
@@ -275,7 +261,7 @@ internal static unsafe class Gemv
 
     /// <summary>Four consecutive packed strips (<paramref name="stripSize"/> apart): eight independent chains.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void FourStrips512<T>(int kc, T* a, long stripSize, T* x, int incx, T* y, T alpha, T beta, bool prefetch)
+    private static void FourStrips512<T>(int kc, T* a, long stripSize, T* x, int incx, T* y, T alpha, T beta)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int w = Vector512<T>.Count;
@@ -285,21 +271,6 @@ internal static unsafe class Gemv
         for (long offset = 0; offset < (long)kc * 2 * w; offset += 2 * w)
         {
             Vector512<T> xp = Vector512.Create(*x);
-            if (prefetch)
-            {
-                // The two lines each strip reads PrefetchBytes on (a prefetch past the end is harmless).
-                byte* ahead = (byte*)(a + offset) + PrefetchBytes;
-                long stripBytes = stripSize * sizeof(T);
-                Sse.Prefetch0(ahead);
-                Sse.Prefetch0(ahead + 64);
-                Sse.Prefetch0(ahead + stripBytes);
-                Sse.Prefetch0(ahead + stripBytes + 64);
-                Sse.Prefetch0(ahead + (2 * stripBytes));
-                Sse.Prefetch0(ahead + (2 * stripBytes) + 64);
-                Sse.Prefetch0(ahead + (3 * stripBytes));
-                Sse.Prefetch0(ahead + (3 * stripBytes) + 64);
-            }
-
             c00 = GemmMicroKernel512.MultiplyAdd(Vector512.Load(a + offset), xp, c00);
             c01 = GemmMicroKernel512.MultiplyAdd(Vector512.Load(a + offset + w), xp, c01);
             c10 = GemmMicroKernel512.MultiplyAdd(Vector512.Load(a1 + offset), xp, c10);
@@ -323,7 +294,7 @@ internal static unsafe class Gemv
 
     /// <summary>The 256-bit twin of <see cref="FourStrips512{T}"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void FourStrips256<T>(int kc, T* a, long stripSize, T* x, int incx, T* y, T alpha, T beta, bool prefetch)
+    private static void FourStrips256<T>(int kc, T* a, long stripSize, T* x, int incx, T* y, T alpha, T beta)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int w = Vector256<T>.Count;
@@ -333,17 +304,6 @@ internal static unsafe class Gemv
         for (long offset = 0; offset < (long)kc * 2 * w; offset += 2 * w)
         {
             Vector256<T> xp = Vector256.Create(*x);
-            if (prefetch)
-            {
-                // The one line each strip reads PrefetchBytes on.
-                byte* ahead = (byte*)(a + offset) + PrefetchBytes;
-                long stripBytes = stripSize * sizeof(T);
-                Sse.Prefetch0(ahead);
-                Sse.Prefetch0(ahead + stripBytes);
-                Sse.Prefetch0(ahead + (2 * stripBytes));
-                Sse.Prefetch0(ahead + (3 * stripBytes));
-            }
-
             c00 = GemmMicroKernel256.MultiplyAdd(Vector256.Load(a + offset), xp, c00);
             c01 = GemmMicroKernel256.MultiplyAdd(Vector256.Load(a + offset + w), xp, c01);
             c10 = GemmMicroKernel256.MultiplyAdd(Vector256.Load(a1 + offset), xp, c10);
