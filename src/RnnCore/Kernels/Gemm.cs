@@ -20,7 +20,8 @@ namespace RnnCore.Kernels;
 /// (<see cref="GemmBlocking"/>) and a register-blocked FMA tile (<see cref="GemmMicroKernel"/>). A product of at least
 /// <see cref="ParallelFlops"/> is split between up to <see cref="KernelParallelism.Current"/> threads along
 /// the tile grid, which leaves every element's arithmetic, and so the result, unchanged. <see cref="GemmReference"/> is
-/// the scalar triple loop the tests compare with.
+/// the scalar triple loop the tests compare with. A product with one column (n = 1) goes to <see cref="Gemv"/> instead,
+/// which forms each element the same way without packing anything.
 /// </para>
 /// </remarks>
 internal static unsafe class Gemm
@@ -257,6 +258,16 @@ internal static unsafe class Gemm
         }
 
         (int i0, int i1, int j0, int j1) = job->AlongColumns ? (0, job->M, start, end) : (start, end, 0, job->N);
+        if (job->N == 1 && (job->PackedA is not null || !job->TransposeA))
+        {
+            // One column (a step of one stream, a batch of one): A and x read where they lie, the same sums (Gemv).
+            Gemv.Multiply(
+                job->Path, job->K, job->Alpha, job->A, job->Lda, job->PackedA, job->PackedRows,
+                job->B, job->TransposeB ? job->Ldb : 1, job->Beta, job->C, i0, i1);
+            ApplyEpilogue(job, j0, j1);
+            return;
+        }
+
         GemmBlocking.Run(
             job->Path, job->TransposeA, job->TransposeB, job->K,
             job->Alpha, job->A, job->Lda, job->PackedA, job->PackedRows, job->B, job->Ldb,

@@ -126,7 +126,7 @@ internal static unsafe class GemmMicroKernel256
 
     /// <summary>a · b + c with one rounding (vfmadd231ps / vfmadd231pd); the type test folds away per instantiation.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<T> MultiplyAdd<T>(Vector256<T> a, Vector256<T> b, Vector256<T> c)
+    internal static Vector256<T> MultiplyAdd<T>(Vector256<T> a, Vector256<T> b, Vector256<T> c)
         where T : unmanaged
     {
         if (typeof(T) == typeof(float))

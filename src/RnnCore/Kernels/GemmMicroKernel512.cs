@@ -168,7 +168,7 @@ internal static unsafe class GemmMicroKernel512
 
     /// <summary>a · b + c with one rounding (vfmadd231ps / vfmadd231pd); the type test folds away per instantiation.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<T> MultiplyAdd<T>(Vector512<T> a, Vector512<T> b, Vector512<T> c)
+    internal static Vector512<T> MultiplyAdd<T>(Vector512<T> a, Vector512<T> b, Vector512<T> c)
         where T : unmanaged
     {
         if (typeof(T) == typeof(float))

@@ -47,6 +47,25 @@ public abstract class GemmParallelTests<T>
             T[] parallel = pc.ToArray();
             Gemm.Multiply(packed, false, 64, T.One, pb, 300, T.One, parallel, 300);
             parallel.Should().Equal(serial, "a packed A split over two threads");
+
+            // One column (Gemv) split along rows, plain and packed: 6.4 M flops, enough for three threads.
+            (T[] va, T[] vb, T[] vc) = GemmTests<T>.Operands(random, false, false, 4000, 1, 800, 0);
+            var packedTall = new PackedMatrix<T>(4000, 800);
+            packedTall.Pack(false, va, 4000);
+            T[]? plainFirst = null, packedFirst = null;
+            foreach (int threads in new[] { 1, 2, 3 })
+            {
+                RnnCoreSettings.MaxDegreeOfParallelism = threads;
+                T[] plain = vc.ToArray();
+                T[] fromPacked = vc.ToArray();
+                Gemm.Multiply(false, false, 4000, 1, 800, T.One, va, 4000, vb, 800, T.One, plain, 4000);
+                Gemm.Multiply(packedTall, false, 1, T.One, vb, 800, T.One, fromPacked, 4000);
+                plainFirst ??= plain;
+                packedFirst ??= fromPacked;
+                plain.Should().Equal(plainFirst, $"one column of a plain A with {threads} threads");
+                fromPacked.Should().Equal(packedFirst, $"one column of a packed A with {threads} threads");
+                fromPacked.Should().Equal(plain, "packed and plain A");
+            }
         }
         finally
         {
