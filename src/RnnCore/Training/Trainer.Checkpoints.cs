@@ -37,7 +37,8 @@ public sealed partial class Trainer<T>
 
     /// <summary>
     /// Continues a run from a checkpoint that <see cref="TrainerOptions.CheckpointPath"/> wrote after epoch k: puts the
-    /// saved parameters (and a model's dropout generator state) into <see cref="Model"/> and the saved state into
+    /// saved parameters (and a model's dropout generator state, and the vocabulary when the checkpoint holds one) into
+    /// <see cref="Model"/> and the saved state into
     /// <see cref="Optimizer"/>, and trains epochs k + 1 to <see cref="TrainerOptions.Epochs"/> with the shuffling
     /// generator where it stood and the learning-rate schedule at epoch k + 1. With the same options and data, and an
     /// optimizer constructed as the interrupted run's, the parameters end bit-identical to those of a run that never
@@ -115,6 +116,12 @@ public sealed partial class Trainer<T>
         {
             // The dropout masks of epoch k + 1 on are drawn from where the interrupted run's generator stood.
             model.RandomState = saved.RandomState;
+        }
+
+        // As ModelFile.LoadInto: a checkpoint with a vocabulary gives the network that vocabulary (the shapes matched).
+        if (saved.Vocabulary is not null)
+        {
+            model.Vocabulary = saved.Vocabulary;
         }
 
         return Run(training, validation, progress, cancellationToken, epochsDone + 1, shuffler, initialRate);

@@ -187,6 +187,7 @@ public sealed class TokenModelFileTests : IDisposable
 
         var resumed = new RecurrentModel<double>(options with { Seed = 77 });
         new Trainer<double>(resumed, new AdamOptimizer<double>(0.01), Options(path)).Resume(path, data);
+        resumed.Vocabulary!.Tokens.Should().Equal(Words(V).Tokens, "the resumed network reads text as the interrupted one did");
         for (int p = 0; p < expected.Parameters.Count; p++)
         {
             resumed.Parameters[p].ToArray().Should().Equal(expected.Parameters[p].ToArray(), expected.Parameters.GetName(p));
