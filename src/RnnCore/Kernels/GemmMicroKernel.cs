@@ -100,8 +100,8 @@ internal static unsafe class GemmMicroKernel
     }
 
     /// <summary>
-    /// A whole MC-block of rows against a ragged strip of fewer than NR columns (n = 1 in a matrix-vector step, or the
-    /// last columns of C). One column against one strip is a chain of dependent FMAs, bound by their latency; four
+    /// A whole MC-block of rows against a ragged strip of fewer than NR columns (the last columns of C; a product of one
+    /// column goes to <see cref="Gemv"/>, which runs the same one-column kernels). One column against one strip is a chain of dependent FMAs, bound by their latency; four
     /// strips at a time keep eight independent chains in flight. Each element's sum is formed exactly as in
     /// the tiles.
     /// </summary>
@@ -121,17 +121,17 @@ internal static unsafe class GemmMicroKernel
                 T* aStrips = a + (s * stripSize);
                 if (path == GemmPath.Vector512)
                 {
-                    GemmMicroKernel512.FourStripsOneColumn(kc, aStrips, stripSize, b + j, cColumn + (s * mr), alpha, beta);
+                    GemmMicroKernel512.FourStripsOneColumn(kc, aStrips, stripSize, b + j, nr, cColumn + (s * mr), alpha, beta);
                 }
                 else
                 {
-                    GemmMicroKernel256.FourStripsOneColumn(kc, aStrips, stripSize, b + j, cColumn + (s * mr), alpha, beta);
+                    GemmMicroKernel256.FourStripsOneColumn(kc, aStrips, stripSize, b + j, nr, cColumn + (s * mr), alpha, beta);
                 }
             }
 
             for (; s < fullStrips; s++)
             {
-                OneColumn(path, kc, a + (s * stripSize), b + j, cColumn + (s * mr), alpha, beta);
+                OneColumn(path, kc, a + (s * stripSize), b + j, nr, cColumn + (s * mr), alpha, beta);
             }
         }
 
@@ -166,20 +166,21 @@ internal static unsafe class GemmMicroKernel
 
         for (int j = 0; j < columns; j++)
         {
-            OneColumn(path, kc, a, b + j, c + ((long)j * ldc), alpha, beta);
+            OneColumn(path, kc, a, b + j, Columns(path), c + ((long)j * ldc), alpha, beta);
         }
     }
 
-    private static void OneColumn<T>(GemmPath path, int kc, T* a, T* b, T* c, T alpha, T beta)
+    /// <summary>One MR-row strip of packed op(A) against one column whose values lie <paramref name="bStride"/> apart, on a vector path.</summary>
+    internal static void OneColumn<T>(GemmPath path, int kc, T* a, T* b, int bStride, T* c, T alpha, T beta)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (path == GemmPath.Vector512)
         {
-            GemmMicroKernel512.OneColumn(kc, a, b, c, alpha, beta);
+            GemmMicroKernel512.OneColumn(kc, a, b, bStride, c, alpha, beta);
         }
         else
         {
-            GemmMicroKernel256.OneColumn(kc, a, b, c, alpha, beta);
+            GemmMicroKernel256.OneColumn(kc, a, b, bStride, c, alpha, beta);
         }
     }
 

@@ -84,9 +84,12 @@ internal static unsafe class GemmMicroKernel512
         StoreColumn(c + (7L * ldc), c07, c17, alpha, beta);
     }
 
-    /// <summary>The MR x 1 kernel for the ragged right edge (and for n = 1): column j of a packed op(B) strip, stride NR.</summary>
+    /// <summary>
+    /// The MR x 1 kernel for the ragged right edge and for a matrix-vector product: one column of op(B), its values
+    /// <paramref name="bStride"/> apart (NR in a packed op(B) strip, incx for a vector read where it lies).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void OneColumn<T>(int kc, T* a, T* b, T* c, T alpha, T beta)
+    public static void OneColumn<T>(int kc, T* a, T* b, int bStride, T* c, T alpha, T beta)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int w = Vector512<T>.Count;
@@ -97,15 +100,18 @@ internal static unsafe class GemmMicroKernel512
             c0 = MultiplyAdd(Vector512.Load(a), bj, c0);
             c1 = MultiplyAdd(Vector512.Load(a + w), bj, c1);
             a += 2 * w;
-            b += Columns;
+            b += bStride;
         }
 
         StoreColumn(c, c0, c1, alpha, beta);
     }
 
-    /// <summary>Four consecutive MR-row strips of packed op(A) (<paramref name="stripSize"/> apart) against one column.</summary>
+    /// <summary>
+    /// Four consecutive MR-row strips of packed op(A) (<paramref name="stripSize"/> apart) against one column, its values
+    /// <paramref name="bStride"/> apart: eight independent chains.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void FourStripsOneColumn<T>(int kc, T* a, long stripSize, T* b, T* c, T alpha, T beta)
+    public static void FourStripsOneColumn<T>(int kc, T* a, long stripSize, T* b, int bStride, T* c, T alpha, T beta)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int w = Vector512<T>.Count;
@@ -123,7 +129,7 @@ internal static unsafe class GemmMicroKernel512
             c21 = MultiplyAdd(Vector512.Load(a2 + offset + w), bj, c21);
             c30 = MultiplyAdd(Vector512.Load(a3 + offset), bj, c30);
             c31 = MultiplyAdd(Vector512.Load(a3 + offset + w), bj, c31);
-            b += Columns;
+            b += bStride;
         }
 
         StoreColumn(c, c00, c01, alpha, beta);

@@ -20,6 +20,8 @@ namespace RnnCore.Kernels;
 /// <para>
 /// The rows sit in the vector lanes, so every chain of dependent FMAs is one vector of rows; several row vectors at a
 /// time (eight on a packed A, four on a plain one) keep enough independent chains in flight to cover the FMA latency.
+/// A packed A's strips run through the micro-kernels' own one-column kernels (<see cref="GemmMicroKernel512.FourStripsOneColumn{T}"/>
+/// and its kin), with x's values incx apart where the GEMM's narrow panels read them NR apart.
 /// The scalar path (<see cref="GemmPath.Scalar"/>) is the same sum row by row in plain code: the reference the tests
 /// compare the vector paths with, bit for bit.
 /// </para>
@@ -77,11 +79,11 @@ internal static unsafe class Gemv
         {
             if (path == GemmPath.Vector512)
             {
-                FourStrips512(kc, block + ((long)i * kc), stripSize, x, incx, y + i, alpha, beta);
+                GemmMicroKernel512.FourStripsOneColumn(kc, block + ((long)i * kc), stripSize, x, incx, y + i, alpha, beta);
             }
             else
             {
-                FourStrips256(kc, block + ((long)i * kc), stripSize, x, incx, y + i, alpha, beta);
+                GemmMicroKernel256.FourStripsOneColumn(kc, block + ((long)i * kc), stripSize, x, incx, y + i, alpha, beta);
             }
         }
 
@@ -95,7 +97,7 @@ internal static unsafe class Gemv
 
         if (i + mr <= i1)
         {
-            OneStrip(path, kc, block + ((long)i * kc), x, incx, y + i, alpha, beta);
+            GemmMicroKernel.OneColumn(path, kc, block + ((long)i * kc), x, incx, y + i, alpha, beta);
             i += mr;
         }
 
@@ -104,7 +106,7 @@ internal static unsafe class Gemv
             // A ragged last strip (its padding rows are zeros): the full strip into scratch (alpha = 1, beta = 0 keeps
             // the accumulators exactly), then the epilogue on the rows that exist.
             T* scratch = stackalloc T[mr];
-            OneStrip(path, kc, block + ((long)i * kc), x, incx, scratch, T.One, T.Zero);
+            GemmMicroKernel.OneColumn(path, kc, block + ((long)i * kc), x, incx, scratch, T.One, T.Zero);
             for (int r = 0; r < i1 - i; r++)
             {
                 y[i + r] = GemmMicroKernel.Epilogue(scratch[r], y[i + r], alpha, beta);
@@ -220,109 +222,6 @@ internal static unsafe class Gemv
             Store(y + (2 * w), c10, alpha, beta);
             Store(y + (3 * w), c11, alpha, beta);
         }
-    }
-
-    private static void OneStrip<T>(GemmPath path, int kc, T* a, T* x, int incx, T* y, T alpha, T beta)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        if (path == GemmPath.Vector512)
-        {
-            int w = Vector512<T>.Count;
-            Vector512<T> c0 = default, c1 = default;
-            for (int p = 0; p < kc; p++)
-            {
-                Vector512<T> xp = Vector512.Create(*x);
-                c0 = GemmMicroKernel512.MultiplyAdd(Vector512.Load(a), xp, c0);
-                c1 = GemmMicroKernel512.MultiplyAdd(Vector512.Load(a + w), xp, c1);
-                a += 2 * w;
-                x += incx;
-            }
-
-            Store(y, c0, alpha, beta);
-            Store(y + w, c1, alpha, beta);
-        }
-        else
-        {
-            int w = Vector256<T>.Count;
-            Vector256<T> c0 = default, c1 = default;
-            for (int p = 0; p < kc; p++)
-            {
-                Vector256<T> xp = Vector256.Create(*x);
-                c0 = GemmMicroKernel256.MultiplyAdd(Vector256.Load(a), xp, c0);
-                c1 = GemmMicroKernel256.MultiplyAdd(Vector256.Load(a + w), xp, c1);
-                a += 2 * w;
-                x += incx;
-            }
-
-            Store(y, c0, alpha, beta);
-            Store(y + w, c1, alpha, beta);
-        }
-    }
-
-    /// <summary>Four consecutive packed strips (<paramref name="stripSize"/> apart): eight independent chains.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void FourStrips512<T>(int kc, T* a, long stripSize, T* x, int incx, T* y, T alpha, T beta)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        int w = Vector512<T>.Count;
-        T* a1 = a + stripSize, a2 = a1 + stripSize, a3 = a2 + stripSize;
-        Vector512<T> c00 = default, c01 = default, c10 = default, c11 = default;
-        Vector512<T> c20 = default, c21 = default, c30 = default, c31 = default;
-        for (long offset = 0; offset < (long)kc * 2 * w; offset += 2 * w)
-        {
-            Vector512<T> xp = Vector512.Create(*x);
-            c00 = GemmMicroKernel512.MultiplyAdd(Vector512.Load(a + offset), xp, c00);
-            c01 = GemmMicroKernel512.MultiplyAdd(Vector512.Load(a + offset + w), xp, c01);
-            c10 = GemmMicroKernel512.MultiplyAdd(Vector512.Load(a1 + offset), xp, c10);
-            c11 = GemmMicroKernel512.MultiplyAdd(Vector512.Load(a1 + offset + w), xp, c11);
-            c20 = GemmMicroKernel512.MultiplyAdd(Vector512.Load(a2 + offset), xp, c20);
-            c21 = GemmMicroKernel512.MultiplyAdd(Vector512.Load(a2 + offset + w), xp, c21);
-            c30 = GemmMicroKernel512.MultiplyAdd(Vector512.Load(a3 + offset), xp, c30);
-            c31 = GemmMicroKernel512.MultiplyAdd(Vector512.Load(a3 + offset + w), xp, c31);
-            x += incx;
-        }
-
-        Store(y, c00, alpha, beta);
-        Store(y + w, c01, alpha, beta);
-        Store(y + (2 * w), c10, alpha, beta);
-        Store(y + (3 * w), c11, alpha, beta);
-        Store(y + (4 * w), c20, alpha, beta);
-        Store(y + (5 * w), c21, alpha, beta);
-        Store(y + (6 * w), c30, alpha, beta);
-        Store(y + (7 * w), c31, alpha, beta);
-    }
-
-    /// <summary>The 256-bit twin of <see cref="FourStrips512{T}"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void FourStrips256<T>(int kc, T* a, long stripSize, T* x, int incx, T* y, T alpha, T beta)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        int w = Vector256<T>.Count;
-        T* a1 = a + stripSize, a2 = a1 + stripSize, a3 = a2 + stripSize;
-        Vector256<T> c00 = default, c01 = default, c10 = default, c11 = default;
-        Vector256<T> c20 = default, c21 = default, c30 = default, c31 = default;
-        for (long offset = 0; offset < (long)kc * 2 * w; offset += 2 * w)
-        {
-            Vector256<T> xp = Vector256.Create(*x);
-            c00 = GemmMicroKernel256.MultiplyAdd(Vector256.Load(a + offset), xp, c00);
-            c01 = GemmMicroKernel256.MultiplyAdd(Vector256.Load(a + offset + w), xp, c01);
-            c10 = GemmMicroKernel256.MultiplyAdd(Vector256.Load(a1 + offset), xp, c10);
-            c11 = GemmMicroKernel256.MultiplyAdd(Vector256.Load(a1 + offset + w), xp, c11);
-            c20 = GemmMicroKernel256.MultiplyAdd(Vector256.Load(a2 + offset), xp, c20);
-            c21 = GemmMicroKernel256.MultiplyAdd(Vector256.Load(a2 + offset + w), xp, c21);
-            c30 = GemmMicroKernel256.MultiplyAdd(Vector256.Load(a3 + offset), xp, c30);
-            c31 = GemmMicroKernel256.MultiplyAdd(Vector256.Load(a3 + offset + w), xp, c31);
-            x += incx;
-        }
-
-        Store(y, c00, alpha, beta);
-        Store(y + w, c01, alpha, beta);
-        Store(y + (2 * w), c10, alpha, beta);
-        Store(y + (3 * w), c11, alpha, beta);
-        Store(y + (4 * w), c20, alpha, beta);
-        Store(y + (5 * w), c21, alpha, beta);
-        Store(y + (6 * w), c30, alpha, beta);
-        Store(y + (7 * w), c31, alpha, beta);
     }
 
     /// <summary>Four vectors of rows of a plain A (column p at <c>a + p · lda</c>): four independent chains.</summary>
