@@ -375,22 +375,8 @@ public static class ModelFile
                 "Use ModelFile.Load to create a network of the saved shape.");
         }
 
-        for (int i = 0; i < network.Parameters.Count; i++)
-        {
-            source.Parameters[i].CopyTo(network.Parameters[i]);
-        }
-
-        if (!network.FusedBias)
-        {
-            network.RandomState = source.RandomState;
-        }
-
         // A file with a vocabulary gives the network that vocabulary; a file without one leaves the network's as it was.
-        if (source.Vocabulary is not null)
-        {
-            network.Vocabulary = source.Vocabulary;
-        }
-
+        network.CopyStateFrom(source);
         return loaded;
     }
 }

@@ -107,22 +107,9 @@ public sealed partial class Trainer<T>
         (int epochsDone, SeededRandom shuffler) = ReadPosition(checkpoint.Position, paramName);
         double initialRate = RestoreOptimizer(checkpoint.OptimizerState, checkpoint.RestoreOptimizer, paramName);
 
-        for (int p = 0; p < model.Parameters.Count; p++)
-        {
-            saved.Parameters[p].CopyTo(model.Parameters[p]);
-        }
-
-        if (!model.FusedBias)
-        {
-            // The dropout masks of epoch k + 1 on are drawn from where the interrupted run's generator stood.
-            model.RandomState = saved.RandomState;
-        }
-
-        // As ModelFile.LoadInto: a checkpoint with a vocabulary gives the network that vocabulary (the shapes matched).
-        if (saved.Vocabulary is not null)
-        {
-            model.Vocabulary = saved.Vocabulary;
-        }
+        // As ModelFile.LoadInto: the parameters, the dropout generator's state (the masks of epoch k + 1 on are drawn from
+        // where the interrupted run's generator stood) and the vocabulary when the checkpoint holds one.
+        model.CopyStateFrom(saved);
 
         return Run(training, validation, progress, cancellationToken, epochsDone + 1, shuffler, initialRate);
     }
