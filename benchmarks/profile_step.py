@@ -8,7 +8,10 @@ micro-kernel, its packing and loop nest, the cells' element-wise work, the loss 
 optimizer, threads waiting (the runtime's spin and the kernel's scheduler), and the rest.
 
 The shares are of CPU samples of the whole process (every thread), so a thread that spins while it waits counts as
-time spent; on a busy machine waiting grows. Print with the machine's load.
+time spent; on a busy machine waiting grows. Print with the machine's load. A second table splits the same samples by
+thread: the calling thread (the one that runs the step, and its share of each product), the kernel workers ("RnnCore
+kernel worker N"), and the runtime's own threads; work that only the calling thread does shows as the workers'
+waiting.
 
 Usage:
   python3 benchmarks/profile_step.py [--dll PATH] [--configs L] [--cell rnn|lstm|gru] [--iters 40] [--threads N]
@@ -29,7 +32,7 @@ GROUPS = [
     ("GEMM packing", r"GemmPacking|PackedMatrix"),
     ("GEMM loop nest and dispatch", r"RnnCore\.Kernels\.(GemmBlocking|Gemm::|Gemm`)"),
     ("threads: kernel workers' hand-offs", r"RnnCore\.Kernels\.KernelWorkers"),
-    ("cells and activations (element-wise)", r"RnnCore\.(Cells|Activations)\.|TensorPrimitives|VectorMath|Vector512|Vector256"),
+    ("cells and activations (element-wise)", r"RnnCore\.(Cells|Activations)\.|BackwardStepColumns|TensorPrimitives|VectorMath|Vector512|Vector256"),
     ("loss and output head", r"RnnCore\.Losses\.|OutputHead|SoftmaxCrossEntropy"),
     ("BPTT and forward bookkeeping", r"RnnCore\.Models\.|RnnCore\.Internal\."),
     ("optimizer and clipping", r"RnnCore\.Optimizers\."),
@@ -38,6 +41,15 @@ GROUPS = [
     ("JIT compiler", r"^libclrjit"),
     ("operating system (scheduler, interrupts)", r"^\[kernel"),
 ]
+
+
+def thread_of(comm: str) -> str:
+    """The calling thread, a kernel worker, or one of the runtime's own threads, from perf's (truncated) thread name."""
+    if comm.startswith("RnnCore kernel"):
+        return "kernel workers"
+    if comm.startswith(".NET") or comm.startswith("dotnet-") or comm.startswith("Finalizer"):
+        return "runtime threads"
+    return "calling thread"
 
 
 def main() -> int:
@@ -73,7 +85,7 @@ def main() -> int:
             print(run.stdout + run.stderr, file=sys.stderr)
             return run.returncode or 1
         report = subprocess.run(
-            ["perf", "report", "-i", data, "--no-children", "--sort", "dso,sym", "--stdio", "-g", "none", "-t", "|",
+            ["perf", "report", "-i", data, "--no-children", "--sort", "comm,dso,sym", "--stdio", "-g", "none", "-t", "|",
              "--time", f"{100 - args.keep}%-100%"],
             capture_output=True, text=True)
         if report.returncode != 0:
@@ -84,27 +96,30 @@ def main() -> int:
     for line in report.stdout.splitlines():
         if line.startswith("#") or "|" not in line:
             continue
-        parts = line.split("|", 2)
-        if len(parts) < 3:
+        parts = line.split("|", 3)
+        if len(parts) < 4:
             continue
         try:
             share = float(parts[0].strip().rstrip("%"))
         except ValueError:
             continue
-        dso, symbol = parts[1].strip(), parts[2].strip()
+        comm, dso, symbol = parts[1].strip(), parts[2].strip(), parts[3].strip()
         symbol = re.sub(r"^\[\.\]\s*|^\[k\]\s*", "", symbol)
-        rows.append((share, dso, symbol))
+        rows.append((share, thread_of(comm), dso, symbol))
 
+    threads = ["calling thread", "kernel workers", "runtime threads"]
     groups = collections.OrderedDict((name, 0.0) for name, _ in GROUPS)
     groups["other"] = 0.0
-    for share, dso, symbol in rows:
+    by_thread = collections.OrderedDict((name, collections.defaultdict(float)) for name in groups)
+    for share, thread, dso, symbol in rows:
         key = f"{dso}|{symbol}"
         for name, pattern in GROUPS:
             if re.search(pattern, key):
-                groups[name] += share
                 break
         else:
-            groups["other"] += share
+            name = "other"
+        groups[name] += share
+        by_thread[name][thread] += share
 
     print(run.stdout.strip())
     print(f"load average before {' '.join(load_before)}, after {' '.join(load_after)}; samples of the last {args.keep}% of the run")
@@ -114,8 +129,17 @@ def main() -> int:
     for name, share in sorted(groups.items(), key=lambda kv: -kv[1]):
         print(f"| {name} | {share:.1f} % |")
     print()
+    print("| where | " + " | ".join(threads) + " |")
+    print("|---|" + "---:|" * len(threads))
+    for name, share in sorted(groups.items(), key=lambda kv: -kv[1]):
+        print(f"| {name} | " + " | ".join(f"{by_thread[name][t]:.1f} %" for t in threads) + " |")
+    print("| all | " + " | ".join(f"{sum(by_thread[n][t] for n in groups):.1f} %" for t in threads) + " |")
+    print()
     print(f"top {args.top} methods:")
-    for share, dso, symbol in sorted(rows, key=lambda r: -r[0])[: args.top]:
+    merged = collections.defaultdict(float)
+    for share, _, dso, symbol in rows:
+        merged[(dso, symbol)] += share
+    for (dso, symbol), share in sorted(merged.items(), key=lambda kv: -kv[1])[: args.top]:
         name = re.sub(r"\(.*", "", symbol.split("]", 1)[-1].strip()) if "[" in symbol else symbol
         print(f"  {share:5.1f} %  {name}  ({dso.split()[0]})")
     return 0

@@ -24,6 +24,12 @@ if (args.Length > 0 && args[0] == "--gemm")
     return GemmTable.Run(args.Skip(1).ToArray());
 }
 
+// `--fma-peak` measures the cores' FMA peak now, the denominator of "percent of peak" (FmaPeak.cs).
+if (args.Length > 0 && args[0] == "--fma-peak")
+{
+    return FmaPeak.Run(args.Skip(1).ToArray());
+}
+
 return RunBenchmarkDotNet(args);
 
 // In a method of its own, so that --peer-step and --gemm never load BenchmarkDotNet and its dependencies (the JIT
