@@ -17,17 +17,15 @@ internal static class ReluFunction
     }
 
     /// <summary>
-    /// dL/da = dL/dh ⊙ [h &gt; 0], in place. Like PyTorch, the derivative at a = 0 is taken as 0.
+    /// dL/da = dL/dh ⊙ [h &gt; 0], written to <paramref name="preActivationGradient"/> (which may be
+    /// <paramref name="hiddenGradient"/> itself). Like PyTorch, the derivative at a = 0 is taken as 0.
     /// </summary>
-    public static void Backward<T>(ReadOnlySpan<T> hidden, Span<T> gradientToPreActivationGradient)
+    public static void Backward<T>(ReadOnlySpan<T> hidden, ReadOnlySpan<T> hiddenGradient, Span<T> preActivationGradient)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        for (int i = 0; i < gradientToPreActivationGradient.Length; i++)
+        for (int i = 0; i < preActivationGradient.Length; i++)
         {
-            if (!(hidden[i] > T.Zero))
-            {
-                gradientToPreActivationGradient[i] = T.Zero;
-            }
+            preActivationGradient[i] = hidden[i] > T.Zero ? hiddenGradient[i] : T.Zero;
         }
     }
 }

@@ -34,27 +34,29 @@ internal static class TanhFunction
     }
 
     /// <summary>
-    /// dL/da = dL/dh ⊙ (1 − h²), in place. Computed from the cached output h, so the pre-activation need not be kept.
-    /// Vector lanes do exactly the scalar tail's arithmetic (nothing fused), so the result does not depend on the width.
+    /// dL/da = dL/dh ⊙ (1 − h²), written to <paramref name="preActivationGradient"/> (which may be
+    /// <paramref name="hiddenGradient"/> itself). Computed from the cached output h, so the pre-activation need not be
+    /// kept; one pass, so the backward step does not first copy dL/dh into place. Vector lanes do exactly the scalar
+    /// tail's arithmetic (nothing fused), so the result does not depend on the width.
     /// </summary>
-    public static void Backward<T>(ReadOnlySpan<T> hidden, Span<T> gradientToPreActivationGradient)
+    public static void Backward<T>(ReadOnlySpan<T> hidden, ReadOnlySpan<T> hiddenGradient, Span<T> preActivationGradient)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int i = 0;
         if (Vector.IsHardwareAccelerated)
         {
-            for (; i <= gradientToPreActivationGradient.Length - Vector<T>.Count; i += Vector<T>.Count)
+            for (; i <= preActivationGradient.Length - Vector<T>.Count; i += Vector<T>.Count)
             {
                 var h = new Vector<T>(hidden.Slice(i));
-                var g = new Vector<T>(gradientToPreActivationGradient.Slice(i));
-                (g * (Vector<T>.One - (h * h))).CopyTo(gradientToPreActivationGradient.Slice(i));
+                var g = new Vector<T>(hiddenGradient.Slice(i));
+                (g * (Vector<T>.One - (h * h))).CopyTo(preActivationGradient.Slice(i));
             }
         }
 
-        for (; i < gradientToPreActivationGradient.Length; i++)
+        for (; i < preActivationGradient.Length; i++)
         {
             T h = hidden[i];
-            gradientToPreActivationGradient[i] *= T.One - (h * h);
+            preActivationGradient[i] = hiddenGradient[i] * (T.One - (h * h));
         }
     }
 }

@@ -45,14 +45,13 @@ internal sealed class VanillaCell<T>(HiddenActivation activation) : RecurrentCel
         ReadOnlySpan<T> dh, Span<T> dc, Span<T> deltaU, Span<T> deltaV, Span<T> dhPrevDirect, int hidden,
         ReadOnlySpan<T> ownWeight, Span<T> ownWeightGradient)
     {
-        dh.CopyTo(deltaU);
         if (activation == HiddenActivation.Tanh)
         {
-            TanhFunction.Backward(hNext, deltaU);
+            TanhFunction.Backward(hNext, dh, deltaU);
         }
         else
         {
-            ReluFunction.Backward(hNext, deltaU);
+            ReluFunction.Backward(hNext, dh, deltaU);
         }
 
         dhPrevDirect.Clear();

@@ -324,48 +324,58 @@ public sealed class Bptt<T>
 
             for (int s = end - 1; s >= start; s--)
             {
-                // dL/dh_s = dL/do[this direction's half] of step s, from its position, + what the later step sent back.
-                for (int j = 0; j < b; j++)
+                // The step's element-wise half, split between threads by columns (BackwardStepColumns): dL/dh_s =
+                // dL/do[this direction's half] of step s, from its position, + what the later step sent back; zero in
+                // padding (s ≥ length_b: it held zeros in the forward pass and nothing real read it, so no gradient crosses
+                // it; dL/dc too); then the cell's backward step. Two cases stay on this thread, where one range's work
+                // would touch another range's columns: a cell with its own weight (it sums that weight's gradient over
+                // the columns, in column order), and a top layer's first step of a chunk when δu is wider than dL/do
+                // (G > 1): δu of the first columns is written there over the head's dL/do of later columns.
+                var work = new BackwardStepColumns<T>
                 {
-                    int from = dir == 0 ? (s * b) + j : SequenceOrder.ReversedColumn(s, j, b, lengths[j]);
-                    chunkOutputGradient.Slice(((from - firstColumn) * outRows) + (dir * hs), hs).CopyTo(dhs.Slice(j * hs, hs));
+                    Cell = cell,
+                    Step = s,
+                    Steps = steps,
+                    Batch = b,
+                    Hidden = h,
+                    StateRows = hs,
+                    Direction = dir,
+                    OutputRows = outRows,
+                    FirstColumn = firstColumn,
+                    Lengths = cache.Lengths,
+                    Padded = padded,
+                    OutputGradient = chunkOutputGradient,
+                    HiddenGradient = dhs,
+                    Later = future,
+                    CellGradient = dc,
+                    U = projections.AsSpan(projectionOffset + (s * gh * b), gh * b),
+                    V = recurrent.AsSpan((cell.KeepsRecurrentProjection ? s : 0) * gh * b, gh * b),
+                    HiddenPrevious = cache.StateBlock(hiddens, s),
+                    CellPrevious = cell.HasCellState ? cache.StateBlock(cells, s) : default,
+                    HiddenNext = cache.StateBlock(hiddens, s + 1),
+                    CellNext = cell.HasCellState ? cache.StateBlock(cells, s + 1) : default,
+                    DeltaU = deltaU.Slice((s - start) * gh * b, gh * b),
+                    DeltaV = deltaV.Slice((s - start) * gh * b, gh * b),
+                    OwnWeight = ownWeight,
+                    OwnWeightGradient = ownWeightGradient,
+                };
+                if (ownWeightGradient.IsEmpty && !(headInWalk && s == start && gh != hs))
+                {
+                    ColumnParts.Run(ref work, b, gh + hs);
+                }
+                else
+                {
+                    work.Run(0, b);
                 }
 
-                if (s < steps - 1)
-                {
-                    TensorPrimitives.Add(dhs, future, dhs);
-                }
-
-                // Padding (s ≥ length_b) held zeros in the forward pass and nothing real read it, so no gradient crosses it:
-                // its columns of dL/dh and dL/dc are zero (no loss there, nothing from later padding) and are kept so (no
-                // norm, no δ), and after the step the gradient sent back to h_{s−1} and c_{s−1} is zero in them.
                 bool anyPadding = false;
-                if (padded)
+                for (int j = 0; padded && j < b; j++)
                 {
-                    for (int j = 0; j < b; j++)
-                    {
-                        if (s >= lengths[j])
-                        {
-                            anyPadding = true;
-                            dhs.Slice(j * hs, hs).Clear();
-                            if (cell.HasCellState)
-                            {
-                                dc.Slice(j * h, h).Clear();
-                            }
-                        }
-                    }
+                    anyPadding |= s >= lengths[j];
                 }
 
                 RecordNorm(dhs, s, dir, k, lengths, padded, norms, normSquares, hs);
-
-                ReadOnlySpan<T> u = projections.AsSpan(projectionOffset + (s * gh * b), gh * b);
-                ReadOnlySpan<T> v = recurrent.AsSpan((cell.KeepsRecurrentProjection ? s : 0) * gh * b, gh * b);
-                ReadOnlySpan<T> cPrev = cell.HasCellState ? cache.StateBlock(cells, s) : default;
-                ReadOnlySpan<T> cNext = cell.HasCellState ? cache.StateBlock(cells, s + 1) : default;
-                Span<T> du = deltaU.Slice((s - start) * gh * b, gh * b);
                 Span<T> dv = deltaV.Slice((s - start) * gh * b, gh * b);
-                cell.Backward(
-                    u, v, cache.StateBlock(hiddens, s), cPrev, cache.StateBlock(hiddens, s + 1), cNext, dhs, dc, du, dv, future, h, ownWeight, ownWeightGradient);
 
                 // The gradient reaching h_{s−1}: the cell's direct part plus W_hhᵀ δv_s.
                 Gemm.Multiply(transposed, false, b, one, dv, gh, one, future, hs);
