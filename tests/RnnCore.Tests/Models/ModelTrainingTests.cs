@@ -180,6 +180,44 @@ public sealed class ModelAllocationTests
         TokenStepAllocations<float>().Should().Be(0);
     }
 
+    [Fact]
+    public void A_steady_state_step_whose_bptt_steps_are_split_between_threads_allocates_nothing()
+    {
+        // B = 128, H = 64: each BPTT step's element-wise half (LSTM: 320 elements per column) is cut into ranges that the
+        // kernel workers share (ColumnParts), in one direction and in two.
+        using (RnnCoreSettings.UseDegreeOfParallelism(2))
+        {
+            SplitStepAllocations<double>().Should().Be(0);
+            SplitStepAllocations<float>().Should().Be(0);
+        }
+    }
+
+    private static long SplitStepAllocations<T>()
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        const int Steps = 5, Batch = 128;
+        var random = new Random(11);
+        var one = new RecurrentModel<T>(ModelProblems.Options(RecurrentCellKind.Lstm, 2, false, OutputActivation.Softmax, inputSize: 8, hiddenSize: 64, outputSize: 8));
+        var two = new RecurrentModel<T>(ModelProblems.Options(RecurrentCellKind.Gru, 1, true, OutputActivation.Softmax, inputSize: 8, hiddenSize: 64, outputSize: 8));
+        List<Matrix<T>> inputs = RandomProblems.Inputs<T>(random, 8, Steps, Batch);
+        int[] lengths = Enumerable.Range(0, Batch).Select(j => 1 + (j % Steps)).ToArray();
+        SequenceTargets<T> targets = ModelProblems.Targets(random, one, Steps, Batch, LossPlacement.EveryStep);
+        (Bptt<T> Bptt, ForwardCache<T> Cache, RecurrentGradients<T> Gradients) a = (new Bptt<T>(one), one.CreateCache(Steps, Batch), one.CreateGradients(Steps, Batch));
+        (Bptt<T> Bptt, ForwardCache<T> Cache, RecurrentGradients<T> Gradients) b = (new Bptt<T>(two), two.CreateCache(Steps, Batch), two.CreateGradients(Steps, Batch));
+        var optimizer = new AdamOptimizer<T>(0.001);
+
+        void Step()
+        {
+            one.Forward(inputs, a.Cache, training: true);
+            a.Bptt.Backward(a.Cache, targets, a.Gradients);
+            optimizer.Step(one.Parameters, a.Gradients.ParameterGradients);
+            two.Forward(inputs, b.Cache, lengths: lengths, training: true);
+            b.Bptt.Backward(b.Cache, targets, b.Gradients);
+        }
+
+        return Allocations.OfSteadyState(Step, countPools: true);
+    }
+
     private static long TokenStepAllocations<T>()
         where T : unmanaged, IFloatingPointIeee754<T>
     {
