@@ -108,9 +108,7 @@ def main() -> int:
         rows.append((share, thread_of(comm), dso, symbol))
 
     threads = ["calling thread", "kernel workers", "runtime threads"]
-    groups = collections.OrderedDict((name, 0.0) for name, _ in GROUPS)
-    groups["other"] = 0.0
-    by_thread = collections.OrderedDict((name, collections.defaultdict(float)) for name in groups)
+    by_thread = collections.OrderedDict((name, collections.defaultdict(float)) for name, _ in GROUPS + [("other", None)])
     for share, thread, dso, symbol in rows:
         key = f"{dso}|{symbol}"
         for name, pattern in GROUPS:
@@ -118,8 +116,8 @@ def main() -> int:
                 break
         else:
             name = "other"
-        groups[name] += share
         by_thread[name][thread] += share
+    groups = {name: sum(shares.values()) for name, shares in by_thread.items()}
 
     print(run.stdout.strip())
     print(f"load average before {' '.join(load_before)}, after {' '.join(load_after)}; samples of the last {args.keep}% of the run")

@@ -375,7 +375,7 @@ public sealed class Bptt<T>
                 }
 
                 RecordNorm(dhs, s, dir, k, lengths, padded, norms, normSquares, hs);
-                Span<T> dv = deltaV.Slice((s - start) * gh * b, gh * b);
+                Span<T> dv = work.DeltaV;
 
                 // The gradient reaching h_{s−1}: the cell's direct part plus W_hhᵀ δv_s.
                 Gemm.Multiply(transposed, false, b, one, dv, gh, one, future, hs);
